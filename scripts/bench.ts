@@ -1,0 +1,744 @@
+/** `npm run bench`: times xtar pack, verify and unpack against tar, pigz, zip and dar on corpora built from this machine's own files, prints xtar/other ratios and writes bench/RESULTS.md. */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  CORPUS_NAMES,
+  GiB,
+  HUGE_BYTES,
+  KiB,
+  builtCorpus,
+  compareTrees,
+  ensureCommands,
+  ensureCorpus,
+  exists,
+  firstLine,
+  fmtBytes,
+  fmtNum,
+  freeBytes,
+  freshDir,
+  median,
+  runTimed,
+  syncDisks,
+  treeBytes,
+  useTimeBinary,
+  versionLine,
+  warmUp,
+  which,
+  type CorpusInfo,
+  type CorpusName,
+  type Log,
+  type Needed,
+  type TimedResult,
+} from './bench-lib.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const XTAR_MAIN = path.join(REPO, 'dist/src/cli/main.js');
+const BENCH_DIR = path.join(REPO, 'bench');
+const STORE_FILE = path.join(BENCH_DIR, 'results.json');
+const RESULTS_MD = path.join(BENCH_DIR, 'RESULTS.md');
+
+const USAGE = `usage: npm run bench -- [--corpus LIST] [--runs N] [--work DIR] [--tools LIST] [--quick]
+
+  --corpus LIST  comma-separated: ${CORPUS_NAMES.join(', ')}, synth (both synth trees), all (default)
+  --runs N       timed runs per tool and corpus, interleaved; the median is reported (default 3)
+  --work DIR     where corpora, archives and restores live (default /tmp/xtar-bench)
+  --tools LIST   comma-separated subset of: xtar, tar-gz, pigz, zip, dar (default: all)
+  --quick        SMALL only, 1 run, a sanity check: prints, and writes DIR/RESULTS-quick.md
+                 instead of bench/RESULTS.md
+
+Results of each corpus are kept in bench/results.json, so corpora measured in separate
+invocations all appear in bench/RESULTS.md.`;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+
+interface Options {
+  work: string;
+  corpora: CorpusName[];
+  runs: number;
+  quick: boolean;
+  tools: string[];
+}
+
+function parseCorpora(list: string): CorpusName[] {
+  const out = new Set<CorpusName>();
+  for (const word of list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    if (word === 'all') CORPUS_NAMES.forEach((n) => out.add(n));
+    else if (word === 'synth') ['synth-100k', 'synth-200k'].forEach((n) => out.add(n as CorpusName));
+    else if ((CORPUS_NAMES as readonly string[]).includes(word)) out.add(word as CorpusName);
+    else throw new Error(`unknown corpus "${word}"`);
+  }
+  return CORPUS_NAMES.filter((n) => out.has(n));
+}
+
+function parseOptions(argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      work: { type: 'string', default: '/tmp/xtar-bench' },
+      corpus: { type: 'string', default: 'all' },
+      runs: { type: 'string', default: '3' },
+      tools: { type: 'string', default: TOOLS.map((t) => t.id).join(',') },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return undefined;
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number of at least 1');
+  const tools = values.tools.split(',').map((s) => s.trim());
+  for (const t of tools) if (!TOOLS.some((x) => x.id === t)) throw new Error(`unknown tool "${t}"`);
+  return {
+    work: path.resolve(values.work),
+    corpora: values.quick ? ['small'] : parseCorpora(values.corpus),
+    runs: values.quick ? 1 : runs,
+    quick: values.quick,
+    tools,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tools
+// ---------------------------------------------------------------------------------------------
+
+type Op = 'pack' | 'verify' | 'unpack';
+const OPS: Op[] = ['pack', 'verify', 'unpack'];
+
+interface Cmd {
+  cmd: string;
+  args: string[];
+  cwd?: string;
+}
+
+interface Tool {
+  id: string;
+  needs: Needed[];
+  labels: Partial<Record<Op, string>>;
+  /** out: an empty folder for the archive; dest: an empty folder to restore into. */
+  commands(c: CorpusInfo, out: string, dest: string): Partial<Record<Op, Cmd>>;
+  /** Where the copy of c.dir ends up after unpacking into dest. */
+  restoredRoot(c: CorpusInfo, dest: string): string;
+}
+
+const parentOf = (c: CorpusInfo): string => path.dirname(c.dir);
+const baseOf = (c: CorpusInfo): string => path.basename(c.dir);
+const underName = (c: CorpusInfo, dest: string): string => path.join(dest, baseOf(c));
+
+const TOOLS: Tool[] = [
+  {
+    id: 'xtar',
+    needs: [],
+    labels: { pack: 'xtar pack', verify: 'xtar verify', unpack: 'xtar unpack' },
+    commands: (c, out, dest) => {
+      const set = path.join(out, 'set');
+      const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [XTAR_MAIN, ...args] });
+      return {
+        pack: xtar('pack', c.dir, '--out', set, '--level', '6', '--quiet', '--json'),
+        verify: xtar('verify', set, '--quiet'),
+        unpack: xtar('unpack', set, '--dest', dest, '--quiet'),
+      };
+    },
+    restoredRoot: underName,
+  },
+  {
+    id: 'tar-gz',
+    needs: [{ cmd: 'tar', pkg: 'tar' }, { cmd: 'gzip', pkg: 'gzip' }],
+    labels: { pack: 'tar -czf', unpack: 'tar -xzf' },
+    commands: (c, out, dest) => ({
+      pack: { cmd: 'tar', args: ['-czf', path.join(out, 'a.tar.gz'), '-C', parentOf(c), baseOf(c)] },
+      unpack: { cmd: 'tar', args: ['-xzf', path.join(out, 'a.tar.gz'), '-C', dest] },
+    }),
+    restoredRoot: underName,
+  },
+  {
+    id: 'pigz',
+    needs: [{ cmd: 'tar', pkg: 'tar' }, { cmd: 'pigz', pkg: 'pigz' }],
+    labels: { pack: 'tar -I pigz -cf', unpack: 'tar -I pigz -xf' },
+    commands: (c, out, dest) => ({
+      pack: { cmd: 'tar', args: ['-I', 'pigz', '-cf', path.join(out, 'a.tar.gz'), '-C', parentOf(c), baseOf(c)] },
+      unpack: { cmd: 'tar', args: ['-I', 'pigz', '-xf', path.join(out, 'a.tar.gz'), '-C', dest] },
+    }),
+    restoredRoot: underName,
+  },
+  {
+    id: 'zip',
+    needs: [{ cmd: 'zip', pkg: 'zip' }, { cmd: 'unzip', pkg: 'unzip' }],
+    labels: { pack: 'zip -r -q -y', unpack: 'unzip -q' },
+    commands: (c, out, dest) => ({
+      pack: { cmd: 'zip', args: ['-r', '-q', '-y', path.join(out, 'a.zip'), baseOf(c)], cwd: parentOf(c) },
+      unpack: { cmd: 'unzip', args: ['-q', path.join(out, 'a.zip'), '-d', dest] },
+    }),
+    restoredRoot: underName,
+  },
+  {
+    id: 'dar',
+    needs: [{ cmd: 'dar', pkg: 'dar' }],
+    labels: { pack: 'dar -c -zgzip:6', unpack: 'dar -x' },
+    commands: (c, out, dest) => ({
+      pack: { cmd: 'dar', args: ['-c', path.join(out, 'a'), '-R', c.dir, '-zgzip:6', '-Q', '-q'] },
+      unpack: { cmd: 'dar', args: ['-x', path.join(out, 'a'), '-R', dest, '-Q', '-q'] },
+    }),
+    restoredRoot: (_c, dest) => dest,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one corpus
+// ---------------------------------------------------------------------------------------------
+
+interface Sample {
+  tool: string;
+  op: Op;
+  run: number;
+  wallS: number;
+  userS: number;
+  sysS: number;
+  maxRssKiB: number;
+  /** Kernel-charged writes of the command (ru_oublock × 512). */
+  writtenBytes: number;
+  /** Pack only: total size of everything the command left in its output folder. */
+  archiveBytes?: number;
+  /** xtar pack only: what its --json says. */
+  selfArchiveBytes?: number;
+  selfBytesWritten?: number;
+}
+
+interface OpSummary {
+  tool: string;
+  op: Op;
+  label: string;
+  runs: number;
+  wallS: number;
+  cpuS: number;
+  maxRssKiB: number;
+  writtenBytes: number;
+  archiveBytes?: number;
+  selfArchiveBytes?: number;
+  selfBytesWritten?: number;
+  /** Unpack only: the check of the restored tree ("ok ..." or "FAILED: ..."). */
+  check?: string;
+}
+
+interface CorpusResult {
+  corpus: CorpusInfo;
+  runs: number;
+  date: string;
+  benchSeconds: number;
+  summaries: OpSummary[];
+  samples: Sample[];
+  notes: string[];
+}
+
+/** Per-tool state while one corpus is measured. */
+interface ToolState {
+  skipped: Set<Op>;
+  check?: string;
+}
+
+interface Ctx {
+  c: CorpusInfo;
+  runs: number;
+  work: string;
+  log: Log;
+  notes: string[];
+  samples: Sample[];
+  states: Map<string, ToolState>;
+}
+
+function isUnknownCommand(r: TimedResult): boolean {
+  return r.code === 2 && /unknown (argument|command)/i.test(r.stderr);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null;
+}
+
+/** archiveBytes and bytesWritten from `xtar pack --json`, where present. */
+function xtarSelfReport(stdout: string): Pick<Sample, 'selfArchiveBytes' | 'selfBytesWritten'> {
+  try {
+    const j: unknown = JSON.parse(stdout);
+    if (!isRecord(j)) return {};
+    const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+    const out: Pick<Sample, 'selfArchiveBytes' | 'selfBytesWritten'> = {};
+    const a = num(j.archiveBytes);
+    const w = num(j.bytesWritten);
+    if (a !== undefined) out.selfArchiveBytes = a;
+    if (w !== undefined) out.selfBytesWritten = w;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function note(ctx: Ctx, line: string): void {
+  ctx.notes.push(line);
+  ctx.log(`  note: ${line}`);
+}
+
+function printSample(ctx: Ctx, label: string, s: Sample): void {
+  const cpu = s.userS + s.sysS;
+  const size = s.archiveBytes === undefined ? '' : `  ${fmtBytes(s.archiveBytes).padStart(10)} archive`;
+  ctx.log(
+    `  run ${s.run}/${ctx.runs}  ${label.padEnd(18)} ${fmtNum(s.wallS).padStart(8)} s wall ${fmtNum(cpu).padStart(8)} s cpu ` +
+      `${fmtNum(s.maxRssKiB / KiB, 1).padStart(7)} MiB rss${size}`,
+  );
+}
+
+/** Runs one op of one tool, timed; returns undefined (and says why) when it did not succeed. */
+async function measureOp(ctx: Ctx, tool: Tool, op: Op, cmd: Cmd, run: number, out: string): Promise<Sample | undefined> {
+  const state = ctx.states.get(tool.id);
+  const label = tool.labels[op] ?? `${tool.id} ${op}`;
+  await syncDisks();
+  const r = await runTimed(cmd.cmd, cmd.args, cmd.cwd === undefined ? {} : { cwd: cmd.cwd });
+  if (isUnknownCommand(r)) {
+    state?.skipped.add(op);
+    note(ctx, `${label}: not in this build (exit 2: ${firstLine(r.stderr)}), skipped`);
+    return undefined;
+  }
+  if (r.code !== 0 && r.code !== 1) {
+    state?.skipped.add(op);
+    note(ctx, `${label} failed in run ${run} (exit ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}), not run again on ${ctx.c.name}`);
+    return undefined;
+  }
+  if (r.code === 1 && run === 1) note(ctx, `${label} exited 1 (warnings): ${firstLine(r.stderr)}`);
+  const s: Sample = { tool: tool.id, op, run, ...r.m };
+  if (op === 'pack') s.archiveBytes = await treeBytes(out);
+  if (op === 'pack' && tool.id === 'xtar') Object.assign(s, xtarSelfReport(r.stdout));
+  ctx.samples.push(s);
+  printSample(ctx, label, s);
+  return s;
+}
+
+/** Checks the restored tree once per tool and corpus (diff -r on SMALL) so a broken unpack cannot look fast. */
+async function checkRestore(ctx: Ctx, tool: Tool, dest: string): Promise<void> {
+  const state = ctx.states.get(tool.id);
+  if (!state || state.check !== undefined) return;
+  const diff = ctx.c.name === 'small';
+  const r = await compareTrees(ctx.c.dir, tool.restoredRoot(ctx.c, dest), { diff });
+  state.check = r.ok
+    ? `ok (${r.files} files, sizes + ${r.hashed} sha256${diff ? ' + diff -r' : ''})`
+    : `FAILED: ${r.problems.join('; ')}`;
+  ctx.log(`  restore check ${tool.labels.unpack ?? tool.id}: ${state.check}`);
+}
+
+/** One run of one tool: pack, verify (xtar), unpack, check, clean up. */
+async function runToolOnce(ctx: Ctx, tool: Tool, run: number): Promise<void> {
+  const state = ctx.states.get(tool.id);
+  if (!state || state.skipped.has('pack')) return;
+  const out = path.join(ctx.work, 'out', tool.id);
+  const dest = path.join(ctx.work, 'restore', tool.id);
+  await freshDir(out);
+  await freshDir(dest);
+  const cmds = tool.commands(ctx.c, out, dest);
+  for (const op of OPS) {
+    const cmd = cmds[op];
+    if (!cmd || state.skipped.has(op)) continue;
+    const s = await measureOp(ctx, tool, op, cmd, run, out);
+    if (!s && op === 'pack') break;
+    if (s && op === 'unpack') await checkRestore(ctx, tool, dest);
+  }
+  await rm(out, { recursive: true, force: true });
+  await rm(dest, { recursive: true, force: true });
+}
+
+function summarise(tool: Tool, op: Op, samples: Sample[], state: ToolState | undefined): OpSummary | undefined {
+  const mine = samples.filter((s) => s.tool === tool.id && s.op === op);
+  if (mine.length === 0) return undefined;
+  const med = (f: (s: Sample) => number | undefined): number => median(mine.map((s) => f(s) ?? Number.NaN));
+  const sum: OpSummary = {
+    tool: tool.id,
+    op,
+    label: tool.labels[op] ?? `${tool.id} ${op}`,
+    runs: mine.length,
+    wallS: med((s) => s.wallS),
+    cpuS: med((s) => s.userS + s.sysS),
+    maxRssKiB: med((s) => s.maxRssKiB),
+    writtenBytes: med((s) => s.writtenBytes),
+  };
+  if (op === 'pack') sum.archiveBytes = med((s) => s.archiveBytes);
+  if (op === 'pack' && tool.id === 'xtar') {
+    sum.selfArchiveBytes = med((s) => s.selfArchiveBytes);
+    sum.selfBytesWritten = med((s) => s.selfBytesWritten);
+  }
+  if (op === 'unpack') sum.check = state?.check ?? 'not checked';
+  return sum;
+}
+
+async function benchCorpus(c: CorpusInfo, tools: Tool[], runs: number, work: string, log: Log): Promise<CorpusResult> {
+  const t0 = Date.now();
+  const ctx: Ctx = { c, runs, work, log, notes: [], samples: [], states: new Map(tools.map((t) => [t.id, { skipped: new Set<Op>() }])) };
+  log(`[${c.name}] warm-up read of ${c.dir} ...`);
+  await warmUp(c.dir);
+  for (let run = 1; run <= runs; run++) {
+    log(`[${c.name}] run ${run}/${runs}`);
+    for (const tool of tools) await runToolOnce(ctx, tool, run);
+  }
+  const summaries = tools.flatMap((t) => OPS.map((op) => summarise(t, op, ctx.samples, ctx.states.get(t.id)))).filter((s): s is OpSummary => s !== undefined);
+  return { corpus: c, runs, date: new Date().toISOString(), benchSeconds: (Date.now() - t0) / 1000, summaries, samples: ctx.samples, notes: ctx.notes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ratios and targets
+// ---------------------------------------------------------------------------------------------
+
+function find(r: CorpusResult | undefined, tool: string, op: Op): OpSummary | undefined {
+  return r?.summaries.find((s) => s.tool === tool && s.op === op);
+}
+
+/** A summary whose numbers can be trusted: unpacks must have passed their restore check. */
+function valid(s: OpSummary | undefined): OpSummary | undefined {
+  return s && (s.op !== 'unpack' || (s.check ?? '').startsWith('ok')) ? s : undefined;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number {
+  return a !== undefined && b !== undefined && b > 0 ? a / b : Number.NaN;
+}
+
+const fmtRatio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
+
+interface RatioRow {
+  other: string;
+  cells: string[];
+}
+
+const RATIO_HEAD = ['xtar / …', 'pack wall', 'pack CPU', 'pack RSS', 'size', 'unpack wall', 'unpack CPU', 'unpack RSS'];
+
+function ratioRows(r: CorpusResult): RatioRow[] {
+  const xp = valid(find(r, 'xtar', 'pack'));
+  const xu = valid(find(r, 'xtar', 'unpack'));
+  const others = [...new Set(r.summaries.map((s) => s.tool))].filter((t) => t !== 'xtar');
+  return others.map((t) => {
+    const op = valid(find(r, t, 'pack'));
+    const ou = valid(find(r, t, 'unpack'));
+    return {
+      other: `${op?.label ?? t} / ${ou?.label ?? '-'}`,
+      cells: [
+        ratio(xp?.wallS, op?.wallS),
+        ratio(xp?.cpuS, op?.cpuS),
+        ratio(xp?.maxRssKiB, op?.maxRssKiB),
+        ratio(xp?.archiveBytes, op?.archiveBytes),
+        ratio(xu?.wallS, ou?.wallS),
+        ratio(xu?.cpuS, ou?.cpuS),
+        ratio(xu?.maxRssKiB, ou?.maxRssKiB),
+      ].map(fmtRatio),
+    };
+  });
+}
+
+type Results = Partial<Record<CorpusName, CorpusResult>>;
+
+interface TargetRow {
+  target: string;
+  measured: string;
+  status: 'met' | 'NOT MET' | 'not measured' | 'info';
+}
+
+function judge(target: string, value: number, limit: number, detail: string): TargetRow {
+  if (!Number.isFinite(value)) return { target, measured: 'n/a', status: 'not measured' };
+  return { target, measured: `${fmtRatio(value)} (${detail})`, status: value <= limit ? 'met' : 'NOT MET' };
+}
+
+function wallRatioTarget(res: Results, corpus: CorpusName, op: Op, other: string, limit: number): TargetRow {
+  const x = valid(find(res[corpus], 'xtar', op));
+  const o = valid(find(res[corpus], other, op));
+  const label = TOOLS.find((t) => t.id === other)?.labels[op] ?? other;
+  const target = `${op} ${corpus.toUpperCase()} wall ≤ ${limit}× \`${label}\``;
+  return judge(target, ratio(x?.wallS, o?.wallS), limit, `${fmtNum(x?.wallS ?? Number.NaN)} s vs ${fmtNum(o?.wallS ?? Number.NaN)} s`);
+}
+
+function verifyTargets(res: Results): TargetRow[] {
+  return CORPUS_NAMES.filter((n) => res[n]).map((n) => {
+    const v = find(res[n], 'xtar', 'verify');
+    const p = find(res[n], 'xtar', 'pack');
+    return judge(`verify ${n.toUpperCase()} wall ≤ 0.8× pack`, ratio(v?.wallS, p?.wallS), 0.8, `${fmtNum(v?.wallS ?? Number.NaN)} s vs ${fmtNum(p?.wallS ?? Number.NaN)} s`);
+  });
+}
+
+const RSS_LIMIT_KIB = 250 * KiB;
+
+function rssTargets(res: Results): TargetRow[] {
+  return (['synth-200k', 'huge'] as const).map((n) => {
+    const xs = (res[n]?.summaries ?? []).filter((s) => s.tool === 'xtar' && Number.isFinite(s.maxRssKiB));
+    const target = `peak RSS ≤ 250 MiB on ${n.toUpperCase()} (every xtar command)`;
+    if (xs.length === 0) return { target, measured: 'n/a', status: 'not measured' };
+    const peak = Math.max(...xs.map((s) => s.maxRssKiB));
+    const detail = xs.map((s) => `${s.op} ${fmtNum(s.maxRssKiB / KiB, 0)}`).join(', ');
+    return { target, measured: `${fmtNum(peak / KiB, 0)} MiB (${detail} MiB)`, status: peak <= RSS_LIMIT_KIB ? 'met' : 'NOT MET' };
+  });
+}
+
+function scalingTargets(res: Results): TargetRow[] {
+  return (['pack', 'unpack'] as const).map((op) => {
+    const a = valid(find(res['synth-200k'], 'xtar', op));
+    const b = valid(find(res['synth-100k'], 'xtar', op));
+    return judge(`${op} time for 200,000 files ≤ 2.2× for 100,000`, ratio(a?.wallS, b?.wallS), 2.2, `${fmtNum(a?.wallS ?? Number.NaN)} s vs ${fmtNum(b?.wallS ?? Number.NaN)} s`);
+  });
+}
+
+function writtenTargets(res: Results): TargetRow[] {
+  return CORPUS_NAMES.filter((n) => res[n]).map((n) => {
+    const p = find(res[n], 'xtar', 'pack');
+    const self = p?.selfBytesWritten === undefined ? '' : `; xtar's own bytesWritten: ${fmtBytes(p.selfBytesWritten)}`;
+    return judge(
+      `bytes written during pack ≤ 1.1× archive, ${n.toUpperCase()}`,
+      ratio(p?.writtenBytes, p?.archiveBytes),
+      1.1,
+      `kernel count ${fmtBytes(p?.writtenBytes ?? Number.NaN)} vs ${fmtBytes(p?.archiveBytes ?? Number.NaN)}${self}`,
+    );
+  });
+}
+
+function sizeInfo(res: Results): TargetRow[] {
+  return CORPUS_NAMES.filter((n) => res[n]).map((n) => {
+    const x = find(res[n], 'xtar', 'pack');
+    const t = find(res[n], 'tar-gz', 'pack');
+    const v = ratio(x?.archiveBytes, t?.archiveBytes);
+    return {
+      target: `size xtar / tar.gz, ${n.toUpperCase()}`,
+      measured: Number.isFinite(v) ? `${fmtRatio(v)} (${fmtBytes(x?.archiveBytes ?? Number.NaN)} vs ${fmtBytes(t?.archiveBytes ?? Number.NaN)})` : 'n/a',
+      status: 'info',
+    };
+  });
+}
+
+function targets(res: Results): TargetRow[] {
+  return [
+    wallRatioTarget(res, 'small', 'pack', 'tar-gz', 0.7),
+    wallRatioTarget(res, 'small', 'pack', 'dar', 0.75),
+    wallRatioTarget(res, 'small', 'pack', 'pigz', 1.3),
+    wallRatioTarget(res, 'mixed', 'pack', 'tar-gz', 0.7),
+    wallRatioTarget(res, 'small', 'unpack', 'tar-gz', 1.0),
+    ...verifyTargets(res),
+    ...rssTargets(res),
+    ...scalingTargets(res),
+    ...writtenTargets(res),
+    ...sizeInfo(res),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+function table(head: string[], rows: string[][], md: boolean): string {
+  if (md) {
+    const line = (r: string[]): string => `| ${r.join(' | ')} |`;
+    return [line(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const SUMMARY_HEAD = ['command', 'runs', 'wall s', 'CPU s', 'CPU/wall', 'peak RSS MiB', 'archive', 'written (kernel)', 'restore check'];
+
+function summaryRow(s: OpSummary): string[] {
+  const archive = s.archiveBytes === undefined ? '' : fmtBytes(s.archiveBytes);
+  return [
+    s.label,
+    String(s.runs),
+    fmtNum(s.wallS),
+    fmtNum(s.cpuS),
+    fmtNum(s.cpuS / s.wallS),
+    fmtNum(s.maxRssKiB / KiB, 1),
+    archive,
+    s.op === 'pack' ? fmtBytes(s.writtenBytes) : '',
+    s.check ?? '',
+  ];
+}
+
+function describeCorpus(c: CorpusInfo): string {
+  return `${c.files.toLocaleString('en-US')} files, ${c.dirs.toLocaleString('en-US')} folders, ${fmtBytes(c.bytes)}; from ${c.sources.join(', ')}; built in ${c.buildSeconds.toFixed(0)} s`;
+}
+
+function renderCorpus(r: CorpusResult, md: boolean): string {
+  const h = md ? '### ' : '== ';
+  const byOp = [...r.summaries].sort((a, b) => OPS.indexOf(a.op) - OPS.indexOf(b.op));
+  const parts = [
+    `${h}${r.corpus.name.toUpperCase()}: ${describeCorpus(r.corpus)}`,
+    `Median of ${r.runs} interleaved run(s), measured ${r.date}, took ${(r.benchSeconds / 60).toFixed(1)} min.`,
+    table(SUMMARY_HEAD, byOp.map(summaryRow), md),
+  ];
+  const ratios = ratioRows(r);
+  if (ratios.length && find(r, 'xtar', 'pack')) parts.push(table(RATIO_HEAD, ratios.map((x) => [x.other, ...x.cells]), md));
+  if (r.notes.length) parts.push(r.notes.map((n) => `- ${n}`).join('\n'));
+  return parts.join('\n\n');
+}
+
+interface Machine {
+  cores: number;
+  cpu: string;
+  memory: string;
+  node: string;
+  kernel: string;
+  date: string;
+  tools: Record<string, string>;
+}
+
+async function machineInfo(): Promise<Machine> {
+  const cpus = os.cpus();
+  const tools: Record<string, string> = {
+    tar: await versionLine('tar', ['--version']),
+    gzip: await versionLine('gzip', ['--version']),
+    pigz: await versionLine('pigz', ['--version']),
+    zip: (await versionLine('zip', ['-h'])).replace(/\s*\(.*$/, ''),
+    unzip: (await versionLine('unzip', ['-h'])).replace(/,.*$/, ''),
+    dar: (await versionLine('dar', ['-V'])).replace(/,.*$/, ''),
+  };
+  return {
+    cores: cpus.length,
+    cpu: cpus[0]?.model ?? '?',
+    memory: fmtBytes(os.totalmem()),
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    date: new Date().toISOString(),
+    tools,
+  };
+}
+
+function renderTargets(res: Results, md: boolean): string {
+  const rows = targets(res).map((t) => [t.target, t.measured, t.status]);
+  return table(['target', 'measured (median)', 'status'], rows, md);
+}
+
+function renderMarkdown(res: Results, m: Machine, command: string): string {
+  const corpora = CORPUS_NAMES.map((n) => res[n]).filter((r): r is CorpusResult => r !== undefined);
+  return [
+    '# xtar benchmark results',
+    '',
+    `Generated by \`${command}\` (scripts/bench.ts) on ${m.date}.`,
+    '',
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memory} RAM, ${m.kernel}; Node ${m.node}.`,
+    `Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v || 'not installed'}`).join('; ')}.`,
+    '',
+    'Wall time is the monotonic clock around the child; CPU (user+sys, all threads and child processes), peak RSS',
+    "(of the largest process) and kernel-counted bytes written come from GNU time (`%U %S %M %O`). Caches are warm:",
+    'each corpus is read once before timing, then tools run interleaved (A B C … A B C …), `sync` before each',
+    'command. Every unpack is checked once per corpus against the source tree. Ratios are xtar / other (lower is',
+    'better for xtar); "size" is the size of everything the pack command wrote.',
+    '',
+    '## Targets',
+    '',
+    renderTargets(res, true),
+    '',
+    '## Corpora',
+    '',
+    corpora.map((r) => renderCorpus(r, true)).join('\n\n'),
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored results (so corpora measured in separate invocations share one RESULTS.md)
+// ---------------------------------------------------------------------------------------------
+
+interface Store {
+  version: 1;
+  corpora: Results;
+}
+
+async function loadStore(): Promise<Store> {
+  try {
+    const j: unknown = JSON.parse(await readFile(STORE_FILE, 'utf8'));
+    if (isRecord(j) && j.version === 1 && isRecord(j.corpora)) return j as unknown as Store;
+  } catch {
+    // none yet
+  }
+  return { version: 1, corpora: {} };
+}
+
+async function saveStore(store: Store): Promise<void> {
+  await mkdir(BENCH_DIR, { recursive: true });
+  await writeFile(STORE_FILE, `${JSON.stringify(store, null, 1)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+function makeLog(): Log {
+  const t0 = Date.now();
+  return (line) => {
+    const s = Math.round((Date.now() - t0) / 1000);
+    process.stdout.write(`[${String(Math.floor(s / 60)).padStart(3)}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
+  };
+}
+
+/** Tools whose commands are present (installing missing ones with apt-get when possible). */
+async function availableTools(ids: string[], log: Log): Promise<Tool[]> {
+  const wanted = TOOLS.filter((t) => ids.includes(t.id));
+  const have = await ensureCommands([{ cmd: 'time', pkg: 'time' }, ...wanted.flatMap((t) => t.needs)], log);
+  const timeBin = (await exists('/usr/bin/time')) ? '/usr/bin/time' : have.has('time') ? await which('time') : undefined;
+  useTimeBinary(timeBin);
+  if (!timeBin) log('GNU time is not available: CPU, RSS and bytes written are reported as n/a');
+  const out: Tool[] = [];
+  for (const t of wanted) {
+    const missing = t.needs.filter((n) => !have.has(n.cmd)).map((n) => n.cmd);
+    if (t.id === 'xtar' && !(await exists(XTAR_MAIN))) log(`skipping xtar: ${XTAR_MAIN} is not built (run npx tsc -p tsconfig.json)`);
+    else if (missing.length) log(`skipping ${t.id}: ${missing.join(', ')} not available`);
+    else out.push(t);
+  }
+  return out;
+}
+
+/** Whether there is room for the corpus (if not built yet) and its archives and restores. */
+async function roomFor(name: CorpusName, work: string, log: Log): Promise<boolean> {
+  const free = await freeBytes(work);
+  const built = await builtCorpus(work, name);
+  if (name === 'huge') {
+    const have = free + (built ? HUGE_BYTES : 0);
+    if (have < 10 * 1e9) {
+      log(`skipping HUGE: ${fmtBytes(free)} free on ${work}, it needs 10 GB (the 2 GiB file, archives and restores)`);
+      return false;
+    }
+    return true;
+  }
+  const need = (built?.bytes ?? 0) > 0 ? 2 * (built?.bytes ?? 0) + GiB : 4 * GiB;
+  if (free < need) {
+    log(`skipping ${name.toUpperCase()}: ${fmtBytes(free)} free on ${work}, it needs about ${fmtBytes(need)}`);
+    return false;
+  }
+  return true;
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (!opts) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const log = makeLog();
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  log(`xtar bench: corpora ${opts.corpora.join(', ')}; ${opts.runs} run(s); work dir ${opts.work}`);
+  log(`free disk on ${opts.work}: ${fmtBytes(await freeBytes(opts.work))}`);
+  const tools = await availableTools(opts.tools, log);
+  if (!tools.some((t) => t.id === 'xtar')) log('xtar is not measured: only the other tools run');
+  const machine = await machineInfo();
+  const store: Store = opts.quick ? { version: 1, corpora: {} } : await loadStore();
+  const fresh: Results = {};
+  for (const name of opts.corpora) {
+    if (!(await roomFor(name, opts.work, log))) continue;
+    const c = await ensureCorpus(opts.work, name, log);
+    const r = await benchCorpus(c, tools, opts.runs, opts.work, log);
+    fresh[name] = r;
+    store.corpora[name] = r;
+    if (!opts.quick) await saveStore(store);
+    process.stdout.write(`\n${renderCorpus(r, false)}\n\n`);
+  }
+  process.stdout.write(`Targets (all stored results):\n\n${renderTargets(store.corpora, false)}\n\n`);
+  const md = renderMarkdown(store.corpora, machine, command);
+  const mdFile = opts.quick ? path.join(opts.work, 'RESULTS-quick.md') : RESULTS_MD;
+  await mkdir(path.dirname(mdFile), { recursive: true });
+  await writeFile(mdFile, md);
+  log(`wrote ${mdFile}${opts.quick ? '' : ` and ${STORE_FILE}`}`);
+  if (Object.keys(fresh).length === 0) log('no corpus was measured');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * The xtar command line: registers commands with yargs and imports each handler only when it runs.
+ * Parsing and rendering only — the work is done by the library (src/pack, src/unpack).
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UsageError } from '../errors.js';
+import { describeFailure, EXIT_STATUS_HELP } from './exit.js';
+import type { Io } from './render.js';
+
+const io: Io = { stdout: process.stdout, stderr: process.stderr };
+
+function common<T>(y: Argv<T>) {
+  return y
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout at the end' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress and no summary' });
+}
+
+let status = 0;
+
+async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('xtar')
+    .usage('$0 <command> [options]\n\nAn archiver for discs and cold media: each file is compressed on its own, then tarred,\nso damage costs only the files that stood there.')
+    .command(
+      'pack <src>',
+      'back up a folder into a set of volumes',
+      (y) =>
+        common(y)
+          .positional('src', { type: 'string', demandOption: true, describe: 'the folder (or file) to back up' })
+          .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'the set folder to write (created if needed)' })
+          .option('jobs', { alias: 'j', type: 'number', describe: 'compression threads (default: number of cores)' })
+          .option('level', { alias: 'l', type: 'number', default: 6, describe: 'deflate level 0-9 (0 stores)' })
+          .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names (no /) or paths below SRC (with /) matching GLOB' })
+          .example('$0 pack ~/photos --out /media/backup', 'back up ~/photos into the set /media/backup')
+          .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
+          .epilog(EXIT_STATUS_HELP),
+      async (a) => {
+        if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
+        if (!Number.isInteger(a.level) || a.level < 0 || a.level > 9) throw new UsageError('--level must be a whole number from 0 to 9.');
+        const { runPack } = await import('./commands/pack.js');
+        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet }, io);
+      },
+    )
+    .command(
+      'unpack <inputs..>',
+      'restore from a set, volume folders or .xtar files',
+      (y) =>
+        common(y)
+          .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
+          .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder to restore into' })
+          .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest backup in the set')
+          .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
+          .epilog(EXIT_STATUS_HELP),
+      async (a) => {
+        const { runUnpack } = await import('./commands/unpack.js');
+        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet }, io);
+      },
+    )
+    .command(
+      'expand-structure <input>',
+      'bring back folders, links, FIFOs, modes, owners and times after a by-hand restore',
+      (y) =>
+        common(y)
+          .positional('input', { type: 'string', demandOption: true, describe: 'SET, VOLUME folder, FILE.xtar or a structure.jsonl file' })
+          .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder the files were restored into' })
+          .example('$0 expand-structure /mnt/cdrom/20261123T070700Z-vol001/structure.jsonl --dest ~/restored', 'after tar + unzip by hand')
+          .epilog(EXIT_STATUS_HELP),
+      async (a) => {
+        const { runExpandStructure } = await import('./commands/unpack.js');
+        status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet }, io);
+      },
+    )
+    .demandCommand(1, 'Name a command: pack, unpack or expand-structure.')
+    .strict()
+    .recommendCommands()
+    .epilog(EXIT_STATUS_HELP)
+    .help()
+    .alias('help', 'h')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    })
+    .parseAsync();
+}
+
+main(hideBin(process.argv)).then(
+  () => {
+    process.exitCode = status;
+  },
+  (e: unknown) => {
+    const { message, status: s } = describeFailure(e);
+    io.stderr.write(`xtar: ${message}\n`);
+    if (e instanceof UsageError) io.stderr.write('Try xtar --help.\n');
+    process.exitCode = s;
+  },
+);

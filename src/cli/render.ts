@@ -1,0 +1,69 @@
+/**
+ * What the CLI shows: a progress bar on a TTY (nothing in a pipe), human-readable sizes, lists of
+ * problems on stderr, and the one JSON object of --json.
+ */
+import cliProgress from 'cli-progress';
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream | NodeJS.WritableStream;
+}
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+export interface Progress {
+  update(done: number, total: number, files: number): void;
+  stop(): void;
+}
+
+const silent: Progress = { update: () => undefined, stop: () => undefined };
+
+/** A bytes/files/ETA bar on stderr when it is a terminal and output is not quiet or JSON. */
+export function progressBar(enabled: boolean, label: string): Progress {
+  const tty = process.stderr.isTTY === true;
+  if (!enabled || !tty) return silent;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {percentage}% | {doneH}/{totalH} | {files} files | ETA {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total, files) {
+      const payload = { doneH: humanBytes(done), totalH: humanBytes(total), files };
+      if (!started) {
+        bar.start(Math.max(total, 1), done, payload);
+        started = true;
+      } else {
+        bar.setTotal(Math.max(total, 1));
+        bar.update(done, payload);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export function printProblems(io: Io, items: readonly { path: string; reason: string }[], verb = 'xtar'): void {
+  for (const p of items) io.stderr.write(`${verb}: ${p.path}: ${p.reason}\n`);
+}
+
+export function printJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,93 @@
+/**
+ * How source names become tar entry names and back: `NAME` → `NAME.zip` (or its short form when that
+ * would exceed a file system's 255-byte name limit), a directory `NAME` → `NAME/.xtar`. Pure functions;
+ * the path guard for unpacking lives in src/unpack/, not here.
+ */
+import { createHash } from 'node:crypto';
+
+export const BLOB_SUFFIX = '.zip';
+export const NESTED_TAR_NAME = '.xtar';
+/** Longest file name (bytes) that Linux, macOS and Windows file systems all accept. */
+export const NAME_MAX = 255;
+/** Bytes kept from a long name in its short form: 255 - '~' - 16 hex - '.zip'. */
+export const SHORT_PREFIX_MAX = NAME_MAX - 1 - 16 - BLOB_SUFFIX.length;
+export const STRUCTURE_SUFFIX = '.xtar-structure.jsonl';
+export const CATALOG_SUFFIX = '.xtar-catalog.jsonl';
+
+export function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/** The longest prefix of `s` that is at most `max` UTF-8 bytes and ends on a character boundary. */
+export function utf8Prefix(s: string, max: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  if (bytes.length <= max) return s;
+  let end = max;
+  // Step back over continuation bytes (10xxxxxx) so we never cut a character in two.
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/**
+ * The tar entry name of a regular file's blob. `NAME.zip` when that fits in 255 bytes; otherwise the
+ * short form `PREFIX~HASH16.zip`, where HASH16 is the first 16 hex digits of sha256(NAME). The zip
+ * inside always carries the full NAME, so `unzip` restores the real name either way.
+ */
+export function blobEntryName(name: string): string {
+  const plain = name + BLOB_SUFFIX;
+  if (utf8Length(plain) <= NAME_MAX) return plain;
+  const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16);
+  return `${utf8Prefix(name, SHORT_PREFIX_MAX)}~${hash}${BLOB_SUFFIX}`;
+}
+
+/** The tar entry name of a directory's nested tar. */
+export function nestedEntryName(name: string): string {
+  return `${name}/${NESTED_TAR_NAME}`;
+}
+
+/**
+ * A single path component that is safe to create: non-empty, valid UTF-8 (the caller passes a decoded
+ * string; lone surrogates fail), no '/', no NUL, not '.' or '..', at most 255 bytes.
+ */
+export function isSafeComponent(name: string): boolean {
+  if (name.length === 0 || name === '.' || name === '..') return false;
+  if (name.includes('/') || name.includes('\0')) return false;
+  if (Buffer.from(name, 'utf8').toString('utf8') !== name) return false; // lone surrogates
+  return utf8Length(name) <= NAME_MAX;
+}
+
+/**
+ * A relative path made of safe components joined by '/', as stored in the structure record and the
+ * catalog. Rejects absolute paths, '..', '.', empty components and trailing slashes.
+ */
+export function isSafeRelativePath(path: string): boolean {
+  if (path.length === 0) return false;
+  return path.split('/').every(isSafeComponent);
+}
+
+export type EntryKind = { kind: 'blob'; name: string } | { kind: 'nested'; name: string };
+
+/**
+ * Classify a tar entry name found inside a nested tar: `NAME.zip` (a file blob) or `NAME/.xtar`
+ * (a subdirectory). Returns null for anything else — the reader refuses those.
+ */
+export function classifyEntryName(entry: string): EntryKind | null {
+  const slash = entry.indexOf('/');
+  if (slash >= 0) {
+    const dir = entry.slice(0, slash);
+    if (entry.slice(slash + 1) !== NESTED_TAR_NAME || !isSafeComponent(dir)) return null;
+    return { kind: 'nested', name: dir };
+  }
+  if (!entry.endsWith(BLOB_SUFFIX) || !isSafeComponent(entry)) return null;
+  return { kind: 'blob', name: entry };
+}
+
+/** Whether `inner` (the name inside a zip) is the one the blob entry `entry` must hold. */
+export function blobNameMatches(entry: string, inner: string): boolean {
+  return isSafeComponent(inner) && blobEntryName(inner) === entry;
+}
+
+/** Sort names the way the walk does: by their UTF-8 bytes, so every implementation agrees. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

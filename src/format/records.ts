@@ -1,0 +1,260 @@
+/**
+ * The two plain-text records of a backup, as JSON Lines: the structure record (every directory,
+ * file, link, FIFO and device with its metadata) and the catalog (every file's size, sha256 and where
+ * its blob lies). Encoding, decoding and validation only; reading files is the caller's job.
+ */
+import { FormatError } from '../errors.js';
+import { isSafeRelativePath } from './names.js';
+
+export const FORMAT_VERSION = 1;
+
+export type NodeType = 'dir' | 'file' | 'symlink' | 'hardlink' | 'fifo' | 'char' | 'block';
+const NODE_TYPES: ReadonlySet<string> = new Set(['dir', 'file', 'symlink', 'hardlink', 'fifo', 'char', 'block']);
+
+/** One line of the structure record. Times are exact: nanoseconds since the epoch. */
+export interface StructureEntry {
+  path: string;
+  type: NodeType;
+  /** Permission bits incl. setuid/setgid/sticky (07777). Absent for hard links (they share the target's). */
+  mode: number;
+  uid: number;
+  gid: number;
+  user?: string;
+  group?: string;
+  mtimeNs: bigint;
+  /** Regular files: size in bytes. */
+  size?: number;
+  /** Regular files whose blocks cover less than their size (holes): restored with holes. */
+  sparse?: boolean;
+  /** Symlinks: the link text as stored. Hard links: the path (in this record) of the first link. */
+  target?: string;
+  /** Character and block devices. */
+  major?: number;
+  minor?: number;
+}
+
+export interface StructureHeader {
+  xtar: 'structure';
+  version: number;
+  backup: string;
+  root: string;
+  created: string;
+}
+
+export interface RecordTrailer {
+  end: true;
+  entries: number;
+}
+
+export interface CatalogHeader {
+  xtar: 'catalog';
+  version: number;
+  backup: string;
+  volume: number;
+  created: string;
+}
+
+/** Where (part of) a blob lies: volume number, byte offset of the zip inside that volume's .xtar, length. */
+export interface BlobPart {
+  volume: number;
+  offset: number;
+  length: number;
+}
+
+export interface CatalogFile {
+  path: string;
+  size: number;
+  sha256: string;
+  crc32: number;
+  method: 'deflate' | 'store';
+  parts: BlobPart[];
+}
+
+/** A file the structure lists but whose bytes pack could not read (it vanished or was unreadable). */
+export interface CatalogSkip {
+  path: string;
+  skipped: string;
+}
+
+export type CatalogLine = CatalogFile | CatalogSkip;
+
+// ---- time ----------------------------------------------------------------------------------------
+
+const NS_PER_S = 1_000_000_000n;
+
+/** "SECONDS.NNNNNNNNN" (nine digits, sign in front) — exact where a JSON number would round. */
+export function formatTimeNs(ns: bigint): string {
+  const neg = ns < 0n;
+  const abs = neg ? -ns : ns;
+  return `${neg ? '-' : ''}${abs / NS_PER_S}.${(abs % NS_PER_S).toString().padStart(9, '0')}`;
+}
+
+export function parseTimeNs(s: unknown, where: string): bigint {
+  if (typeof s !== 'string' || !/^-?\d{1,15}\.\d{9}$/.test(s)) {
+    throw new FormatError(`${where}: time ${JSON.stringify(s)} is not SECONDS.NANOSECONDS.`);
+  }
+  const neg = s.startsWith('-');
+  const [sec, frac] = (neg ? s.slice(1) : s).split('.') as [string, string];
+  const v = BigInt(sec) * NS_PER_S + BigInt(frac);
+  return neg ? -v : v;
+}
+
+// ---- structure -----------------------------------------------------------------------------------
+
+export function encodeStructureEntry(e: StructureEntry): string {
+  const o: Record<string, unknown> = { path: e.path, type: e.type };
+  if (e.type !== 'hardlink') {
+    o.mode = e.mode.toString(8).padStart(4, '0');
+    o.uid = e.uid;
+    o.gid = e.gid;
+    if (e.user !== undefined) o.user = e.user;
+    if (e.group !== undefined) o.group = e.group;
+    o.mtime = formatTimeNs(e.mtimeNs);
+  }
+  if (e.size !== undefined) o.size = e.size;
+  if (e.sparse) o.sparse = true;
+  if (e.target !== undefined) o.target = e.target;
+  if (e.major !== undefined) o.major = e.major;
+  if (e.minor !== undefined) o.minor = e.minor;
+  return JSON.stringify(o);
+}
+
+function parseJsonLine(line: string, where: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new FormatError(`${where}: not a JSON object.`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FormatError(`${where}: not a JSON object.`);
+  return v as Record<string, unknown>;
+}
+
+function uint(v: unknown, what: string, where: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new FormatError(`${where}: ${what} must be a whole number ≥ 0.`);
+  return v;
+}
+
+function optString(v: unknown, what: string, where: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new FormatError(`${where}: ${what} must be a string.`);
+  return v;
+}
+
+function checkPath(v: unknown, where: string): string {
+  if (typeof v !== 'string' || !isSafeRelativePath(v)) {
+    throw new FormatError(`${where}: path ${JSON.stringify(v)} is not a safe relative path.`, { code: 'EUNSAFEPATH' });
+  }
+  return v;
+}
+
+/** Decode one structure line; throws FormatError on anything the spec does not allow. */
+export function decodeStructureEntry(line: string, where = 'structure record'): StructureEntry {
+  const o = parseJsonLine(line, where);
+  const path = checkPath(o.path, where);
+  if (typeof o.type !== 'string' || !NODE_TYPES.has(o.type)) throw new FormatError(`${where}: unknown type ${JSON.stringify(o.type)}.`);
+  const type = o.type as NodeType;
+  if (type === 'hardlink') {
+    return { path, type, mode: 0, uid: 0, gid: 0, mtimeNs: 0n, target: checkPath(o.target, where) };
+  }
+  if (typeof o.mode !== 'string' || !/^[0-7]{1,6}$/.test(o.mode)) throw new FormatError(`${where}: mode must be octal digits.`);
+  const mode = parseInt(o.mode, 8);
+  if (mode > 0o7777) throw new FormatError(`${where}: mode ${o.mode} has bits beyond 07777.`);
+  const e: StructureEntry = {
+    path,
+    type,
+    mode,
+    uid: uint(o.uid, 'uid', where),
+    gid: uint(o.gid, 'gid', where),
+    mtimeNs: parseTimeNs(o.mtime, where),
+  };
+  const user = optString(o.user, 'user', where);
+  const group = optString(o.group, 'group', where);
+  if (user !== undefined) e.user = user;
+  if (group !== undefined) e.group = group;
+  if (type === 'file') {
+    e.size = uint(o.size, 'size', where);
+    if (o.sparse === true) e.sparse = true;
+  }
+  if (type === 'symlink') {
+    const t = optString(o.target, 'target', where);
+    if (t === undefined || t.length === 0 || t.includes('\0')) throw new FormatError(`${where}: a symlink needs a target.`);
+    e.target = t;
+  }
+  if (type === 'char' || type === 'block') {
+    e.major = uint(o.major, 'major', where);
+    e.minor = uint(o.minor, 'minor', where);
+  }
+  return e;
+}
+
+export function encodeStructureHeader(h: Omit<StructureHeader, 'xtar' | 'version'>): string {
+  return JSON.stringify({ xtar: 'structure', version: FORMAT_VERSION, backup: h.backup, root: h.root, created: h.created });
+}
+
+export function decodeStructureHeader(line: string, where = 'structure record'): StructureHeader {
+  const o = parseJsonLine(line, where);
+  if (o.xtar !== 'structure') throw new FormatError(`${where}: first line is not an xtar structure header.`);
+  checkVersion(o.version, where);
+  const root = checkPath(o.root, where);
+  if (root.includes('/')) throw new FormatError(`${where}: root must be a single name.`);
+  return { xtar: 'structure', version: o.version as number, backup: String(o.backup ?? ''), root, created: String(o.created ?? '') };
+}
+
+function checkVersion(v: unknown, where: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new FormatError(`${where}: missing format version.`);
+  if (v > FORMAT_VERSION) throw new FormatError(`${where}: format version ${v} is newer than this xtar understands (${FORMAT_VERSION}); upgrade xtar.`, { code: 'EVERSION' });
+}
+
+export function encodeTrailer(entries: number): string {
+  return JSON.stringify({ end: true, entries });
+}
+
+/** A trailer line, or null when the line is not one. */
+export function decodeTrailer(line: string): RecordTrailer | null {
+  if (!line.startsWith('{"end":')) return null;
+  const o = parseJsonLine(line, 'record trailer');
+  if (o.end !== true) return null;
+  return { end: true, entries: uint(o.entries, 'entries', 'record trailer') };
+}
+
+// ---- catalog -------------------------------------------------------------------------------------
+
+export function encodeCatalogHeader(h: Omit<CatalogHeader, 'xtar' | 'version'>): string {
+  return JSON.stringify({ xtar: 'catalog', version: FORMAT_VERSION, backup: h.backup, volume: h.volume, created: h.created });
+}
+
+export function decodeCatalogHeader(line: string, where = 'catalog'): CatalogHeader {
+  const o = parseJsonLine(line, where);
+  if (o.xtar !== 'catalog') throw new FormatError(`${where}: first line is not an xtar catalog header.`);
+  checkVersion(o.version, where);
+  return { xtar: 'catalog', version: o.version as number, backup: String(o.backup ?? ''), volume: uint(o.volume, 'volume', where), created: String(o.created ?? '') };
+}
+
+export function encodeCatalogLine(c: CatalogLine): string {
+  if ('skipped' in c) return JSON.stringify({ path: c.path, skipped: c.skipped });
+  return JSON.stringify({
+    path: c.path,
+    size: c.size,
+    sha256: c.sha256,
+    crc32: c.crc32.toString(16).padStart(8, '0'),
+    method: c.method,
+    parts: c.parts.map((p) => ({ volume: p.volume, offset: p.offset, length: p.length })),
+  });
+}
+
+export function decodeCatalogLine(line: string, where = 'catalog'): CatalogLine {
+  const o = parseJsonLine(line, where);
+  const path = checkPath(o.path, where);
+  if (o.skipped !== undefined) return { path, skipped: String(o.skipped) };
+  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) throw new FormatError(`${where}: sha256 must be 64 hex digits.`);
+  if (typeof o.crc32 !== 'string' || !/^[0-9a-f]{8}$/.test(o.crc32)) throw new FormatError(`${where}: crc32 must be 8 hex digits.`);
+  if (o.method !== 'deflate' && o.method !== 'store') throw new FormatError(`${where}: method must be deflate or store.`);
+  if (!Array.isArray(o.parts) || o.parts.length === 0) throw new FormatError(`${where}: parts must be a non-empty list.`);
+  const parts = o.parts.map((p: unknown): BlobPart => {
+    if (typeof p !== 'object' || p === null) throw new FormatError(`${where}: a part must be an object.`);
+    const q = p as Record<string, unknown>;
+    return { volume: uint(q.volume, 'volume', where), offset: uint(q.offset, 'offset', where), length: uint(q.length, 'length', where) };
+  });
+  return { path, size: uint(o.size, 'size', where), sha256: o.sha256, crc32: parseInt(o.crc32, 16), method: o.method, parts };
+}

@@ -1,0 +1,9 @@
+/**
+ * xtar as a library: pack a tree into volumes, unpack them, apply a structure record. The CLI in
+ * src/cli/ is a thin layer over these.
+ */
+export { pack, type PackOptions, type PackResult, type PackProgress, type VolumeInfo } from './pack/pack.js';
+export { unpack, expandStructure, type UnpackOptions, type UnpackResult, type ExpandOptions, type ExpandResult, type Problem } from './unpack/unpack.js';
+export { scanTree, type ScanOptions, type ScanResult } from './scan/scan.js';
+export * from './errors.js';
+export { FORMAT_VERSION } from './format/records.js';

@@ -1,0 +1,82 @@
+/**
+ * Assembles nested tars in one pass: a directory's `NAME/.xtar` header is written before its contents
+ * and its size filled in when the directory is closed; a streamed blob's header likewise. Knows tar
+ * framing; knows nothing of zips, files or volumes.
+ */
+import { encodeHeader, endOfArchive, paddingLength, patchHeaderSize, USTAR_MAX_NUMERIC } from '../format/tar.js';
+import type { OutputFile } from './output-file.js';
+
+interface Open {
+  headerPos: number;
+  header: Buffer;
+  contentStart: number;
+}
+
+/** A pending entry whose size is filled in by `endEntry`. */
+export interface PendingEntry {
+  readonly headerPos: number;
+  readonly header: Buffer;
+  readonly dataStart: number;
+}
+
+export class NestedTarWriter {
+  private readonly stack: Open[] = [];
+
+  constructor(private readonly out: OutputFile) {}
+
+  get depth(): number {
+    return this.stack.length;
+  }
+
+  /** Start `entryName` (e.g. `docs/.xtar`) in the current tar; its contents follow until closeDir(). */
+  async openDir(entryName: string, mtimeSec: number, large: boolean): Promise<void> {
+    const pending = await this.beginEntry(entryName, mtimeSec, large ? Number.MAX_SAFE_INTEGER : USTAR_MAX_NUMERIC);
+    this.stack.push({ headerPos: pending.headerPos, header: pending.header, contentStart: pending.dataStart });
+  }
+
+  async closeDir(): Promise<void> {
+    const top = this.stack.pop();
+    if (top === undefined) throw new Error('closeDir without openDir');
+    await this.out.write(endOfArchive());
+    const size = this.out.offset - top.contentStart;
+    patchHeaderSize(top.header, size);
+    await this.out.patch(top.headerPos, top.header);
+  }
+
+  /** A whole entry whose bytes are known. Returns the offset of its data. */
+  async addEntry(entryName: string, mtimeSec: number, data: Uint8Array): Promise<number> {
+    await this.out.write(encodeHeader({ name: entryName, size: data.length, mtimeSec }));
+    const at = this.out.offset;
+    await this.out.write(data);
+    await this.pad(data.length);
+    return at;
+  }
+
+  /** Begin an entry whose size is known only afterwards (at most `sizeBound`). */
+  async beginEntry(entryName: string, mtimeSec: number, sizeBound: number): Promise<PendingEntry> {
+    const header = encodeHeader({ name: entryName, size: 0, mtimeSec, sizeBound });
+    const headerPos = this.out.offset;
+    await this.out.write(header);
+    return { headerPos, header, dataStart: this.out.offset };
+  }
+
+  /** Finish an entry begun with beginEntry: pad and fill in its size. */
+  async endEntry(p: PendingEntry): Promise<number> {
+    const size = this.out.offset - p.dataStart;
+    await this.pad(size);
+    patchHeaderSize(p.header, size);
+    await this.out.patch(p.headerPos, p.header);
+    return size;
+  }
+
+  /** End of the top-level tar. */
+  async finish(): Promise<void> {
+    if (this.stack.length !== 0) throw new Error('finish with open directories');
+    await this.out.write(endOfArchive());
+  }
+
+  private async pad(size: number): Promise<void> {
+    const n = paddingLength(size);
+    if (n > 0) await this.out.write(Buffer.alloc(n));
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Compression for pack: small files go to the worker pool in batches (one task per batch, since a
+ * task costs about as much as compressing a 5 KB file); large files are streamed through zlib by the
+ * main thread straight into the volume, never held in memory whole.
+ */
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { Piscina } from 'piscina';
+import { encodeLocalHeader, encodeTrailer, needsZip64, type ZipEntryInfo } from '../format/zip.js';
+import type { CompressBatchResult, CompressJob, CompressResult } from '../worker/compress-worker.js';
+import { SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
+import type { OutputFile } from './output-file.js';
+
+/** Files up to this size are compressed in a worker, in memory. */
+export const SMALL_FILE_MAX = 8 * 1024 * 1024;
+const BATCH_FILES = 64;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
+const PROBE = 64 * 1024;
+
+export type BlobResult =
+  | { ok: true; blob: Uint8Array; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean }
+  | { ok: false; reason: string };
+
+interface Deferred {
+  resolve(r: BlobResult): void;
+}
+
+export class CompressPool {
+  private readonly pool: Piscina<unknown, unknown>;
+  private jobs: CompressJob[] = [];
+  private waiting: Deferred[] = [];
+  private bytes = 0;
+
+  constructor(readonly level: number, threads: number = availableParallelism()) {
+    this.pool = new Piscina({
+      filename: fileURLToPath(new URL('../worker/compress-worker.js', import.meta.url)),
+      minThreads: Math.max(1, threads),
+      maxThreads: Math.max(1, threads),
+      idleTimeout: 1000,
+    });
+  }
+
+  /** Queue a small file; the promise settles once its batch has been compressed. */
+  add(job: CompressJob): Promise<BlobResult> {
+    if (this.jobs.length >= BATCH_FILES || this.bytes + job.size > BATCH_BYTES) this.flush();
+    const p = new Promise<BlobResult>((resolve) => this.waiting.push({ resolve }));
+    this.jobs.push(job);
+    this.bytes += job.size;
+    return p;
+  }
+
+  /** Send the batch being gathered to a worker now. */
+  flush(): void {
+    if (this.jobs.length === 0) return;
+    const jobs = this.jobs;
+    const waiting = this.waiting;
+    this.jobs = [];
+    this.waiting = [];
+    this.bytes = 0;
+    (this.pool.run({ level: this.level, jobs }) as Promise<CompressBatchResult>).then(
+      ({ data, results }) => {
+        results.forEach((r: CompressResult, i) => {
+          const w = waiting[i] as Deferred;
+          if (!r.ok) w.resolve(r);
+          else w.resolve({ ok: true, blob: data.subarray(r.start, r.end), size: r.size, crc32: r.crc32, method: r.method, sha256: r.sha256, changed: r.changed });
+        });
+      },
+      (err: unknown) => {
+        const reason = `compression failed: ${err instanceof Error ? err.message : String(err)}`;
+        for (const w of waiting) w.resolve({ ok: false, reason });
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+export interface StreamedBlob {
+  ok: true;
+  length: number;
+  size: number;
+  crc32: number;
+  method: 0 | 8;
+  sha256: string;
+  changed: boolean;
+}
+
+/**
+ * Stream a large file (opened by openSource) into `out` as a zip blob: local header (patched once the CRC and sizes are
+ * known), data, trailer. At most `job.size` bytes are read. Decides store vs deflate from a probe of
+ * the first 64 KiB, so already-compressed data is not deflated in vain.
+ */
+/** Open a file for streaming, refusing anything that is no longer a regular file. */
+export async function openSource(job: CompressJob): Promise<{ ok: true; fh: FileHandle } | { ok: false; reason: string }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(job.abs, SAFE_OPEN_FLAGS);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? 'removed before it could be read' : code === 'EACCES' ? 'permission denied' : String((e as Error).message) };
+  }
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    return { ok: false, reason: 'is no longer a regular file' };
+  }
+  return { ok: true, fh };
+}
+
+export async function streamBlob(out: OutputFile, fh: FileHandle, job: CompressJob, level: number): Promise<StreamedBlob> {
+  try {
+    const probe = Buffer.alloc(Math.min(PROBE, job.size));
+    const { bytesRead: probeRead } = await fh.read(probe, 0, probe.length, 0);
+    let method: 0 | 8 = 0;
+    if (level > 0) {
+      const sample = probe.subarray(0, probeRead);
+      method = zlib.deflateRawSync(sample, { level: 1 }).length < sample.length * 0.97 ? 8 : 0;
+    }
+    const zip64 = needsZip64(job.size);
+    const info: ZipEntryInfo = { name: job.name, method, crc32: 0, compressedSize: 0, size: 0, mtimeSec: job.mtimeSec, mode: job.mode };
+    const headerPos = out.offset;
+    const localHeader = encodeLocalHeader(info, zip64);
+    await out.write(localHeader);
+    const dataStart = out.offset;
+
+    const hash = createHash('sha256');
+    let crc = 0;
+    let size = 0;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let pos = 0;
+      while (pos < job.size) {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK, job.size - pos));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) break;
+        const c = buf.subarray(0, bytesRead);
+        hash.update(c);
+        crc = zlib.crc32(c, crc);
+        pos += bytesRead;
+        size = pos;
+        yield c;
+      }
+    }
+    const source = Readable.from(chunks());
+    const stream = method === 8 ? source.pipe(zlib.createDeflateRaw({ level, chunkSize: CHUNK })) : source;
+    for await (const c of stream as AsyncIterable<Buffer>) await out.write(c);
+
+    const extra = Buffer.alloc(1);
+    const { bytesRead: more } = await fh.read(extra, 0, 1, job.size);
+    const changed = size !== job.size || more > 0 || (await fh.stat()).size !== job.size;
+    const done: ZipEntryInfo = { ...info, crc32: crc, size, compressedSize: out.offset - dataStart };
+    await out.patch(headerPos, encodeLocalHeader(done, zip64));
+    await out.write(encodeTrailer(done, zip64, out.offset - headerPos));
+    return { ok: true, length: out.offset - headerPos, size, crc32: crc, method, sha256: hash.digest('hex'), changed };
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The README.txt that goes on every volume: what the disc is, and how to restore it with nothing but
+ * sh, tar, find, unzip (and cat for split files). The restore script in it is run verbatim by the
+ * by-hand tests, so what the README says is what is tested.
+ */
+
+export const SCRIPT_BEGIN = '#--- begin restore script';
+export const SCRIPT_END = '#--- end restore script';
+
+/**
+ * POSIX sh. Steps: (1) untar the volume; (2) expand every nested `.xtar`, outermost first, removing
+ * each before tar reads it from stdin (so a folder named `.xtar` can take its place); (3) move every
+ * blob aside under a fresh name, remembering its folder, then unzip each back into its folder — once
+ * all blobs are out of the way no unzip can overwrite a blob that is still to be unzipped, whatever
+ * the names (`x` beside `x.zip`, shortened long names).
+ */
+export const RESTORE_SCRIPT = `${SCRIPT_BEGIN}
+# Usage: sh restore.sh ARCHIVE.xtar DEST        (DEST should be empty or new)
+set -eu
+export LC_ALL=C
+case $1 in /*) archive=$1 ;; *) archive=$(pwd)/$1 ;; esac
+mkdir -p "$2" && cd "$2"
+# 1. The volume's own tar.
+tar -xf "$archive"
+# 2. Every folder's contents are a hidden tar named .xtar inside it: expand them until none is left.
+while [ -n "$(find . -type f -name .xtar -print -quit)" ]; do
+  find . -type f -name .xtar -exec sh -c '
+    for f do
+      { rm -f "$f" && tar -xf - -C "\${f%/.xtar}"; } < "$f" || exit 1
+    done' sh {} +
+done
+# 3. Every file is a zip holding it. Move them all aside first, then unzip each into its folder.
+work=$(mktemp -d ./.xtar-unzip.XXXXXX)
+find . -path "$work" -prune -o -type f -name '*.zip' -exec sh -c '
+  work=$1; shift
+  for z do
+    n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0" "$n" "\${z%/*}" >> "$work/list" || exit 1
+  done' sh "$work" {} +
+if [ -f "$work/list" ]; then
+  xargs -0 -n 1000 sh -c '
+    while [ $# -gt 1 ]; do unzip -qq -o -UU -^ "$1" -d "$2" && rm -f "$1" || exit 1; shift 2; done' sh < "$work/list"
+  rm -f "$work/list"
+fi
+rmdir "$work"
+${SCRIPT_END}`;
+
+export interface ReadmeInfo {
+  backupId: string;
+  volume: number;
+  volumes: number | null;
+  root: string;
+  archive: string;
+  created: string;
+  files: number;
+  bytes: number;
+}
+
+export function volumeReadme(i: ReadmeInfo): string {
+  const of = i.volumes === null ? '' : ` of ${i.volumes}`;
+  return `xtar backup ${i.backupId}, volume ${i.volume}${of}
+==========================================================
+
+Made by xtar on ${i.created} from the folder "${i.root}".
+This volume holds ${i.files} files (${i.bytes} bytes before compression).
+
+What is here
+------------
+${i.archive}        the archive (a POSIX tar; see below)
+structure.jsonl     every folder, file, link, FIFO and device with its mode, owner and times
+catalog.jsonl       every file with its size, sha256 and where its bytes lie in the archive
+README.txt          this file
+
+Restoring with xtar
+-------------------
+    xtar unpack THIS-FOLDER --dest DEST
+
+Restoring by hand (sh, tar, find, unzip — nothing else)
+-------------------------------------------------------
+Each file was compressed on its own into a one-file zip named NAME.zip (a very long name is
+shortened to PREFIX~HASH.zip; the zip still holds the full name). Each folder's contents were
+put into a tar named .xtar inside that folder, nested all the way down. To undo it:
+
+  1. tar -xf ${i.archive}              (gives ${i.root}/.xtar, or ${i.root}.zip for a single file)
+  2. repeatedly: move each .xtar out of the way and untar it into its own folder
+  3. move every *.zip aside, then unzip each one into the folder it came from
+
+Step 3 moves the zips aside first because names can collide: a file "x" beside a file "x.zip"
+gives "x.zip" and "x.zip.zip", and unzipping the second would overwrite the first if it were
+still there. The script below does all of it and is what xtar's tests run. Save the lines
+between the markers as restore.sh and run:
+
+    sh restore.sh /path/to/${i.archive} DEST
+
+${RESTORE_SCRIPT}
+
+The outer tar also holds copies of the structure record and the catalog
+(${i.root}.xtar-structure.jsonl and ${i.root}.xtar-catalog.jsonl).
+
+Bringing back folders, links, permissions, owners and times
+-----------------------------------------------------------
+Plain tar and unzip restore the files' bytes only. Empty folders come back too, but not symlinks,
+hard links, FIFOs, devices, modes, owners or exact times. With xtar:
+
+    xtar expand-structure THIS-FOLDER/structure.jsonl --dest DEST
+
+Without xtar, structure.jsonl is plain text, one JSON object per line: "path", "type"
+(dir, file, symlink, hardlink, fifo, char, block), "mode" (octal), "uid"/"gid" and "user"/"group",
+"mtime" (seconds.nanoseconds since 1970), "target" for links.
+`;
+}

@@ -1,0 +1,123 @@
+/**
+ * The unpack security boundary. Every path is built from validated single components under --dest;
+ * every directory on the way is either made here or checked to be a real directory (never a
+ * symlink); files are created with O_NOFOLLOW|O_EXCL. Nothing in an archive can make xtar write
+ * outside --dest.
+ */
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { UnsafePathError } from '../errors.js';
+import { isSafeComponent } from '../format/names.js';
+
+export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export class Destination {
+  readonly root: string;
+  /** Directories known to be real directories under root (this run made or checked them). Bounded: cleared when large. */
+  private readonly safeDirs = new Set<string>();
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  /** The absolute path for record-path components, after checking each is a safe single name. */
+  pathOf(components: readonly string[]): string {
+    for (const c of components) {
+      if (!isSafeComponent(c)) throw new UnsafePathError(`Refused ${JSON.stringify(components.join('/'))}: ${JSON.stringify(c)} is not a safe name.`, components.join('/'));
+    }
+    return join(this.root, ...components);
+  }
+
+  /** Make sure the directory at `components` exists as a real directory (creating missing ones) and return its path. */
+  async ensureDir(components: readonly string[]): Promise<string> {
+    const abs = this.pathOf(components);
+    if (this.safeDirs.has(abs)) return abs;
+    if (components.length === 0) {
+      await mkdir(this.root, { recursive: true });
+      this.safeDirs.add(abs);
+      return abs;
+    }
+    // Depth first, the parent is almost always known already: one lstat (or mkdir) per new folder.
+    await this.ensureDir(components.slice(0, -1));
+    await this.realDir(abs, components.join('/'));
+    if (this.safeDirs.size > 100_000) this.safeDirs.clear();
+    return abs;
+  }
+
+  private async realDir(abs: string, shown: string): Promise<void> {
+    try {
+      const st = await lstat(abs);
+      if (st.isDirectory()) {
+        this.safeDirs.add(abs);
+        return;
+      }
+      if (st.isSymbolicLink()) throw new UnsafePathError(`Refused ${shown}: it would be written through the symlink ${abs}.`, shown);
+      throw new UnsafePathError(`Refused ${shown}: ${abs} exists and is not a folder.`, shown);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    try {
+      await mkdir(abs, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      return this.realDir(abs, shown);
+    }
+    this.safeDirs.add(abs);
+  }
+
+  /** Forget what was checked (after something else may have changed the tree). */
+  forget(): void {
+    this.safeDirs.clear();
+  }
+
+  /**
+   * Create a new file for `components` under a temporary name in its (checked) directory. Call
+   * `commit` to move it to its real name — replacing a file or symlink there, never a folder — or
+   * `discard` to remove it.
+   */
+  async createFile(components: readonly string[]): Promise<PendingFile> {
+    const dir = await this.ensureDir(components.slice(0, -1));
+    const name = components[components.length - 1] as string;
+    const finalPath = this.pathOf(components);
+    for (;;) {
+      const tmp = join(dir, `.xtar-tmp-${randomBytes(6).toString('hex')}`);
+      try {
+        const fh = await open(tmp, CREATE_FLAGS, 0o600);
+        return new PendingFile(fh, tmp, finalPath, name);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  }
+}
+
+export class PendingFile {
+  constructor(
+    readonly fh: FileHandle,
+    readonly tmpPath: string,
+    readonly finalPath: string,
+    readonly name: string,
+  ) {}
+
+  async commit(): Promise<void> {
+    await this.fh.close();
+    try {
+      const st = await lstat(this.finalPath);
+      if (st.isDirectory()) {
+        await unlink(this.tmpPath);
+        throw new UnsafePathError(`Refused ${this.finalPath}: a folder of that name is in the way.`, this.finalPath);
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    // rename() replaces a file or a symlink itself; it never follows the symlink.
+    await rename(this.tmpPath, this.finalPath);
+  }
+
+  async discard(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.tmpPath).catch(() => undefined);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Turns one zip blob from an archive into a file under --dest: checks the zip's inner name against
+ * the tar entry, inflates (in memory for small blobs, streamed for large ones), verifies size and
+ * CRC, and only then gives the file its real name. A damaged blob never becomes a file that looks good.
+ */
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { DamagedBlobError, FormatError, UnsafePathError, XtarError } from '../errors.js';
+import { blobNameMatches } from '../format/names.js';
+import { decodeZipBlob, parseLocalHeader, parseTrailer, trailerLength } from '../format/zip.js';
+import type { Destination, PendingFile } from './dest.js';
+import type { RandomReader } from './random-reader.js';
+
+/** Blobs up to this size are read and checked in memory before anything is written. */
+const IN_MEMORY_MAX = 16 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
+/** Holes are made for all-zero runs of this granularity in files recorded as sparse. */
+const SPARSE_BLOCK = 4096;
+const ZEROS = Buffer.alloc(CHUNK);
+
+export interface ExtractedFile {
+  name: string;
+  size: number;
+}
+
+/** Writes a file's bytes, leaving holes for all-zero blocks when the file was sparse. */
+class FileWriter {
+  pos = 0;
+  constructor(
+    private readonly p: PendingFile,
+    private readonly sparse: boolean,
+  ) {}
+
+  async write(buf: Buffer): Promise<void> {
+    if (!this.sparse) {
+      await this.writeAt(buf, this.pos);
+      this.pos += buf.length;
+      return;
+    }
+    for (let i = 0; i < buf.length; ) {
+      const blockEnd = Math.min(buf.length, i + SPARSE_BLOCK - ((this.pos) % SPARSE_BLOCK));
+      const piece = buf.subarray(i, blockEnd);
+      if (!piece.equals(ZEROS.subarray(0, piece.length))) await this.writeAt(piece, this.pos);
+      this.pos += piece.length;
+      i = blockEnd;
+    }
+  }
+
+  private async writeAt(buf: Buffer, at: number): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await this.p.fh.write(buf, done, buf.length - done, at + done);
+      done += bytesWritten;
+    }
+  }
+
+  async finish(): Promise<void> {
+    // Holes at the end leave the file short: truncate up to its real size.
+    if (this.sparse) await this.p.fh.truncate(this.pos);
+  }
+}
+
+/**
+ * Extract the blob at [start, start+size) of `r` into `dir/<inner name>`. Throws XtarErrors
+ * (FormatError, DamagedBlobError, UnsafePathError) for the caller to report; other errors are I/O.
+ */
+export async function extractBlob(
+  r: RandomReader,
+  dest: Destination,
+  dir: readonly string[],
+  entry: string,
+  start: number,
+  size: number,
+  isSparse: (path: string) => boolean,
+): Promise<ExtractedFile> {
+  if (size <= IN_MEMORY_MAX) {
+    const blob = Buffer.from(await r.read(start, size));
+    if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
+    const { info, data } = decodeZipBlob(blob);
+    checkName(entry, info.name, dir);
+    const p = await dest.createFile([...dir, info.name]);
+    try {
+      const w = new FileWriter(p, isSparse([...dir, info.name].join('/')));
+      await w.write(data);
+      await w.finish();
+      await p.commit();
+    } catch (e) {
+      await p.discard();
+      throw e;
+    }
+    return { name: info.name, size: data.length };
+  }
+
+  const head = Buffer.from(await r.read(start, Math.min(size, 30 + 65535 * 2)));
+  const h = parseLocalHeader(head);
+  checkName(entry, h.info.name, dir);
+  const dataStart = start + h.headerLength;
+  const tl = trailerLength(h);
+  if (h.headerLength + h.info.compressedSize + tl !== size) throw new FormatError('the zip does not fill its tar entry exactly', { code: 'EZIP' });
+  parseTrailer(Buffer.from(await r.read(dataStart + h.info.compressedSize, tl)), h);
+
+  const p = await dest.createFile([...dir, h.info.name]);
+  try {
+    const w = new FileWriter(p, isSparse([...dir, h.info.name].join('/')));
+    let crc = 0;
+    async function* compressed(): AsyncGenerator<Buffer> {
+      for (let pos = 0; pos < h.info.compressedSize; ) {
+        const c = await r.read(dataStart + pos, Math.min(CHUNK, h.info.compressedSize - pos));
+        if (c.length === 0) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
+        pos += c.length;
+        yield Buffer.from(c);
+      }
+    }
+    const src = Readable.from(compressed());
+    const plain = h.info.method === 8 ? src.pipe(zlib.createInflateRaw({ chunkSize: CHUNK })) : src;
+    try {
+      for await (const c of plain as AsyncIterable<Buffer>) {
+        if (w.pos + c.length > h.info.size) throw new DamagedBlobError('the blob inflates to more bytes than its zip header says', [...dir, h.info.name].join('/'));
+        crc = zlib.crc32(c, crc);
+        await w.write(c);
+      }
+    } catch (e) {
+      if (e instanceof XtarError) throw e;
+      throw new DamagedBlobError(`the compressed data is damaged (${(e as Error).message})`, [...dir, h.info.name].join('/'));
+    }
+    if (w.pos !== h.info.size) throw new DamagedBlobError(`the blob inflates to ${w.pos} bytes, not ${h.info.size}`, [...dir, h.info.name].join('/'));
+    if (crc !== h.info.crc32) throw new DamagedBlobError('the CRC-32 of the restored bytes does not match', [...dir, h.info.name].join('/'));
+    await w.finish();
+    await p.commit();
+    return { name: h.info.name, size: w.pos };
+  } catch (e) {
+    await p.discard();
+    throw e;
+  }
+}
+
+function checkName(entry: string, inner: string, dir: readonly string[]): void {
+  if (!blobNameMatches(entry, inner)) {
+    throw new UnsafePathError(
+      `Refused ${[...dir, entry].join('/')}: the zip inside holds ${JSON.stringify(inner)}, not the name its tar entry gives.`,
+      [...dir, entry].join('/'),
+    );
+  }
+}

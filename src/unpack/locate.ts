@@ -1,0 +1,96 @@
+/**
+ * Finding what to read: a set folder (its newest backup's volumes), a volume folder, or a bare .xtar
+ * file; and the records that go with each.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { ARCHIVE_SUFFIX, parseVolumeName, SET_MARKER, VOLUME_CATALOG, VOLUME_STRUCTURE } from '../format/layout.js';
+
+export interface VolumeSource {
+  /** The volume folder, or null for a bare .xtar. */
+  dir: string | null;
+  archive: string;
+  structure: string | null;
+  catalog: string | null;
+  backupId: string | null;
+  volume: number | null;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function volumeFromDir(dir: string): Promise<VolumeSource | null> {
+  const names = await readdir(dir);
+  const archives = names.filter((n) => n.endsWith(ARCHIVE_SUFFIX));
+  if (archives.length !== 1) return null;
+  const archive = archives[0] as string;
+  const parsed = parseVolumeName(archive.slice(0, -ARCHIVE_SUFFIX.length));
+  return {
+    dir,
+    archive: join(dir, archive),
+    structure: names.includes(VOLUME_STRUCTURE) ? join(dir, VOLUME_STRUCTURE) : null,
+    catalog: names.includes(VOLUME_CATALOG) ? join(dir, VOLUME_CATALOG) : null,
+    backupId: parsed?.backupId ?? null,
+    volume: parsed?.volume ?? null,
+  };
+}
+
+/** The volumes of a set, grouped by backup id, oldest backup first, volumes in order. */
+export async function setVolumes(set: string): Promise<Map<string, VolumeSource[]>> {
+  const byBackup = new Map<string, VolumeSource[]>();
+  for (const name of (await readdir(set)).sort()) {
+    const parsed = parseVolumeName(name);
+    if (!parsed) continue;
+    const v = await volumeFromDir(join(set, name));
+    if (!v) continue;
+    const list = byBackup.get(parsed.backupId) ?? [];
+    list.push({ ...v, backupId: parsed.backupId, volume: parsed.volume });
+    byBackup.set(parsed.backupId, list);
+  }
+  return byBackup;
+}
+
+/** Resolve one command-line input to the volumes it stands for. */
+export async function locate(input: string): Promise<VolumeSource[]> {
+  const abs = resolve(input);
+  let st;
+  try {
+    st = await stat(abs);
+  } catch {
+    throw new InputError(`${input} does not exist.`, input);
+  }
+  if (st.isFile()) {
+    if (!abs.endsWith(ARCHIVE_SUFFIX)) throw new InputError(`${input} is not an .xtar file, a volume folder or a set folder.`, input);
+    const dir = dirname(abs);
+    const parsed = parseVolumeName(basename(abs).slice(0, -ARCHIVE_SUFFIX.length));
+    const structure = join(dir, VOLUME_STRUCTURE);
+    const catalog = join(dir, VOLUME_CATALOG);
+    const sameVolume = parsed !== null && basename(dir) === basename(abs).slice(0, -ARCHIVE_SUFFIX.length);
+    return [{
+      dir: sameVolume ? dir : null,
+      archive: abs,
+      structure: sameVolume && (await exists(structure)) ? structure : null,
+      catalog: sameVolume && (await exists(catalog)) ? catalog : null,
+      backupId: parsed?.backupId ?? null,
+      volume: parsed?.volume ?? null,
+    }];
+  }
+  if (!st.isDirectory()) throw new InputError(`${input} is not an .xtar file, a volume folder or a set folder.`, input);
+  const vol = await volumeFromDir(abs);
+  if (vol) return [vol];
+  const names = await readdir(abs);
+  const backups = await setVolumes(abs);
+  if (backups.size === 0) {
+    const what = names.includes(SET_MARKER) ? 'is an xtar set with no complete volume' : 'is not an xtar set or volume';
+    throw new InputError(`${input} ${what}.`, input);
+  }
+  const newest = [...backups.keys()].sort().at(-1) as string;
+  return backups.get(newest) as VolumeSource[];
+}

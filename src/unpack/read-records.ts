@@ -1,0 +1,65 @@
+/**
+ * Reading the structure record and the catalog back, from a volume's own files or from their copies
+ * inside the .xtar, line by line. A bad line is reported and passed over; a record that does not end
+ * with its trailer is reported as cut short.
+ */
+import { FormatError } from '../errors.js';
+import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry, type StructureHeader } from '../format/records.js';
+import { readLines } from '../util/lines.js';
+
+export interface RecordSource {
+  path: string;
+  /** A byte range of `path` (a copy inside an .xtar), or the whole file. */
+  range?: { start: number; end: number };
+  /** How to name it in messages. */
+  label: string;
+}
+
+export type BadLine = (where: string, reason: string) => void;
+
+/** The header of a structure record (first line), or a FormatError. */
+export async function readStructureHeader(src: RecordSource): Promise<StructureHeader> {
+  for await (const line of readLines(src.path, src.range)) return decodeStructureHeader(line, src.label);
+  throw new FormatError(`${src.label} is empty.`);
+}
+
+export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncGenerator<StructureEntry> {
+  let n = 0;
+  let ended = false;
+  for await (const line of readLines(src.path, src.range)) {
+    n++;
+    if (n === 1) {
+      decodeStructureHeader(line, src.label);
+      continue;
+    }
+    if (ended) continue;
+    if (decodeTrailer(line) !== null) {
+      ended = true;
+      continue;
+    }
+    try {
+      yield decodeStructureEntry(line, `${src.label} line ${n}`);
+    } catch (e) {
+      bad(`${src.label} line ${n}`, (e as Error).message);
+    }
+  }
+  if (n === 0) throw new FormatError(`${src.label} is empty.`);
+  if (!ended) bad(src.label, 'the record is cut short (no end line); what it held was used');
+}
+
+export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGenerator<CatalogLine> {
+  let n = 0;
+  for await (const line of readLines(src.path, src.range)) {
+    n++;
+    if (n === 1) {
+      decodeCatalogHeader(line, src.label);
+      continue;
+    }
+    if (decodeTrailer(line) !== null) return;
+    try {
+      yield decodeCatalogLine(line, `${src.label} line ${n}`);
+    } catch (e) {
+      bad(`${src.label} line ${n}`, (e as Error).message);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The pool's entry: a worker thread reads a batch of small files (one open, one read each, never
+ * following a symlink or blocking on a FIFO) and turns each into its zip blob. Writing blobs into the
+ * volume is the main thread's job (src/pack/).
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { encodeZipBlob } from '../format/zip.js';
+
+export interface CompressJob {
+  /** Absolute path to read. */
+  abs: string;
+  /** Name stored inside the zip (the file's own name). */
+  name: string;
+  /** Size seen by the scan: at most this many bytes are read. */
+  size: number;
+  mtimeSec: number;
+  mode: number;
+}
+
+export interface CompressTask {
+  level: number;
+  jobs: CompressJob[];
+}
+
+export type CompressResult =
+  | {
+      ok: true;
+      /** Where this file's blob lies in the batch's `data`. */
+      start: number;
+      end: number;
+      size: number;
+      crc32: number;
+      method: 0 | 8;
+      sha256: string;
+      /** The file's size differed from the scan's when read (it was being written). */
+      changed: boolean;
+    }
+  | { ok: false; reason: string };
+
+/** Flags that make open() safe on a path that may have become a symlink or a FIFO since the scan. */
+export const SAFE_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+function reasonOf(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOENT') return 'removed before it could be read';
+  if (code === 'ELOOP') return 'became a symlink before it could be read';
+  return e instanceof Error ? e.message : String(e);
+}
+
+type Compressed = { ok: true; blob: Buffer; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean };
+
+/** A batch's answer: every blob in one buffer, transferred (not copied) back to the main thread. */
+export interface CompressBatchResult {
+  data: Uint8Array;
+  results: CompressResult[];
+}
+
+export function compressOne(job: CompressJob, level: number): Compressed | { ok: false; reason: string } {
+  let fd: number;
+  try {
+    fd = openSync(job.abs, SAFE_OPEN_FLAGS);
+  } catch (e) {
+    return { ok: false, reason: reasonOf(e) };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { ok: false, reason: 'is no longer a regular file' };
+    // One read for the scanned size plus one byte to notice growth.
+    const buf = Buffer.allocUnsafe(job.size + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const changed = got !== job.size || st.size !== job.size;
+    const data = buf.subarray(0, Math.min(got, job.size));
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode });
+    return { ok: true, blob, size: info.size, crc32: info.crc32, method: info.method, sha256, changed };
+  } catch (e) {
+    return { ok: false, reason: reasonOf(e) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export default function compressBatch(task: CompressTask): CompressBatchResult {
+  const done = task.jobs.map((job) => compressOne(job, task.level));
+  let total = 0;
+  for (const d of done) if (d.ok) total += d.blob.length;
+  const data = new Uint8Array(total);
+  let at = 0;
+  const results = done.map((d): CompressResult => {
+    if (!d.ok) return d;
+    data.set(d.blob, at);
+    const r: CompressResult = { ok: true, start: at, end: at + d.blob.length, size: d.size, crc32: d.crc32, method: d.method, sha256: d.sha256, changed: d.changed };
+    at += d.blob.length;
+    return r;
+  });
+  const value: CompressBatchResult = { data, results };
+  // Piscina's Transferable protocol: move the one ArrayBuffer instead of cloning it.
+  const transferable = {
+    get [transferableSymbol]() {
+      return [data.buffer];
+    },
+    get [valueSymbol]() {
+      return value;
+    },
+  };
+  return move(transferable) as unknown as CompressBatchResult;
+}

@@ -1,0 +1,86 @@
+/**
+ * The by-hand contract: the script in a volume's README.txt, run with nothing but sh, tar, find and
+ * unzip, restores every file's bytes — through every name collision the format invites — and
+ * `xtar expand-structure` then restores everything else.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run, xtar } from '../helpers/cli.js';
+import { diffSnapshots, makeNastyTree, removeTree, snapshot, tempDir } from '../helpers/tree.js';
+import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
+
+async function scriptFromReadme(volume: string): Promise<string> {
+  const text = await readFile(join(volume, 'README.txt'), 'utf8');
+  const start = text.indexOf(SCRIPT_BEGIN);
+  const end = text.indexOf(SCRIPT_END);
+  assert.ok(start >= 0 && end > start, 'README.txt holds the restore script');
+  return text.slice(start, end + SCRIPT_END.length) + '\n';
+}
+
+describe('restore by hand with the README.txt procedure', () => {
+  let work: string;
+  let src: string;
+  let volume: string;
+  let archive: string;
+
+  before(async () => {
+    work = await tempDir();
+    src = await makeNastyTree(join(work, 'in'));
+    const r = await xtar(['pack', src, '--out', join(work, 'set'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const v = (JSON.parse(r.stdout) as { volumes: { path: string; archive: string }[] }).volumes[0];
+    volume = v?.path as string;
+    archive = v?.archive as string;
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  it('tar + unzip restore every regular file byte for byte, then expand-structure restores the rest', async () => {
+    const script = join(work, 'restore.sh');
+    await writeFile(script, await scriptFromReadme(volume));
+    const dest = join(work, 'by-hand');
+    const r = await run('sh', [script, archive, dest]);
+    assert.equal(r.status, 0, `restore script failed:\n${r.stderr}`);
+
+    const original = await snapshot(src);
+    const byHand = await snapshot(join(dest, 'nasty'));
+    // Every regular file (first name of each hard-linked group) is there with the right bytes.
+    for (const [p, info] of original) {
+      if (info.type !== 'file' || (info.linkGroup !== undefined && info.linkGroup !== p)) continue;
+      assert.equal(byHand.get(p)?.sha256, info.sha256, `by-hand bytes of ${JSON.stringify(p)}`);
+    }
+    // Every folder, empty ones included.
+    for (const [p, info] of original) if (info.type === 'dir') assert.equal(byHand.get(p)?.type, 'dir', `folder ${p}`);
+    // Nothing left over: no .xtar files, no blobs, no work folder.
+    const leftovers = [...byHand.entries()].filter(([p, i]) => !original.has(p) && i.type === 'file');
+    assert.deepEqual(leftovers.map(([p]) => p), []);
+    assert.deepEqual((await readdir(dest)).sort(), ['nasty', 'nasty.xtar-catalog.jsonl', 'nasty.xtar-structure.jsonl']);
+
+    const ex = await xtar(['expand-structure', join(volume, 'structure.jsonl'), '--dest', dest]);
+    assert.equal(ex.status, 0, ex.stderr);
+    assert.deepEqual(diffSnapshots(original, await snapshot(join(dest, 'nasty'))), []);
+  });
+
+  it('expand-structure also works from the copy the outer tar carries, and from the volume folder', async () => {
+    const script = join(work, 'restore2.sh');
+    await writeFile(script, await scriptFromReadme(volume));
+    const dest = join(work, 'by-hand-2');
+    assert.equal((await run('sh', [script, archive, dest])).status, 0);
+    const ex = await xtar(['expand-structure', join(dest, 'nasty.xtar-structure.jsonl'), '--dest', dest]);
+    assert.equal(ex.status, 0, ex.stderr);
+    assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty'))), []);
+    const again = await xtar(['expand-structure', volume, '--dest', dest]);
+    assert.equal(again.status, 0, again.stderr);
+  });
+
+  it('plain tar lists the outer archive and a nested one', async () => {
+    const r = await run('tar', ['-tvf', archive]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /nasty\.xtar-structure\.jsonl/);
+    assert.match(r.stdout, /nasty\/\.xtar/);
+    assert.match(r.stdout, /nasty\.xtar-catalog\.jsonl/);
+  });
+});

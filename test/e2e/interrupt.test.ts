@@ -1,0 +1,56 @@
+/**
+ * Writing a volume is atomic: an interrupted pack (SIGINT, or kill -9) never leaves a folder that
+ * looks like a complete volume, and says so.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLI, xtar } from '../helpers/cli.js';
+import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
+
+function packUntil(src: string, set: string, signal: NodeJS.Signals, afterMs: number): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'pack', src, '--out', set, '--jobs', '1', '--level', '9'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    setTimeout(() => child.kill(signal), afterMs);
+    child.on('close', (status, sig) => resolve({ status, signal: sig, stderr }));
+  });
+}
+
+describe('interrupted pack', () => {
+  let work: string;
+  let src: string;
+
+  before(async () => {
+    work = await tempDir();
+    src = join(work, 'src');
+    await mkdir(src);
+    // Enough work (random data at level 9) that the signal lands mid-pack.
+    for (let i = 0; i < 120; i++) await writeFile(join(src, `f${String(i).padStart(3, '0')}.bin`), seededBytes(i, 1024 * 1024));
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  it('SIGINT: exit 130, the partial volume is removed, nothing looks complete', async () => {
+    const set = join(work, 'set-int');
+    const r = await packUntil(src, set, 'SIGINT', 400);
+    assert.equal(r.status, 130, r.stderr);
+    assert.match(r.stderr, /Interrupted/);
+    assert.deepEqual((await readdir(set)).filter((n) => n !== 'xtar-set.json'), []);
+  });
+
+  it('kill -9: at most a .partial- folder remains, and unpack does not take it for a volume', async () => {
+    const set = join(work, 'set-kill');
+    const r = await packUntil(src, set, 'SIGKILL', 400);
+    assert.equal(r.signal, 'SIGKILL');
+    const names = (await readdir(set)).filter((n) => n !== 'xtar-set.json');
+    assert.ok(names.every((n) => n.startsWith('.partial-')), `only partial folders: ${names.join(', ')}`);
+    const un = await xtar(['unpack', set, '--dest', join(work, 'out')]);
+    assert.equal(un.status, 2);
+    assert.match(un.stderr, /no complete volume/);
+  });
+});

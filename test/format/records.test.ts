@@ -1,0 +1,72 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FormatError } from '../../src/errors.js';
+import {
+  decodeCatalogLine,
+  decodeStructureEntry,
+  decodeStructureHeader,
+  decodeTrailer,
+  encodeCatalogLine,
+  encodeStructureEntry,
+  encodeStructureHeader,
+  encodeTrailer,
+  formatTimeNs,
+  parseTimeNs,
+  type StructureEntry,
+} from '../../src/format/records.js';
+
+describe('structure record lines', () => {
+  it('round-trip every node type exactly', () => {
+    const base = { mode: 0o4755, uid: 1000, gid: 100, user: 'ann', group: 'users', mtimeNs: 1_700_000_000_123_456_789n };
+    const entries: StructureEntry[] = [
+      { ...base, path: 'r', type: 'dir' },
+      { ...base, path: 'r/f', type: 'file', size: 12, sparse: true },
+      { ...base, path: 'r/l', type: 'symlink', target: '../../etc/passwd' },
+      { path: 'r/h', type: 'hardlink', target: 'r/f', mode: 0, uid: 0, gid: 0, mtimeNs: 0n },
+      { ...base, path: 'r/p', type: 'fifo' },
+      { ...base, path: 'r/c', type: 'char', major: 1, minor: 3 },
+      { ...base, path: 'r/b', type: 'block', major: 8, minor: 1, mtimeNs: -1_500_000_000n },
+    ];
+    for (const e of entries) assert.deepEqual(decodeStructureEntry(encodeStructureEntry(e)), e);
+  });
+
+  it('writes mode as octal text and time as exact SECONDS.NANOSECONDS', () => {
+    const line = encodeStructureEntry({ path: 'r', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: 5n });
+    assert.match(line, /"mode":"0755"/);
+    assert.match(line, /"mtime":"0.000000005"/);
+    assert.equal(formatTimeNs(-1_500_000_000n), '-1.500000000');
+    assert.equal(parseTimeNs('-1.500000000', 'x'), -1_500_000_000n);
+  });
+
+  it('refuses unsafe paths and malformed lines', () => {
+    const bad = [
+      '{"path":"../x","type":"dir","mode":"0755","uid":0,"gid":0,"mtime":"0.000000000"}',
+      '{"path":"/etc","type":"dir","mode":"0755","uid":0,"gid":0,"mtime":"0.000000000"}',
+      '{"path":"r/h","type":"hardlink","target":"../../etc/passwd"}',
+      '{"path":"r","type":"socket","mode":"0755","uid":0,"gid":0,"mtime":"0.000000000"}',
+      '{"path":"r","type":"dir","mode":"99","uid":0,"gid":0,"mtime":"0.000000000"}',
+      '{"path":"r","type":"dir","mode":"0755","uid":-1,"gid":0,"mtime":"0.000000000"}',
+      '{"path":"r","type":"dir","mode":"0755","uid":0,"gid":0,"mtime":1.5}',
+      'not json',
+      '[]',
+    ];
+    for (const l of bad) assert.throws(() => decodeStructureEntry(l), FormatError, l);
+  });
+
+  it('header, trailer and version check', () => {
+    const h = decodeStructureHeader(encodeStructureHeader({ backup: 'b', root: 'r', created: 'c' }));
+    assert.equal(h.root, 'r');
+    assert.throws(() => decodeStructureHeader('{"xtar":"structure","version":2,"root":"r"}'), /newer/);
+    assert.deepEqual(decodeTrailer(encodeTrailer(7)), { end: true, entries: 7 });
+    assert.equal(decodeTrailer('{"path":"x"}'), null);
+  });
+});
+
+describe('catalog lines', () => {
+  it('round-trip files and skips', () => {
+    const f = { path: 'r/a', size: 3, sha256: 'ab'.repeat(32), crc32: 0xdeadbeef, method: 'deflate' as const, parts: [{ volume: 1, offset: 1536, length: 120 }] };
+    assert.deepEqual(decodeCatalogLine(encodeCatalogLine(f)), f);
+    assert.deepEqual(decodeCatalogLine(encodeCatalogLine({ path: 'r/b', skipped: 'permission denied' })), { path: 'r/b', skipped: 'permission denied' });
+    assert.throws(() => decodeCatalogLine('{"path":"r/a","size":1,"sha256":"x","crc32":"00000000","method":"store","parts":[]}'), FormatError);
+  });
+});
