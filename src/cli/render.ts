@@ -37,7 +37,7 @@ export function progressBar(enabled: boolean, label: string): Progress {
       stream: process.stderr,
       hideCursor: true,
       clearOnComplete: true,
-      etaBuffer: 50,
+      etaBuffer: 500,
       fps: 5,
     },
     cliProgress.Presets.shades_classic,

@@ -11,8 +11,9 @@ export const NESTED_TAR_NAME = '.xtar';
 export const NAME_MAX = 255;
 /** Bytes kept from a long name in its short form: 255 - '~' - 16 hex - '.zip'. */
 export const SHORT_PREFIX_MAX = NAME_MAX - 1 - 16 - BLOB_SUFFIX.length;
-export const STRUCTURE_SUFFIX = '.xtar-structure.jsonl';
-export const CATALOG_SUFFIX = '.xtar-catalog.jsonl';
+/** The archive's own copies of the records, gzip-compressed (they are text and shrink 5–10×). */
+export const STRUCTURE_SUFFIX = '.xtar-structure.jsonl.gz';
+export const CATALOG_SUFFIX = '.xtar-catalog.jsonl.gz';
 
 export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');

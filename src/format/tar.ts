@@ -53,6 +53,7 @@ const MODE = 0o644;
 const PAX_SIZE_DIGITS = 20;
 /** Fixed name of our pax extended headers (deterministic, unlike GNU's PaxHeaders.PID). */
 const PAX_HEADER_NAME = 'PaxHeader';
+const SIZE_KEY = Buffer.from('size', 'latin1');
 /** A pax record length longer than this many digits is garbage, not a length. */
 const PAX_LENGTH_MAX_DIGITS = 20;
 
@@ -357,8 +358,6 @@ export function decodeHeaderBlock(block: Buffer): DecodedHeader | null {
     linkname: decodeUtf8(cString(field(block, LINKNAME_OFFSET, LINKNAME_LENGTH)), 'link name'),
   };
 }
-
-const SIZE_KEY = Buffer.from('size', 'latin1');
 
 /**
  * Walk pax records "LEN key=value\n" strictly: LEN is decimal without leading zeros and is the exact

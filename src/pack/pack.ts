@@ -5,6 +5,7 @@
  */
 import { mkdir, readdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
+import { createGzip } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { InputError, XtarError } from '../errors.js';
 import { blobBound } from '../format/bounds.js';
@@ -197,10 +198,11 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     const archive = archiveName(backupId, volume);
     out = await OutputFile.create(join(partialDir, archive));
     const tar = new NestedTarWriter(out);
+    // The archive's own copy of a record, gzip-compressed (fixed header: no name, time 0).
     const copyIntoTar = async (entryName: string, path: string): Promise<void> => {
       const size = (await stat(path)).size;
-      const pending = await tar.beginEntry(entryName, mtimeSeconds(BigInt(created.getTime()) * 1_000_000n), size);
-      for await (const chunk of createReadStream(path)) await out!.write(chunk as Buffer);
+      const pending = await tar.beginEntry(entryName, mtimeSeconds(BigInt(created.getTime()) * 1_000_000n), blobBound(size));
+      for await (const chunk of createReadStream(path).pipe(createGzip({ level: 9 }))) await out!.write(chunk as Buffer);
       await tar.endEntry(pending);
     };
     await copyIntoTar(root + STRUCTURE_SUFFIX, structurePath);

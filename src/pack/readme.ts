@@ -93,8 +93,9 @@ between the markers as restore.sh and run:
 
 ${RESTORE_SCRIPT}
 
-The outer tar also holds copies of the structure record and the catalog
-(${i.root}.xtar-structure.jsonl and ${i.root}.xtar-catalog.jsonl).
+The outer tar also holds gzip-compressed copies of the structure record and the catalog
+(${i.root}.xtar-structure.jsonl.gz and ${i.root}.xtar-catalog.jsonl.gz), for when the plain
+files beside the archive are lost.
 
 Bringing back folders, links, permissions, owners and times
 -----------------------------------------------------------

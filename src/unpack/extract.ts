@@ -8,15 +8,12 @@ import zlib from 'node:zlib';
 import { DamagedBlobError, FormatError, UnsafePathError, XtarError } from '../errors.js';
 import { blobNameMatches } from '../format/names.js';
 import { decodeZipBlob, parseLocalHeader, parseTrailer, trailerLength } from '../format/zip.js';
-import type { Destination, PendingFile } from './dest.js';
+import { HOLE_BLOCK, isZero, type Destination, type PendingFile } from './dest.js';
 import type { RandomReader } from './random-reader.js';
 
 /** Blobs up to this size are read and checked in memory before anything is written. */
 const IN_MEMORY_MAX = 16 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
-/** Holes are made for all-zero runs of this granularity in files recorded as sparse. */
-const SPARSE_BLOCK = 4096;
-const ZEROS = Buffer.alloc(CHUNK);
 
 export interface ExtractedFile {
   name: string;
@@ -38,9 +35,9 @@ class FileWriter {
       return;
     }
     for (let i = 0; i < buf.length; ) {
-      const blockEnd = Math.min(buf.length, i + SPARSE_BLOCK - ((this.pos) % SPARSE_BLOCK));
+      const blockEnd = Math.min(buf.length, i + HOLE_BLOCK - (this.pos % HOLE_BLOCK));
       const piece = buf.subarray(i, blockEnd);
-      if (!piece.equals(ZEROS.subarray(0, piece.length))) await this.writeAt(piece, this.pos);
+      if (!isZero(piece)) await this.writeAt(piece, this.pos);
       this.pos += piece.length;
       i = blockEnd;
     }
@@ -78,16 +75,8 @@ export async function extractBlob(
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
     const { info, data } = decodeZipBlob(blob);
     checkName(entry, info.name, dir);
-    const p = await dest.createFile([...dir, info.name]);
-    try {
-      const w = new FileWriter(p, isSparse([...dir, info.name].join('/')));
-      await w.write(data);
-      await w.finish();
-      await p.commit();
-    } catch (e) {
-      await p.discard();
-      throw e;
-    }
+    // Verified in memory: written straight to its name.
+    dest.writeVerifiedFile([...dir, info.name], data, isSparse([...dir, info.name].join('/')));
     return { name: info.name, size: data.length };
   }
 

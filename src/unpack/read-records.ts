@@ -13,20 +13,22 @@ export interface RecordSource {
   range?: { start: number; end: number };
   /** How to name it in messages. */
   label: string;
+  /** gzip-compressed (the copies inside an .xtar, or a .gz file). */
+  gzip?: boolean;
 }
 
 export type BadLine = (where: string, reason: string) => void;
 
 /** The header of a structure record (first line), or a FormatError. */
 export async function readStructureHeader(src: RecordSource): Promise<StructureHeader> {
-  for await (const line of readLines(src.path, src.range)) return decodeStructureHeader(line, src.label);
+  for await (const line of readLines(src.path, src.range, src.gzip)) return decodeStructureHeader(line, src.label);
   throw new FormatError(`${src.label} is empty.`);
 }
 
 export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncGenerator<StructureEntry> {
   let n = 0;
   let ended = false;
-  for await (const line of readLines(src.path, src.range)) {
+  for await (const line of readLines(src.path, src.range, src.gzip)) {
     n++;
     if (n === 1) {
       decodeStructureHeader(line, src.label);
@@ -49,7 +51,7 @@ export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncG
 
 export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGenerator<CatalogLine> {
   let n = 0;
-  for await (const line of readLines(src.path, src.range)) {
+  for await (const line of readLines(src.path, src.range, src.gzip)) {
     n++;
     if (n === 1) {
       decodeCatalogHeader(line, src.label);

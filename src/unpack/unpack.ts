@@ -39,14 +39,14 @@ async function structureSource(v: VolumeSource, r: RandomReader): Promise<Record
   if (v.structure !== null) return { path: v.structure, label: v.structure };
   const recs = await topLevelRecords(r);
   const s = recs.structure;
-  return s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)` } : null;
+  return s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
 }
 
 async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
   if (v.catalog !== null) return { path: v.catalog, label: v.catalog };
   const recs = await topLevelRecords(r);
   const c = recs.catalog;
-  return c ? { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (catalog copy)` } : null;
+  return c ? { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (catalog copy)`, gzip: true } : null;
 }
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
@@ -147,7 +147,7 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
   const st = await stat(abs).catch(() => null);
   if (st === null) throw new InputError(`${opts.input} does not exist.`, opts.input);
   if (st.isFile() && !abs.endsWith(ARCHIVE_SUFFIX)) {
-    src = { path: abs, label: opts.input };
+    src = { path: abs, label: opts.input, gzip: abs.endsWith('.gz') };
   } else {
     const v = (await locate(opts.input))[0] as VolumeSource;
     reader = await RandomReader.open(v.archive);

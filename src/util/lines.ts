@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 
 const FLUSH_AT = 1024 * 1024;
 
@@ -48,14 +49,17 @@ export class LineWriter {
   }
 }
 
-/** The lines of a file (or of a byte range of it), without their newlines. */
-export async function* readLines(path: string, range?: { start: number; end: number }): AsyncGenerator<string> {
-  const stream = createReadStream(path, range === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', start: range.start, end: range.end - 1 });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+/** The lines of a file (or of a byte range of it, gzip-compressed or not), without their newlines. */
+export async function* readLines(path: string, range?: { start: number; end: number }, gzip = false): AsyncGenerator<string> {
+  const raw = createReadStream(path, range === undefined ? {} : { start: range.start, end: range.end - 1 });
+  const input = gzip ? raw.pipe(createGunzip()) : raw;
+  input.setEncoding('utf8');
+  const rl = createInterface({ input, crlfDelay: Infinity });
   try {
     for await (const line of rl) yield line;
   } finally {
     rl.close();
-    stream.destroy();
+    raw.destroy();
+    if (input !== raw) input.destroy();
   }
 }

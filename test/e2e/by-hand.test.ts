@@ -57,7 +57,7 @@ describe('restore by hand with the README.txt procedure', () => {
     // Nothing left over: no .xtar files, no blobs, no work folder.
     const leftovers = [...byHand.entries()].filter(([p, i]) => !original.has(p) && i.type === 'file');
     assert.deepEqual(leftovers.map(([p]) => p), []);
-    assert.deepEqual((await readdir(dest)).sort(), ['nasty', 'nasty.xtar-catalog.jsonl', 'nasty.xtar-structure.jsonl']);
+    assert.deepEqual((await readdir(dest)).sort(), ['nasty', 'nasty.xtar-catalog.jsonl.gz', 'nasty.xtar-structure.jsonl.gz']);
 
     const ex = await xtar(['expand-structure', join(volume, 'structure.jsonl'), '--dest', dest]);
     assert.equal(ex.status, 0, ex.stderr);
@@ -69,7 +69,7 @@ describe('restore by hand with the README.txt procedure', () => {
     await writeFile(script, await scriptFromReadme(volume));
     const dest = join(work, 'by-hand-2');
     assert.equal((await run('sh', [script, archive, dest])).status, 0);
-    const ex = await xtar(['expand-structure', join(dest, 'nasty.xtar-structure.jsonl'), '--dest', dest]);
+    const ex = await xtar(['expand-structure', join(dest, 'nasty.xtar-structure.jsonl.gz'), '--dest', dest]);
     assert.equal(ex.status, 0, ex.stderr);
     assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty'))), []);
     const again = await xtar(['expand-structure', volume, '--dest', dest]);

@@ -6,18 +6,25 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { CLI, xtar } from '../helpers/cli.js';
-import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
+import { removeTree, seededText, tempDir } from '../helpers/tree.js';
 
-function packUntil(src: string, set: string, signal: NodeJS.Signals, afterMs: number): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'pack', src, '--out', set, '--jobs', '1', '--level', '9'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    setTimeout(() => child.kill(signal), afterMs);
-    child.on('close', (status, sig) => resolve({ status, signal: sig, stderr }));
-  });
+/** Start a pack, wait until its partial volume exists (so it is mid-pack), then send `signal`. */
+async function packUntil(src: string, set: string, signal: NodeJS.Signals): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'pack', src, '--out', set, '--jobs', '1', '--level', '9'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (status, sig) => resolve({ status, signal: sig })));
+  for (let i = 0; i < 400; i++) {
+    const names = await readdir(set).catch(() => [] as string[]);
+    if (names.some((n) => n.startsWith('.partial-'))) break;
+    await sleep(10);
+  }
+  await sleep(50);
+  child.kill(signal);
+  return { ...(await done), stderr };
 }
 
 describe('interrupted pack', () => {
@@ -28,8 +35,8 @@ describe('interrupted pack', () => {
     work = await tempDir();
     src = join(work, 'src');
     await mkdir(src);
-    // Enough work (random data at level 9) that the signal lands mid-pack.
-    for (let i = 0; i < 120; i++) await writeFile(join(src, `f${String(i).padStart(3, '0')}.bin`), seededBytes(i, 1024 * 1024));
+    // Compressible data at level 9 is slow enough that the signal lands mid-pack.
+    for (let i = 0; i < 120; i++) await writeFile(join(src, `f${String(i).padStart(3, '0')}.txt`), seededText(i, 1024 * 1024));
   });
   after(async () => {
     await removeTree(work);
@@ -37,7 +44,7 @@ describe('interrupted pack', () => {
 
   it('SIGINT: exit 130, the partial volume is removed, nothing looks complete', async () => {
     const set = join(work, 'set-int');
-    const r = await packUntil(src, set, 'SIGINT', 400);
+    const r = await packUntil(src, set, 'SIGINT');
     assert.equal(r.status, 130, r.stderr);
     assert.match(r.stderr, /Interrupted/);
     assert.deepEqual((await readdir(set)).filter((n) => n !== 'xtar-set.json'), []);
@@ -45,7 +52,7 @@ describe('interrupted pack', () => {
 
   it('kill -9: at most a .partial- folder remains, and unpack does not take it for a volume', async () => {
     const set = join(work, 'set-kill');
-    const r = await packUntil(src, set, 'SIGKILL', 400);
+    const r = await packUntil(src, set, 'SIGKILL');
     assert.equal(r.signal, 'SIGKILL');
     const names = (await readdir(set)).filter((n) => n !== 'xtar-set.json');
     assert.ok(names.every((n) => n.startsWith('.partial-')), `only partial folders: ${names.join(', ')}`);
