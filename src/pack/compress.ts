@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
-import { encodeLocalHeader, encodeTrailer, needsZip64, type ZipEntryInfo } from '../format/zip.js';
+import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
 import type { CompressBatchResult, CompressJob, CompressResult } from '../worker/compress-worker.js';
 import { SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
 import type { OutputFile } from './output-file.js';
@@ -20,7 +20,6 @@ export const SMALL_FILE_MAX = 8 * 1024 * 1024;
 const BATCH_FILES = 64;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
-const PROBE = 64 * 1024;
 
 export type BlobResult =
   | { ok: true; blob: Uint8Array; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean }
@@ -115,13 +114,9 @@ export async function openSource(job: CompressJob): Promise<{ ok: true; fh: File
 
 export async function streamBlob(out: OutputFile, fh: FileHandle, job: CompressJob, level: number): Promise<StreamedBlob> {
   try {
-    const probe = Buffer.alloc(Math.min(PROBE, job.size));
+    const probe = Buffer.alloc(Math.min(PROBE_BYTES, job.size));
     const { bytesRead: probeRead } = await fh.read(probe, 0, probe.length, 0);
-    let method: 0 | 8 = 0;
-    if (level > 0) {
-      const sample = probe.subarray(0, probeRead);
-      method = zlib.deflateRawSync(sample, { level: 1 }).length < sample.length * 0.97 ? 8 : 0;
-    }
+    const method: 0 | 8 = level > 0 && probeCompressible(probe.subarray(0, probeRead)) ? 8 : 0;
     const zip64 = needsZip64(job.size);
     const info: ZipEntryInfo = { name: job.name, method, crc32: 0, compressedSize: 0, size: 0, mtimeSec: job.mtimeSec, mode: job.mode };
     const headerPos = out.offset;

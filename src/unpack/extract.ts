@@ -70,7 +70,11 @@ export async function extractBlob(
   size: number,
   isSparse: (path: string) => boolean,
 ): Promise<ExtractedFile> {
-  if (size <= IN_MEMORY_MAX) {
+  // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
+  const head = Buffer.from(await r.read(start, Math.min(size, 30 + 65535 * 2)));
+  const h = parseLocalHeader(head);
+  checkName(entry, h.info.name, dir);
+  if (size <= IN_MEMORY_MAX && h.info.size <= IN_MEMORY_MAX) {
     const blob = Buffer.from(await r.read(start, size));
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
     const { info, data } = decodeZipBlob(blob);
@@ -80,9 +84,6 @@ export async function extractBlob(
     return { name: info.name, size: data.length };
   }
 
-  const head = Buffer.from(await r.read(start, Math.min(size, 30 + 65535 * 2)));
-  const h = parseLocalHeader(head);
-  checkName(entry, h.info.name, dir);
   const dataStart = start + h.headerLength;
   const tl = trailerLength(h);
   if (h.headerLength + h.info.compressedSize + tl !== size) throw new FormatError('the zip does not fill its tar entry exactly', { code: 'EZIP' });
