@@ -29,16 +29,21 @@ export function utf8Prefix(s: string, max: number): string {
   return bytes.subarray(0, end).toString('utf8');
 }
 
-/**
- * The tar entry name of a regular file's blob. `NAME.zip` when that fits in 255 bytes; otherwise the
- * short form `PREFIX~HASH16.zip`, where HASH16 is the first 16 hex digits of sha256(NAME). The zip
- * inside always carries the full NAME, so `unzip` restores the real name either way.
- */
-export function blobEntryName(name: string): string {
-  const plain = name + BLOB_SUFFIX;
-  if (utf8Length(plain) <= NAME_MAX) return plain;
+/** The short form of a blob name: `PREFIX~HASH16.zip`, HASH16 = first 16 hex digits of sha256(NAME). */
+export function shortBlobName(name: string): string {
   const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16);
   return `${utf8Prefix(name, SHORT_PREFIX_MAX)}~${hash}${BLOB_SUFFIX}`;
+}
+
+/**
+ * The tar entry name of a regular file's blob: `NAME.zip`, or the short form when that would exceed
+ * 255 bytes or when a sibling folder is named `NAME.zip` (`short`, decided by the scan, which sees
+ * the whole folder). The zip inside always carries the full NAME, so `unzip` restores the real name.
+ */
+export function blobEntryName(name: string, short = false): string {
+  const plain = name + BLOB_SUFFIX;
+  if (!short && utf8Length(plain) <= NAME_MAX) return plain;
+  return shortBlobName(name);
 }
 
 /** The tar entry name of a directory's nested tar. */
@@ -83,9 +88,9 @@ export function classifyEntryName(entry: string): EntryKind | null {
   return { kind: 'blob', name: entry };
 }
 
-/** Whether `inner` (the name inside a zip) is the one the blob entry `entry` must hold. */
+/** Whether `inner` (the name inside a zip) is one the blob entry `entry` may hold: its plain or its short form. */
 export function blobNameMatches(entry: string, inner: string): boolean {
-  return isSafeComponent(inner) && blobEntryName(inner) === entry;
+  return isSafeComponent(inner) && (blobEntryName(inner) === entry || shortBlobName(inner) === entry);
 }
 
 /** Sort names the way the walk does: by their UTF-8 bytes, so every implementation agrees. */

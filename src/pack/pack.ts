@@ -297,7 +297,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
           const r = await item.result;
           if (!r.ok) await recordSkip(item.e, r.reason);
           else {
-            const offset = await tar.addEntry(blobEntryName(item.name), item.job.mtimeSec, r.blob);
+            const offset = await tar.addEntry(blobEntryName(item.name, scan.shortBlobs.has(item.e.path)), item.job.mtimeSec, r.blob);
             await recordFile(item.e, r, offset, r.blob.length);
           }
           filesDone++;
@@ -308,7 +308,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
           const src = await openSource(item.job);
           if (!src.ok) await recordSkip(item.e, src.reason);
           else {
-            const pending = await tar.beginEntry(blobEntryName(item.name), item.job.mtimeSec, blobBound(item.job.size));
+            const pending = await tar.beginEntry(blobEntryName(item.name, scan.shortBlobs.has(item.e.path)), item.job.mtimeSec, blobBound(item.job.size));
             const r = await streamBlob(out, src.fh, item.job, level);
             await tar.endEntry(pending);
             await recordFile(item.e, r, pending.dataStart, r.length);

@@ -36,6 +36,8 @@ export interface ScanResult {
   bytes: number;
   /** Directories (record paths) whose nested tar could outgrow the ustar size field. */
   largeDirs: Set<string>;
+  /** Files (record paths) whose plain blob name `NAME.zip` is also a sibling folder's name: they use the short form. */
+  shortBlobs: Set<string>;
   /** The bound of the top-level entry. */
   rootBound: number;
   skipped: Skipped[];
@@ -46,6 +48,9 @@ export interface ScanResult {
 export type EntrySink = (e: StructureEntry) => void | Promise<void>;
 
 const STAT_PARALLEL = 64;
+/** A folder named like a blob (`x.zip`) or a split part of one (`x.zip.001`). */
+const ZIP_LIKE = /\.zip(\.\d{3,})?$/;
+const PART_SUFFIX = /\.\d{3,}$/;
 const USTAR_MAX = 0o77777777777;
 
 export function compileExcludes(patterns: readonly string[]): (rel: string, name: string) => boolean {
@@ -101,6 +106,7 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
     dirs: 0,
     bytes: 0,
     largeDirs: new Set(),
+    shortBlobs: new Set(),
     rootBound: 0,
     skipped: [],
     ignored: [],
@@ -192,6 +198,9 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
       if (!excluded(childRel, name)) names.push(name);
     }
     let bound = 0;
+    const fileNames = new Set<string>();
+    // Folder names that a file's blob `NAME.zip` (or a split part `NAME.zip.NNN`) would collide with.
+    const zipLikeDirs = new Set<string>();
     for (let i = 0; i < names.length; i += STAT_PARALLEL) {
       const chunk = names.slice(i, i + STAT_PARALLEL);
       const stats = await Promise.allSettled(chunk.map((n) => lstat(join(abs, n), { bigint: true })));
@@ -204,6 +213,8 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
           continue;
         }
         const childAbs = join(abs, name);
+        if (s.value.isFile()) fileNames.add(name);
+        if (s.value.isDirectory() && ZIP_LIKE.test(name)) zipLikeDirs.add(name.replace(PART_SUFFIX, ''));
         bound += s.value.isDirectory()
           ? await visitDir(childAbs, childPath, rel === '' ? name : `${rel}/${name}`, s.value)
           : await visitLeaf(childAbs, childPath, s.value);
@@ -211,6 +222,10 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
     }
     const total = dirEntryBound(bound);
     if (total > USTAR_MAX) result.largeDirs.add(path);
+    for (const base of zipLikeDirs) {
+      const file = base.slice(0, -4);
+      if (fileNames.has(file)) result.shortBlobs.add(`${path}/${file}`);
+    }
     return total;
   };
 

@@ -103,6 +103,10 @@ export async function makeNastyTree(parent: string, opts: NastyOptions = {}): Pr
   await f('dirs/.xtar/.xtar', 'a file named .xtar inside a folder named .xtar\n');
   await mkdir(join(root, 'folder.zip'));
   await f('folder.zip/a', 'in folder.zip\n');
+  // A file "folder" beside the folder "folder.zip": its blob cannot be named folder.zip.
+  await f('folder', 'a file beside a folder named like its blob\n');
+  await mkdir(join(root, 'part.zip.001'));
+  await f('part', 'a file beside a folder named like its first split part\n');
   // Long names: 255 bytes (short form), 252 bytes, and a long one colliding with another's blob name.
   const n255 = 'L'.repeat(251) + '.txt';
   await f(n255, 'longest name\n');
