@@ -33,14 +33,23 @@ async function main(argv: string[]): Promise<void> {
           .option('jobs', { alias: 'j', type: 'number', describe: 'compression threads (default: number of cores)' })
           .option('level', { alias: 'l', type: 'number', default: 6, describe: 'deflate level 0-9 (0 stores)' })
           .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names (no /) or paths below SRC (with /) matching GLOB' })
+          .option('volume-size', {
+            alias: 'V',
+            type: 'string',
+            describe: 'largest volume folder: bytes, K/M/G/T (powers of 1000, as on disc labels), KiB/MiB/GiB/TiB (powers of 1024), or cd, dvd, dvd-dl, bd, bd-dl (the medium less 4 MiB for its file system)',
+          })
           .example('$0 pack ~/photos --out /media/backup', 'back up ~/photos into the set /media/backup')
+          .example('$0 pack ~/photos --out set --volume-size cd', 'volumes that each fit on a CD-R (80 min)')
+          .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
           .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
         if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
         if (!Number.isInteger(a.level) || a.level < 0 || a.level > 9) throw new UsageError('--level must be a whole number from 0 to 9.');
         const { runPack } = await import('./commands/pack.js');
-        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet }, io);
+        const { parseVolumeSize } = await import('../pack/volume-size.js');
+        const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
+        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize }, io);
       },
     )
     .command(
@@ -72,7 +81,22 @@ async function main(argv: string[]): Promise<void> {
         status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet }, io);
       },
     )
-    .demandCommand(1, 'Name a command: pack, unpack or expand-structure.')
+    .command(
+      'list <set>',
+      'show the backups in a set, their volumes, and which volume holds each file',
+      (y) =>
+        common(y)
+          .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
+          .option('files', { type: 'string', describe: 'also list files (matching GLOB, if given) and the volume(s) holding each' })
+          .example('$0 list /media/backup', 'backups and volumes')
+          .example("$0 list /media/backup --files '*.jpg'", 'which disc holds each photo')
+          .epilog(EXIT_STATUS_HELP),
+      async (a) => {
+        const { runList } = await import('./commands/list.js');
+        status = await runList({ set: a.set as string, files: a.files, json: a.json }, io);
+      },
+    )
+    .demandCommand(1, 'Name a command: pack, unpack, expand-structure or list.')
     .strict()
     .recommendCommands()
     .epilog(EXIT_STATUS_HELP)

@@ -7,6 +7,8 @@ export const SET_MARKER = 'xtar-set.json';
 export const VOLUME_STRUCTURE = 'structure.jsonl';
 export const VOLUME_CATALOG = 'catalog.jsonl';
 export const VOLUME_README = 'README.txt';
+/** Which backup and which volume of how many: written when the whole backup is done. */
+export const VOLUME_MANIFEST = 'volume.json';
 export const ARCHIVE_SUFFIX = '.xtar';
 /** A volume being written; renamed to its final name only when complete. */
 export const PARTIAL_PREFIX = '.partial-';

@@ -46,6 +46,31 @@ export function blobEntryName(name: string, short = false): string {
   return shortBlobName(name);
 }
 
+/** Digits of a split part's number: `NAME.zip.001` … `NAME.zip.999`. */
+export const PART_DIGITS = 3;
+const PART_SUFFIX_LENGTH = 1 + PART_DIGITS;
+
+/**
+ * The base of a split blob's parts (`BASE.001`, `BASE.002`, …): the blob's own entry name when the
+ * part names still fit in 255 bytes, otherwise a short form with a prefix 4 bytes shorter.
+ */
+export function partBaseName(name: string, short = false): string {
+  const whole = blobEntryName(name, short);
+  if (utf8Length(whole) + PART_SUFFIX_LENGTH <= NAME_MAX) return whole;
+  const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16);
+  return `${utf8Prefix(name, SHORT_PREFIX_MAX - PART_SUFFIX_LENGTH)}~${hash}${BLOB_SUFFIX}`;
+}
+
+export function partEntryName(base: string, index: number): string {
+  if (!Number.isInteger(index) || index < 1 || index > 999) throw new RangeError(`split part number ${index} is out of range 1–999`);
+  return `${base}.${String(index).padStart(PART_DIGITS, '0')}`;
+}
+
+/** Whether `base` is a part base the zip inner name `inner` may have. */
+export function partBaseMatches(base: string, inner: string): boolean {
+  return isSafeComponent(inner) && (base === partBaseName(inner) || base === partBaseName(inner, true) || base === shortBlobName(inner) || base === blobEntryName(inner));
+}
+
 /** The tar entry name of a directory's nested tar. */
 export function nestedEntryName(name: string): string {
   return `${name}/${NESTED_TAR_NAME}`;
@@ -71,7 +96,9 @@ export function isSafeRelativePath(path: string): boolean {
   return path.split('/').every(isSafeComponent);
 }
 
-export type EntryKind = { kind: 'blob'; name: string } | { kind: 'nested'; name: string };
+export type EntryKind = { kind: 'blob'; name: string } | { kind: 'nested'; name: string } | { kind: 'part'; name: string; base: string; index: number };
+
+const PART_RE = /^(.+\.zip)\.(\d{3})$/;
 
 /**
  * Classify a tar entry name found inside a nested tar: `NAME.zip` (a file blob) or `NAME/.xtar`
@@ -84,6 +111,8 @@ export function classifyEntryName(entry: string): EntryKind | null {
     if (entry.slice(slash + 1) !== NESTED_TAR_NAME || !isSafeComponent(dir)) return null;
     return { kind: 'nested', name: dir };
   }
+  const part = PART_RE.exec(entry);
+  if (part && isSafeComponent(entry) && Number(part[2]) >= 1) return { kind: 'part', name: entry, base: part[1] as string, index: Number(part[2]) };
   if (!entry.endsWith(BLOB_SUFFIX) || !isSafeComponent(entry)) return null;
   return { kind: 'blob', name: entry };
 }

@@ -3,31 +3,28 @@
  * compressed once, every directory a nested tar — with the catalog beside it, and make the volume
  * appear under its final name only when it is complete.
  */
-import { mkdir, readdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { createGzip } from 'node:zlib';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError, XtarError } from '../errors.js';
-import { blobBound } from '../format/bounds.js';
-import { archiveName, backupIdFor, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_CATALOG, VOLUME_README, VOLUME_STRUCTURE, volumeName } from '../format/layout.js';
-import { blobEntryName, CATALOG_SUFFIX, nestedEntryName, STRUCTURE_SUFFIX } from '../format/names.js';
+import { blobBound, ENTRY_FRAMING_MAX } from '../format/bounds.js';
+import { backupIdFor, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_STRUCTURE } from '../format/layout.js';
+import { blobEntryName, nestedEntryName, partBaseName } from '../format/names.js';
 import {
   decodeStructureEntry,
   decodeTrailer,
-  encodeCatalogHeader,
-  encodeCatalogLine,
   encodeStructureEntry,
   encodeStructureHeader,
   encodeTrailer,
+  type BlobPart,
+  type CatalogLine,
   type StructureEntry,
 } from '../format/records.js';
 import { scanTree, type ScanResult, type Skipped } from '../scan/scan.js';
 import { LineWriter, readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
-import { NestedTarWriter } from './assemble.js';
 import { CompressPool, openSource, SMALL_FILE_MAX, streamBlob, type BlobResult } from './compress.js';
 import { OutputFile } from './output-file.js';
-import { volumeReadme } from './readme.js';
+import { bufferSource, fileSource, gzipFile, VolumeSet, type VolumeSummary } from './volumes.js';
 
 export interface PackOptions {
   source: string;
@@ -40,6 +37,8 @@ export interface PackOptions {
   /** Creation time (default: now, or SOURCE_DATE_EPOCH when set). */
   now?: Date;
   onProgress?: (p: PackProgress) => void;
+  /** Largest volume folder in bytes (see parseVolumeSize); default: one volume, no limit. */
+  volumeSize?: number;
   /** Checked between files; when it returns a reason, the pack stops and removes its partial volume. */
   signal?: AbortSignal;
 }
@@ -52,13 +51,7 @@ export interface PackProgress {
   totalBytes: number;
 }
 
-export interface VolumeInfo {
-  volume: number;
-  path: string;
-  archive: string;
-  /** Bytes of the whole volume folder. */
-  bytes: number;
-}
+export type VolumeInfo = VolumeSummary;
 
 export interface PackResult {
   set: string;
@@ -128,12 +121,6 @@ async function freshBackupId(set: string, when: Date): Promise<string> {
   return backupIdFor(new Date(t));
 }
 
-async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
-  return total;
-}
-
 type Item =
   | { kind: 'enter'; e: StructureEntry; name: string }
   | { kind: 'exit' }
@@ -156,20 +143,16 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const set = await prepareSet(opts.out);
   const created = creationTime(opts.now);
   const backupId = await freshBackupId(set, created);
-  const createdIso = backupIdFor(created) === backupId ? created.toISOString() : new Date(Date.UTC(
-    Number(backupId.slice(0, 4)), Number(backupId.slice(4, 6)) - 1, Number(backupId.slice(6, 8)),
-    Number(backupId.slice(9, 11)), Number(backupId.slice(11, 13)), Number(backupId.slice(13, 15)))).toISOString();
-  const volume = 1;
-  const finalDir = join(set, volumeName(backupId, volume));
-  const partialDir = join(set, PARTIAL_PREFIX + volumeName(backupId, volume));
-  await mkdir(partialDir);
+  const createdIso = idTime(backupId, created).toISOString();
+  const metaMtimeSec = Math.floor(idTime(backupId, created).getTime() / 1000);
+  const workDir = join(set, `${PARTIAL_PREFIX}${backupId}-work`);
+  await mkdir(workDir);
 
-  let out: OutputFile | undefined;
-  let catalog: LineWriter | undefined;
+  let volumes: VolumeSet | undefined;
   let pool: CompressPool | undefined;
   try {
     // ---- scan → structure record ----
-    const structurePath = join(partialDir, VOLUME_STRUCTURE);
+    const structurePath = join(workDir, VOLUME_STRUCTURE);
     const structure = await LineWriter.create(structurePath);
     let headerWritten = false;
     let scanFiles = 0;
@@ -192,31 +175,34 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     );
     await structure.line(encodeTrailer(scan.entries));
     await structure.close();
+    const structureGzPath = `${structurePath}.gz`;
+    await gzipFile(structurePath, structureGzPath);
     const root = scan.root;
 
-    // ---- compress → assemble → write ----
-    const archive = archiveName(backupId, volume);
-    out = await OutputFile.create(join(partialDir, archive));
-    const tar = new NestedTarWriter(out);
-    // The archive's own copy of a record, gzip-compressed (fixed header: no name, time 0).
-    const copyIntoTar = async (entryName: string, path: string): Promise<void> => {
-      const size = (await stat(path)).size;
-      const pending = await tar.beginEntry(entryName, mtimeSeconds(BigInt(created.getTime()) * 1_000_000n), blobBound(size));
-      for await (const chunk of createReadStream(path).pipe(createGzip({ level: 9 }))) await out!.write(chunk as Buffer);
-      await tar.endEntry(pending);
-    };
-    await copyIntoTar(root + STRUCTURE_SUFFIX, structurePath);
-
-    const catalogPath = join(partialDir, VOLUME_CATALOG);
-    catalog = await LineWriter.create(catalogPath);
-    await catalog.line(encodeCatalogHeader({ backup: backupId, volume, created: createdIso }));
-    let catalogLines = 0;
+    // ---- compress → assemble → write volumes ----
+    volumes = new VolumeSet({
+      set,
+      backupId,
+      root,
+      createdIso,
+      metaMtimeSec,
+      volumeSize: opts.volumeSize ?? null,
+      structurePath,
+      structureGzPath,
+      workDir,
+      files: scan.files,
+      bytes: scan.bytes,
+    });
+    const vs = volumes;
+    await vs.start();
 
     pool = new CompressPool(level, opts.jobs);
     const skipped: Skipped[] = [...scan.skipped];
     const changed: string[] = [];
     let filesDone = 0;
     let bytesDone = 0;
+    /** Bytes compressed into the spool first (large files near the end of a volume). */
+    let spooled = 0;
 
     const lines = readLines(structurePath)[Symbol.asyncIterator]();
     await lines.next(); // header
@@ -242,8 +228,8 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
         queue.push({ kind: 'enter', e, name });
       } else if (e.type === 'file') {
         const size = e.size ?? 0;
-        const job: CompressJob = { abs: join(source, ...e.path.split('/').slice(1)), name, size, mtimeSec: mtimeSeconds(e.mtimeNs), mode: e.mode };
-        if (scan.rootType === 'file') job.abs = source;
+        const abs = scan.rootType === 'file' ? source : join(source, ...e.path.split('/').slice(1));
+        const job: CompressJob = { abs, name, size, mtimeSec: mtimeSeconds(e.mtimeNs), mode: e.mode };
         if (size <= SMALL_FILE_MAX) {
           queue.push({ kind: 'small', e, name, job, result: pool!.add(job) });
           queuedBytes += size;
@@ -268,16 +254,25 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       pool!.flush();
     };
 
-    const recordFile = async (e: StructureEntry, r: { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean }, offset: number, length: number): Promise<void> => {
-      await catalog!.line(encodeCatalogLine({ path: e.path, size: r.size, sha256: r.sha256, crc32: r.crc32, method: r.method === 8 ? 'deflate' : 'store', parts: [{ volume, offset, length }] }));
-      catalogLines++;
+    type Done = { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean };
+    const catalogLine = (e: StructureEntry, r: Done) => (parts: BlobPart[]): CatalogLine => ({
+      path: e.path,
+      size: r.size,
+      sha256: r.sha256,
+      crc32: r.crc32,
+      method: r.method === 8 ? 'deflate' : 'store',
+      parts,
+    });
+    const noteChanged = (e: StructureEntry, r: Done): void => {
       if (r.changed) changed.push(e.path);
     };
-
     const recordSkip = async (e: StructureEntry, reason: string): Promise<void> => {
       skipped.push({ path: e.path, reason });
-      await catalog!.line(encodeCatalogLine({ path: e.path, skipped: reason }));
-      catalogLines++;
+      await vs.record({ path: e.path, skipped: reason }, 0);
+    };
+    const names = (item: { e: StructureEntry; name: string }): { entry: string; base: string } => {
+      const short = scan.shortBlobs.has(item.e.path);
+      return { entry: blobEntryName(item.name, short), base: partBaseName(item.name, short) };
     };
 
     for (;;) {
@@ -287,18 +282,19 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       if (item === undefined) break;
       switch (item.kind) {
         case 'enter':
-          await tar.openDir(nestedEntryName(item.name), mtimeSeconds(item.e.mtimeNs), scan.largeDirs.has(item.e.path));
+          await vs.openDir(nestedEntryName(item.name), mtimeSeconds(item.e.mtimeNs), scan.largeDirs.has(item.e.path));
           break;
         case 'exit':
-          await tar.closeDir();
+          await vs.closeDir();
           break;
         case 'small': {
           queuedBytes -= item.job.size;
           const r = await item.result;
           if (!r.ok) await recordSkip(item.e, r.reason);
           else {
-            const offset = await tar.addEntry(blobEntryName(item.name, scan.shortBlobs.has(item.e.path)), item.job.mtimeSec, r.blob);
-            await recordFile(item.e, r, offset, r.blob.length);
+            const { entry, base } = names(item);
+            await vs.addBlob(entry, base, item.job.mtimeSec, bufferSource(r.blob), catalogLine(item.e, r), r.size);
+            noteChanged(item.e, r);
           }
           filesDone++;
           bytesDone += item.job.size;
@@ -308,10 +304,33 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
           const src = await openSource(item.job);
           if (!src.ok) await recordSkip(item.e, src.reason);
           else {
-            const pending = await tar.beginEntry(blobEntryName(item.name, scan.shortBlobs.has(item.e.path)), item.job.mtimeSec, blobBound(item.job.size));
-            const r = await streamBlob(out, src.fh, item.job, level);
-            await tar.endEntry(pending);
-            await recordFile(item.e, r, pending.dataStart, r.length);
+            const { entry, base } = names(item);
+            const bound = blobBound(item.job.size) + ENTRY_FRAMING_MAX;
+            const lineBound = 1024 + Buffer.byteLength(item.e.path);
+            if (bound <= vs.roomFor(lineBound)) {
+              // Fits whatever it compresses to: stream it straight into the volume.
+              const pending = await vs.tar.beginEntry(entry, item.job.mtimeSec, blobBound(item.job.size));
+              const r = await streamBlob(vs.out, src.fh, item.job, level);
+              await vs.tar.endEntry(pending);
+              await vs.record(catalogLine(item.e, r)([{ volume: vs.volumeNumber, offset: pending.dataStart, length: r.length }]), r.size);
+              noteChanged(item.e, r);
+            } else {
+              // Near the end of a volume: compress into a spool first, so that its real size decides
+              // whether it goes whole into the next volume or (larger than a volume) is split.
+              const spoolPath = join(workDir, 'spool.zip');
+              const spool = await OutputFile.create(spoolPath);
+              const r = await streamBlob(spool, src.fh, item.job, level);
+              await spool.close();
+              spooled += spool.bytesWritten;
+              const blob = await fileSource(spoolPath);
+              try {
+                await vs.addBlob(entry, base, item.job.mtimeSec, blob, catalogLine(item.e, r), r.size);
+              } finally {
+                await blob.close();
+                await rm(spoolPath, { force: true });
+              }
+              noteChanged(item.e, r);
+            }
           }
           filesDone++;
           bytesDone += item.job.size;
@@ -323,55 +342,38 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       }
     }
 
-    await catalog.line(encodeTrailer(catalogLines));
-    await catalog.close();
-    catalog = undefined;
-    await copyIntoTar(root + CATALOG_SUFFIX, catalogPath);
-    await tar.finish();
-    const archiveBytes = out.offset;
-    const bytesWritten = out.bytesWritten;
-    await out.close();
-    out = undefined;
-
-    await writeFile(
-      join(partialDir, VOLUME_README),
-      volumeReadme({ backupId, volume, volumes: 1, root, archive, created: createdIso, files: scan.files, bytes: scan.bytes }),
-    );
-    await syncDir(partialDir);
-    await rename(partialDir, finalDir);
-    await syncDir(set);
-
+    const written = await vs.finish();
+    volumes = undefined;
+    await rm(workDir, { recursive: true, force: true });
+    let archiveBytes = 0;
+    for (const v of written) archiveBytes += (await stat(v.archive)).size;
     return {
       set,
       backupId,
       root,
-      volumes: [{ volume, path: finalDir, archive: join(finalDir, archive), bytes: await folderBytes(finalDir) }],
+      volumes: written,
       files: scan.files,
       dirs: scan.dirs,
       entries: scan.entries,
       bytes: scan.bytes,
       archiveBytes,
-      bytesWritten,
+      bytesWritten: vs.bytesWritten + spooled,
       skipped,
       ignored: scan.ignored,
       changed,
     };
   } catch (e) {
-    await out?.abandon();
-    await catalog?.abandon();
-    await rm(partialDir, { recursive: true, force: true }).catch(() => undefined);
+    await volumes?.abort();
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     throw e;
   } finally {
     await pool?.close();
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** The creation time the backup id stands for (the id may have been moved on by a second). */
+function idTime(backupId: string, created: Date): Date {
+  if (backupIdFor(created) === backupId) return created;
+  const n = (a: number, b: number): number => Number(backupId.slice(a, b));
+  return new Date(Date.UTC(n(0, 4), n(4, 6) - 1, n(6, 8), n(9, 11), n(11, 13), n(13, 15)));
 }
-

@@ -15,21 +15,31 @@ export const SCRIPT_END = '#--- end restore script';
  * the names (`x` beside `x.zip`, shortened long names).
  */
 export const RESTORE_SCRIPT = `${SCRIPT_BEGIN}
-# Usage: sh restore.sh ARCHIVE.xtar DEST        (DEST should be empty or new)
+# Usage: sh restore.sh DEST VOLUME1.xtar [VOLUME2.xtar ...]    (DEST should be empty or new)
 set -eu
 export LC_ALL=C
-case $1 in /*) archive=$1 ;; *) archive=$(pwd)/$1 ;; esac
-mkdir -p "$2" && cd "$2"
-# 1. The volume's own tar.
-tar -xf "$archive"
-# 2. Every folder's contents are a hidden tar named .xtar inside it: expand them until none is left.
-while [ -n "$(find . -type f -name .xtar -print -quit)" ]; do
-  find . -type f -name .xtar -exec sh -c '
-    for f do
-      { rm -f "$f" && tar -xf - -C "\${f%/.xtar}"; } < "$f" || exit 1
-    done' sh {} +
+dest=$1; shift
+mkdir -p "$dest"
+for a do
+  case $a in /*) ;; *) a=$(pwd)/$a ;; esac
+  # 1. The volume's own tar.
+  (cd "$dest" && tar -xf "$a")
+  # 2. Every folder's contents are a hidden tar named .xtar inside it: expand them until none is left.
+  while [ -n "$(find "$dest" -type f -name .xtar -print -quit)" ]; do
+    find "$dest" -type f -name .xtar -exec sh -c '
+      for f do
+        { rm -f "$f" && tar -xf - -C "\${f%/.xtar}"; } < "$f" || exit 1
+      done' sh {} +
+  done
 done
-# 3. Every file is a zip holding it. Move them all aside first, then unzip each into its folder.
+cd "$dest"
+# 3. A file larger than a volume was split into NAME.zip.001, .002, ... on consecutive volumes: join them.
+find . -type f -name '*.zip.001' -exec sh -c '
+  for first do
+    base=\${first%.001}; i=1
+    while f=$(printf "%s.%03d" "$base" "$i") && [ -f "$f" ]; do cat "$f" >> "$base" && rm -f "$f"; i=$((i + 1)); done
+  done' sh {} +
+# 4. Every file is a zip holding it. Move them all aside first, then unzip each into its folder.
 work=$(mktemp -d ./.xtar-unzip.XXXXXX)
 find . -path "$work" -prune -o -type f -name '*.zip' -exec sh -c '
   work=$1; shift
@@ -66,13 +76,15 @@ This volume holds ${i.files} files (${i.bytes} bytes before compression).
 What is here
 ------------
 ${i.archive}        the archive (a POSIX tar; see below)
+volume.json         which backup and which volume of how many
 structure.jsonl     every folder, file, link, FIFO and device with its mode, owner and times
 catalog.jsonl       every file with its size, sha256 and where its bytes lie in the archive
 README.txt          this file
 
 Restoring with xtar
 -------------------
-    xtar unpack THIS-FOLDER --dest DEST
+    xtar unpack THIS-FOLDER --dest DEST                 (this volume alone: its whole files)
+    xtar unpack VOLUME-1 VOLUME-2 ... --dest DEST      (several volumes, wherever they were copied)
 
 Restoring by hand (sh, tar, find, unzip — nothing else)
 -------------------------------------------------------
@@ -82,14 +94,18 @@ put into a tar named .xtar inside that folder, nested all the way down. To undo 
 
   1. tar -xf ${i.archive}              (gives ${i.root}/.xtar, or ${i.root}.zip for a single file)
   2. repeatedly: move each .xtar out of the way and untar it into its own folder
-  3. move every *.zip aside, then unzip each one into the folder it came from
+     (with several volumes: steps 1 and 2 for each volume, into the same folder)
+  3. a file larger than a volume was cut into NAME.zip.001, NAME.zip.002, ... on consecutive
+     volumes: join them in order with  cat NAME.zip.001 NAME.zip.002 ... > NAME.zip
+  4. move every *.zip aside, then unzip each one into the folder it came from
 
-Step 3 moves the zips aside first because names can collide: a file "x" beside a file "x.zip"
+Step 4 moves the zips aside first because names can collide: a file "x" beside a file "x.zip"
 gives "x.zip" and "x.zip.zip", and unzipping the second would overwrite the first if it were
 still there. The script below does all of it and is what xtar's tests run. Save the lines
 between the markers as restore.sh and run:
 
-    sh restore.sh /path/to/${i.archive} DEST
+    sh restore.sh DEST /path/to/${i.archive}                 (this volume alone)
+    sh restore.sh DEST /path/to/*-vol*/*.xtar               (all volumes, in order)
 
 ${RESTORE_SCRIPT}
 

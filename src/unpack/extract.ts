@@ -61,24 +61,53 @@ class FileWriter {
  * Extract the blob at [start, start+size) of `r` into `dir/<inner name>`. Throws XtarErrors
  * (FormatError, DamagedBlobError, UnsafePathError) for the caller to report; other errors are I/O.
  */
+export interface ByteSource {
+  read(pos: number, length: number): Promise<Buffer>;
+}
+
+/** The bytes [start, start+size) of an archive file. */
+export function sliceOf(r: RandomReader, start: number): ByteSource {
+  return { read: (pos, length) => r.read(start + pos, length) };
+}
+
+/** The concatenation of several byte ranges (the parts of a split blob, on several volumes). */
+export function concatOf(parts: readonly { r: RandomReader; start: number; size: number }[]): ByteSource {
+  return {
+    async read(pos, length) {
+      const out: Buffer[] = [];
+      let at = 0;
+      for (const p of parts) {
+        const from = Math.max(pos, at);
+        const to = Math.min(pos + length, at + p.size);
+        if (from < to) out.push(Buffer.from(await p.r.read(p.start + (from - at), to - from)));
+        at += p.size;
+        if (at >= pos + length) break;
+      }
+      return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+    },
+  };
+}
+
 export async function extractBlob(
-  r: RandomReader,
+  src: ByteSource,
+  size: number,
   dest: Destination,
   dir: readonly string[],
   entry: string,
-  start: number,
-  size: number,
   isSparse: (path: string) => boolean,
+  nameMatches: (entry: string, inner: string) => boolean = blobNameMatches,
 ): Promise<ExtractedFile> {
+  const r = { read: (pos: number, length: number) => src.read(pos, length) };
+  const start = 0;
   // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
   const head = Buffer.from(await r.read(start, Math.min(size, 30 + 65535 * 2)));
   const h = parseLocalHeader(head);
-  checkName(entry, h.info.name, dir);
+  checkName(entry, h.info.name, dir, nameMatches);
   if (size <= IN_MEMORY_MAX && h.info.size <= IN_MEMORY_MAX) {
     const blob = Buffer.from(await r.read(start, size));
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
     const { info, data } = decodeZipBlob(blob);
-    checkName(entry, info.name, dir);
+    checkName(entry, info.name, dir, nameMatches);
     // Verified in memory: written straight to its name.
     dest.writeVerifiedFile([...dir, info.name], data, isSparse([...dir, info.name].join('/')));
     return { name: info.name, size: data.length };
@@ -124,8 +153,8 @@ export async function extractBlob(
   }
 }
 
-function checkName(entry: string, inner: string, dir: readonly string[]): void {
-  if (!blobNameMatches(entry, inner)) {
+function checkName(entry: string, inner: string, dir: readonly string[], nameMatches: (entry: string, inner: string) => boolean): void {
+  if (!nameMatches(entry, inner)) {
     throw new UnsafePathError(
       `Refused ${[...dir, entry].join('/')}: the zip inside holds ${JSON.stringify(inner)}, not the name its tar entry gives.`,
       [...dir, entry].join('/'),

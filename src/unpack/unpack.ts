@@ -2,13 +2,15 @@
  * `xtar unpack` and `xtar expand-structure`: restore files from volumes under --dest, then apply the
  * structure record. Refused, damaged and missing entries are listed; the rest is restored.
  */
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { entryErrorMessage, InputError, isFatalIoError, XtarError } from '../errors.js';
-import { ARCHIVE_SUFFIX } from '../format/layout.js';
+import { ARCHIVE_SUFFIX, VOLUME_MANIFEST } from '../format/layout.js';
+import { partBaseMatches } from '../format/names.js';
+import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
 import { Destination } from './dest.js';
-import { extractBlob } from './extract.js';
+import { concatOf, extractBlob, sliceOf, type ByteSource } from './extract.js';
 import { locate, type VolumeSource } from './locate.js';
 import { RandomReader } from './random-reader.js';
 import { catalogLines, structureEntries, type RecordSource } from './read-records.js';
@@ -49,9 +51,32 @@ async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSo
   return c ? { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (catalog copy)`, gzip: true } : null;
 }
 
+interface SplitFile {
+  dir: string[];
+  base: string;
+  parts: Map<number, { r: RandomReader; start: number; size: number; volume: number | null }>;
+}
+
+async function readManifest(v: VolumeSource): Promise<{ volumes: number } | null> {
+  if (v.dir === null) return null;
+  try {
+    const m = JSON.parse(await readFile(join(v.dir, VOLUME_MANIFEST), 'utf8')) as { volumes?: unknown };
+    return typeof m.volumes === 'number' && Number.isInteger(m.volumes) && m.volumes > 0 ? { volumes: m.volumes } : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const volumes: VolumeSource[] = [];
   for (const input of opts.inputs) volumes.push(...(await locate(input)));
+  const backups = new Set(volumes.map((v) => v.backupId).filter((b) => b !== null));
+  if (backups.size > 1) throw new InputError(`These volumes belong to different backups (${[...backups].join(', ')}); unpack one backup at a time.`);
+  // The same volume given twice (a set and one of its folders) is read once.
+  const seen = new Set<string>();
+  const unique = volumes.filter((v) => (seen.has(v.archive) ? false : (seen.add(v.archive), true)));
+  unique.sort((a, b) => (a.volume ?? 0) - (b.volume ?? 0));
+
   const dest = new Destination(opts.dest);
   const problems: Problem[] = [];
   const reported = new Set<string>();
@@ -62,66 +87,146 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   let files = 0;
   let bytes = 0;
   let structure: ApplyResult | null = null;
+  const readers: RandomReader[] = [];
+  const splits = new Map<string, SplitFile>();
+  let expected: number | null = null;
+  for (const v of unique) expected ??= (await readManifest(v))?.volumes ?? null;
+  const present = new Set(unique.map((v) => v.volume).filter((n): n is number => n !== null));
+  const missingVolumes = expected === null ? [] : Array.from({ length: expected }, (_, i) => i + 1).filter((n) => !present.has(n));
 
-  for (const v of volumes) {
-    const r = await RandomReader.open(v.archive);
-    try {
-      const sSrc = await structureSource(v, r);
-      const sparse = new Set<string>();
-      const packSkipped = new Set<string>();
-      if (sSrc) {
-        for await (const e of structureEntries(sSrc, () => undefined)) if (e.sparse) sparse.add(e.path);
-      }
+  try {
+    let sSrc: RecordSource | null = null;
+    const sparse = new Set<string>();
+    const packSkipped = new Set<string>();
+    for (const v of unique) {
+      const r = await RandomReader.open(v.archive);
+      readers.push(r);
+      sSrc ??= await structureSource(v, r);
       const cSrc = await catalogSource(v, r);
-      if (cSrc) {
-        for await (const c of catalogLines(cSrc, () => undefined)) if ('skipped' in c) packSkipped.add(c.path);
-      }
+      if (cSrc) for await (const c of catalogLines(cSrc, () => undefined)) if ('skipped' in c) packSkipped.add(c.path);
+    }
+    if (sSrc) for await (const e of structureEntries(sSrc, () => undefined)) if (e.sparse) sparse.add(e.path);
 
+    const extractOne = async (src: ByteSource, size: number, dir: string[], entry: string, nameOk?: (entry: string, inner: string) => boolean): Promise<void> => {
+      const shown = [...dir, entry].join('/');
+      try {
+        const f = await extractBlob(src, size, dest, dir, entry, (p) => sparse.has(p), nameOk);
+        files++;
+        bytes += f.size;
+        opts.onProgress?.({ files, bytes });
+      } catch (e) {
+        if (e instanceof XtarError) report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged');
+        else if (isFatalIoError(e)) throw e;
+        else report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed');
+      }
+    };
+
+    for (const [i, v] of unique.entries()) {
+      const r = readers[i] as RandomReader;
       await walkArchive(r, {
         dir: async (path) => {
           try {
-            await dest.ensureDir(path);
+            dest.ensureDir(path);
           } catch (e) {
             if (e instanceof XtarError) report(path.join('/'), e.message, 'refused');
             else if (isFatalIoError(e)) throw e;
             else report(path.join('/'), `cannot create the folder: ${entryErrorMessage(e)}`, 'failed');
           }
         },
-        blob: async (dir, entry, start, size) => {
-          const shown = [...dir, entry].join('/');
-          try {
-            const f = await extractBlob(r, dest, dir, entry, start, size, (p) => sparse.has(p));
-            files++;
-            bytes += f.size;
-            opts.onProgress?.({ files, bytes });
-          } catch (e) {
-            if (e instanceof XtarError) report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged');
-            else if (isFatalIoError(e)) throw e;
-            else report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed');
-          }
+        blob: (dir, entry, start, size) => extractOne(sliceOf(r, start), size, dir, entry),
+        part: async (dir, base, index, start, size) => {
+          const key = [...dir, base].join('/');
+          const s = splits.get(key) ?? { dir, base, parts: new Map() };
+          s.parts.set(index, { r, start, size, volume: v.volume });
+          splits.set(key, s);
         },
         record: async () => undefined,
         problem: (path, reason, kind) => report(path, reason, kind),
       });
-
-      if (sSrc) {
-        structure = await applyStructure(
-          structureEntries(sSrc, (where, reason) => report(where, reason, 'damaged')),
-          dest,
-          {
-            owners: process.getuid?.() === 0,
-            report: (path, reason, kind) => report(path, reason, kind),
-            expectedMissing: (p) => reported.has(p) || packSkipped.has(p),
-          },
-        );
-      } else {
-        report(v.archive, 'no structure record was found: files were restored without folders, links, modes, owners or times', 'missing');
-      }
-    } finally {
-      await r.close();
     }
+
+    // Split files: complete when parts 1..n are all here and add up to the whole zip.
+    const incompleteSplits = new Map<string, string>();
+    for (const s of splits.values()) {
+      const indexes = [...s.parts.keys()].sort((a, b) => a - b);
+      const parts = indexes.map((i) => s.parts.get(i) as { r: RandomReader; start: number; size: number; volume: number | null });
+      const shown = stripZip([...s.dir, s.base].join('/'));
+      const total = parts.reduce((n, p) => n + p.size, 0);
+      let whole: number | null = null;
+      if (indexes[0] === 1) {
+        try {
+          const first = parts[0] as { r: RandomReader; start: number; size: number };
+          const h = parseLocalHeader(Buffer.from(await first.r.read(first.start, Math.min(first.size, 30 + 65535 * 2))));
+          whole = h.headerLength + h.info.compressedSize + trailerLength(h);
+        } catch {
+          whole = null;
+        }
+      }
+      const contiguous = indexes.every((n, k) => n === k + 1);
+      if (contiguous && whole !== null && whole === total) {
+        await extractOne(concatOf(parts), total, s.dir, s.base, partBaseMatches);
+        continue;
+      }
+      // Parts lie one per volume on consecutive volumes: the volume of part j follows from any part's.
+      const known = indexes.map((n, k) => ({ n, v: parts[k]?.volume ?? null })).find((x) => x.v !== null);
+      const need: number[] = [];
+      const maxIndex = indexes[indexes.length - 1] as number;
+      if (known) for (let j = 1; j <= maxIndex; j++) if (!s.parts.has(j)) need.push((known.v as number) - known.n + j);
+      const after = whole !== null && total >= whole ? null : known ? (known.v as number) - known.n + maxIndex + 1 : null;
+      const guess = [...need.map((n) => `volume ${n}`), ...(after !== null && (expected === null || after <= expected) ? [`volume ${after}${expected === null ? ' and maybe later ones' : after < expected ? ` (and maybe up to ${expected})` : ''}`] : [])];
+      incompleteSplits.set(shown, `split across volumes and incomplete here${guess.length ? `: insert ${guess.join(', ')}` : ''}`);
+    }
+
+    if (sSrc) {
+      const missingFiles = new Set<string>();
+      structure = await applyStructure(structureEntries(sSrc, (where, reason) => report(where, reason, 'damaged')), dest, {
+        owners: process.getuid?.() === 0,
+        report: (path, reason, kind) => {
+          if (kind === 'missing' && missingVolumes.length + splits.size > 0 && reason === 'the file is missing') missingFiles.add(path);
+          else report(path, reason, kind);
+        },
+        expectedMissing: (p) => reported.has(p) || packSkipped.has(p) || incompleteSplits.has(p),
+      });
+      if (missingFiles.size + incompleteSplits.size > 0) await explainMissing(missingFiles, incompleteSplits, unique, readers, present, report);
+    } else {
+      for (const [path, why] of incompleteSplits) report(path, why, 'missing');
+      report(unique[0]?.archive ?? '', 'no structure record was found: files were restored without folders, links, modes, owners or times', 'missing');
+    }
+    if (missingVolumes.length > 0) {
+      report(unique[0]?.dir ?? '', `volume(s) ${missingVolumes.join(', ')} of ${expected} were not given: insert them to restore the rest`, 'missing');
+    }
+  } finally {
+    for (const r of readers) await r.close();
   }
   return { dest: dest.root, files, bytes, structure, problems };
+}
+
+/** Name the volumes holding files that are missing, from the newest catalog at hand (it covers volumes 1..N). */
+async function explainMissing(
+  missing: Set<string>,
+  splits: Map<string, string>,
+  volumes: readonly VolumeSource[],
+  readers: readonly RandomReader[],
+  present: ReadonlySet<number>,
+  report: (path: string, reason: string, kind: Problem['kind']) => void,
+): Promise<void> {
+  const last = volumes.length - 1;
+  const v = volumes[last] as VolumeSource;
+  const cSrc = await catalogSource(v, readers[last] as RandomReader);
+  const newest = v.volume ?? 0;
+  if (cSrc) {
+    for await (const c of catalogLines(cSrc, () => undefined)) {
+      if ('skipped' in c) continue;
+      const on = [...new Set(c.parts.map((p) => p.volume))].filter((n) => !present.has(n));
+      if (missing.delete(c.path)) report(c.path, on.length > 0 ? `on volume ${on.join(', ')}, which was not given` : 'the file is missing', 'missing');
+      else if (splits.delete(c.path)) {
+        const all = c.parts.map((p) => p.volume).join(', ');
+        report(c.path, `split across volumes ${all}: insert volume ${on.join(', ')}`, 'missing');
+      }
+    }
+  }
+  for (const path of missing) report(path, `on a volume after volume ${newest}, which was not given`, 'missing');
+  for (const [path, why] of splits) report(path, why, 'missing');
 }
 
 function stripZip(path: string): string {

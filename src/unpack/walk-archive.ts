@@ -4,7 +4,7 @@
  * only finds entries; writing files is src/unpack/extract.ts's job.
  */
 import { FormatError } from '../errors.js';
-import { CATALOG_SUFFIX, classifyEntryName, isSafeComponent, STRUCTURE_SUFFIX } from '../format/names.js';
+import { CATALOG_SUFFIX, classifyEntryName, isSafeComponent, STRUCTURE_SUFFIX, type EntryKind } from '../format/names.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
 import type { RandomReader } from './random-reader.js';
 
@@ -16,6 +16,8 @@ export interface ArchiveVisitor {
   dir(path: string[]): Promise<void>;
   /** A file blob inside directory `dir`: its tar entry name and the blob's byte range in the file. */
   blob(dir: string[], entry: string, start: number, size: number): Promise<void>;
+  /** Part `index` of a blob split across volumes (`BASE.001`, …): its byte range in this file. */
+  part(dir: string[], base: string, index: number, start: number, size: number): Promise<void>;
   /** A top-level copy of a record (`ROOT.xtar-structure.jsonl`, `ROOT.xtar-catalog.jsonl`). */
   record(kind: 'structure' | 'catalog', root: string, start: number, size: number): Promise<void>;
   /** An entry refused (not of the format, unsafe) or unreadable (damaged header, truncated). */
@@ -92,8 +94,13 @@ async function walkLevel(r: RandomReader, start: number, end: number, dir: strin
   }
 }
 
-async function visitEntry(r: RandomReader, e: Entry, kind: { kind: 'blob' | 'nested'; name: string }, dir: string[], v: ArchiveVisitor): Promise<void> {
+async function visitEntry(r: RandomReader, e: Entry, kind: EntryKind, dir: string[], v: ArchiveVisitor): Promise<void> {
   const where = dir.join('/');
+  if (kind.kind === 'part') {
+    if (e.truncated) v.problem(`${where}/${kind.base.slice(0, -4)}`.replace(/^\//, ''), 'the archive is cut short inside this split file', 'damaged');
+    else await v.part(dir, kind.base, kind.index, e.dataStart, e.header.size);
+    return;
+  }
   if (kind.kind === 'blob') {
     if (e.truncated) v.problem(`${where}/${kind.name.slice(0, -4)}`.replace(/^\//, ''), 'the archive is cut short inside this file', 'damaged');
     else await v.blob(dir, kind.name, e.dataStart, e.header.size);

@@ -14,6 +14,8 @@ export class LineWriter {
   private pending = 0;
   /** Bytes written so far (flushed or not). */
   bytes = 0;
+  /** Lines written so far. */
+  lines = 0;
 
   private constructor(private readonly fh: FileHandle) {}
 
@@ -22,7 +24,12 @@ export class LineWriter {
   }
 
   async line(text: string): Promise<void> {
-    const s = `${text}\n`;
+    await this.raw(`${text}\n`);
+  }
+
+  /** Append text that is already whole lines (each ending in a newline). */
+  async raw(s: string): Promise<void> {
+    for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) this.lines++;
     this.parts.push(s);
     const n = Buffer.byteLength(s, 'utf8');
     this.pending += n;

@@ -42,7 +42,7 @@ describe('restore by hand with the README.txt procedure', () => {
     const script = join(work, 'restore.sh');
     await writeFile(script, await scriptFromReadme(volume));
     const dest = join(work, 'by-hand');
-    const r = await run('sh', [script, archive, dest]);
+    const r = await run('sh', [script, dest, archive]);
     assert.equal(r.status, 0, `restore script failed:\n${r.stderr}`);
 
     const original = await snapshot(src);
@@ -68,7 +68,7 @@ describe('restore by hand with the README.txt procedure', () => {
     const script = join(work, 'restore2.sh');
     await writeFile(script, await scriptFromReadme(volume));
     const dest = join(work, 'by-hand-2');
-    assert.equal((await run('sh', [script, archive, dest])).status, 0);
+    assert.equal((await run('sh', [script, dest, archive])).status, 0);
     const ex = await xtar(['expand-structure', join(dest, 'nasty.xtar-structure.jsonl.gz'), '--dest', dest]);
     assert.equal(ex.status, 0, ex.stderr);
     assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty'))), []);

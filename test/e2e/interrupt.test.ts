@@ -12,8 +12,8 @@ import { CLI, xtar } from '../helpers/cli.js';
 import { removeTree, seededText, tempDir } from '../helpers/tree.js';
 
 /** Start a pack, wait until its partial volume exists (so it is mid-pack), then send `signal`. */
-async function packUntil(src: string, set: string, signal: NodeJS.Signals): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, 'pack', src, '--out', set, '--jobs', '1', '--level', '9'], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function packUntil(src: string, set: string, signal: NodeJS.Signals, extra: string[] = []): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'pack', src, '--out', set, '--jobs', '1', '--level', '9', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (status, sig) => resolve({ status, signal: sig })));
@@ -47,6 +47,13 @@ describe('interrupted pack', () => {
     const r = await packUntil(src, set, 'SIGINT');
     assert.equal(r.status, 130, r.stderr);
     assert.match(r.stderr, /Interrupted/);
+    assert.deepEqual((await readdir(set)).filter((n) => n !== 'xtar-set.json'), []);
+  });
+
+  it('SIGINT during a multi-volume pack: no volume of the backup appears, not even finished ones', async () => {
+    const set = join(work, 'set-int-vol');
+    const r = await packUntil(src, set, 'SIGINT', ['--volume-size', '2MB']);
+    assert.equal(r.status, 130, r.stderr);
     assert.deepEqual((await readdir(set)).filter((n) => n !== 'xtar-set.json'), []);
   });
 

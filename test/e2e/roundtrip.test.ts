@@ -47,7 +47,7 @@ describe('pack → unpack round trip (nasty tree)', () => {
     assert.ok(sparse.blocks * 512 < 1024 * 1024, `sparse file allocates ${sparse.blocks * 512} bytes`);
     // The volume folder holds exactly the promised files.
     const vol = info.volumes[0]?.path as string;
-    assert.deepEqual((await readdir(vol)).sort(), ['README.txt', 'catalog.jsonl', `${vol.split('/').at(-1)}.xtar`, 'structure.jsonl'].sort());
+    assert.deepEqual((await readdir(vol)).sort(), ['README.txt', 'catalog.jsonl', `${vol.split('/').at(-1)}.xtar`, 'structure.jsonl', 'volume.json'].sort());
   });
 
   it('records mtimes to the nanosecond in the structure record', async () => {

@@ -12,6 +12,7 @@ export interface PackArgs {
   exclude: string[];
   json: boolean;
   quiet: boolean;
+  volumeSize?: number | undefined;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
@@ -27,6 +28,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       level: a.level,
       exclude: a.exclude,
       signal: ac.signal,
+      ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
       onProgress: (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);

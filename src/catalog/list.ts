@@ -1,0 +1,105 @@
+/**
+ * What a set holds: its backups, their volumes (sizes, file counts) and, on request, which volume
+ * holds each file. Reads the volumes' own manifests and catalogs; writes nothing.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import picomatch from 'picomatch';
+import { InputError } from '../errors.js';
+import { SET_MARKER, VOLUME_MANIFEST } from '../format/layout.js';
+import { setVolumes, type VolumeSource } from '../unpack/locate.js';
+import { catalogLines } from '../unpack/read-records.js';
+
+export interface ListedVolume {
+  volume: number;
+  path: string;
+  bytes: number;
+  files: number;
+}
+
+export interface ListedBackup {
+  id: string;
+  kind: 'full';
+  created: string;
+  files: number;
+  bytes: number;
+  /** Volumes the backup was written on; a number here and not in `volumes` is missing from the set. */
+  volumeCount: number | null;
+  volumes: ListedVolume[];
+}
+
+export interface ListedFile {
+  path: string;
+  size: number;
+  volumes: number[];
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const n of await readdir(dir)) total += (await stat(join(dir, n))).size;
+  return total;
+}
+
+interface Manifest {
+  volume: number;
+  volumes: number;
+  created: string;
+  files: number;
+  bytes: number;
+}
+
+async function manifest(v: VolumeSource): Promise<Manifest | null> {
+  try {
+    return JSON.parse(await readFile(join(v.dir as string, VOLUME_MANIFEST), 'utf8')) as Manifest;
+  } catch {
+    return null;
+  }
+}
+
+export async function listSet(set: string): Promise<ListedBackup[]> {
+  const abs = resolve(set);
+  const names = await readdir(abs).catch(() => {
+    throw new InputError(`${set} does not exist or is not a folder.`, set);
+  });
+  const byBackup = await setVolumes(abs);
+  if (byBackup.size === 0 && !names.includes(SET_MARKER)) throw new InputError(`${set} is not an xtar set.`, set);
+  const out: ListedBackup[] = [];
+  for (const [id, vols] of [...byBackup.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const listed: ListedVolume[] = [];
+    let created = '';
+    let count: number | null = null;
+    let files = 0;
+    let bytes = 0;
+    for (const v of vols) {
+      const m = await manifest(v);
+      if (m) {
+        created = m.created;
+        count = m.volumes;
+        files += m.files;
+        bytes += m.bytes;
+      }
+      listed.push({ volume: v.volume ?? 0, path: v.dir as string, bytes: await folderBytes(v.dir as string), files: m?.files ?? 0 });
+    }
+    out.push({ id, kind: 'full', created, files, bytes, volumeCount: count, volumes: listed });
+  }
+  return out;
+}
+
+/** Which volume holds each file of a backup (from its newest volume's catalog, which covers all before it). */
+export async function listFiles(set: string, backupId: string, glob?: string): Promise<ListedFile[]> {
+  const vols = (await setVolumes(resolve(set))).get(backupId) ?? [];
+  const newest = vols[vols.length - 1];
+  if (!newest || newest.catalog === null) return [];
+  // As with --exclude: a pattern without '/' matches the file name at any depth.
+  const m = glob === undefined ? null : picomatch(glob, { dot: true });
+  const byName = glob !== undefined && !glob.includes('/');
+  const match = (p: string): boolean => m === null || m(byName ? p.slice(p.lastIndexOf('/') + 1) : p);
+  const out: ListedFile[] = [];
+  for await (const c of catalogLines({ path: newest.catalog, label: newest.catalog }, () => undefined)) {
+    if ('skipped' in c) continue;
+    const rel = c.path.slice(c.path.indexOf('/') + 1);
+    if (!match(c.path) && !match(rel)) continue;
+    out.push({ path: c.path, size: c.size, volumes: [...new Set(c.parts.map((p) => p.volume))] });
+  }
+  return out;
+}

@@ -1,0 +1,365 @@
+/**
+ * Writing a backup's volumes: each volume folder holds one .xtar (nested tars of the folders whose
+ * files it carries), the structure record, the catalog of volumes 1..N and README.txt, and never
+ * more than the volume size. A blob that fits in a volume is never split; only a blob larger than a
+ * volume is cut into parts `NAME.zip.001`, `.002`, … on consecutive volumes. Volumes appear under
+ * their final names only when the whole backup is written.
+ */
+import { createReadStream } from 'node:fs';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { blobBound, ENTRY_FRAMING_MAX } from '../format/bounds.js';
+import { ARCHIVE_SUFFIX, archiveName, PARTIAL_PREFIX, VOLUME_CATALOG, VOLUME_MANIFEST, VOLUME_README, VOLUME_STRUCTURE, volumeName } from '../format/layout.js';
+import { CATALOG_SUFFIX, partEntryName, STRUCTURE_SUFFIX } from '../format/names.js';
+import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, FORMAT_VERSION, type BlobPart, type CatalogLine } from '../format/records.js';
+import { encodeHeader, paddingLength } from '../format/tar.js';
+import { LineWriter } from '../util/lines.js';
+import { NestedTarWriter } from './assemble.js';
+import { OutputFile } from './output-file.js';
+import { volumeReadme } from './readme.js';
+
+/** README.txt and volume.json are written last; this much room is kept for them. */
+const README_RESERVE = 8 * 1024;
+const MANIFEST_RESERVE = 1024;
+const TRAILER_RESERVE = 64;
+/** A blob is not started in a volume with less room than this; it goes to the next one whole or split. */
+const MIN_PART = 64 * 1024;
+
+export interface BlobSource {
+  readonly length: number;
+  /** Bytes [pos, pos+len) of the blob. */
+  read(pos: number, len: number): Promise<Uint8Array>;
+}
+
+export function bufferSource(b: Uint8Array): BlobSource {
+  return { length: b.length, read: async (pos, len) => b.subarray(pos, pos + len) };
+}
+
+export async function fileSource(path: string): Promise<BlobSource & { close(): Promise<void> }> {
+  const fh: FileHandle = await open(path, 'r');
+  const { size } = await fh.stat();
+  return {
+    length: size,
+    async read(pos, len) {
+      const b = Buffer.allocUnsafe(len);
+      let got = 0;
+      while (got < len) {
+        const { bytesRead } = await fh.read(b, got, len - got, pos + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return b.subarray(0, got);
+    },
+    close: () => fh.close(),
+  };
+}
+
+interface OpenDirInfo {
+  entry: string;
+  mtimeSec: number;
+  large: boolean;
+}
+
+interface Volume {
+  number: number;
+  partialDir: string;
+  finalDir: string;
+  archive: string;
+  out: OutputFile;
+  tar: NestedTarWriter;
+  catalog: LineWriter;
+  /** This volume's own catalog lines, for the copy inside its .xtar. */
+  own: LineWriter;
+  ownPath: string;
+  files: number;
+  bytes: number;
+}
+
+export interface VolumeSummary {
+  volume: number;
+  path: string;
+  archive: string;
+  bytes: number;
+  files: number;
+}
+
+export interface VolumeSetOptions {
+  set: string;
+  backupId: string;
+  root: string;
+  createdIso: string;
+  /** mtime for the record copies' tar headers. */
+  metaMtimeSec: number;
+  /** null: one volume, no limit. */
+  volumeSize: number | null;
+  /** The scan's structure record, and its gzip copy, in the work folder. */
+  structurePath: string;
+  structureGzPath: string;
+  workDir: string;
+  files: number;
+  bytes: number;
+}
+
+export class VolumeSet {
+  private readonly volumes: Volume[] = [];
+  private current!: Volume;
+  private readonly chain: OpenDirInfo[] = [];
+  private allLines!: LineWriter;
+  private allLinesPath: string;
+  private structureBytes = 0;
+  private structureGzBytes = 0;
+  bytesWritten = 0;
+
+  constructor(private readonly o: VolumeSetOptions) {
+    this.allLinesPath = join(o.workDir, 'catalog-lines.jsonl');
+  }
+
+  async start(): Promise<void> {
+    this.structureBytes = (await stat(this.o.structurePath)).size;
+    this.structureGzBytes = (await stat(this.o.structureGzPath)).size;
+    this.allLines = await LineWriter.create(this.allLinesPath);
+    await this.openVolume();
+  }
+
+  get volumeNumber(): number {
+    return this.current.number;
+  }
+
+  /** Bytes of the current volume folder if it were closed now, plus `extraArchive` archive bytes and `extraLine` catalog bytes. */
+  private usage(extraArchive: number, extraLine: number): number {
+    const v = this.current;
+    return (
+      v.out.offset +
+      extraArchive +
+      1024 * (this.chain.length + 1) + // end blocks still to write
+      ENTRY_FRAMING_MAX + blobBound(v.own.bytes + extraLine) + 512 + // the catalog copy entry
+      v.catalog.bytes + extraLine + TRAILER_RESERVE +
+      this.structureBytes +
+      README_RESERVE +
+      MANIFEST_RESERVE
+    );
+  }
+
+  /** What a fresh volume would use before its first blob, with the current folder chain reopened and `extraLine`. */
+  private freshUsage(extraLine: number): number {
+    let chainHeaders = 0;
+    for (const d of this.chain) chainHeaders += encodeHeader({ name: d.entry, size: 0, mtimeSec: d.mtimeSec, sizeBound: d.large ? Number.MAX_SAFE_INTEGER : 0 }).length;
+    const catalogBytes = Buffer.byteLength(encodeCatalogHeader({ backup: this.o.backupId, volume: 9999, created: this.o.createdIso })) + 1 + this.allLines.bytes;
+    return (
+      ENTRY_FRAMING_MAX + this.structureGzBytes + 512 +
+      chainHeaders +
+      1024 * (this.chain.length + 1) +
+      ENTRY_FRAMING_MAX + blobBound(extraLine) + 512 +
+      catalogBytes + extraLine + TRAILER_RESERVE +
+      this.structureBytes +
+      README_RESERVE +
+      MANIFEST_RESERVE
+    );
+  }
+
+  private get limit(): number {
+    return this.o.volumeSize ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  async openDir(entry: string, mtimeSec: number, large: boolean): Promise<void> {
+    const d = { entry, mtimeSec, large };
+    // A folder header with nothing after it is not worth a volume of its own, but must fit.
+    const h = encodeHeader({ name: entry, size: 0, mtimeSec, sizeBound: large ? Number.MAX_SAFE_INTEGER : 0 }).length;
+    if (this.usage(h + 1024, 0) > this.limit) await this.rollover();
+    this.chain.push(d);
+    await this.current.tar.openDir(entry, mtimeSec, large);
+  }
+
+  async closeDir(): Promise<void> {
+    this.chain.pop();
+    await this.current.tar.closeDir();
+  }
+
+  /**
+   * Place a whole blob (or, when larger than a volume, its parts) and record its catalog line.
+   * `line` builds the catalog line from the parts' positions.
+   */
+  async addBlob(entry: string, partBase: string, mtimeSec: number, src: BlobSource, line: (parts: BlobPart[]) => CatalogLine, size: number): Promise<void> {
+    const lineBound = Buffer.byteLength(encodeCatalogLine(line([{ volume: 99999, offset: 1e15, length: 1e15 }]))) + 1;
+    const wholeEntry = encodeHeader({ name: entry, size: src.length, mtimeSec }).length + src.length + paddingLength(src.length);
+    if (this.usage(wholeEntry, lineBound) > this.limit) {
+      const fitsFresh = this.freshUsage(lineBound) + wholeEntry <= this.limit;
+      if (fitsFresh) await this.rollover();
+    }
+    if (this.usage(wholeEntry, lineBound) <= this.limit) {
+      const offset = await this.writeEntry(entry, mtimeSec, src, 0, src.length);
+      await this.record(line([{ volume: this.current.number, offset, length: src.length }]), size);
+      return;
+    }
+    // Larger than a volume: parts on consecutive volumes, each filling what is left.
+    const parts: BlobPart[] = [];
+    let done = 0;
+    for (let index = 1; done < src.length; index++) {
+      const name = partEntryName(partBase, index);
+      const header = encodeHeader({ name, size: 0, mtimeSec }).length;
+      let room = this.limit - this.usage(header, lineBound * 2);
+      room -= room % 512;
+      if (room < Math.min(MIN_PART, src.length - done)) {
+        if (index > 1 || this.volumes.length > 0 || this.current.out.offset > 0) {
+          await this.rollover();
+          room = this.limit - this.usage(header, lineBound * 2);
+          room -= room % 512;
+        }
+        if (room <= 0) throw new InputError(`--volume-size is too small: a volume cannot hold even part of ${entry}.`);
+      }
+      const n = Math.min(room, src.length - done);
+      const offset = await this.writeEntry(name, mtimeSec, src, done, n);
+      parts.push({ volume: this.current.number, offset, length: n });
+      done += n;
+      if (done < src.length) await this.rollover();
+    }
+    await this.record(line(parts), size);
+  }
+
+  private async writeEntry(name: string, mtimeSec: number, src: BlobSource, from: number, length: number): Promise<number> {
+    const tar = this.current.tar;
+    const pending = await tar.beginEntry(name, mtimeSec, length);
+    const CHUNK = 4 * 1024 * 1024;
+    for (let at = 0; at < length; at += CHUNK) await this.current.out.write(await src.read(from + at, Math.min(CHUNK, length - at)));
+    await tar.endEntry(pending);
+    return pending.dataStart;
+  }
+
+  /** Room left in the current volume for an entry's archive bytes (for streaming a blob whose size is known only by its bound). */
+  roomFor(lineBound: number): number {
+    return this.limit - this.usage(0, lineBound);
+  }
+
+  get tar(): NestedTarWriter {
+    return this.current.tar;
+  }
+
+  get out(): OutputFile {
+    return this.current.out;
+  }
+
+  /** Record a catalog line for a file whose blob was written (directly) into the current volume. */
+  async record(line: CatalogLine, size: number): Promise<void> {
+    const text = encodeCatalogLine(line);
+    await this.allLines.line(text);
+    await this.current.catalog.line(text);
+    await this.current.own.line(text);
+    if (!('skipped' in line)) {
+      this.current.files++;
+      this.current.bytes += size;
+    }
+  }
+
+  /** Close the current volume (its folder chain, its catalog copy) and open the next with the chain reopened. */
+  async rollover(): Promise<void> {
+    if (this.o.volumeSize === null) return;
+    await this.closeVolume();
+    await this.openVolume();
+    for (const d of this.chain) await this.current.tar.openDir(d.entry, d.mtimeSec, d.large);
+  }
+
+  private async openVolume(): Promise<void> {
+    const number = this.volumes.length + 1;
+    const name = volumeName(this.o.backupId, number);
+    const partialDir = join(this.o.set, PARTIAL_PREFIX + name);
+    await mkdir(partialDir);
+    // The structure record is the same on every volume: a hard link costs no second copy on this disk.
+    await link(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)).catch(() => copyFile(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)));
+    const archive = archiveName(this.o.backupId, number);
+    const out = await OutputFile.create(join(partialDir, archive));
+    const tar = new NestedTarWriter(out);
+    const catalog = await LineWriter.create(join(partialDir, VOLUME_CATALOG));
+    await catalog.line(encodeCatalogHeader({ backup: this.o.backupId, volume: number, created: this.o.createdIso }));
+    await this.allLines.flush();
+    for await (const chunk of createReadStream(this.allLinesPath, { encoding: 'utf8' })) await catalog.raw(chunk as string);
+    const ownPath = join(this.o.workDir, `own-${number}.jsonl`);
+    const own = await LineWriter.create(ownPath);
+    await own.line(encodeCatalogHeader({ backup: this.o.backupId, volume: number, created: this.o.createdIso }));
+    const v: Volume = { number, partialDir, finalDir: join(this.o.set, name), archive, out, tar, catalog, own, ownPath, files: 0, bytes: 0 };
+    this.volumes.push(v);
+    this.current = v;
+    await this.copyIntoTar(this.o.root + STRUCTURE_SUFFIX, this.o.structureGzPath);
+  }
+
+  private async copyIntoTar(entry: string, path: string): Promise<void> {
+    const size = (await stat(path)).size;
+    const pending = await this.current.tar.beginEntry(entry, this.o.metaMtimeSec, size);
+    for await (const chunk of createReadStream(path)) await this.current.out.write(chunk as Buffer);
+    await this.current.tar.endEntry(pending);
+  }
+
+  private async closeVolume(): Promise<void> {
+    const v = this.current;
+    for (let i = this.chain.length; i > 0; i--) await v.tar.closeDir();
+    await v.own.line(encodeTrailer(v.files));
+    await v.own.close();
+    const gz = `${v.ownPath}.gz`;
+    await gzipFile(v.ownPath, gz);
+    await this.copyIntoTar(this.o.root + CATALOG_SUFFIX, gz);
+    await v.tar.finish();
+    await v.out.close();
+    this.bytesWritten += v.out.bytesWritten;
+  }
+
+  /** Finish the last volume, write every README.txt and volume.json, and give every volume its final name. */
+  async finish(): Promise<VolumeSummary[]> {
+    await this.closeVolume();
+    const total = this.volumes.length;
+    // Catalog trailers: each counts its own lines (all volumes' files so far).
+    for (const v of this.volumes) {
+      await v.catalog.line(encodeTrailer(v.catalog.lines - 1));
+      await v.catalog.close();
+    }
+    await this.allLines.close();
+    for (const v of this.volumes) {
+      await writeFile(
+        join(v.partialDir, VOLUME_README),
+        volumeReadme({ backupId: this.o.backupId, volume: v.number, volumes: total, root: this.o.root, archive: v.archive, created: this.o.createdIso, files: v.files, bytes: v.bytes }),
+      );
+      await writeFile(
+        join(v.partialDir, VOLUME_MANIFEST),
+        `${JSON.stringify({ xtar: 'volume', version: FORMAT_VERSION, backup: this.o.backupId, volume: v.number, volumes: total, root: this.o.root, created: this.o.createdIso, files: v.files, bytes: v.bytes })}\n`,
+      );
+      await syncDir(v.partialDir);
+    }
+    for (const v of this.volumes) await rename(v.partialDir, v.finalDir);
+    await syncDir(this.o.set);
+    const out: VolumeSummary[] = [];
+    for (const v of this.volumes) {
+      let bytes = 0;
+      for (const n of await readdir(v.finalDir)) bytes += (await stat(join(v.finalDir, n))).size;
+      out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes, files: v.files });
+    }
+    return out;
+  }
+
+  /** Remove every partial volume (after an error or an interruption). */
+  async abort(): Promise<void> {
+    for (const v of this.volumes) {
+      await v.out.abandon();
+      await v.catalog.abandon();
+      await v.own.abandon();
+      await rm(v.partialDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    await this.allLines?.abandon();
+  }
+}
+
+export async function gzipFile(from: string, to: string): Promise<void> {
+  const { createGzip } = await import('node:zlib');
+  const { pipeline } = await import('node:stream/promises');
+  const { createWriteStream } = await import('node:fs');
+  await pipeline(createReadStream(from), createGzip({ level: 9 }), createWriteStream(to));
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export { ARCHIVE_SUFFIX };
