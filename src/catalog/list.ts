@@ -2,11 +2,12 @@
  * What a set holds: its backups, their volumes (sizes, file counts) and, on request, which volume
  * holds each file. Reads the volumes' own manifests and catalogs; writes nothing.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
 import { SET_MARKER, VOLUME_MANIFEST } from '../format/layout.js';
+import { folderBytes } from '../pack/volumes.js';
 import { setVolumes, type VolumeSource } from '../unpack/locate.js';
 import { catalogLines } from '../unpack/read-records.js';
 
@@ -32,12 +33,6 @@ export interface ListedFile {
   path: string;
   size: number;
   volumes: number[];
-}
-
-async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const n of await readdir(dir)) total += (await stat(join(dir, n))).size;
-  return total;
 }
 
 interface Manifest {

@@ -326,11 +326,7 @@ export class VolumeSet {
     for (const v of this.volumes) await rename(v.partialDir, v.finalDir);
     await syncDir(this.o.set);
     const out: VolumeSummary[] = [];
-    for (const v of this.volumes) {
-      let bytes = 0;
-      for (const n of await readdir(v.finalDir)) bytes += (await stat(join(v.finalDir, n))).size;
-      out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes, files: v.files });
-    }
+    for (const v of this.volumes) out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes: await folderBytes(v.finalDir), files: v.files });
     return out;
   }
 
@@ -351,6 +347,13 @@ export async function gzipFile(from: string, to: string): Promise<void> {
   const { pipeline } = await import('node:stream/promises');
   const { createWriteStream } = await import('node:fs');
   await pipeline(createReadStream(from), createGzip({ level: 9 }), createWriteStream(to));
+}
+
+/** Bytes of the files in a volume folder: what it takes on a disc, before the disc's own file system. */
+export async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const n of await readdir(dir)) total += (await stat(join(dir, n))).size;
+  return total;
 }
 
 export async function syncDir(dir: string): Promise<void> {
