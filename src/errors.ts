@@ -61,7 +61,7 @@ export class InputError extends XtarError {
 /** The run was interrupted by a signal (SIGINT/SIGTERM). */
 export class InterruptedError extends XtarError {
   constructor(signal: string) {
-    super(`Interrupted by ${signal}.`, { code: 'EINTR', exitCode: EXIT_INTERRUPTED });
+    super(`Interrupted by ${signal}; the volumes being written were removed.`, { code: 'EINTR', exitCode: EXIT_INTERRUPTED });
   }
 }
 

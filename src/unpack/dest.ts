@@ -158,6 +158,13 @@ export class PendingFile {
     await rename(this.tmpPath, this.finalPath);
   }
 
+  /** Give the file another name in its folder (a damaged file kept as NAME.damaged). */
+  async commitAs(name: string): Promise<void> {
+    await this.fh.close();
+    const target = join(this.finalPath, '..', name);
+    await rename(this.tmpPath, target);
+  }
+
   async discard(): Promise<void> {
     await this.fh.close().catch(() => undefined);
     await unlink(this.tmpPath).catch(() => undefined);

@@ -3,6 +3,7 @@
  * the tar entry, inflates (in memory for small blobs, streamed for large ones), verifies size and
  * CRC, and only then gives the file its real name. A damaged blob never becomes a file that looks good.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { DamagedBlobError, FormatError, UnsafePathError, XtarError } from '../errors.js';
@@ -57,10 +58,7 @@ class FileWriter {
   }
 }
 
-/**
- * Extract the blob at [start, start+size) of `r` into `dir/<inner name>`. Throws XtarErrors
- * (FormatError, DamagedBlobError, UnsafePathError) for the caller to report; other errors are I/O.
- */
+/** Where a blob's bytes come from: a range of one archive, or parts on several. */
 export interface ByteSource {
   read(pos: number, length: number): Promise<Buffer>;
 }
@@ -88,67 +86,99 @@ export function concatOf(parts: readonly { r: RandomReader; start: number; size:
   };
 }
 
-export async function extractBlob(
-  src: ByteSource,
-  size: number,
-  dest: Destination,
-  dir: readonly string[],
-  entry: string,
-  isSparse: (path: string) => boolean,
-  nameMatches: (entry: string, inner: string) => boolean = blobNameMatches,
-): Promise<ExtractedFile> {
-  const r = { read: (pos: number, length: number) => src.read(pos, length) };
-  const start = 0;
+export interface ExtractOptions {
+  /** Where to write; null only checks the blob (verify). */
+  dest: Destination | null;
+  /** Components of the folder the file goes in. */
+  dir: readonly string[];
+  /** The entry name the blob was found under (for the name check and messages). */
+  entry: string;
+  isSparse?: (path: string) => boolean;
+  nameMatches?: (entry: string, inner: string) => boolean;
+  /** The catalog's sha256 of the original bytes, checked after inflating. */
+  sha256?: string;
+  /** Write a damaged file as NAME.damaged instead of leaving it out. */
+  keepDamaged?: boolean;
+}
+
+/**
+ * Check a blob and (unless dest is null) write the file it holds: name check, inflate, size, CRC-32
+ * and, when given, the catalog's sha256. A damaged blob never becomes a file under its real name.
+ */
+export async function extractBlob(src: ByteSource, size: number, o: ExtractOptions): Promise<ExtractedFile> {
+  const { dir, entry } = o;
+  const nameMatches = o.nameMatches ?? blobNameMatches;
+  const isSparse = o.isSparse ?? (() => false);
   // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
-  const head = Buffer.from(await r.read(start, Math.min(size, 30 + 65535 * 2)));
+  const head = Buffer.from(await src.read(0, Math.min(size, 30 + 65535 * 2)));
   const h = parseLocalHeader(head);
   checkName(entry, h.info.name, dir, nameMatches);
-  if (size <= IN_MEMORY_MAX && h.info.size <= IN_MEMORY_MAX) {
-    const blob = Buffer.from(await r.read(start, size));
-    if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
-    const { info, data } = decodeZipBlob(blob);
+  const shown = [...dir, h.info.name].join('/');
+  if (size <= IN_MEMORY_MAX && h.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
+    const blob = Buffer.from(await src.read(0, size));
+    if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
+    let decoded: ReturnType<typeof decodeZipBlob>;
+    try {
+      decoded = decodeZipBlob(blob);
+    } catch (e) {
+      if (e instanceof XtarError && e.path === undefined) throw new DamagedBlobError(e.message, shown);
+      throw e;
+    }
+    const { info, data } = decoded;
     checkName(entry, info.name, dir, nameMatches);
+    if (o.sha256 !== undefined && createHash('sha256').update(data).digest('hex') !== o.sha256) {
+      throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
+    }
     // Verified in memory: written straight to its name.
-    dest.writeVerifiedFile([...dir, info.name], data, isSparse([...dir, info.name].join('/')));
+    o.dest?.writeVerifiedFile([...dir, info.name], data, isSparse(shown));
     return { name: info.name, size: data.length };
   }
 
-  const dataStart = start + h.headerLength;
+  const dataStart = h.headerLength;
   const tl = trailerLength(h);
-  if (h.headerLength + h.info.compressedSize + tl !== size) throw new FormatError('the zip does not fill its tar entry exactly', { code: 'EZIP' });
-  parseTrailer(Buffer.from(await r.read(dataStart + h.info.compressedSize, tl)), h);
-
-  const p = await dest.createFile([...dir, h.info.name]);
+  if (h.headerLength + h.info.compressedSize + tl !== size) throw new DamagedBlobError('the zip does not fill its tar entry exactly', shown);
+  const p = o.dest === null ? null : await o.dest.createFile([...dir, h.info.name]);
   try {
-    const w = new FileWriter(p, isSparse([...dir, h.info.name].join('/')));
+    const w = p === null ? null : new FileWriter(p, isSparse(shown));
     let crc = 0;
+    let written = 0;
+    const hash = createHash('sha256');
     async function* compressed(): AsyncGenerator<Buffer> {
       for (let pos = 0; pos < h.info.compressedSize; ) {
-        const c = await r.read(dataStart + pos, Math.min(CHUNK, h.info.compressedSize - pos));
+        const c = await src.read(dataStart + pos, Math.min(CHUNK, h.info.compressedSize - pos));
         if (c.length === 0) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
         pos += c.length;
         yield Buffer.from(c);
       }
     }
-    const src = Readable.from(compressed());
-    const plain = h.info.method === 8 ? src.pipe(zlib.createInflateRaw({ chunkSize: CHUNK })) : src;
+    const input = Readable.from(compressed());
+    const plain = h.info.method === 8 ? input.pipe(zlib.createInflateRaw({ chunkSize: CHUNK })) : input;
     try {
       for await (const c of plain as AsyncIterable<Buffer>) {
-        if (w.pos + c.length > h.info.size) throw new DamagedBlobError('the blob inflates to more bytes than its zip header says', [...dir, h.info.name].join('/'));
+        if (written + c.length > h.info.size) throw new DamagedBlobError('the blob inflates to more bytes than its zip header says', shown);
         crc = zlib.crc32(c, crc);
-        await w.write(c);
+        hash.update(c);
+        written += c.length;
+        await w?.write(c);
       }
+      if (written !== h.info.size) throw new DamagedBlobError(`the blob inflates to ${written} bytes, not ${h.info.size}`, shown);
+      if (crc !== h.info.crc32) throw new DamagedBlobError('the CRC-32 of the restored bytes does not match', shown);
+      if (o.sha256 !== undefined && hash.digest('hex') !== o.sha256) throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
+      parseTrailer(Buffer.from(await src.read(dataStart + h.info.compressedSize, tl)), h);
     } catch (e) {
-      if (e instanceof XtarError) throw e;
-      throw new DamagedBlobError(`the compressed data is damaged (${(e as Error).message})`, [...dir, h.info.name].join('/'));
+      const err = e instanceof XtarError ? e : new DamagedBlobError(`the compressed data is damaged (${(e as Error).message})`, shown);
+      if (o.keepDamaged && p !== null && w !== null) {
+        await w.finish();
+        await p.commitAs(`${h.info.name}.damaged`);
+        throw new DamagedBlobError(`${err.message}; what could be read is in ${h.info.name}.damaged`, shown);
+      }
+      throw err;
     }
-    if (w.pos !== h.info.size) throw new DamagedBlobError(`the blob inflates to ${w.pos} bytes, not ${h.info.size}`, [...dir, h.info.name].join('/'));
-    if (crc !== h.info.crc32) throw new DamagedBlobError('the CRC-32 of the restored bytes does not match', [...dir, h.info.name].join('/'));
-    await w.finish();
-    await p.commit();
-    return { name: h.info.name, size: w.pos };
+    await w?.finish();
+    await p?.commit();
+    return { name: h.info.name, size: written };
   } catch (e) {
-    await p.discard();
+    await p?.discard();
     throw e;
   }
 }

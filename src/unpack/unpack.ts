@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { entryErrorMessage, InputError, isFatalIoError, XtarError } from '../errors.js';
 import { ARCHIVE_SUFFIX, VOLUME_MANIFEST } from '../format/layout.js';
 import { partBaseMatches } from '../format/names.js';
+import { decodeCatalogHeader, decodeCatalogLine, decodeTrailer } from '../format/records.js';
 import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
 import { Destination } from './dest.js';
@@ -14,6 +15,7 @@ import { concatOf, extractBlob, sliceOf, type ByteSource } from './extract.js';
 import { locate, type VolumeSource } from './locate.js';
 import { RandomReader } from './random-reader.js';
 import { catalogLines, structureEntries, type RecordSource } from './read-records.js';
+import { readLines } from '../util/lines.js';
 import { walkArchive, topLevelRecords } from './walk-archive.js';
 
 export interface Problem {
@@ -25,6 +27,10 @@ export interface Problem {
 export interface UnpackOptions {
   inputs: readonly string[];
   dest: string;
+  /** Check every blob without writing anything (xtar verify). */
+  verifyOnly?: boolean;
+  /** Write damaged files as NAME.damaged instead of leaving them out. */
+  keepDamaged?: boolean;
   onProgress?: (p: { files: number; bytes: number }) => void;
 }
 
@@ -46,6 +52,10 @@ async function structureSource(v: VolumeSource, r: RandomReader): Promise<Record
 
 async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
   if (v.catalog !== null) return { path: v.catalog, label: v.catalog };
+  return catalogCopy(v, r);
+}
+
+async function catalogCopy(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
   const recs = await topLevelRecords(r);
   const c = recs.catalog;
   return c ? { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (catalog copy)`, gzip: true } : null;
@@ -93,6 +103,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   for (const v of unique) expected ??= (await readManifest(v))?.volumes ?? null;
   const present = new Set(unique.map((v) => v.volume).filter((n): n is number => n !== null));
   const missingVolumes = expected === null ? [] : Array.from({ length: expected }, (_, i) => i + 1).filter((n) => !present.has(n));
+  const incompleteSplits = new Map<string, string>();
 
   try {
     let sSrc: RecordSource | null = null;
@@ -107,10 +118,18 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
     }
     if (sSrc) for await (const e of structureEntries(sSrc, () => undefined)) if (e.sparse) sparse.add(e.path);
 
-    const extractOne = async (src: ByteSource, size: number, dir: string[], entry: string, nameOk?: (entry: string, inner: string) => boolean): Promise<void> => {
+    const extractOne = async (src: ByteSource, size: number, dir: string[], entry: string, more: { nameOk?: (entry: string, inner: string) => boolean; sha256?: string } = {}): Promise<void> => {
       const shown = [...dir, entry].join('/');
       try {
-        const f = await extractBlob(src, size, dest, dir, entry, (p) => sparse.has(p), nameOk);
+        const f = await extractBlob(src, size, {
+          dest: opts.verifyOnly ? null : dest,
+          dir,
+          entry,
+          isSparse: (p) => sparse.has(p),
+          ...(more.nameOk ? { nameMatches: more.nameOk } : {}),
+          ...(more.sha256 !== undefined ? { sha256: more.sha256 } : {}),
+          ...(opts.keepDamaged ? { keepDamaged: true } : {}),
+        });
         files++;
         bytes += f.size;
         opts.onProgress?.({ files, bytes });
@@ -121,20 +140,60 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       }
     };
 
+    // Readers by volume number (a bare .xtar whose name carries no number counts as volume 1).
+    const byVolume = new Map<number, RandomReader>();
+    unique.forEach((v, i) => byVolume.set(v.volume ?? 1, readers[i] as RandomReader));
+
+    // 1. The catalogs say where every blob lies: restore by them, whatever happened to the tar headers.
+    //    Each file is restored with the volume of its last part, from all its parts.
+    const restored = new Set<string>();
+    const trusted = new Set<number>();
     for (const [i, v] of unique.entries()) {
       const r = readers[i] as RandomReader;
+      const number = v.volume ?? 1;
+      const own = await ownCatalog(v, r);
+      if (!own) continue;
+      let badLines = 0;
+      for await (const c of catalogLines(own, (where, reason) => {
+        badLines++;
+        report(where, reason, 'damaged');
+      })) {
+        if ('skipped' in c) continue;
+        const last = c.parts[c.parts.length - 1];
+        if (last === undefined || last.volume !== number) continue;
+        for (const p of c.parts) restored.add(`${p.volume}:${p.offset}`);
+        const comps = c.path.split('/');
+        const name = comps[comps.length - 1] as string;
+        const missingVols = c.parts.map((p) => p.volume).filter((n) => !byVolume.has(n));
+        if (missingVols.length > 0) {
+          incompleteSplits.set(c.path, `split across volumes ${c.parts.map((p) => p.volume).join(', ')}: insert volume ${[...new Set(missingVols)].join(', ')}`);
+          continue;
+        }
+        const parts = c.parts.map((p) => ({ r: byVolume.get(p.volume) as RandomReader, start: p.offset, size: p.length }));
+        const total = parts.reduce((n, p) => n + p.size, 0);
+        dirsFromCatalog(dest, comps.slice(0, -1), report);
+        const src = parts.length === 1 ? sliceOf(parts[0]!.r, parts[0]!.start) : concatOf(parts);
+        await extractOne(src, total, comps.slice(0, -1), name, { nameOk: (_e, inner) => inner === name, sha256: c.sha256 });
+      }
+      if (badLines === 0 && own.complete !== false) trusted.add(number);
+    }
+
+    // 2. The tars themselves: every header is read (and damage reported); what no catalog covered is
+    //    restored from them, and parts of files whose last part is on a volume not given are gathered.
+    for (const [i, v] of unique.entries()) {
+      const r = readers[i] as RandomReader;
+      const number = v.volume ?? 1;
+      const catalogTrusted = trusted.has(number);
       await walkArchive(r, {
         dir: async (path) => {
-          try {
-            dest.ensureDir(path);
-          } catch (e) {
-            if (e instanceof XtarError) report(path.join('/'), e.message, 'refused');
-            else if (isFatalIoError(e)) throw e;
-            else report(path.join('/'), `cannot create the folder: ${entryErrorMessage(e)}`, 'failed');
-          }
+          if (!catalogTrusted) dirsFromCatalog(dest, path, report);
         },
-        blob: (dir, entry, start, size) => extractOne(sliceOf(r, start), size, dir, entry),
+        blob: async (dir, entry, start, size) => {
+          if (catalogTrusted || restored.has(`${number}:${start}`)) return;
+          await extractOne(sliceOf(r, start), size, dir, entry);
+        },
         part: async (dir, base, index, start, size) => {
+          if (restored.has(`${number}:${start}`)) return;
           const key = [...dir, base].join('/');
           const s = splits.get(key) ?? { dir, base, parts: new Map() };
           s.parts.set(index, { r, start, size, volume: v.volume });
@@ -145,8 +204,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       });
     }
 
-    // Split files: complete when parts 1..n are all here and add up to the whole zip.
-    const incompleteSplits = new Map<string, string>();
+    // Split files found by walking (no catalog): complete when parts 1..n are all here and add up to the whole zip.
     for (const s of splits.values()) {
       const indexes = [...s.parts.keys()].sort((a, b) => a - b);
       const parts = indexes.map((i) => s.parts.get(i) as { r: RandomReader; start: number; size: number; volume: number | null });
@@ -164,7 +222,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       }
       const contiguous = indexes.every((n, k) => n === k + 1);
       if (contiguous && whole !== null && whole === total) {
-        await extractOne(concatOf(parts), total, s.dir, s.base, partBaseMatches);
+        await extractOne(concatOf(parts), total, s.dir, s.base, { nameOk: partBaseMatches });
         continue;
       }
       // Parts lie one per volume on consecutive volumes: the volume of part j follows from any part's.
@@ -227,6 +285,43 @@ async function explainMissing(
   }
   for (const path of missing) report(path, `on a volume after volume ${newest}, which was not given`, 'missing');
   for (const [path, why] of splits) report(path, why, 'missing');
+}
+
+function dirsFromCatalog(dest: Destination, path: readonly string[], report: (path: string, reason: string, kind: Problem['kind']) => void): void {
+  try {
+    dest.ensureDir(path);
+  } catch (e) {
+    if (e instanceof XtarError) report(path.join('/'), e.message, 'refused');
+    else if (isFatalIoError(e)) throw e;
+    else report(path.join('/'), `cannot create the folder: ${entryErrorMessage(e)}`, 'failed');
+  }
+}
+
+/**
+ * The catalog lines of a volume's own files: its catalog.jsonl when that reads cleanly to its end
+ * line, else the copy inside its .xtar. `complete` is false when the record was cut short.
+ */
+async function ownCatalog(v: VolumeSource, r: RandomReader): Promise<(RecordSource & { complete?: boolean }) | null> {
+  if (v.catalog !== null && (await recordIsWhole({ path: v.catalog, label: v.catalog }))) return { path: v.catalog, label: v.catalog };
+  const copy = await catalogCopy(v, r);
+  if (copy && (await recordIsWhole(copy))) return copy;
+  if (v.catalog !== null) return { path: v.catalog, label: v.catalog, complete: false };
+  return copy ? { ...copy, complete: false } : null;
+}
+
+/** Whether a catalog reads cleanly from its header to its end line (one pass, nothing kept). */
+async function recordIsWhole(src: RecordSource): Promise<boolean> {
+  let n = 0;
+  try {
+    for await (const line of readLines(src.path, src.range, src.gzip)) {
+      if (n++ === 0) decodeCatalogHeader(line, src.label);
+      else if (decodeTrailer(line) !== null) return true;
+      else decodeCatalogLine(line, src.label);
+    }
+  } catch {
+    return false;
+  }
+  return false;
 }
 
 function stripZip(path: string): string {
