@@ -59,12 +59,13 @@ async function main(argv: string[]): Promise<void> {
         common(y)
           .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
           .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder to restore into' })
+          .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
           .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest backup in the set')
           .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
         const { runUnpack } = await import('./commands/unpack.js');
-        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet }, io);
+        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged }, io);
       },
     )
     .command(
@@ -82,6 +83,20 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'verify <inputs..>',
+      'read everything and name every damaged file',
+      (y) =>
+        common(y)
+          .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
+          .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
+          .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
+          .epilog(`${EXIT_STATUS_HELP.replace('finished, but something was skipped, damaged or refused (each listed on stderr)', 'something is damaged (each damaged file listed on stderr)').replace('fatal error or usage error', 'nothing could be read, or a usage error')}`),
+      async (a) => {
+        const { runVerify } = await import('./commands/unpack.js');
+        status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
+      },
+    )
+    .command(
       'list <set>',
       'show the backups in a set, their volumes, and which volume holds each file',
       (y) =>
@@ -96,7 +111,7 @@ async function main(argv: string[]): Promise<void> {
         status = await runList({ set: a.set as string, files: a.files, json: a.json }, io);
       },
     )
-    .demandCommand(1, 'Name a command: pack, unpack, expand-structure or list.')
+    .demandCommand(1, 'Name a command: pack, unpack, verify, expand-structure or list.')
     .strict()
     .recommendCommands()
     .epilog(EXIT_STATUS_HELP)

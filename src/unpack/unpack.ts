@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { entryErrorMessage, InputError, isFatalIoError, XtarError } from '../errors.js';
 import { ARCHIVE_SUFFIX, VOLUME_MANIFEST } from '../format/layout.js';
 import { partBaseMatches } from '../format/names.js';
-import { decodeCatalogHeader, decodeCatalogLine, decodeTrailer } from '../format/records.js';
+import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer } from '../format/records.js';
 import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
 import { Destination } from './dest.js';
@@ -21,7 +21,8 @@ import { walkArchive, topLevelRecords } from './walk-archive.js';
 export interface Problem {
   path: string;
   reason: string;
-  kind: ProblemKind | 'damaged';
+  /** damaged: a file's own bytes; header: a tar header or record around files (they may still be restored). */
+  kind: ProblemKind | 'damaged' | 'header';
 }
 
 export interface UnpackOptions {
@@ -42,12 +43,15 @@ export interface UnpackResult {
   problems: Problem[];
 }
 
-/** Choose the structure record: the volume's own file, else the copy inside its .xtar. */
+/** Choose the structure record: the volume's own file when it reads whole, else the copy inside its .xtar. */
 async function structureSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
-  if (v.structure !== null) return { path: v.structure, label: v.structure };
+  const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure };
+  if (plain && (await recordIsWhole(plain, 'structure'))) return plain;
   const recs = await topLevelRecords(r);
   const s = recs.structure;
-  return s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
+  const copy: RecordSource | null = s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
+  if (copy && (await recordIsWhole(copy, 'structure'))) return copy;
+  return plain ?? copy;
 }
 
 async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
@@ -156,7 +160,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       let badLines = 0;
       for await (const c of catalogLines(own, (where, reason) => {
         badLines++;
-        report(where, reason, 'damaged');
+        report(where, reason, 'header');
       })) {
         if ('skipped' in c) continue;
         const last = c.parts[c.parts.length - 1];
@@ -171,7 +175,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
         }
         const parts = c.parts.map((p) => ({ r: byVolume.get(p.volume) as RandomReader, start: p.offset, size: p.length }));
         const total = parts.reduce((n, p) => n + p.size, 0);
-        dirsFromCatalog(dest, comps.slice(0, -1), report);
+        if (!opts.verifyOnly) dirsFromCatalog(dest, comps.slice(0, -1), report);
         const src = parts.length === 1 ? sliceOf(parts[0]!.r, parts[0]!.start) : concatOf(parts);
         await extractOne(src, total, comps.slice(0, -1), name, { nameOk: (_e, inner) => inner === name, sha256: c.sha256 });
       }
@@ -186,7 +190,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       const catalogTrusted = trusted.has(number);
       await walkArchive(r, {
         dir: async (path) => {
-          if (!catalogTrusted) dirsFromCatalog(dest, path, report);
+          if (!catalogTrusted && !opts.verifyOnly) dirsFromCatalog(dest, path, report);
         },
         blob: async (dir, entry, start, size) => {
           if (catalogTrusted || restored.has(`${number}:${start}`)) return;
@@ -200,7 +204,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
           splits.set(key, s);
         },
         record: async () => undefined,
-        problem: (path, reason, kind) => report(path, reason, kind),
+        problem: (path, reason, kind) => report(path, reason, kind === 'damaged' ? 'header' : kind),
       });
     }
 
@@ -235,9 +239,12 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       incompleteSplits.set(shown, `split across volumes and incomplete here${guess.length ? `: insert ${guess.join(', ')}` : ''}`);
     }
 
-    if (sSrc) {
+    if (sSrc && opts.verifyOnly) {
+      for await (const e of structureEntries(sSrc, (where, reason) => report(where, reason, 'header'))) void e;
+      for (const [path, why] of incompleteSplits) report(path, why, 'missing');
+    } else if (sSrc) {
       const missingFiles = new Set<string>();
-      structure = await applyStructure(structureEntries(sSrc, (where, reason) => report(where, reason, 'damaged')), dest, {
+      structure = await applyStructure(structureEntries(sSrc, (where, reason) => report(where, reason, 'header')), dest, {
         owners: process.getuid?.() === 0,
         report: (path, reason, kind) => {
           if (kind === 'missing' && missingVolumes.length + splits.size > 0 && reason === 'the file is missing') missingFiles.add(path);
@@ -302,21 +309,21 @@ function dirsFromCatalog(dest: Destination, path: readonly string[], report: (pa
  * line, else the copy inside its .xtar. `complete` is false when the record was cut short.
  */
 async function ownCatalog(v: VolumeSource, r: RandomReader): Promise<(RecordSource & { complete?: boolean }) | null> {
-  if (v.catalog !== null && (await recordIsWhole({ path: v.catalog, label: v.catalog }))) return { path: v.catalog, label: v.catalog };
+  if (v.catalog !== null && (await recordIsWhole({ path: v.catalog, label: v.catalog }, 'catalog'))) return { path: v.catalog, label: v.catalog };
   const copy = await catalogCopy(v, r);
-  if (copy && (await recordIsWhole(copy))) return copy;
+  if (copy && (await recordIsWhole(copy, 'catalog'))) return copy;
   if (v.catalog !== null) return { path: v.catalog, label: v.catalog, complete: false };
   return copy ? { ...copy, complete: false } : null;
 }
 
-/** Whether a catalog reads cleanly from its header to its end line (one pass, nothing kept). */
-async function recordIsWhole(src: RecordSource): Promise<boolean> {
+/** Whether a record reads cleanly from its header to its end line (one pass, nothing kept). */
+async function recordIsWhole(src: RecordSource, kind: 'catalog' | 'structure'): Promise<boolean> {
   let n = 0;
   try {
     for await (const line of readLines(src.path, src.range, src.gzip)) {
-      if (n++ === 0) decodeCatalogHeader(line, src.label);
+      if (n++ === 0) (kind === 'catalog' ? decodeCatalogHeader : decodeStructureHeader)(line, src.label);
       else if (decodeTrailer(line) !== null) return true;
-      else decodeCatalogLine(line, src.label);
+      else (kind === 'catalog' ? decodeCatalogLine : decodeStructureEntry)(line, src.label);
     }
   } catch {
     return false;
