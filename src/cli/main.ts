@@ -40,7 +40,9 @@ async function main(argv: string[]): Promise<void> {
           })
           .example('$0 pack ~/photos --out /media/backup', 'back up ~/photos into the set /media/backup')
           .example('$0 pack ~/photos --out set --volume-size cd', 'volumes that each fit on a CD-R (80 min)')
+          .option('par2', { type: 'number', describe: 'add par2 recovery data of this many percent to each volume, within its size (needs par2)' })
           .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
+          .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
           .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
@@ -49,7 +51,8 @@ async function main(argv: string[]): Promise<void> {
         const { runPack } = await import('./commands/pack.js');
         const { parseVolumeSize } = await import('../pack/volume-size.js');
         const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
-        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize }, io);
+        if (a.par2 !== undefined && !(a.par2 > 0 && a.par2 <= 100)) throw new UsageError('--par2 must be a percentage above 0 and at most 100.');
+        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize, par2: a.par2 }, io);
       },
     )
     .command(
@@ -94,6 +97,19 @@ async function main(argv: string[]): Promise<void> {
       async (a) => {
         const { runVerify } = await import('./commands/unpack.js');
         status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
+      },
+    )
+    .command(
+      'repair <inputs..>',
+      'repair volumes with their par2 recovery files, then report what is intact',
+      (y) =>
+        common(y)
+          .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET or VOLUME folder(s)' })
+          .example('$0 repair /mnt/copy-of-disc-3', 'repair a damaged volume copied off its disc')
+          .epilog(EXIT_STATUS_HELP),
+      async (a) => {
+        const { runRepair } = await import('./commands/unpack.js');
+        status = await runRepair({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
       },
     )
     .command(

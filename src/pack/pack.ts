@@ -24,6 +24,7 @@ import { LineWriter, readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
 import { CompressPool, openSource, SMALL_FILE_MAX, streamBlob, type BlobResult } from './compress.js';
 import { OutputFile } from './output-file.js';
+import { requirePar2 } from './par2.js';
 import { bufferSource, fileSource, gzipFile, VolumeSet, type VolumeSummary } from './volumes.js';
 
 export interface PackOptions {
@@ -39,6 +40,8 @@ export interface PackOptions {
   onProgress?: (p: PackProgress) => void;
   /** Largest volume folder in bytes (see parseVolumeSize); default: one volume, no limit. */
   volumeSize?: number;
+  /** par2 recovery data, in percent, inside each volume folder (needs the par2 tool). */
+  par2?: number;
   /** Checked between files; when it returns a reason, the pack stops and removes its partial volume. */
   signal?: AbortSignal;
 }
@@ -140,6 +143,10 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const level = opts.level ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new InputError(`--level must be a whole number from 0 to 9, not ${level}.`);
   const source = resolve(opts.source);
+  if (opts.par2 !== undefined) {
+    if (!(opts.par2 > 0 && opts.par2 <= 100)) throw new InputError(`--par2 must be a percentage above 0 and at most 100, not ${opts.par2}.`);
+    await requirePar2();
+  }
   const set = await prepareSet(opts.out);
   const created = creationTime(opts.now);
   const backupId = await freshBackupId(set, created);
@@ -192,6 +199,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       workDir,
       files: scan.files,
       bytes: scan.bytes,
+      par2Percent: opts.par2 ?? null,
     });
     const vs = volumes;
     await vs.start();

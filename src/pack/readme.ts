@@ -113,6 +113,14 @@ The outer tar also holds gzip-compressed copies of the structure record and the 
 (${i.root}.xtar-structure.jsonl.gz and ${i.root}.xtar-catalog.jsonl.gz), for when the plain
 files beside the archive are lost.
 
+Repairing a damaged volume with par2
+------------------------------------
+If this folder holds .par2 files (xtar pack --par2), they are recovery data for every other file
+in it. Copy the folder off the disc (a read error on the disc: copy what reads, e.g. with
+ddrescue), then, in the copy:
+
+    par2 repair ${i.archive.replace(/\.xtar$/, '')}.par2        (or: xtar repair THIS-FOLDER)
+
 Bringing back folders, links, permissions, owners and times
 -----------------------------------------------------------
 Plain tar and unzip restore the files' bytes only. Empty folders come back too, but not symlinks,

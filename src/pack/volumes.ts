@@ -17,6 +17,7 @@ import { encodeHeader, paddingLength } from '../format/tar.js';
 import { LineWriter } from '../util/lines.js';
 import { NestedTarWriter } from './assemble.js';
 import { OutputFile } from './output-file.js';
+import { par2BlockSize, par2Create, par2Reserve } from './par2.js';
 import { volumeReadme } from './readme.js';
 
 /** README.txt and volume.json are written last; this much room is kept for them. */
@@ -99,6 +100,8 @@ export interface VolumeSetOptions {
   workDir: string;
   files: number;
   bytes: number;
+  /** Recovery data with par2, in percent of each volume (null: none). */
+  par2Percent: number | null;
 }
 
 export class VolumeSet {
@@ -158,8 +161,10 @@ export class VolumeSet {
     );
   }
 
+  /** What the volume's own files may take: the volume size less the room kept for par2 recovery files. */
   private get limit(): number {
-    return this.o.volumeSize ?? Number.MAX_SAFE_INTEGER;
+    if (this.o.volumeSize === null) return Number.MAX_SAFE_INTEGER;
+    return this.o.volumeSize - (this.o.par2Percent === null ? 0 : par2Reserve(this.o.volumeSize, this.o.par2Percent));
   }
 
   async openDir(entry: string, mtimeSec: number, large: boolean): Promise<void> {
@@ -321,6 +326,12 @@ export class VolumeSet {
         join(v.partialDir, VOLUME_MANIFEST),
         `${JSON.stringify({ xtar: 'volume', version: FORMAT_VERSION, backup: this.o.backupId, volume: v.number, volumes: total, root: this.o.root, created: this.o.createdIso, files: v.files, bytes: v.bytes })}\n`,
       );
+      if (this.o.par2Percent !== null) {
+        // Recovery data over everything else in the folder, made last so it covers README and volume.json too.
+        const names = (await readdir(v.partialDir)).sort();
+        const size = this.o.volumeSize ?? (await folderBytes(v.partialDir));
+        await par2Create(v.partialDir, v.archive.slice(0, -ARCHIVE_SUFFIX.length), names, this.o.par2Percent, par2BlockSize(size));
+      }
       await syncDir(v.partialDir);
     }
     for (const v of this.volumes) await rename(v.partialDir, v.finalDir);
@@ -365,4 +376,3 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-export { ARCHIVE_SUFFIX };

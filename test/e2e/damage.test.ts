@@ -150,3 +150,56 @@ describe('damaged volumes', () => {
     await assertRecovered(hit, d.dest);
   });
 });
+
+describe('par2 recovery data', () => {
+  let work: string;
+  before(async () => {
+    work = await tempDir();
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  it('with --par2 10, eight 4 KiB bursts on a 20 MB volume lose nothing after xtar repair', async () => {
+    const src = join(work, 'tree');
+    for (let d = 0; d < 4; d++) {
+      await mkdir(join(src, `d${d}`), { recursive: true });
+      for (let f = 0; f < 40; f++) {
+        const n = 60_000 + ((d * 40 + f) * 7919) % 140_000;
+        await writeFile(join(src, `d${d}`, `f${f}`), f % 2 ? seededBytes(d * 1000 + f, n) : seededText(d * 1000 + f, n));
+      }
+    }
+    const set = join(work, 'set');
+    const p = await xtar(['pack', src, '--out', set, '--volume-size', '20M', '--par2', '10', '--json']);
+    assert.equal(p.status, 0, p.stderr);
+    const info = JSON.parse(p.stdout) as { volumes: { path: string; archive: string; bytes: number }[] };
+    const vol = info.volumes[0]!;
+    assert.ok(vol.bytes <= 20_000_000);
+    assert.ok((await stat(vol.archive)).size > 10_000_000, 'a volume of real size');
+    assert.ok((await readdir(vol.path)).some((n) => n.endsWith('.par2')));
+    const buf = await readFile(vol.archive);
+    const next = rng(42);
+    for (let k = 0; k < 8; k++) {
+      const at = Math.floor(next() * (buf.length - 4096));
+      for (let i = at; i < at + 4096; i++) buf[i] = buf[i]! ^ 0xa5;
+    }
+    await writeFile(vol.archive, buf);
+    const before = await xtar(['verify', vol.path, '--json']);
+    assert.equal(before.status, 1, 'the damage is seen');
+    const r = await xtar(['repair', vol.path, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { damaged: string[] }).damaged, []);
+    const dest = join(work, 'out');
+    const u = await xtar(['unpack', vol.path, '--dest', dest]);
+    assert.equal(u.status, 0, u.stderr);
+    const want = await snapshot(src);
+    const got = await snapshot(join(dest, 'tree'));
+    for (const [path, i] of want) if (i.type === 'file') assert.equal(got.get(path)?.sha256, i.sha256, path);
+  });
+
+  it('without par2 installed, --par2 says how to install it', async () => {
+    const r = await xtar(['pack', join(work, 'tree'), '--out', join(work, 'set-nopar2'), '--par2', '5'], { env: { ...process.env, PATH: '/nonexistent' } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /par2 is not installed: .*apt-get install par2/);
+  });
+});

@@ -13,6 +13,7 @@ export interface PackArgs {
   json: boolean;
   quiet: boolean;
   volumeSize?: number | undefined;
+  par2?: number | undefined;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
@@ -29,6 +30,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       exclude: a.exclude,
       signal: ac.signal,
       ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
+      ...(a.par2 === undefined ? {} : { par2: a.par2 }),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
       onProgress: (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);

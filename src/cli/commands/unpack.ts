@@ -69,7 +69,8 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   } else if (!a.quiet) {
     if (r.problems.length === 0) io.stdout.write(`all ${r.files} files intact (${humanBytes(r.bytes)})\n`);
     else {
-      io.stdout.write(`${r.files} files intact (${humanBytes(r.bytes)}); ${damaged.length} damaged, ${r.problems.length - damaged.length} other problem(s)\n`);
+      const notes = r.problems.length - damaged.length;
+      io.stdout.write(`${r.files} files intact (${humanBytes(r.bytes)}); ${damaged.length} damaged${notes ? `, ${notes} other note(s) above` : ''}\n`);
       // Which folders lost what, most hit first.
       const byDir = new Map<string, string[]>();
       for (const p of damaged) {
@@ -83,5 +84,25 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
     }
   }
   if (unreadable) return 2;
-  return statusFor(r.problems.length);
+  // Volumes not given (or files on them) are reported, but are not damage.
+  return statusFor(r.problems.filter((p) => p.kind !== 'missing').length);
+}
+
+export interface RepairArgs {
+  inputs: string[];
+  json: boolean;
+  quiet: boolean;
+}
+
+export async function runRepair(a: RepairArgs, io: Io): Promise<number> {
+  const { repair } = await import('../../unpack/repair.js');
+  const r = await repair(a.inputs);
+  const damaged = r.after.problems.filter((p) => p.kind === 'damaged');
+  printProblems(io, r.after.problems);
+  if (a.json) printJson(io, { volumes: r.volumes, intact: r.after.files, damaged: damaged.map((p) => p.path), problems: r.after.problems });
+  else if (!a.quiet) {
+    for (const v of r.volumes) io.stdout.write(`${v.path}: ${v.outcome}\n`);
+    io.stdout.write(r.after.problems.length === 0 ? `all ${r.after.files} files intact\n` : `${r.after.files} files intact; ${damaged.length} still damaged\n`);
+  }
+  return statusFor(r.after.problems.filter((p) => p.kind !== 'missing').length);
 }
