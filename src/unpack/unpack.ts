@@ -39,6 +39,8 @@ export interface UnpackResult {
   dest: string;
   files: number;
   bytes: number;
+  /** Bytes of the archives taken by blobs that failed their checks. */
+  damagedBytes: number;
   structure: ApplyResult | null;
   problems: Problem[];
 }
@@ -100,6 +102,8 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   };
   let files = 0;
   let bytes = 0;
+  /** Bytes of the archives in blobs that failed their checks. */
+  let damagedBytes = 0;
   let structure: ApplyResult | null = null;
   const readers: RandomReader[] = [];
   const splits = new Map<string, SplitFile>();
@@ -138,6 +142,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
         bytes += f.size;
         opts.onProgress?.({ files, bytes });
       } catch (e) {
+        if (e instanceof XtarError && e.code !== 'EUNSAFE') damagedBytes += size;
         if (e instanceof XtarError) report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged');
         else if (isFatalIoError(e)) throw e;
         else report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed');
@@ -263,7 +268,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   } finally {
     for (const r of readers) await r.close();
   }
-  return { dest: dest.root, files, bytes, structure, problems };
+  return { dest: dest.root, files, bytes, damagedBytes, structure, problems };
 }
 
 /** Name the volumes holding files that are missing, from the newest catalog at hand (it covers volumes 1..N). */

@@ -74,7 +74,7 @@ describe('damaged volumes', () => {
     if (more) await more(vol);
     const hit = new Set(extents.filter((e) => ranges.some(([s, t]) => s < e.offset + e.length && t > e.offset)).map((e) => e.path));
     const v = await xtar(['verify', vol, '--json']);
-    const verified = JSON.parse(v.stdout) as { intact: number; damaged: string[] };
+    const verified = JSON.parse(v.stdout) as { intact: number; damaged: string[]; damagedBytes: number };
     const dest = join(work, `out-${name}`);
     const u = await xtar(['unpack', vol, '--dest', dest, '--json']);
     return { hit, verify: v, verified, unpack: u, dest };
@@ -101,6 +101,9 @@ describe('damaged volumes', () => {
     assert.ok(d.hit.size > 0);
     assert.deepEqual([...d.verified.damaged].sort(), [...d.hit].sort());
     assert.equal(d.verify.status, 1);
+    const hitBytes = extents.filter((e) => d.hit.has(e.path)).reduce((n, e) => n + e.length, 0);
+    assert.equal(d.verified.damagedBytes, hitBytes, 'the report counts the bytes of the damaged blobs');
+    assert.equal(d.verified.intact, extents.length - d.hit.size);
     await assertRecovered(d.hit, d.dest);
   });
 

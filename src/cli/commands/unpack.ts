@@ -65,12 +65,13 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   const unreadable = r.files === 0 && r.problems.length > 0 && r.structure === null && damaged.some((p) => /damaged at byte 0\b/.test(p.reason));
   printProblems(io, r.problems);
   if (a.json) {
-    printJson(io, { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), problems: r.problems });
+    printJson(io, { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems });
   } else if (!a.quiet) {
     if (r.problems.length === 0) io.stdout.write(`all ${r.files} files intact (${humanBytes(r.bytes)})\n`);
     else {
       const notes = r.problems.length - damaged.length;
       io.stdout.write(`${r.files} files intact (${humanBytes(r.bytes)}); ${damaged.length} damaged${notes ? `, ${notes} other note(s) above` : ''}\n`);
+      if (r.damagedBytes > 0) io.stdout.write(`the damaged files' blobs take ${humanBytes(r.damagedBytes)} of the archive\n`);
       // Which folders lost what, most hit first.
       const byDir = new Map<string, string[]>();
       for (const p of damaged) {
