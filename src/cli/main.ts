@@ -40,6 +40,8 @@ async function main(argv: string[]): Promise<void> {
           })
           .example('$0 pack ~/photos --out /media/backup', 'back up ~/photos into the set /media/backup')
           .example('$0 pack ~/photos --out set --volume-size cd', 'volumes that each fit on a CD-R (80 min)')
+          .option('since-cluster', { type: 'number', describe: 'pack only the files of the newest K activity clusters (radius --radius), for a quick disc of recent work' })
+          .option('radius', { type: 'string', default: '1h', describe: 'cluster radius for --since-cluster' })
           .option('par2', { type: 'number', describe: 'add par2 recovery data of this many percent to each volume, within its size (needs par2)' })
           .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
           .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
@@ -52,7 +54,17 @@ async function main(argv: string[]): Promise<void> {
         const { parseVolumeSize } = await import('../pack/volume-size.js');
         const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
         if (a.par2 !== undefined && !(a.par2 > 0 && a.par2 <= 100)) throw new UsageError('--par2 must be a percentage above 0 and at most 100.');
-        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize, par2: a.par2 }, io);
+        let changedSinceNs: bigint | undefined;
+        if (a.sinceCluster !== undefined) {
+          if (!Number.isInteger(a.sinceCluster) || a.sinceCluster < 1) throw new UsageError('--since-cluster must be a whole number of at least 1.');
+          const { clusterFiles, parseDuration, treeFiles } = await import('../activity/cluster.js');
+          const radiusMs = parseDuration(a.radius);
+          if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
+          const clusters = await clusterFiles(treeFiles(a.src as string, a.exclude.map(String)), { radiusMs, showFiles: 0 });
+          const oldest = clusters[Math.min(a.sinceCluster, clusters.length) - 1];
+          if (oldest !== undefined) changedSinceNs = BigInt(Math.floor(oldest.start)) * 1_000_000n;
+        }
+        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize, par2: a.par2, changedSinceNs }, io);
       },
     )
     .command(
@@ -110,6 +122,26 @@ async function main(argv: string[]): Promise<void> {
       async (a) => {
         const { runRepair } = await import('./commands/unpack.js');
         status = await runRepair({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
+      },
+    )
+    .command(
+      'activity <dirs..>',
+      'what changed on a disk, grouped by when it changed',
+      (y) =>
+        common(y)
+          .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'folders to look at' })
+          .option('radius', { type: 'string', default: '1h', describe: 'a cluster goes on while the next change is at most this much later (30m, 1h, 2d)' })
+          .option('since', { type: 'string', describe: 'only files changed since a duration ago (7d) or a date (2026-11-01)' })
+          .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names or paths matching GLOB, as for pack' })
+          .option('all', { type: 'boolean', default: false, describe: 'list every file of every cluster' })
+          .option('html', { type: 'string', describe: 'also write a self-contained page with a chart to FILE' })
+          .option('against', { type: 'string', describe: "only what changed since the SET's newest backup (new, modified, deleted)" })
+          .example('$0 activity ~ --since 30d', 'what happened in the home folder this month')
+          .example('$0 activity ~/work --against /media/backup --html changes.html', 'review before burning an incremental')
+          .epilog(EXIT_STATUS_HELP),
+      async (a) => {
+        const { runActivity } = await import('./commands/activity.js');
+        status = await runActivity({ dirs: (a.dirs ?? []).map(String), radius: a.radius, since: a.since, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, all: a.all, html: a.html, against: a.against }, io);
       },
     )
     .command(

@@ -42,6 +42,8 @@ export interface PackOptions {
   volumeSize?: number;
   /** par2 recovery data, in percent, inside each volume folder (needs the par2 tool). */
   par2?: number;
+  /** Only files (not folders) changed at or after this time, in ns since 1970. */
+  changedSinceNs?: bigint;
   /** Checked between files; when it returns a reason, the pack stops and removes its partial volume. */
   signal?: AbortSignal;
 }
@@ -178,7 +180,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
           if (scanFiles % 1000 === 0) opts.onProgress?.({ phase: 'scan', files: scanFiles, bytes: scanBytes, totalFiles: 0, totalBytes: 0 });
         }
       },
-      opts.exclude === undefined ? {} : { exclude: opts.exclude },
+      { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }) },
     );
     await structure.line(encodeTrailer(scan.entries));
     await structure.close();

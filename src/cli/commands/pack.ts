@@ -14,6 +14,7 @@ export interface PackArgs {
   quiet: boolean;
   volumeSize?: number | undefined;
   par2?: number | undefined;
+  changedSinceNs?: bigint | undefined;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
@@ -31,6 +32,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       signal: ac.signal,
       ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
       ...(a.par2 === undefined ? {} : { par2: a.par2 }),
+      ...(a.changedSinceNs === undefined ? {} : { changedSinceNs: a.changedSinceNs }),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
       onProgress: (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);

@@ -1,0 +1,120 @@
+/**
+ * Activity: a disk's files grouped by when they changed. Files sorted by mtime form a cluster while
+ * the gap to the next file is at most the radius. Two passes over the tree keep memory to the mtimes
+ * (8 bytes a file) plus what is shown: the first pass finds the cluster boundaries, the second
+ * gathers counts, bytes, busiest folders and the files to show. Rendering is in render.ts.
+ */
+import { walkFilesSync } from '../scan/scan.js';
+
+export interface ClusterOptions {
+  /** Gap (ms) that ends a cluster: a gap of more than this splits. */
+  radiusMs: number;
+  /** Only files changed at or after this time (ms since 1970). */
+  sinceMs?: number;
+  exclude?: readonly string[];
+  /** Files listed per cluster (Infinity for all). */
+  showFiles: number;
+  /** Busiest folders listed per cluster. */
+  showDirs?: number;
+}
+
+export interface ActivityFile {
+  path: string;
+  mtimeMs: number;
+  size: number;
+  /** new / modified / deleted, when compared against a backup. */
+  change?: 'new' | 'modified';
+}
+
+export interface Cluster {
+  start: number;
+  end: number;
+  files: number;
+  bytes: number;
+  dirs: { dir: string; files: number }[];
+  paths: ActivityFile[];
+}
+
+/** Sorted boundaries of the clusters of these times: [start, end] pairs, oldest first. */
+export function clusterBounds(times: Float64Array, radiusMs: number): [number, number][] {
+  const sorted = Float64Array.from(times).sort();
+  const out: [number, number][] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const t = sorted[i] as number;
+    const last = out[out.length - 1];
+    if (last !== undefined && t - last[1] <= radiusMs) last[1] = t;
+    else out.push([t, t]);
+  }
+  return out;
+}
+
+/** Index of the cluster holding time t (bounds sorted oldest first), by binary search. */
+export function clusterOf(bounds: readonly [number, number][], t: number): number {
+  let lo = 0;
+  let hi = bounds.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((bounds[mid] as [number, number])[0] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export type FileSource = (visit: (f: ActivityFile) => void) => Promise<void>;
+
+/** The regular files of a tree as ActivityFiles (paths relative to the tree), by the quick walk. */
+export function treeFiles(dir: string, exclude: readonly string[] = []): FileSource {
+  return async (visit) => walkFilesSync(dir, exclude, visit);
+}
+
+/** Cluster the files a source yields (it is run twice). Newest cluster first. */
+export async function clusterFiles(source: FileSource, o: ClusterOptions): Promise<Cluster[]> {
+  const since = o.sinceMs ?? -Infinity;
+  // Pass 1: the times alone.
+  let times = new Float64Array(1024);
+  let n = 0;
+  await source((f) => {
+    if (f.mtimeMs < since) return;
+    if (n === times.length) {
+      const bigger = new Float64Array(times.length * 2);
+      bigger.set(times);
+      times = bigger;
+    }
+    times[n++] = f.mtimeMs;
+  });
+  const bounds = clusterBounds(times.subarray(0, n), o.radiusMs);
+  times = new Float64Array(0);
+  // Pass 2: what each cluster holds.
+  const acc = bounds.map(() => ({ files: 0, bytes: 0, dirs: new Map<string, number>(), paths: [] as ActivityFile[] }));
+  await source((f) => {
+    if (f.mtimeMs < since) return;
+    const c = acc[clusterOf(bounds, f.mtimeMs)];
+    if (!c) return;
+    c.files++;
+    c.bytes += f.size;
+    const slash = f.path.lastIndexOf('/');
+    const dir = slash < 0 ? '.' : f.path.slice(0, slash);
+    c.dirs.set(dir, (c.dirs.get(dir) ?? 0) + 1);
+    if (c.paths.length < o.showFiles) c.paths.push(f);
+  });
+  const clusters: Cluster[] = bounds.map(([start, end], i) => {
+    const c = acc[i] as (typeof acc)[number];
+    return {
+      start,
+      end,
+      files: c.files,
+      bytes: c.bytes,
+      dirs: [...c.dirs.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, o.showDirs ?? 5).map(([dir, files]) => ({ dir, files })),
+      paths: c.paths.sort((a, b) => b.mtimeMs - a.mtimeMs),
+    };
+  });
+  return clusters.reverse();
+}
+
+/** `1h`, `90m`, `2d`, `30s`, `1w` → milliseconds. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!m) return null;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  return Number(m[1]) * (unit[m[2] as string] as number);
+}
