@@ -5,7 +5,7 @@
  */
 import { FormatError } from '../errors.js';
 import { CATALOG_SUFFIX, classifyEntryName, isSafeComponent, STRUCTURE_SUFFIX, type EntryKind } from '../format/names.js';
-import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
+import { applyPax, BLOCK_SIZE, decodeHeaderBlock, isHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
 import type { RandomReader } from './random-reader.js';
 
 /** Deeper than any real tree can be (PATH_MAX 4096 allows at most 2048 levels of one-letter names). */
@@ -55,6 +55,14 @@ async function readEntry(r: RandomReader, pos: number, end: number): Promise<Ent
   return { header: h, dataStart, dataEnd, truncated: false, next: dataEnd + paddingLength(h.size) };
 }
 
+/** The offset of the next 512-byte block in [from, end) that is a valid tar header, or null. */
+export async function nextHeader(r: RandomReader, from: number, end: number): Promise<number | null> {
+  for (let pos = from; pos + BLOCK_SIZE <= end; pos += BLOCK_SIZE) {
+    if (isHeaderBlock(Buffer.from(await r.read(pos, BLOCK_SIZE)))) return pos;
+  }
+  return null;
+}
+
 function isRegular(h: DecodedHeader): boolean {
   return h.typeflag === '0' || h.typeflag === '\0' || h.typeflag === '';
 }
@@ -74,8 +82,12 @@ async function walkLevel(r: RandomReader, start: number, end: number, dir: strin
     } catch (err) {
       // A folder already reported as cut short simply ends where the archive does.
       if (cutShort && pos + BLOCK_SIZE > end) return;
-      v.problem(where, `the archive of this folder is damaged at byte ${pos}: ${describe(err)}`, 'damaged');
-      return;
+      // Resynchronise on the next valid header (checksum-verified, 512-byte aligned) in this range.
+      const next = await nextHeader(r, pos + BLOCK_SIZE, end);
+      v.problem(where, `the archive of this folder is damaged at byte ${pos}: ${describe(err)}${next === null ? '' : `; read on from the next valid header, at byte ${next}`}`, 'damaged');
+      if (next === null) return;
+      pos = next;
+      continue;
     }
     if (e === null) return;
     pos = e.next;

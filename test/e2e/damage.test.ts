@@ -145,6 +145,39 @@ describe('damaged volumes', () => {
     await assertRecovered(new Set(), copy.dest);
   });
 
+  it('a damaged structure.jsonl costs nothing: the copy inside the archive takes over', async () => {
+    const d = await damaged('structure', [], 8, async (vol) => {
+      const st = await readFile(join(vol, 'structure.jsonl'));
+      for (let i = 2000; i < 2000 + 4096 && i < st.length; i++) st[i] = 0x7b;
+      await writeFile(join(vol, 'structure.jsonl'), st);
+    });
+    assert.equal(d.unpack.status, 0, d.unpack.stderr);
+    const want = await snapshot(src);
+    const got = await snapshot(join(d.dest, 'tree'));
+    for (const [p, info] of want) {
+      assert.equal(got.get(p)?.mtimeUs, info.mtimeUs, `${p}: times applied from the structure copy`);
+      if (info.type === 'file') assert.equal(got.get(p)?.sha256, info.sha256, p);
+    }
+  });
+
+  it('with no catalog at all, the walk reads on past a destroyed header', async () => {
+    const pristineArchive = await readFile(join(pristine, volumeName, `${volumeName}.xtar`));
+    // Destroy the header of a file inside dir1 (not a folder header): the rest of dir1 must still come back.
+    const at = pristineArchive.indexOf(Buffer.from('f10.bin.zip\0'));
+    assert.ok(at > 0 && at % 512 === 0);
+    const copyAt = pristineArchive.indexOf(Buffer.from('tree.xtar-catalog.jsonl.gz\0'));
+    const d = await damaged('no-catalog', [[at, at + 512], [copyAt, copyAt + 512]], 9, async (vol) => {
+      await writeFile(join(vol, 'catalog.jsonl'), '');
+    });
+    const lost = new Set<string>();
+    const want = await snapshot(src);
+    const got = await snapshot(join(d.dest, 'tree'));
+    for (const [p, info] of want) if (info.type === 'file' && got.get(p)?.sha256 !== info.sha256) lost.add(p);
+    // Only the file whose own header was destroyed is lost (its blob cannot be placed without a header or a catalog).
+    assert.ok(lost.size <= 1, `lost: ${[...lost].join(', ')}`);
+    assert.match(d.unpack.stderr, /read on from the next valid header/);
+  });
+
   it('a truncated volume restores every file before the cut', async () => {
     const cut = Math.floor(archiveSize * 0.6);
     const d = await damaged('truncated', [], 7, async (vol) => truncate(join(vol, `${volumeName}.xtar`), cut));
