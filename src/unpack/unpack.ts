@@ -32,7 +32,7 @@ export interface UnpackOptions {
   verifyOnly?: boolean;
   /** Write damaged files as NAME.damaged instead of leaving them out. */
   keepDamaged?: boolean;
-  onProgress?: (p: { files: number; bytes: number }) => void;
+  onProgress?: (p: { files: number; bytes: number; totalBytes: number }) => void;
 }
 
 export interface UnpackResult {
@@ -124,7 +124,14 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       const cSrc = await catalogSource(v, r);
       if (cSrc) for await (const c of catalogLines(cSrc, () => undefined)) if ('skipped' in c) packSkipped.add(c.path);
     }
-    if (sSrc) for await (const e of structureEntries(sSrc, () => undefined)) if (e.sparse) sparse.add(e.path);
+    // Sparse files, and the total for progress (the whole backup: a lone volume finishes early).
+    let totalBytes = 0;
+    if (sSrc) {
+      for await (const e of structureEntries(sSrc, () => undefined)) {
+        if (e.sparse) sparse.add(e.path);
+        if (e.type === 'file') totalBytes += e.size ?? 0;
+      }
+    }
 
     const extractOne = async (src: ByteSource, size: number, dir: string[], entry: string, more: { nameOk?: (entry: string, inner: string) => boolean; sha256?: string } = {}): Promise<void> => {
       const shown = [...dir, entry].join('/');
@@ -140,7 +147,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
         });
         files++;
         bytes += f.size;
-        opts.onProgress?.({ files, bytes });
+        opts.onProgress?.({ files, bytes, totalBytes: Math.max(totalBytes, bytes) });
       } catch (e) {
         if (e instanceof XtarError && e.code !== 'EUNSAFE') damagedBytes += size;
         if (e instanceof XtarError) report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged');

@@ -14,7 +14,7 @@ export interface UnpackArgs {
 export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
   const bar = progressBar(!a.quiet && !a.json, 'unpack');
   try {
-    const r = await unpack({ inputs: a.inputs, dest: a.dest, keepDamaged: a.keepDamaged === true, onProgress: (p) => bar.update(p.bytes, p.bytes, p.files) });
+    const r = await unpack({ inputs: a.inputs, dest: a.dest, keepDamaged: a.keepDamaged === true, onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
     bar.stop();
     printProblems(io, r.problems);
     if (a.json) printJson(io, { dest: r.dest, files: r.files, bytes: r.bytes, structure: r.structure, problems: r.problems });
@@ -57,7 +57,7 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   const bar = progressBar(!a.quiet && !a.json, 'verify');
   let r;
   try {
-    r = await unpack({ inputs: a.inputs, dest: '/nonexistent-verify-writes-nothing', verifyOnly: true, onProgress: (p) => bar.update(p.bytes, p.bytes, p.files) });
+    r = await unpack({ inputs: a.inputs, dest: '/nonexistent-verify-writes-nothing', verifyOnly: true, onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
   } finally {
     bar.stop();
   }
