@@ -4,6 +4,7 @@
  * highlighted band) that needs no network.
  */
 import type { ActivityFile, Cluster } from './cluster.js';
+import { humanBytes } from '../util/human.js';
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -13,16 +14,7 @@ function short(ms: number): string {
   return iso(ms).slice(0, 16).replace('T', ' ');
 }
 
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
+const human = humanBytes;
 
 export function clustersJson(clusters: readonly Cluster[], deleted?: readonly ActivityFile[]): unknown {
   return {

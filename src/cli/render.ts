@@ -3,22 +3,14 @@
  * problems on stderr, and the one JSON object of --json.
  */
 import cliProgress from 'cli-progress';
+import { humanBytes } from '../util/human.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WriteStream | NodeJS.WritableStream;
 }
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-}
+export { humanBytes };
 
 export interface Progress {
   update(done: number, total: number, files: number): void;

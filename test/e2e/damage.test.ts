@@ -10,6 +10,7 @@ import { cp, mkdir, readFile, readdir, stat, truncate, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
 import { removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 interface Extent {
   path: string;
@@ -17,17 +18,7 @@ interface Extent {
   length: number;
 }
 
-/** A deterministic PRNG (mulberry32) for positions. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 describe('damaged volumes', () => {
   let work: string;
