@@ -1,8 +1,8 @@
 /** Helpers for the xtar benchmark: measured child processes, the corpora built from this machine's own files, and checks that a restored tree matches its source. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { access, constants, copyFile, lstat, mkdir, readdir, readFile, readlink, rm, statfs, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, constants, copyFile, lstat, mkdir, open, readdir, readFile, readlink, rm, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -77,6 +77,8 @@ export interface Measure {
   maxRssKiB: number;
   /** Bytes the kernel charged to the child and its descendants as written (ru_oublock × 512). */
   writtenBytes: number;
+  /** CPU seconds the whole machine spent on anything but this command meanwhile (other processes, the bench itself). */
+  otherCpuS: number;
 }
 
 export interface TimedResult extends RunResult {
@@ -93,7 +95,12 @@ export function useTimeBinary(bin: string | undefined): void {
   timeBinary = bin;
 }
 
-function parseTimeOutput(text: string): Omit<Measure, 'wallS'> {
+/** CPU seconds all cores have spent busy since boot. */
+function machineBusyS(): number {
+  return os.cpus().reduce((s, c) => s + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0) / 1000;
+}
+
+function parseTimeOutput(text: string): Omit<Measure, 'wallS' | 'otherCpuS'> {
   const last = text.trim().split('\n').pop() ?? '';
   const [, user, sys, rss, blocks] = last.trim().split(/\s+/).map(Number);
   const num = (x: number | undefined): number => (x === undefined || !Number.isFinite(x) ? Number.NaN : x);
@@ -104,13 +111,16 @@ function parseTimeOutput(text: string): Omit<Measure, 'wallS'> {
 export async function runTimed(cmd: string, args: string[], opts: RunOptions = {}): Promise<TimedResult> {
   const statsFile = path.join(os.tmpdir(), `xtar-bench-time-${process.pid}-${timedSeq++}.txt`);
   const [bin, binArgs] = timeBinary ? [timeBinary, ['-f', TIME_FORMAT, '-o', statsFile, '--', cmd, ...args]] : [cmd, args];
+  const busy0 = machineBusyS();
   const t0 = process.hrtime.bigint();
   const r = await run(bin, binArgs, opts);
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (!timeBinary) return { ...r, m: { wallS, userS: Number.NaN, sysS: Number.NaN, maxRssKiB: Number.NaN, writtenBytes: Number.NaN } };
+  const busyS = machineBusyS() - busy0;
+  if (!timeBinary) return { ...r, m: { wallS, userS: Number.NaN, sysS: Number.NaN, maxRssKiB: Number.NaN, writtenBytes: Number.NaN, otherCpuS: Number.NaN } };
   const stats = await readFile(statsFile, 'utf8').catch(() => '');
   await rm(statsFile, { force: true });
-  return { ...r, m: { wallS, ...parseTimeOutput(stats) } };
+  const m = parseTimeOutput(stats);
+  return { ...r, m: { wallS, ...m, otherCpuS: Math.max(0, busyS - m.userS - m.sysS) } };
 }
 
 /** The full path of an executable on PATH, if any. */
@@ -160,11 +170,12 @@ export function firstLine(s: string): string {
   return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 }
 
-/** First non-empty line that `cmd args` prints on stdout or stderr (for tool versions). */
-export async function versionLine(cmd: string, args: string[]): Promise<string> {
+/** The first line (or the first matching `pick`) that `cmd args` prints on stdout or stderr (for tool versions). */
+export async function versionLine(cmd: string, args: string[], pick?: RegExp): Promise<string> {
   try {
     const r = await run(cmd, args, { timeoutS: 30 });
-    return firstLine(r.stdout) || firstLine(r.stderr);
+    const picked = pick ? `${r.stdout}\n${r.stderr}`.split('\n').find((l) => pick.test(l)) : undefined;
+    return picked?.trim() ?? (firstLine(r.stdout) || firstLine(r.stderr));
   } catch {
     return '?';
   }
@@ -321,12 +332,13 @@ async function diffTrees(src: string, restored: string): Promise<string[]> {
 
 /**
  * Checks a restored tree against its source: the same paths, kinds, file sizes and link targets,
- * the same sha256 for a sample of files, and with `diff` set, a byte-for-byte `diff -r`.
+ * the same sha256 for `hashes` files spread over the tree plus the largest (none if 0), and with
+ * `diff` set, a byte-for-byte `diff -r`.
  */
-export async function compareTrees(src: string, restored: string, opts: { diff: boolean; sample?: number }): Promise<TreeCheck> {
+export async function compareTrees(src: string, restored: string, opts: { diff: boolean; hashes: number }): Promise<TreeCheck> {
   if (!(await exists(restored))) return { ok: false, files: 0, hashed: 0, problems: [`${restored} was not created`] };
   const [want, got] = await Promise.all([walkTree(src), walkTree(restored)]);
-  const sample = sampleFiles(want, opts.sample ?? 24);
+  const sample = opts.hashes > 0 ? sampleFiles(want, opts.hashes) : [];
   const problems = [...compareListings(want, got)];
   if (problems.length === 0) problems.push(...(await compareSymlinks(src, restored, want)));
   if (problems.length === 0) problems.push(...(await compareHashes(src, restored, sample)));
@@ -530,23 +542,31 @@ export const HUGE_BYTES = 2 * GiB;
 async function buildHuge(dir: string, log: Log): Promise<string[]> {
   const files = (await regularFiles('/usr/lib')).filter((f) => f.size >= 4 * KiB && f.size <= 256 * MiB);
   if (files.length === 0) throw new Error('no files in /usr/lib to build the huge corpus from');
-  const out = createWriteStream(path.join(dir, 'huge.bin'));
+  const out = await open(path.join(dir, 'huge.bin'), 'w');
   let written = 0;
-  for (let i = 0; written < HUGE_BYTES; i = (i + 1) % files.length) {
-    const f = files[i];
-    if (!f) break;
-    const take = Math.min(f.size, HUGE_BYTES - written);
-    await appendFile(out, f.abs, take);
-    written += take;
+  try {
+    for (let i = 0; written < HUGE_BYTES; i = (i + 1) % files.length) {
+      const f = files[i];
+      if (!f) break;
+      written += await appendFile(out, f.abs, Math.min(f.size, HUGE_BYTES - written));
+    }
+  } finally {
+    await out.close();
   }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   log(`corpus huge: ${fmtBytes(written)} from ${files.length} files of /usr/lib`);
   return ['/usr/lib'];
 }
 
-async function appendFile(out: WriteStream, file: string, bytes: number): Promise<void> {
-  if (bytes <= 0) return;
-  await pipeline(createReadStream(file, { start: 0, end: bytes - 1 }), out, { end: false });
+/** Appends the first `bytes` bytes of file to out; returns how many it appended. */
+async function appendFile(out: FileHandle, file: string, bytes: number): Promise<number> {
+  let done = 0;
+  if (bytes <= 0) return done;
+  for await (const chunk of createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: MiB })) {
+    const b = chunk as Buffer;
+    await out.write(b);
+    done += b.length;
+  }
+  return done;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /** `npm run bench`: times xtar pack, verify and unpack against tar, pigz, zip and dar on corpora built from this machine's own files, prints xtar/other ratios and writes bench/RESULTS.md. */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import {
   freeBytes,
   freshDir,
   median,
+  run,
   runTimed,
   syncDisks,
   treeBytes,
@@ -34,8 +35,10 @@ import {
   type TimedResult,
 } from './bench-lib.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const XTAR_MAIN = path.join(REPO, 'dist/src/cli/main.js');
+/** dist/ (this file is dist/scripts/bench.js) and the repository above it. */
+const DIST_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const REPO = path.resolve(DIST_ROOT, '..');
+const BUILT_XTAR = path.join(DIST_ROOT, 'src/cli/main.js');
 const BENCH_DIR = path.join(REPO, 'bench');
 const STORE_FILE = path.join(BENCH_DIR, 'results.json');
 const RESULTS_MD = path.join(BENCH_DIR, 'RESULTS.md');
@@ -48,6 +51,7 @@ const USAGE = `usage: npm run bench -- [--corpus LIST] [--runs N] [--work DIR] [
   --tools LIST   comma-separated subset of: xtar, tar-gz, pigz, zip, dar (default: all)
   --quick        SMALL only, 1 run, a sanity check: prints, and writes DIR/RESULTS-quick.md
                  instead of bench/RESULTS.md
+  --build-only   build the selected corpora (reusing finished ones) and stop
 
 Results of each corpus are kept in bench/results.json, so corpora measured in separate
 invocations all appear in bench/RESULTS.md.`;
@@ -61,6 +65,7 @@ interface Options {
   corpora: CorpusName[];
   runs: number;
   quick: boolean;
+  buildOnly: boolean;
   tools: string[];
 }
 
@@ -82,8 +87,9 @@ function parseOptions(argv: string[]): Options | undefined {
       work: { type: 'string', default: '/tmp/xtar-bench' },
       corpus: { type: 'string', default: 'all' },
       runs: { type: 'string', default: '3' },
-      tools: { type: 'string', default: TOOLS.map((t) => t.id).join(',') },
+      tools: { type: 'string', default: TOOL_IDS.join(',') },
       quick: { type: 'boolean', default: false },
+      'build-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -91,12 +97,13 @@ function parseOptions(argv: string[]): Options | undefined {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number of at least 1');
   const tools = values.tools.split(',').map((s) => s.trim());
-  for (const t of tools) if (!TOOLS.some((x) => x.id === t)) throw new Error(`unknown tool "${t}"`);
+  for (const t of tools) if (!(TOOL_IDS as readonly string[]).includes(t)) throw new Error(`unknown tool "${t}"`);
   return {
     work: path.resolve(values.work),
     corpora: values.quick ? ['small'] : parseCorpora(values.corpus),
     runs: values.quick ? 1 : runs,
     quick: values.quick,
+    buildOnly: values['build-only'],
     tools,
   };
 }
@@ -128,14 +135,17 @@ const parentOf = (c: CorpusInfo): string => path.dirname(c.dir);
 const baseOf = (c: CorpusInfo): string => path.basename(c.dir);
 const underName = (c: CorpusInfo, dest: string): string => path.join(dest, baseOf(c));
 
-const TOOLS: Tool[] = [
+const TOOL_IDS = ['xtar', 'tar-gz', 'pigz', 'zip', 'dar'] as const;
+
+/** The tools, xtar run as `node MAIN`. */
+const makeTools = (xtarMain: string): Tool[] => [
   {
     id: 'xtar',
     needs: [],
     labels: { pack: 'xtar pack', verify: 'xtar verify', unpack: 'xtar unpack' },
     commands: (c, out, dest) => {
       const set = path.join(out, 'set');
-      const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [XTAR_MAIN, ...args] });
+      const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [xtarMain, ...args] });
       return {
         pack: xtar('pack', c.dir, '--out', set, '--level', '6', '--quiet', '--json'),
         verify: xtar('verify', set, '--quiet'),
@@ -186,6 +196,9 @@ const TOOLS: Tool[] = [
   },
 ];
 
+/** Labels for the targets table, whatever xtar build is measured. */
+const LABELS = new Map(makeTools('').map((t) => [t.id, t.labels]));
+
 // ---------------------------------------------------------------------------------------------
 // Measuring one corpus
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +213,8 @@ interface Sample {
   maxRssKiB: number;
   /** Kernel-charged writes of the command (ru_oublock × 512). */
   writtenBytes: number;
+  /** CPU the rest of the machine used meanwhile; much of it means the numbers were disturbed. */
+  otherCpuS: number;
   /** Pack only: total size of everything the command left in its output folder. */
   archiveBytes?: number;
   /** xtar pack only: what its --json says. */
@@ -213,7 +228,11 @@ interface OpSummary {
   label: string;
   runs: number;
   wallS: number;
+  wallMinS: number;
+  wallMaxS: number;
   cpuS: number;
+  sysS: number;
+  otherCpuS: number;
   maxRssKiB: number;
   writtenBytes: number;
   archiveBytes?: number;
@@ -249,8 +268,28 @@ interface Ctx {
   states: Map<string, ToolState>;
 }
 
+/** Other processes using more than this many cores on average during a command mark it as disturbed. */
+const BUSY_SHARE = 0.15;
+
 function isUnknownCommand(r: TimedResult): boolean {
   return r.code === 2 && /unknown (argument|command)/i.test(r.stderr);
+}
+
+/** A Node crash also exits 1, which for xtar and tar otherwise means "finished with warnings". */
+function looksLikeCrash(stderr: string): boolean {
+  return /node:internal|^\s+at .+:\d+:\d+\)?$/m.test(stderr);
+}
+
+/** Exit 0 is success; exit 1 is "finished with warnings" for pack and unpack (the restore check judges unpack). */
+function acceptable(op: Op, r: TimedResult): boolean {
+  if (r.code === 0) return true;
+  return r.code === 1 && op !== 'verify' && !looksLikeCrash(r.stderr);
+}
+
+/** The most telling line of a failed command's output. */
+function gist(r: TimedResult): string {
+  const lines = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /error|fail|cannot|not found|no such/i.test(l)) ?? lines[0] ?? '';
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -299,30 +338,37 @@ async function measureOp(ctx: Ctx, tool: Tool, op: Op, cmd: Cmd, run: number, ou
     note(ctx, `${label}: not in this build (exit 2: ${firstLine(r.stderr)}), skipped`);
     return undefined;
   }
-  if (r.code !== 0 && r.code !== 1) {
+  const archiveBytes = op === 'pack' ? await treeBytes(out) : undefined;
+  if (!acceptable(op, r) || archiveBytes === 0) {
     state?.skipped.add(op);
-    note(ctx, `${label} failed in run ${run} (exit ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}), not run again on ${ctx.c.name}`);
+    const why = archiveBytes === 0 ? 'wrote nothing' : `exit ${r.code}`;
+    note(ctx, `${label} failed in run ${run} (${why}: ${gist(r)}), not run again on ${ctx.c.name}`);
     return undefined;
   }
-  if (r.code === 1 && run === 1) note(ctx, `${label} exited 1 (warnings): ${firstLine(r.stderr)}`);
+  if (r.code === 1) note(ctx, `${label} exited 1 (warnings) in run ${run}: ${gist(r)}`);
+  if (r.m.otherCpuS > BUSY_SHARE * r.m.wallS) note(ctx, `${label}, run ${run}: other processes used ${fmtNum(r.m.otherCpuS)} s of CPU during its ${fmtNum(r.m.wallS)} s — disturbed`);
   const s: Sample = { tool: tool.id, op, run, ...r.m };
-  if (op === 'pack') s.archiveBytes = await treeBytes(out);
+  if (archiveBytes !== undefined) s.archiveBytes = archiveBytes;
   if (op === 'pack' && tool.id === 'xtar') Object.assign(s, xtarSelfReport(r.stdout));
   ctx.samples.push(s);
   printSample(ctx, label, s);
   return s;
 }
 
-/** Checks the restored tree once per tool and corpus (diff -r on SMALL) so a broken unpack cannot look fast. */
-async function checkRestore(ctx: Ctx, tool: Tool, dest: string): Promise<void> {
+/**
+ * Checks the restored tree so a broken unpack cannot look fast: in full on the first run (paths,
+ * kinds, sizes, link targets, 24 sha256s, and diff -r on SMALL), paths and sizes on later runs.
+ */
+async function checkRestore(ctx: Ctx, tool: Tool, dest: string, run: number): Promise<void> {
   const state = ctx.states.get(tool.id);
-  if (!state || state.check !== undefined) return;
-  const diff = ctx.c.name === 'small';
-  const r = await compareTrees(ctx.c.dir, tool.restoredRoot(ctx.c, dest), { diff });
-  state.check = r.ok
-    ? `ok (${r.files} files, sizes + ${r.hashed} sha256${diff ? ' + diff -r' : ''})`
-    : `FAILED: ${r.problems.join('; ')}`;
-  ctx.log(`  restore check ${tool.labels.unpack ?? tool.id}: ${state.check}`);
+  if (!state || state.check?.startsWith('FAILED')) return;
+  const full = state.check === undefined;
+  const diff = full && ctx.c.name === 'small';
+  const r = await compareTrees(ctx.c.dir, tool.restoredRoot(ctx.c, dest), { diff, hashes: full ? 24 : 0 });
+  const label = tool.labels.unpack ?? tool.id;
+  if (!r.ok) state.check = `FAILED in run ${run}: ${r.problems.join('; ')}`;
+  else if (full) state.check = `ok (${r.files} files; sizes, ${r.hashed} sha256${diff ? ', diff -r' : ''})`;
+  if (full || !r.ok) ctx.log(`  restore check ${label}: ${state.check ?? ''}`);
 }
 
 /** One run of one tool: pack, verify (xtar), unpack, check, clean up. */
@@ -339,7 +385,7 @@ async function runToolOnce(ctx: Ctx, tool: Tool, run: number): Promise<void> {
     if (!cmd || state.skipped.has(op)) continue;
     const s = await measureOp(ctx, tool, op, cmd, run, out);
     if (!s && op === 'pack') break;
-    if (s && op === 'unpack') await checkRestore(ctx, tool, dest);
+    if (s && op === 'unpack') await checkRestore(ctx, tool, dest, run);
   }
   await rm(out, { recursive: true, force: true });
   await rm(dest, { recursive: true, force: true });
@@ -355,7 +401,11 @@ function summarise(tool: Tool, op: Op, samples: Sample[], state: ToolState | und
     label: tool.labels[op] ?? `${tool.id} ${op}`,
     runs: mine.length,
     wallS: med((s) => s.wallS),
+    wallMinS: Math.min(...mine.map((s) => s.wallS)),
+    wallMaxS: Math.max(...mine.map((s) => s.wallS)),
     cpuS: med((s) => s.userS + s.sysS),
+    sysS: med((s) => s.sysS),
+    otherCpuS: med((s) => s.otherCpuS),
     maxRssKiB: med((s) => s.maxRssKiB),
     writtenBytes: med((s) => s.writtenBytes),
   };
@@ -445,7 +495,7 @@ function judge(target: string, value: number, limit: number, detail: string): Ta
 function wallRatioTarget(res: Results, corpus: CorpusName, op: Op, other: string, limit: number): TargetRow {
   const x = valid(find(res[corpus], 'xtar', op));
   const o = valid(find(res[corpus], other, op));
-  const label = TOOLS.find((t) => t.id === other)?.labels[op] ?? other;
+  const label = LABELS.get(other)?.[op] ?? other;
   const target = `${op} ${corpus.toUpperCase()} wall ≤ ${limit}× \`${label}\``;
   return judge(target, ratio(x?.wallS, o?.wallS), limit, `${fmtNum(x?.wallS ?? Number.NaN)} s vs ${fmtNum(o?.wallS ?? Number.NaN)} s`);
 }
@@ -482,12 +532,12 @@ function scalingTargets(res: Results): TargetRow[] {
 function writtenTargets(res: Results): TargetRow[] {
   return CORPUS_NAMES.filter((n) => res[n]).map((n) => {
     const p = find(res[n], 'xtar', 'pack');
-    const self = p?.selfBytesWritten === undefined ? '' : `; xtar's own bytesWritten: ${fmtBytes(p.selfBytesWritten)}`;
+    const json = p?.selfArchiveBytes === undefined ? '' : `; --json: archiveBytes ${fmtBytes(p.selfArchiveBytes)}, bytesWritten ${fmtBytes(p.selfBytesWritten ?? Number.NaN)}`;
     return judge(
       `bytes written during pack ≤ 1.1× archive, ${n.toUpperCase()}`,
       ratio(p?.writtenBytes, p?.archiveBytes),
       1.1,
-      `kernel count ${fmtBytes(p?.writtenBytes ?? Number.NaN)} vs ${fmtBytes(p?.archiveBytes ?? Number.NaN)}${self}`,
+      `kernel count ${fmtBytes(p?.writtenBytes ?? Number.NaN)} vs whole set ${fmtBytes(p?.archiveBytes ?? Number.NaN)}${json}`,
     );
   });
 }
@@ -534,7 +584,7 @@ function table(head: string[], rows: string[][], md: boolean): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const SUMMARY_HEAD = ['command', 'runs', 'wall s', 'CPU s', 'CPU/wall', 'peak RSS MiB', 'archive', 'written (kernel)', 'restore check'];
+const SUMMARY_HEAD = ['command', 'runs', 'wall s', 'wall min–max', 'CPU s', 'of which sys', 'CPU/wall', 'other procs CPU s', 'peak RSS MiB', 'archive', 'written (kernel)', 'restore check'];
 
 function summaryRow(s: OpSummary): string[] {
   const archive = s.archiveBytes === undefined ? '' : fmtBytes(s.archiveBytes);
@@ -542,8 +592,11 @@ function summaryRow(s: OpSummary): string[] {
     s.label,
     String(s.runs),
     fmtNum(s.wallS),
+    `${fmtNum(s.wallMinS)}–${fmtNum(s.wallMaxS)}`,
     fmtNum(s.cpuS),
+    fmtNum(s.sysS),
     fmtNum(s.cpuS / s.wallS),
+    fmtNum(s.otherCpuS),
     fmtNum(s.maxRssKiB / KiB, 1),
     archive,
     s.op === 'pack' ? fmtBytes(s.writtenBytes) : '',
@@ -585,7 +638,7 @@ async function machineInfo(): Promise<Machine> {
     tar: await versionLine('tar', ['--version']),
     gzip: await versionLine('gzip', ['--version']),
     pigz: await versionLine('pigz', ['--version']),
-    zip: (await versionLine('zip', ['-h'])).replace(/\s*\(.*$/, ''),
+    zip: (await versionLine('zip', ['-v'], /^This is Zip/)).replace(/^This is\s*|\s*\(.*$/g, ''),
     unzip: (await versionLine('unzip', ['-h'])).replace(/,.*$/, ''),
     dar: (await versionLine('dar', ['-V'])).replace(/,.*$/, ''),
   };
@@ -616,10 +669,14 @@ function renderMarkdown(res: Results, m: Machine, command: string): string {
     `Tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v || 'not installed'}`).join('; ')}.`,
     '',
     'Wall time is the monotonic clock around the child; CPU (user+sys, all threads and child processes), peak RSS',
-    "(of the largest process) and kernel-counted bytes written come from GNU time (`%U %S %M %O`). Caches are warm:",
+    "(of the largest process) and kernel-counted bytes written come from GNU time (`%U %S %M %O`). \"other procs CPU\"",
+    'is the CPU the rest of the machine used meanwhile (all cores\' busy time minus the command\'s own): where it is',
+    'large, something else ran and the row is disturbed (each such command is listed under its corpus). Caches are warm:',
     'each corpus is read once before timing, then tools run interleaved (A B C … A B C …), `sync` before each',
-    'command. Every unpack is checked once per corpus against the source tree. Ratios are xtar / other (lower is',
-    'better for xtar); "size" is the size of everything the pack command wrote.',
+    'command. Every restored tree is checked against the source: in full on the first run (paths, kinds, sizes,',
+    'link targets, 25 sha256s, and `diff -r` on SMALL), paths and sizes on later runs; a failed check voids that',
+    'unpack\'s numbers. Ratios are xtar / other (lower is better for xtar); "size" is the size of everything the pack',
+    'command wrote. A wide "wall min–max" means the machine was noisy during that command.',
     '',
     '## Targets',
     '',
@@ -668,9 +725,36 @@ function makeLog(): Log {
   };
 }
 
+/**
+ * Copies the built xtar (dist/src, with package.json and a node_modules link) into the work dir, so
+ * a rebuild of dist/ during a long run cannot change or break what is measured. Retries while the
+ * copy does not start (someone may be rebuilding right now).
+ */
+async function snapshotXtar(work: string, log: Log): Promise<string | undefined> {
+  if (!(await exists(BUILT_XTAR))) {
+    log(`skipping xtar: ${BUILT_XTAR} is not built (run npx tsc -p tsconfig.json)`);
+    return undefined;
+  }
+  const snap = path.join(work, 'xtar-snapshot');
+  const main = path.join(snap, 'dist/src/cli/main.js');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await freshDir(snap);
+    await cp(path.join(DIST_ROOT, 'src'), path.join(snap, 'dist/src'), { recursive: true });
+    await copyFile(path.join(REPO, 'package.json'), path.join(snap, 'package.json'));
+    await symlink(path.join(REPO, 'node_modules'), path.join(snap, 'node_modules'));
+    const r = await run(process.execPath, [main, '--version']);
+    if (r.code === 0) return main;
+    log(`xtar snapshot does not start (attempt ${attempt}: ${firstLine(r.stderr)}); retrying in 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+  }
+  log('skipping xtar: the built CLI does not start');
+  return undefined;
+}
+
 /** Tools whose commands are present (installing missing ones with apt-get when possible). */
-async function availableTools(ids: string[], log: Log): Promise<Tool[]> {
-  const wanted = TOOLS.filter((t) => ids.includes(t.id));
+async function availableTools(ids: string[], work: string, log: Log): Promise<Tool[]> {
+  const xtarMain = ids.includes('xtar') ? await snapshotXtar(work, log) : undefined;
+  const wanted = makeTools(xtarMain ?? '').filter((t) => ids.includes(t.id) && (t.id !== 'xtar' || xtarMain));
   const have = await ensureCommands([{ cmd: 'time', pkg: 'time' }, ...wanted.flatMap((t) => t.needs)], log);
   const timeBin = (await exists('/usr/bin/time')) ? '/usr/bin/time' : have.has('time') ? await which('time') : undefined;
   useTimeBinary(timeBin);
@@ -678,8 +762,7 @@ async function availableTools(ids: string[], log: Log): Promise<Tool[]> {
   const out: Tool[] = [];
   for (const t of wanted) {
     const missing = t.needs.filter((n) => !have.has(n.cmd)).map((n) => n.cmd);
-    if (t.id === 'xtar' && !(await exists(XTAR_MAIN))) log(`skipping xtar: ${XTAR_MAIN} is not built (run npx tsc -p tsconfig.json)`);
-    else if (missing.length) log(`skipping ${t.id}: ${missing.join(', ')} not available`);
+    if (missing.length) log(`skipping ${t.id}: ${missing.join(', ')} not available`);
     else out.push(t);
   }
   return out;
@@ -715,7 +798,11 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   log(`xtar bench: corpora ${opts.corpora.join(', ')}; ${opts.runs} run(s); work dir ${opts.work}`);
   log(`free disk on ${opts.work}: ${fmtBytes(await freeBytes(opts.work))}`);
-  const tools = await availableTools(opts.tools, log);
+  if (opts.buildOnly) {
+    for (const name of opts.corpora) if (await roomFor(name, opts.work, log)) await ensureCorpus(opts.work, name, log);
+    return;
+  }
+  const tools = await availableTools(opts.tools, opts.work, log);
   if (!tools.some((t) => t.id === 'xtar')) log('xtar is not measured: only the other tools run');
   const machine = await machineInfo();
   const store: Store = opts.quick ? { version: 1, corpora: {} } : await loadStore();
