@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
 import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
-import type { CompressBatchResult, CompressJob, CompressResult } from '../worker/compress-worker.js';
+import type { ChunkTask, CompressBatchResult, CompressJob, CompressResult, CompressTask } from '../worker/compress-worker.js';
 import { SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
 import type { OutputFile } from './output-file.js';
 
@@ -61,7 +61,7 @@ export class CompressPool {
     this.jobs = [];
     this.waiting = [];
     this.bytes = 0;
-    (this.pool.run({ level: this.level, jobs }) as Promise<CompressBatchResult>).then(
+    (this.pool.run({ kind: 'batch', level: this.level, jobs } satisfies CompressTask) as Promise<CompressBatchResult>).then(
       ({ data, results }) => {
         results.forEach((r: CompressResult, i) => {
           const w = waiting[i] as Deferred;
@@ -75,6 +75,12 @@ export class CompressPool {
       },
     );
   }
+
+  /** Deflate one chunk of a large file in a worker (the chunk's memory is moved, not copied). */
+  readonly deflateChunk: ChunkDeflater = (chunk, dict, last, level) => {
+    const own = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : Buffer.from(chunk);
+    return this.pool.run({ kind: 'chunk', level, data: own, dict, last } satisfies ChunkTask, { transferList: [own.buffer as ArrayBuffer] }) as Promise<Uint8Array>;
+  };
 
   async close(): Promise<void> {
     await this.pool.destroy();
@@ -112,7 +118,13 @@ export async function openSource(job: CompressJob): Promise<{ ok: true; fh: File
   return { ok: true, fh };
 }
 
-export async function streamBlob(out: OutputFile, fh: FileHandle, job: CompressJob, level: number): Promise<StreamedBlob> {
+/** Deflate one chunk of a large file (in the pool): primed with `dict`, sync-flushed unless `last`. */
+export type ChunkDeflater = (chunk: Buffer, dict: Buffer | null, last: boolean, level: number) => Promise<Uint8Array>;
+
+const DICT_BYTES = 32 * 1024;
+const CHUNKS_IN_FLIGHT = 4;
+
+export async function streamBlob(out: OutputFile, fh: FileHandle, job: CompressJob, level: number, deflateChunk?: ChunkDeflater): Promise<StreamedBlob> {
   try {
     const probe = Buffer.alloc(Math.min(PROBE_BYTES, job.size));
     const { bytesRead: probeRead } = await fh.read(probe, 0, probe.length, 0);
@@ -141,9 +153,29 @@ export async function streamBlob(out: OutputFile, fh: FileHandle, job: CompressJ
         yield c;
       }
     }
-    const source = Readable.from(chunks());
-    const stream = method === 8 ? source.pipe(zlib.createDeflateRaw({ level, chunkSize: CHUNK })) : source;
-    for await (const c of stream as AsyncIterable<Buffer>) await out.write(c);
+    if (method === 8 && deflateChunk !== undefined) {
+      // pigz's way: 1 MiB chunks deflated in parallel by the pool, each primed with the 32 KiB before
+      // it and ended with a sync flush (the last with the final block), written in order. The
+      // concatenation is one deflate stream, within 0.1% of deflating it in one piece.
+      const inFlight: Promise<Uint8Array>[] = [];
+      let dict: Buffer | null = null;
+      let sent = 0;
+      for await (const c of chunks()) {
+        sent += c.length;
+        const last = sent >= job.size;
+        const tail: Buffer = Buffer.from(c.subarray(Math.max(0, c.length - DICT_BYTES)));
+        inFlight.push(deflateChunk(c, dict, last, level));
+        dict = tail;
+        if (inFlight.length >= CHUNKS_IN_FLIGHT) await out.write(await (inFlight.shift() as Promise<Uint8Array>));
+      }
+      while (inFlight.length > 0) await out.write(await (inFlight.shift() as Promise<Uint8Array>));
+      // The file came up short of its scanned size: no chunk was marked last, so end the stream here.
+      if (sent < job.size) await out.write(zlib.deflateRawSync(Buffer.alloc(0)));
+    } else {
+      const source = Readable.from(chunks());
+      const stream = method === 8 ? source.pipe(zlib.createDeflateRaw({ level, chunkSize: CHUNK })) : source;
+      for await (const c of stream as AsyncIterable<Buffer>) await out.write(c);
+    }
 
     const extra = Buffer.alloc(1);
     const { bytesRead: more } = await fh.read(extra, 0, 1, job.size);

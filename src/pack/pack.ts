@@ -320,7 +320,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
             if (bound <= vs.roomFor(lineBound)) {
               // Fits whatever it compresses to: stream it straight into the volume.
               const pending = await vs.tar.beginEntry(entry, item.job.mtimeSec, blobBound(item.job.size));
-              const r = await streamBlob(vs.out, src.fh, item.job, level);
+              const r = await streamBlob(vs.out, src.fh, item.job, level, pool!.deflateChunk);
               await vs.tar.endEntry(pending);
               await vs.record(catalogLine(item.e, r)([{ volume: vs.volumeNumber, offset: pending.dataStart, length: r.length }]), r.size);
               noteChanged(item.e, r);
@@ -329,7 +329,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
               // whether it goes whole into the next volume or (larger than a volume) is split.
               const spoolPath = join(workDir, 'spool.zip');
               const spool = await OutputFile.create(spoolPath);
-              const r = await streamBlob(spool, src.fh, item.job, level);
+              const r = await streamBlob(spool, src.fh, item.job, level, pool!.deflateChunk);
               await spool.close();
               spooled += spool.bytesWritten;
               const blob = await fileSource(spoolPath);

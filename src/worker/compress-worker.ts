@@ -3,7 +3,8 @@
  * following a symlink or blocking on a FIFO) and turns each into its zip blob. Writing blobs into the
  * volume is the main thread's job (src/pack/).
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
+import { constants, deflateRawSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { encodeZipBlob } from '../format/zip.js';
@@ -20,8 +21,19 @@ export interface CompressJob {
 }
 
 export interface CompressTask {
+  kind: 'batch';
   level: number;
   jobs: CompressJob[];
+}
+
+/** One chunk of a large file, deflated as part of one stream (see streamBlob). */
+export interface ChunkTask {
+  kind: 'chunk';
+  level: number;
+  data: Uint8Array;
+  /** The 32 KiB before this chunk, so back-references can reach into it; null for the first. */
+  dict: Uint8Array | null;
+  last: boolean;
 }
 
 export type CompressResult =
@@ -40,7 +52,7 @@ export type CompressResult =
   | { ok: false; reason: string };
 
 /** Flags that make open() safe on a path that may have become a symlink or a FIFO since the scan. */
-export const SAFE_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+export const SAFE_OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
 function reasonOf(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
@@ -88,7 +100,22 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
   }
 }
 
-export default function compressBatch(task: CompressTask): CompressBatchResult {
+function deflateChunk(task: ChunkTask): Uint8Array {
+  const out = deflateRawSync(task.data, {
+    level: task.level,
+    ...(task.dict === null ? {} : { dictionary: task.dict }),
+    finishFlush: task.last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+  });
+  // Move only memory this chunk owns alone (a small result may sit in Node's shared buffer pool).
+  const own = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? new Uint8Array(out.buffer) : Uint8Array.from(out);
+  return move(own) as unknown as Uint8Array;
+}
+
+export default function run(task: CompressTask | ChunkTask): CompressBatchResult | Uint8Array {
+  return task.kind === 'chunk' ? deflateChunk(task) : compressBatch(task);
+}
+
+function compressBatch(task: CompressTask): CompressBatchResult {
   const done = task.jobs.map((job) => compressOne(job, task.level));
   let total = 0;
   for (const d of done) if (d.ok) total += d.blob.length;

@@ -64,7 +64,11 @@ describe('scaling and memory', () => {
     await fh.close();
     const before = process.memoryUsage().rss;
     const packPeak = await peakRss(() => pack({ source: dir, out: join(work, 'set-big'), jobs: 2, level: 1 }));
-    const unpackPeak = await peakRss(() => unpack({ inputs: [join(work, 'set-big')], dest: join(work, 'out-big') }));
+    let restored: Awaited<ReturnType<typeof unpack>> | undefined;
+    const unpackPeak = await peakRss(async () => (restored = await unpack({ inputs: [join(work, 'set-big')], dest: join(work, 'out-big') })));
+    // The file went through the parallel chunked deflate: it must come back whole (CRC and sha256 checked).
+    assert.deepEqual(restored?.problems, []);
+    assert.equal(restored?.bytes, 512 * 1024 * 1024);
     const limit = before + 250 * 1024 * 1024;
     assert.ok(packPeak < limit, `pack peak ${(packPeak / 2 ** 20).toFixed(0)} MiB (started at ${(before / 2 ** 20).toFixed(0)} MiB)`);
     assert.ok(unpackPeak < limit, `unpack peak ${(unpackPeak / 2 ** 20).toFixed(0)} MiB`);
