@@ -78,8 +78,8 @@ export interface PackResult {
   changed: string[];
 }
 
-const LOOKAHEAD_BYTES = 64 * 1024 * 1024;
-const LOOKAHEAD_ITEMS = 4096;
+const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
+const LOOKAHEAD_ITEMS = 2048;
 
 function mtimeSeconds(ns: bigint): number {
   const s = ns / 1_000_000_000n;
