@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<void> {
           .example('$0 pack ~/photos --out set --volume-size cd', 'volumes that each fit on a CD-R (80 min)')
           .option('since-cluster', { type: 'number', describe: 'pack only the files of the newest K activity clusters (radius --radius), for a quick disc of recent work' })
           .option('radius', { type: 'string', default: '1h', describe: 'cluster radius for --since-cluster' })
+          .option('iso', { type: 'boolean', default: false, describe: 'also write each volume as an ISO 9660 image (Rock Ridge, Joliet) beside its folder, ready to burn (needs xorriso)' })
           .option('par2', { type: 'number', describe: 'add par2 recovery data of this many percent to each volume, within its size (needs par2)' })
           .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
           .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
@@ -64,7 +65,7 @@ async function main(argv: string[]): Promise<void> {
           const oldest = clusters[Math.min(a.sinceCluster, clusters.length) - 1];
           if (oldest !== undefined) changedSinceNs = BigInt(Math.floor(oldest.start)) * 1_000_000n;
         }
-        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize, par2: a.par2, changedSinceNs }, io);
+        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize, par2: a.par2, changedSinceNs, iso: a.iso }, io);
       },
     )
     .command(

@@ -24,6 +24,7 @@ import { LineWriter, readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
 import { CompressPool, openSource, SMALL_FILE_MAX, streamBlob, type BlobResult } from './compress.js';
 import { OutputFile } from './output-file.js';
+import { requireXorriso } from './iso.js';
 import { requirePar2 } from './par2.js';
 import { bufferSource, fileSource, gzipFile, VolumeSet, type VolumeSummary } from './volumes.js';
 
@@ -44,6 +45,8 @@ export interface PackOptions {
   par2?: number;
   /** Only files (not folders) changed at or after this time, in ns since 1970. */
   changedSinceNs?: bigint;
+  /** Also write each volume as an ISO 9660 image (Rock Ridge, Joliet) beside its folder (needs xorriso). */
+  iso?: boolean;
   /** Checked between files; when it returns a reason, the pack stops and removes its partial volume. */
   signal?: AbortSignal;
 }
@@ -149,6 +152,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     if (!(opts.par2 > 0 && opts.par2 <= 100)) throw new InputError(`--par2 must be a percentage above 0 and at most 100, not ${opts.par2}.`);
     await requirePar2();
   }
+  if (opts.iso) await requireXorriso();
   const set = await prepareSet(opts.out);
   const created = creationTime(opts.now);
   const backupId = await freshBackupId(set, created);
@@ -202,6 +206,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       files: scan.files,
       bytes: scan.bytes,
       par2Percent: opts.par2 ?? null,
+      iso: opts.iso === true,
     });
     const vs = volumes;
     await vs.start();

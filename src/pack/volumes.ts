@@ -17,6 +17,7 @@ import { encodeHeader, paddingLength } from '../format/tar.js';
 import { LineWriter } from '../util/lines.js';
 import { NestedTarWriter } from './assemble.js';
 import { OutputFile } from './output-file.js';
+import { ISO_OVERHEAD, makeIso } from './iso.js';
 import { par2BlockSize, par2Create, par2Reserve } from './par2.js';
 import { volumeReadme } from './readme.js';
 
@@ -102,6 +103,8 @@ export interface VolumeSetOptions {
   bytes: number;
   /** Recovery data with par2, in percent of each volume (null: none). */
   par2Percent: number | null;
+  /** Also write each volume as an ISO image beside its folder (room is kept for its file system). */
+  iso: boolean;
 }
 
 export class VolumeSet {
@@ -164,7 +167,7 @@ export class VolumeSet {
   /** What the volume's own files may take: the volume size less the room kept for par2 recovery files. */
   private get limit(): number {
     if (this.o.volumeSize === null) return Number.MAX_SAFE_INTEGER;
-    return this.o.volumeSize - (this.o.par2Percent === null ? 0 : par2Reserve(this.o.volumeSize, this.o.par2Percent));
+    return this.o.volumeSize - (this.o.par2Percent === null ? 0 : par2Reserve(this.o.volumeSize, this.o.par2Percent)) - (this.o.iso ? ISO_OVERHEAD : 0);
   }
 
   async openDir(entry: string, mtimeSec: number, large: boolean): Promise<void> {
@@ -336,6 +339,15 @@ export class VolumeSet {
     }
     for (const v of this.volumes) await rename(v.partialDir, v.finalDir);
     await syncDir(this.o.set);
+    if (this.o.iso) {
+      for (const v of this.volumes) {
+        const iso = `${v.finalDir}.iso`;
+        const size = await makeIso(v.finalDir, iso, `XTAR ${this.o.backupId} ${v.number}`);
+        if (this.o.volumeSize !== null && size > this.o.volumeSize) {
+          throw new InputError(`The image ${iso} is ${size} bytes, more than --volume-size; give a larger size.`, iso);
+        }
+      }
+    }
     const out: VolumeSummary[] = [];
     for (const v of this.volumes) out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes: await folderBytes(v.finalDir), files: v.files });
     return out;

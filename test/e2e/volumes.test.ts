@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { run, xtar } from '../helpers/cli.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
 import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
@@ -173,4 +174,29 @@ describe('volumes', () => {
       assert.match(human.stdout, /volume 1: /);
     });
   });
+
+  it('--iso writes each volume as a disc image that fits the volume size and holds the volume folder', async (t) => {
+    if (spawnSync('sh', ['-c', 'command -v xorriso']).status !== 0) {
+      t.skip('no xorriso here (.ci/run installs it)');
+      return;
+    }
+    const src = join(work, 'iso', 'tree');
+    await makeTree(src, 5, 120, (i) => 2000 + ((i * 7919) % 30000));
+    const set = join(work, 'set-iso');
+    const size = 1_500_000;
+    const r = await xtar(['pack', src, '--out', set, '--volume-size', String(size), '--iso', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout) as PackJson;
+    assert.ok(info.volumes.length > 1);
+    for (const v of info.volumes) {
+      const iso = `${v.path}.iso`;
+      assert.ok((await stat(iso)).size <= size, `${iso} fits`);
+      const out = join(work, `iso-out-${v.volume}`);
+      const x = spawnSync('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', out], { encoding: 'utf8' });
+      assert.equal(x.status, 0, x.stderr);
+      assert.deepEqual((await readdir(out)).sort(), (await readdir(v.path)).sort());
+      assert.ok((await readFile(join(out, `${v.path.split('/').at(-1)}.xtar`))).equals(await readFile(v.archive)), 'the image holds the archive byte for byte');
+    }
+  });
 });
+

@@ -15,6 +15,7 @@ export interface PackArgs {
   volumeSize?: number | undefined;
   par2?: number | undefined;
   changedSinceNs?: bigint | undefined;
+  iso?: boolean;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
@@ -33,6 +34,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
       ...(a.par2 === undefined ? {} : { par2: a.par2 }),
       ...(a.changedSinceNs === undefined ? {} : { changedSinceNs: a.changedSinceNs }),
+      ...(a.iso ? { iso: true } : {}),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
       onProgress: (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
