@@ -78,7 +78,6 @@ const C_INTERNAL_ATTRS = 36;
 const C_EXTERNAL_ATTRS = 38;
 const C_LOCAL_OFFSET = 42;
 const C_NAME = CENTRAL_FIXED;
-const LOCAL_TO_CENTRAL = C_VERSION_NEEDED - L_VERSION_NEEDED;
 
 // Zip64 extra field offsets (from the start of the field).
 const X_ID = 0;
