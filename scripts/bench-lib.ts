@@ -77,7 +77,7 @@ export interface Measure {
   maxRssKiB: number;
   /** Bytes the kernel charged to the child and its descendants as written (ru_oublock × 512). */
   writtenBytes: number;
-  /** CPU seconds the whole machine spent on anything but this command meanwhile (other processes, the bench itself). */
+  /** CPU seconds the machine spent meanwhile on other user processes (kernel threads such as writeback not counted). */
   otherCpuS: number;
 }
 
@@ -100,6 +100,19 @@ function machineBusyS(): number {
   return os.cpus().reduce((s, c) => s + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0) / 1000;
 }
 
+/** CPU seconds used so far by kernel threads (writeback, journal, ...), which a command's own writes keep busy. */
+async function kernelThreadsCpuS(): Promise<number> {
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (pid !== '2' && f[1] !== '2') continue;
+    ticks += Number(f[11] ?? 0) + Number(f[12] ?? 0);
+  }
+  return ticks / 100;
+}
+
 function parseTimeOutput(text: string): Omit<Measure, 'wallS' | 'otherCpuS'> {
   const last = text.trim().split('\n').pop() ?? '';
   const [, user, sys, rss, blocks] = last.trim().split(/\s+/).map(Number);
@@ -111,11 +124,11 @@ function parseTimeOutput(text: string): Omit<Measure, 'wallS' | 'otherCpuS'> {
 export async function runTimed(cmd: string, args: string[], opts: RunOptions = {}): Promise<TimedResult> {
   const statsFile = path.join(os.tmpdir(), `xtar-bench-time-${process.pid}-${timedSeq++}.txt`);
   const [bin, binArgs] = timeBinary ? [timeBinary, ['-f', TIME_FORMAT, '-o', statsFile, '--', cmd, ...args]] : [cmd, args];
-  const busy0 = machineBusyS();
+  const [busy0, kernel0] = [machineBusyS(), await kernelThreadsCpuS()];
   const t0 = process.hrtime.bigint();
   const r = await run(bin, binArgs, opts);
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-  const busyS = machineBusyS() - busy0;
+  const busyS = machineBusyS() - busy0 - ((await kernelThreadsCpuS()) - kernel0);
   if (!timeBinary) return { ...r, m: { wallS, userS: Number.NaN, sysS: Number.NaN, maxRssKiB: Number.NaN, writtenBytes: Number.NaN, otherCpuS: Number.NaN } };
   const stats = await readFile(statsFile, 'utf8').catch(() => '');
   await rm(statsFile, { force: true });
