@@ -5,7 +5,9 @@
  * volume is cut into parts `NAME.zip.001`, `.002`, … on consecutive volumes. Volumes appear under
  * their final names only when the whole backup is written.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
@@ -71,9 +73,9 @@ interface Volume {
   out: OutputFile;
   tar: NestedTarWriter;
   catalog: LineWriter;
-  /** This volume's own catalog lines, for the copy inside its .xtar. */
-  own: LineWriter;
-  ownPath: string;
+  /** Where this volume's own lines start in its catalog.jsonl (after its header and the earlier volumes' lines). */
+  ownStart: number;
+  ownLines: number;
   files: number;
   bytes: number;
 }
@@ -111,20 +113,15 @@ export class VolumeSet {
   private readonly volumes: Volume[] = [];
   private current!: Volume;
   private readonly chain: OpenDirInfo[] = [];
-  private allLines!: LineWriter;
-  private allLinesPath: string;
   private structureBytes = 0;
   private structureGzBytes = 0;
   bytesWritten = 0;
 
-  constructor(private readonly o: VolumeSetOptions) {
-    this.allLinesPath = join(o.workDir, 'catalog-lines.jsonl');
-  }
+  constructor(private readonly o: VolumeSetOptions) {}
 
   async start(): Promise<void> {
     this.structureBytes = (await stat(this.o.structurePath)).size;
     this.structureGzBytes = (await stat(this.o.structureGzPath)).size;
-    this.allLines = await LineWriter.create(this.allLinesPath);
     await this.openVolume();
   }
 
@@ -139,7 +136,7 @@ export class VolumeSet {
       v.out.offset +
       extraArchive +
       1024 * (this.chain.length + 1) + // end blocks still to write
-      ENTRY_FRAMING_MAX + blobBound(v.own.bytes + extraLine) + 512 + // the catalog copy entry
+      ENTRY_FRAMING_MAX + blobBound(this.ownBytes(v) + extraLine) + 512 + // the catalog copy entry
       v.catalog.bytes + extraLine + TRAILER_RESERVE +
       this.structureBytes +
       README_RESERVE +
@@ -151,7 +148,8 @@ export class VolumeSet {
   private freshUsage(extraLine: number): number {
     let chainHeaders = 0;
     for (const d of this.chain) chainHeaders += encodeHeader({ name: d.entry, size: 0, mtimeSec: d.mtimeSec, sizeBound: d.large ? Number.MAX_SAFE_INTEGER : 0 }).length;
-    const catalogBytes = Buffer.byteLength(encodeCatalogHeader({ backup: this.o.backupId, volume: 9999, created: this.o.createdIso })) + 1 + this.allLines.bytes;
+    const v = this.current;
+    const catalogBytes = Buffer.byteLength(encodeCatalogHeader({ backup: this.o.backupId, volume: 9999, created: this.o.createdIso })) + 1 + (v.catalog.bytes - this.headerBytes(v));
     return (
       ENTRY_FRAMING_MAX + this.structureGzBytes + 512 +
       chainHeaders +
@@ -234,6 +232,16 @@ export class VolumeSet {
     return pending.dataStart;
   }
 
+  /** Bytes of a volume's catalog header line. */
+  private headerBytes(v: Volume): number {
+    return Buffer.byteLength(encodeCatalogHeader({ backup: this.o.backupId, volume: v.number, created: this.o.createdIso })) + 1;
+  }
+
+  /** Bytes of the plain text of a volume's own catalog copy, so far (its lines plus a header and a trailer). */
+  private ownBytes(v: Volume): number {
+    return this.headerBytes(v) + (v.catalog.bytes - v.ownStart) + TRAILER_RESERVE;
+  }
+
   /** Room left in the current volume for an entry's archive bytes (for streaming a blob whose size is known only by its bound). */
   roomFor(lineBound: number): number {
     return this.limit - this.usage(0, lineBound);
@@ -250,9 +258,8 @@ export class VolumeSet {
   /** Record a catalog line for a file whose blob was written (directly) into the current volume. */
   async record(line: CatalogLine, size: number): Promise<void> {
     const text = encodeCatalogLine(line);
-    await this.allLines.line(text);
     await this.current.catalog.line(text);
-    await this.current.own.line(text);
+    this.current.ownLines++;
     if (!('skipped' in line)) {
       this.current.files++;
       this.current.bytes += size;
@@ -279,12 +286,14 @@ export class VolumeSet {
     const tar = new NestedTarWriter(out);
     const catalog = await LineWriter.create(join(partialDir, VOLUME_CATALOG));
     await catalog.line(encodeCatalogHeader({ backup: this.o.backupId, volume: number, created: this.o.createdIso }));
-    await this.allLines.flush();
-    for await (const chunk of createReadStream(this.allLinesPath, { encoding: 'utf8' })) await catalog.raw(chunk as string);
-    const ownPath = join(this.o.workDir, `own-${number}.jsonl`);
-    const own = await LineWriter.create(ownPath);
-    await own.line(encodeCatalogHeader({ backup: this.o.backupId, volume: number, created: this.o.createdIso }));
-    const v: Volume = { number, partialDir, finalDir: join(this.o.set, name), archive, out, tar, catalog, own, ownPath, files: 0, bytes: 0 };
+    // The catalog lists volumes 1..N: it starts with the previous volume's lines (its catalog less its header).
+    const prev = this.volumes[this.volumes.length - 1];
+    if (prev !== undefined) {
+      await prev.catalog.flush();
+      const from = this.headerBytes(prev);
+      for await (const chunk of createReadStream(join(prev.partialDir, VOLUME_CATALOG), { encoding: 'utf8', start: from })) await catalog.raw(chunk as string);
+    }
+    const v: Volume = { number, partialDir, finalDir: join(this.o.set, name), archive, out, tar, catalog, ownStart: catalog.bytes, ownLines: 0, files: 0, bytes: 0 };
     this.volumes.push(v);
     this.current = v;
     await this.copyIntoTar(this.o.root + STRUCTURE_SUFFIX, this.o.structureGzPath);
@@ -300,11 +309,23 @@ export class VolumeSet {
   private async closeVolume(): Promise<void> {
     const v = this.current;
     for (let i = this.chain.length; i > 0; i--) await v.tar.closeDir();
-    await v.own.line(encodeTrailer(v.files));
-    await v.own.close();
-    const gz = `${v.ownPath}.gz`;
-    await gzipFile(v.ownPath, gz);
+    // The archive's copy: this volume's own lines, between a header and a trailer of their own, gzip-compressed.
+    await v.catalog.flush();
+    const gz = join(this.o.workDir, `own-${v.number}.jsonl.gz`);
+    const header = `${encodeCatalogHeader({ backup: this.o.backupId, volume: v.number, created: this.o.createdIso })}\n`;
+    const trailer = `${encodeTrailer(v.ownLines)}\n`;
+    const catalogPath = join(v.partialDir, VOLUME_CATALOG);
+    await pipeline(
+      async function* () {
+        yield Buffer.from(header);
+        if (v.catalog.bytes > v.ownStart) yield* createReadStream(catalogPath, { start: v.ownStart, end: v.catalog.bytes - 1 });
+        yield Buffer.from(trailer);
+      },
+      createGzip({ level: 9 }),
+      createWriteStream(gz),
+    );
     await this.copyIntoTar(this.o.root + CATALOG_SUFFIX, gz);
+    await rm(gz, { force: true });
     await v.tar.finish();
     await v.out.close();
     this.bytesWritten += v.out.bytesWritten;
@@ -319,7 +340,6 @@ export class VolumeSet {
       await v.catalog.line(encodeTrailer(v.catalog.lines - 1));
       await v.catalog.close();
     }
-    await this.allLines.close();
     for (const v of this.volumes) {
       await writeFile(
         join(v.partialDir, VOLUME_README),
@@ -358,10 +378,8 @@ export class VolumeSet {
     for (const v of this.volumes) {
       await v.out.abandon();
       await v.catalog.abandon();
-      await v.own.abandon();
       await rm(v.partialDir, { recursive: true, force: true }).catch(() => undefined);
     }
-    await this.allLines?.abandon();
   }
 }
 
