@@ -6,6 +6,7 @@ import { access, constants, copyFile, lstat, mkdir, open, readdir, readFile, rea
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { mulberry32 } from '../test/helpers/prng.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -588,17 +589,7 @@ async function appendFile(out: FileHandle, file: string, bytes: number): Promise
 
 export const SYNTH_SEED = 0x2026_0a7e;
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Mixes two 32-bit numbers into a seed, so file i's content depends only on i. */
 function mix32(a: number, b: number): number {
