@@ -44,6 +44,19 @@ async function main(argv: string[]): Promise<void> {
           .option('radius', { type: 'string', default: '1h', describe: 'cluster radius for --since-cluster' })
           .option('iso', { type: 'boolean', default: false, describe: 'also write each volume as an ISO 9660 image (Rock Ridge, Joliet) beside its folder, ready to burn (needs xorriso)' })
           .option('par2', { type: 'number', describe: 'add par2 recovery data of this many percent to each volume, within its size (needs par2)' })
+          .option('mode', {
+            choices: ['full', 'incremental', 'differential', 'cyclic'] as const,
+            describe: 'full: everything; incremental: changes since the last backup (the default once the set holds one of SRC); differential: changes since the last full; cyclic: changes plus the 1/--split of the files stored longest ago',
+          })
+          .option('full-every', { type: 'number', default: 10, describe: 'make a full backup after this many others since the last full (0: never forced)' })
+          .option('full-after', { type: 'string', default: '30d', describe: 'make a full backup once the last full is this old (e.g. 7d, 24h; 0: never forced)' })
+          .option('split', { type: 'number', default: 10, describe: 'cyclic: refresh 1/N of the files per run, so every file has a copy from the last N backups' })
+          .option('checksum', { type: 'boolean', default: false, describe: 'find changed files by content (sha256), not only size and mtime' })
+          .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: show what the backup would store, and what was deleted or renamed' })
+          .example('$0 pack ~/photos --out /media/backup', 'the first time a full backup, then incrementals')
+          .example('$0 pack ~/work --out set --mode differential', 'everything changed since the last full backup')
+          .example('$0 pack /srv --out set --mode cyclic --split 7', 'never a full: each run also refreshes 1/7 of the files')
+          .example('$0 pack ~/work --out set --dry-run', 'what the next incremental would store')
           .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
           .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
           .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
@@ -65,7 +78,33 @@ async function main(argv: string[]): Promise<void> {
           const oldest = clusters[Math.min(a.sinceCluster, clusters.length) - 1];
           if (oldest !== undefined) changedSinceNs = BigInt(Math.floor(oldest.start)) * 1_000_000n;
         }
-        status = await runPack({ src: a.src as string, out: a.out, jobs: a.jobs, level: a.level, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, volumeSize, par2: a.par2, changedSinceNs, iso: a.iso }, io);
+        if (!Number.isInteger(a.fullEvery) || a.fullEvery < 0) throw new UsageError('--full-every must be a whole number of at least 0.');
+        if (!Number.isInteger(a.split) || a.split < 1) throw new UsageError('--split must be a whole number of at least 1.');
+        const { parseDuration } = await import('../activity/cluster.js');
+        const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
+        if (fullAfterMs === null) throw new UsageError(`--full-after ${JSON.stringify(a.fullAfter)} is not a duration such as 7d or 24h.`);
+        status = await runPack(
+          {
+            src: a.src as string,
+            out: a.out,
+            jobs: a.jobs,
+            level: a.level,
+            exclude: a.exclude.map(String),
+            json: a.json,
+            quiet: a.quiet,
+            volumeSize,
+            par2: a.par2,
+            changedSinceNs,
+            iso: a.iso,
+            mode: a.mode,
+            fullEvery: a.fullEvery,
+            fullAfterMs,
+            split: a.split,
+            checksum: a.checksum,
+            dryRun: a.dryRun,
+          },
+          io,
+        );
       },
     )
     .command(
@@ -73,15 +112,30 @@ async function main(argv: string[]): Promise<void> {
       'restore from a set, volume folders or .xtar files',
       (y) =>
         common(y)
-          .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
+          .positional('inputs', {
+            type: 'string',
+            array: true,
+            demandOption: true,
+            describe: 'SET, VOLUME folder(s) or FILE.xtar, then optionally PATHS or GLOBS to restore (a folder brings all below it)',
+          })
           .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder to restore into' })
+          .option('backup', { type: 'string', describe: 'restore the tree as of this backup (an id from `xtar list`; default: the newest)' })
+          .option('at', { type: 'string', describe: 'restore the tree as of the newest backup made at or before this date and time (e.g. 2026-11-01 or 2026-11-01T18:00)' })
+          .conflicts('backup', 'at')
           .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
-          .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest backup in the set')
+          .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
+          .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
+          .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
           .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
         const { runUnpack } = await import('./commands/unpack.js');
-        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged }, io);
+        let at: Date | undefined;
+        if (a.at !== undefined) {
+          at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(a.at) ? `${a.at}T23:59:59` : a.at);
+          if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01 or 2026-11-01T18:00.`);
+        }
+        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at }, io);
       },
     )
     .command(

@@ -6,7 +6,21 @@
 import { FormatError } from '../errors.js';
 import { isSafeRelativePath } from './names.js';
 
-export const FORMAT_VERSION = 1;
+/**
+ * The newest record version this xtar reads and writes. Version 1: a backup that stands alone (a
+ * full backup; still written byte for byte as v1). Version 2 adds backups that build on an earlier one
+ * (incremental, differential, cyclic): `kind` and `base` in the headers, and catalog lines whose bytes
+ * lie in an earlier backup's volumes (`backup`, `as`).
+ */
+export const FORMAT_VERSION = 2;
+
+export type BackupKind = 'full' | 'incremental' | 'differential' | 'cyclic';
+export const BACKUP_KINDS: readonly BackupKind[] = ['full', 'incremental', 'differential', 'cyclic'];
+
+/** The record version a backup of this kind is written with (full backups stay v1). */
+export function versionFor(kind: BackupKind): number {
+  return kind === 'full' ? 1 : 2;
+}
 
 export type NodeType = 'dir' | 'file' | 'symlink' | 'hardlink' | 'fifo' | 'char' | 'block';
 const NODE_TYPES: ReadonlySet<string> = new Set(['dir', 'file', 'symlink', 'hardlink', 'fifo', 'char', 'block']);
@@ -33,12 +47,20 @@ export interface StructureEntry {
   minor?: number;
 }
 
-export interface StructureHeader {
+/** Which backup a record belongs to. `kind` and `base` are written from version 2 on (v1: a full backup). */
+export interface BackupStamp {
+  backup: string;
+  created: string;
+  /** Default 'full'. */
+  kind?: BackupKind;
+  /** The backup this one's changes were taken against (absent for full backups). */
+  base?: string;
+}
+
+export interface StructureHeader extends BackupStamp {
   xtar: 'structure';
   version: number;
-  backup: string;
   root: string;
-  created: string;
 }
 
 export interface RecordTrailer {
@@ -46,12 +68,10 @@ export interface RecordTrailer {
   entries: number;
 }
 
-export interface CatalogHeader {
+export interface CatalogHeader extends BackupStamp {
   xtar: 'catalog';
   version: number;
-  backup: string;
   volume: number;
-  created: string;
 }
 
 /** Where (part of) a blob lies: volume number, byte offset of the zip inside that volume's .xtar, length. */
@@ -68,6 +88,13 @@ export interface CatalogFile {
   crc32: number;
   method: 'deflate' | 'store';
   parts: BlobPart[];
+  /**
+   * v2: the bytes were stored by an earlier backup (this id) and `parts` are that backup's volumes —
+   * the file did not change, or only its metadata did, or it was renamed. Absent: stored here.
+   */
+  backup?: string;
+  /** v2, with `backup`: the path the blob was stored under there, when it differs (a rename or a copy). */
+  as?: string;
 }
 
 /** A file the structure lists but whose bytes pack could not read (it vanished or was unreadable). */
@@ -188,8 +215,34 @@ export function decodeStructureEntry(line: string, where = 'structure record'): 
   return e;
 }
 
+/** The fields a header carries for its backup: v1 for full backups (as xtar 0.1 wrote them), else v2 with kind and base. */
+function stampFields(h: BackupStamp): Record<string, unknown> {
+  return { version: versionFor(h.kind ?? 'full'), backup: h.backup };
+}
+
+function stampTail(h: BackupStamp): Record<string, unknown> {
+  const kind = h.kind ?? 'full';
+  if (kind === 'full') return {};
+  return h.base === undefined ? { kind } : { kind, base: h.base };
+}
+
+function decodeStamp(o: Record<string, unknown>, where: string): Pick<BackupStamp, 'kind' | 'base'> {
+  const out: Pick<BackupStamp, 'kind' | 'base'> = {};
+  if (o.kind !== undefined) {
+    if (typeof o.kind !== 'string' || !(BACKUP_KINDS as readonly string[]).includes(o.kind)) throw new FormatError(`${where}: unknown backup kind ${JSON.stringify(o.kind)}.`);
+    out.kind = o.kind as BackupKind;
+  }
+  if (o.base !== undefined) {
+    if (typeof o.base !== 'string' || !BACKUP_ID_RE.test(o.base)) throw new FormatError(`${where}: base must be a backup id.`);
+    out.base = o.base;
+  }
+  return out;
+}
+
+const BACKUP_ID_RE = /^\d{8}T\d{6}Z$/;
+
 export function encodeStructureHeader(h: Omit<StructureHeader, 'xtar' | 'version'>): string {
-  return JSON.stringify({ xtar: 'structure', version: FORMAT_VERSION, backup: h.backup, root: h.root, created: h.created });
+  return JSON.stringify({ xtar: 'structure', ...stampFields(h), root: h.root, created: h.created, ...stampTail(h) });
 }
 
 export function decodeStructureHeader(line: string, where = 'structure record'): StructureHeader {
@@ -198,7 +251,7 @@ export function decodeStructureHeader(line: string, where = 'structure record'):
   checkVersion(o.version, where);
   const root = checkPath(o.root, where);
   if (root.includes('/')) throw new FormatError(`${where}: root must be a single name.`);
-  return { xtar: 'structure', version: o.version as number, backup: String(o.backup ?? ''), root, created: String(o.created ?? '') };
+  return { xtar: 'structure', version: o.version as number, backup: String(o.backup ?? ''), root, created: String(o.created ?? ''), ...decodeStamp(o, where) };
 }
 
 function checkVersion(v: unknown, where: string): void {
@@ -221,14 +274,14 @@ export function decodeTrailer(line: string): RecordTrailer | null {
 // ---- catalog -------------------------------------------------------------------------------------
 
 export function encodeCatalogHeader(h: Omit<CatalogHeader, 'xtar' | 'version'>): string {
-  return JSON.stringify({ xtar: 'catalog', version: FORMAT_VERSION, backup: h.backup, volume: h.volume, created: h.created });
+  return JSON.stringify({ xtar: 'catalog', ...stampFields(h), volume: h.volume, created: h.created, ...stampTail(h) });
 }
 
 export function decodeCatalogHeader(line: string, where = 'catalog'): CatalogHeader {
   const o = parseJsonLine(line, where);
   if (o.xtar !== 'catalog') throw new FormatError(`${where}: first line is not an xtar catalog header.`);
   checkVersion(o.version, where);
-  return { xtar: 'catalog', version: o.version as number, backup: String(o.backup ?? ''), volume: uint(o.volume, 'volume', where), created: String(o.created ?? '') };
+  return { xtar: 'catalog', version: o.version as number, backup: String(o.backup ?? ''), volume: uint(o.volume, 'volume', where), created: String(o.created ?? ''), ...decodeStamp(o, where) };
 }
 
 export function encodeCatalogLine(c: CatalogLine): string {
@@ -240,6 +293,8 @@ export function encodeCatalogLine(c: CatalogLine): string {
     crc32: c.crc32.toString(16).padStart(8, '0'),
     method: c.method,
     parts: c.parts.map((p) => ({ volume: p.volume, offset: p.offset, length: p.length })),
+    ...(c.backup === undefined ? {} : { backup: c.backup }),
+    ...(c.as === undefined ? {} : { as: c.as }),
   });
 }
 
@@ -256,5 +311,14 @@ export function decodeCatalogLine(line: string, where = 'catalog'): CatalogLine 
     const q = p as Record<string, unknown>;
     return { volume: uint(q.volume, 'volume', where), offset: uint(q.offset, 'offset', where), length: uint(q.length, 'length', where) };
   });
-  return { path, size: uint(o.size, 'size', where), sha256: o.sha256, crc32: parseInt(o.crc32, 16), method: o.method, parts };
+  const out: CatalogFile = { path, size: uint(o.size, 'size', where), sha256: o.sha256, crc32: parseInt(o.crc32, 16), method: o.method, parts };
+  if (o.backup !== undefined) {
+    if (typeof o.backup !== 'string' || !BACKUP_ID_RE.test(o.backup)) throw new FormatError(`${where}: backup must be a backup id.`);
+    out.backup = o.backup;
+  }
+  if (o.as !== undefined) {
+    if (out.backup === undefined) throw new FormatError(`${where}: "as" needs "backup".`);
+    out.as = checkPath(o.as, where);
+  }
+  return out;
 }

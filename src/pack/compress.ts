@@ -22,7 +22,7 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
 
 export type BlobResult =
-  | { ok: true; blob: Uint8Array; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean }
+  | { ok: true; blob: Uint8Array; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean; same?: boolean }
   | { ok: false; reason: string };
 
 interface Deferred {
@@ -66,7 +66,7 @@ export class CompressPool {
         results.forEach((r: CompressResult, i) => {
           const w = waiting[i] as Deferred;
           if (!r.ok) w.resolve(r);
-          else w.resolve({ ok: true, blob: data.subarray(r.start, r.end), size: r.size, crc32: r.crc32, method: r.method, sha256: r.sha256, changed: r.changed });
+          else w.resolve({ ok: true, blob: data.subarray(r.start, r.end), size: r.size, crc32: r.crc32, method: r.method, sha256: r.sha256, changed: r.changed, ...(r.same ? { same: true } : {}) });
         });
       },
       (err: unknown) => {
@@ -116,6 +116,25 @@ export async function openSource(job: CompressJob): Promise<{ ok: true; fh: File
     return { ok: false, reason: 'is no longer a regular file' };
   }
   return { ok: true, fh };
+}
+
+/** The sha256 of a large file's first `size` bytes, read in chunks (an incremental's content check). */
+export async function hashFile(job: CompressJob): Promise<{ ok: true; sha256: string } | { ok: false; reason: string }> {
+  const src = await openSource(job);
+  if (!src.ok) return src;
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (let pos = 0; pos < job.size; ) {
+      const { bytesRead } = await src.fh.read(buf, 0, Math.min(CHUNK, job.size - pos), pos);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    return { ok: true, sha256: hash.digest('hex') };
+  } finally {
+    await src.fh.close();
+  }
 }
 
 /** Deflate one chunk of a large file (in the pool): primed with `dict`, sync-flushed unless `last`. */

@@ -3,6 +3,7 @@
  * compressed once, every directory a nested tar — with the catalog beside it, and make the volume
  * appear under its final name only when it is complete.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError, XtarError } from '../errors.js';
@@ -15,14 +16,22 @@ import {
   encodeStructureEntry,
   encodeStructureHeader,
   encodeTrailer,
+  type BackupKind,
   type BlobPart,
+  type CatalogFile,
   type CatalogLine,
   type StructureEntry,
 } from '../format/records.js';
+import { INDEX_FILE, SetIndex, type FileVersion } from '../setindex/db.js';
+import { rebuildIndex } from '../setindex/rebuild.js';
+import { setVolumes } from '../unpack/locate.js';
+import { lockSet, logToSet } from '../setindex/lock.js';
+import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup, type BackupPlan } from '../setindex/plan.js';
+import { recoverIncomplete } from '../setindex/recover.js';
 import { scanTree, type ScanResult, type Skipped } from '../scan/scan.js';
 import { LineWriter, readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
-import { CompressPool, openSource, SMALL_FILE_MAX, streamBlob, type BlobResult } from './compress.js';
+import { CompressPool, hashFile, openSource, SMALL_FILE_MAX, streamBlob, type BlobResult } from './compress.js';
 import { OutputFile } from './output-file.js';
 import { requireXorriso } from './iso.js';
 import { requirePar2 } from './par2.js';
@@ -49,6 +58,16 @@ export interface PackOptions {
   iso?: boolean;
   /** Checked between files; when it returns a reason, the pack stops and removes its partial volume. */
   signal?: AbortSignal;
+  /** full, incremental, differential or cyclic; default: incremental when the set holds a backup of the source, else full. */
+  mode?: BackupKind;
+  /** A full backup after this many others since the last full (default 10; 0: never forced). */
+  fullEvery?: number;
+  /** A full backup once the last full is this old, in ms (default 30 days; 0: never forced). */
+  fullAfterMs?: number;
+  /** Cyclic: refresh 1/split of the files per run (default 10). */
+  split?: number;
+  /** Compare contents (sha256), not only size and mtime, to find changed files. */
+  checksum?: boolean;
 }
 
 export interface PackProgress {
@@ -79,6 +98,22 @@ export interface PackResult {
   ignored: Skipped[];
   /** Files that changed while they were read: stored as read, reported. */
   changed: string[];
+  kind: BackupKind;
+  /** The backup this one's changes were taken against (null for a full backup). */
+  base: string | null;
+  /** Why this kind of backup. */
+  reason: string;
+  /** Nothing changed since the last backup: no backup was made (backupId is empty, volumes none). */
+  nothingChanged: boolean;
+  /** Files whose bytes this backup stored, and their size before compression. */
+  storedFiles: number;
+  storedBytes: number;
+  /** Files whose bytes an earlier backup holds (unchanged, metadata only, or renamed). */
+  unchangedFiles: number;
+  /** Of those, files found under a new path (a rename or a copy). */
+  renamedFiles: number;
+  /** Files of the base backup no longer in the tree. */
+  deletedFiles: number;
 }
 
 const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
@@ -89,7 +124,7 @@ function mtimeSeconds(ns: bigint): number {
   return Number(ns < 0n && s * 1_000_000_000n !== ns ? s - 1n : s);
 }
 
-function creationTime(now: Date | undefined): Date {
+export function creationTime(now: Date | undefined): Date {
   if (now) return now;
   const sde = process.env.SOURCE_DATE_EPOCH;
   if (sde !== undefined && /^\d+$/.test(sde)) return new Date(Number(sde) * 1000);
@@ -97,7 +132,7 @@ function creationTime(now: Date | undefined): Date {
 }
 
 /** Make `out` a set folder (or check that it is one) and return its absolute path. */
-async function prepareSet(out: string): Promise<string> {
+export async function prepareSet(out: string): Promise<string> {
   const set = resolve(out);
   let entries: string[] = [];
   try {
@@ -132,8 +167,9 @@ async function freshBackupId(set: string, when: Date): Promise<string> {
 type Item =
   | { kind: 'enter'; e: StructureEntry; name: string }
   | { kind: 'exit' }
-  | { kind: 'small'; e: StructureEntry; name: string; job: CompressJob; result: Promise<BlobResult> }
-  | { kind: 'big'; e: StructureEntry; name: string; job: CompressJob };
+  | { kind: 'small'; e: StructureEntry; name: string; job: CompressJob; result: Promise<BlobResult>; prev: FileVersion | null }
+  | { kind: 'big'; e: StructureEntry; name: string; job: CompressJob; prev: FileVersion | null }
+  | { kind: 'ref'; e: StructureEntry; v: FileVersion };
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
@@ -154,7 +190,79 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   }
   if (opts.iso) await requireXorriso();
   const set = await prepareSet(opts.out);
+  const unlock = await lockSet(set);
+  let index: SetIndex | undefined;
+  try {
+    // A set whose index was lost (or made by an older xtar) gets it back from its volumes first.
+    const hadIndex = await stat(join(set, INDEX_FILE)).then(() => true, () => false);
+    if (!hadIndex && (await setVolumes(set)).size > 0) await rebuildIndex(set);
+    index = SetIndex.open(set);
+    await recoverIncomplete(index, set);
+    return await packLocked(opts, set, source, level, index);
+  } finally {
+    index?.close();
+    await unlock();
+  }
+}
+
+/** The history a plan needs, from the index. */
+export function historyOf(index: SetIndex, source: string): Parameters<typeof planBackup>[0] {
+  const latest = index.latest(source);
+  const latestFull = index.latest(source, 'full');
+  return { latest, latestFull, sinceFull: latestFull === null ? 0 : index.countAfter(source, latestFull.seq as number) };
+}
+
+/**
+ * An incremental's decision for one file: store its bytes, refer to the copy an earlier backup holds,
+ * or read it to compare with that copy (its size is the same but its mtime is not, or --checksum, or
+ * a file with this size and mtime vanished elsewhere: a rename).
+ */
+export type Decision = { kind: 'store' } | { kind: 'ref'; v: FileVersion } | { kind: 'check'; v: FileVersion };
+
+export function decide(index: SetIndex, plan: BackupPlan, checksum: boolean, e: StructureEntry): Decision {
+  if (plan.base === null) return { kind: 'store' };
+  const size = e.size ?? 0;
+  const prev = index.lookup(plan.base.rowid, e.path);
+  if (prev !== null && prev.blob !== null) {
+    if (plan.kind === 'cyclic' && index.isRefresh(e.path)) return { kind: 'store' };
+    if (prev.size !== size) return { kind: 'store' };
+    return prev.mtimeNs === e.mtimeNs && !checksum ? { kind: 'ref', v: prev } : { kind: 'check', v: prev };
+  }
+  if (prev === null && size > 0) {
+    const moved = index.findByTime(plan.base.rowid, size, e.mtimeNs);
+    if (moved !== null) return { kind: 'check', v: moved };
+  }
+  return { kind: 'store' };
+}
+
+/** The catalog line of a file whose bytes an earlier backup holds. */
+function refLine(path: string, v: FileVersion): CatalogFile {
+  const b = v.blob as NonNullable<FileVersion['blob']>;
+  return {
+    path,
+    size: v.size,
+    sha256: b.sha256,
+    crc32: b.crc32,
+    method: b.method,
+    parts: b.parts,
+    backup: b.holder,
+    ...(b.holderPath === path ? {} : { as: b.holderPath }),
+  };
+}
+
+async function packLocked(opts: PackOptions, set: string, source: string, level: number, index: SetIndex): Promise<PackResult> {
   const created = creationTime(opts.now);
+  const plan = planBackup(
+    historyOf(index, source),
+    {
+      ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+      fullEvery: opts.fullEvery ?? DEFAULT_FULL_EVERY,
+      fullAfterMs: opts.fullAfterMs ?? DEFAULT_FULL_AFTER_MS,
+      split: opts.split ?? DEFAULT_SPLIT,
+    },
+    created,
+  );
+  const checksum = opts.checksum === true;
   const backupId = await freshBackupId(set, created);
   const createdIso = idTime(backupId, created).toISOString();
   const metaMtimeSec = Math.floor(idTime(backupId, created).getTime() / 1000);
@@ -162,6 +270,8 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   await mkdir(workDir);
 
   let volumes: VolumeSet | undefined;
+  /** The index row of the backup being written (-1: none yet, or done): dropped if the pack fails. */
+  let backupRow = -1;
   let pool: CompressPool | undefined;
   try {
     // ---- scan → structure record ----
@@ -170,14 +280,18 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     let headerWritten = false;
     let scanFiles = 0;
     let scanBytes = 0;
+    const structureHash = createHash('sha256');
+    const stamp = { backup: backupId, created: createdIso, kind: plan.kind, ...(plan.base === null ? {} : { base: plan.base.id }) };
     const scan: ScanResult = await scanTree(
       source,
       async (e) => {
         if (!headerWritten) {
-          await structure.line(encodeStructureHeader({ backup: backupId, root: e.path, created: createdIso }));
+          await structure.line(encodeStructureHeader({ ...stamp, root: e.path }));
           headerWritten = true;
         }
-        await structure.line(encodeStructureEntry(e));
+        const text = encodeStructureEntry(e);
+        structureHash.update(`${text}\n`);
+        await structure.line(text);
         if (e.type === 'file') {
           scanFiles++;
           scanBytes += e.size ?? 0;
@@ -188,9 +302,23 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     );
     await structure.line(encodeTrailer(scan.entries));
     await structure.close();
+    const structureSha256 = structureHash.digest('hex');
+    const root = scan.root;
+    const latest = plan.base === null ? null : index.latest(source);
+    const sameTree = latest !== null && latest.structureSha256 === structureSha256 && latest.skippedFiles === 0;
+    if (plan.kind !== 'full' && sameTree && !checksum) {
+      await rm(workDir, { recursive: true, force: true });
+      return nothingChanged(set, source, latest, plan, scan);
+    }
     const structureGzPath = `${structurePath}.gz`;
     await gzipFile(structurePath, structureGzPath);
-    const root = scan.root;
+    backupRow = index.beginBackup({ id: backupId, kind: plan.kind, base: plan.base?.id ?? null, source, root, created: createdIso });
+    if (plan.kind === 'cyclic' && plan.base !== null) {
+      const split = opts.split ?? DEFAULT_SPLIT;
+      const nextSeq = (index.backups().at(-1)?.seq ?? 0) + 1;
+      index.chooseRefresh(plan.base.rowid, Math.ceil(plan.base.files / split), nextSeq, split);
+    }
+    const lazyDirs = plan.kind !== 'full';
 
     // ---- compress → assemble → write volumes ----
     volumes = new VolumeSet({
@@ -207,6 +335,9 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       bytes: scan.bytes,
       par2Percent: opts.par2 ?? null,
       iso: opts.iso === true,
+      kind: plan.kind,
+      base: plan.base?.id ?? null,
+      source,
     });
     const vs = volumes;
     await vs.start();
@@ -242,15 +373,21 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
         dirStack.push(e.path);
         queue.push({ kind: 'enter', e, name });
       } else if (e.type === 'file') {
+        const d = decide(index, plan, checksum, e);
+        if (d.kind === 'ref') {
+          queue.push({ kind: 'ref', e, v: d.v });
+          return;
+        }
+        const prev = d.kind === 'check' ? d.v : null;
         const size = e.size ?? 0;
         const abs = scan.rootType === 'file' ? source : join(source, ...e.path.split('/').slice(1));
-        const job: CompressJob = { abs, name, size, mtimeSec: mtimeSeconds(e.mtimeNs), mode: e.mode };
+        const job: CompressJob = { abs, name, size, mtimeSec: mtimeSeconds(e.mtimeNs), mode: e.mode, ...(prev?.blob ? { sameAs: prev.blob.sha256 } : {}) };
         if (size <= SMALL_FILE_MAX) {
-          queue.push({ kind: 'small', e, name, job, result: pool!.add(job) });
+          queue.push({ kind: 'small', e, name, job, result: pool!.add(job), prev });
           queuedBytes += size;
         } else {
           pool!.flush();
-          queue.push({ kind: 'big', e, name, job });
+          queue.push({ kind: 'big', e, name, job, prev });
         }
       }
     };
@@ -270,20 +407,47 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     };
 
     type Done = { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean };
-    const catalogLine = (e: StructureEntry, r: Done) => (parts: BlobPart[]): CatalogLine => ({
-      path: e.path,
-      size: r.size,
-      sha256: r.sha256,
-      crc32: r.crc32,
-      method: r.method === 8 ? 'deflate' : 'store',
-      parts,
-    });
+    let storedFiles = 0;
+    let storedBytes = 0;
+    let unchangedFiles = 0;
+    let renamedFiles = 0;
+    let skippedFiles = 0;
+    const fileRow = (e: StructureEntry) => ({ path: e.path, size: e.size ?? 0, mtimeNs: e.mtimeNs, mode: e.mode });
+    /** The catalog line of a stored file, from where its parts landed; records its index rows too. */
+    const catalogLine = (e: StructureEntry, r: Done) => (parts: BlobPart[]): CatalogLine => {
+      const line: CatalogFile = { path: e.path, size: r.size, sha256: r.sha256, crc32: r.crc32, method: r.method === 8 ? 'deflate' : 'store', parts };
+      if (parts[0]?.volume !== 99999) {
+        // (99999: addBlob's trial line for sizing, not a placement)
+        index.addFile(backupRow, fileRow(e), index.addBlob(backupRow, e.path, { sha256: line.sha256, crc32: line.crc32, method: line.method, parts }));
+        storedFiles++;
+        storedBytes += r.size;
+      }
+      return line;
+    };
+    const recordRef = async (e: StructureEntry, v: FileVersion): Promise<void> => {
+      await openLazyDirs(false);
+      const line = refLine(e.path, v);
+      await vs.record(line, 0);
+      index.addFile(backupRow, fileRow(e), (v.blob as NonNullable<FileVersion['blob']>).id);
+      unchangedFiles++;
+      if (line.as !== undefined) renamedFiles++;
+    };
+    // Incremental backups carry only the folders that hold something new: a folder's nested tar is
+    // opened when its first blob comes, and a folder with none is left out (its structure is in the record).
+    const pendingDirs: StructureEntry[] = [];
+    const openLazyDirs = async (forBlob: boolean): Promise<void> => {
+      if (!forBlob) return;
+      for (const d of pendingDirs) await vs.openDir(nestedEntryName(baseName(d.path)), mtimeSeconds(d.mtimeNs), scan.largeDirs.has(d.path));
+      pendingDirs.length = 0;
+    };
     const noteChanged = (e: StructureEntry, r: Done): void => {
       if (r.changed) changed.push(e.path);
     };
     const recordSkip = async (e: StructureEntry, reason: string): Promise<void> => {
       skipped.push({ path: e.path, reason });
+      skippedFiles++;
       await vs.record({ path: e.path, skipped: reason }, 0);
+      index.addFile(backupRow, { ...fileRow(e), skipped: reason }, null);
     };
     const names = (item: { e: StructureEntry; name: string }): { entry: string; base: string } => {
       const short = scan.shortBlobs.has(item.e.path);
@@ -297,16 +461,25 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       if (item === undefined) break;
       switch (item.kind) {
         case 'enter':
-          await vs.openDir(nestedEntryName(item.name), mtimeSeconds(item.e.mtimeNs), scan.largeDirs.has(item.e.path));
+          if (lazyDirs) pendingDirs.push(item.e);
+          else await vs.openDir(nestedEntryName(item.name), mtimeSeconds(item.e.mtimeNs), scan.largeDirs.has(item.e.path));
           break;
         case 'exit':
-          await vs.closeDir();
+          if (pendingDirs.length > 0) pendingDirs.pop();
+          else await vs.closeDir();
+          break;
+        case 'ref':
+          await recordRef(item.e, item.v);
+          filesDone++;
+          bytesDone += item.e.size ?? 0;
           break;
         case 'small': {
           queuedBytes -= item.job.size;
           const r = await item.result;
           if (!r.ok) await recordSkip(item.e, r.reason);
+          else if (r.same === true && item.prev !== null) await recordRef(item.e, item.prev);
           else {
+            await openLazyDirs(true);
             const { entry, base } = names(item);
             await vs.addBlob(entry, base, item.job.mtimeSec, bufferSource(r.blob), catalogLine(item.e, r), r.size);
             noteChanged(item.e, r);
@@ -316,9 +489,12 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
           break;
         }
         case 'big': {
-          const src = await openSource(item.job);
-          if (!src.ok) await recordSkip(item.e, src.reason);
+          const check = item.prev?.blob ? await hashFile(item.job) : null;
+          const src = check?.ok === true && check.sha256 === item.prev?.blob?.sha256 ? null : await openSource(item.job);
+          if (src === null) await recordRef(item.e, item.prev as FileVersion);
+          else if (!src.ok) await recordSkip(item.e, src.reason);
           else {
+            await openLazyDirs(true);
             const { entry, base } = names(item);
             const bound = blobBound(item.job.size) + ENTRY_FRAMING_MAX;
             const lineBound = 1024 + Buffer.byteLength(item.e.path);
@@ -352,17 +528,52 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
           break;
         }
       }
-      if (item.kind === 'small' || item.kind === 'big') {
+      if (item.kind === 'small' || item.kind === 'big' || item.kind === 'ref') {
         opts.onProgress?.({ phase: 'pack', files: filesDone, bytes: bytesDone, totalFiles: scan.files, totalBytes: scan.bytes });
       }
     }
 
+    // With --checksum the tree may prove unchanged only now that every file was read.
+    if (plan.kind !== 'full' && sameTree && storedFiles === 0 && skippedFiles === 0 && latest !== null) {
+      await vs.abort();
+      volumes = undefined;
+      index.dropBackup(backupRow);
+      backupRow = -1;
+      await rm(workDir, { recursive: true, force: true });
+      return nothingChanged(set, source, latest, plan, scan);
+    }
     const written = await vs.finish();
     volumes = undefined;
     await rm(workDir, { recursive: true, force: true });
     let archiveBytes = 0;
     for (const v of written) archiveBytes += (await stat(v.archive)).size;
+    const deletedFiles = plan.base === null ? 0 : index.countDeleted(plan.base.rowid, backupRow);
+    index.completeBackup(backupRow, {
+      volumeCount: written.length,
+      volumes: written.map((v) => ({ number: v.volume, bytes: v.bytes, files: v.files })),
+      files: scan.files,
+      bytes: scan.bytes,
+      storedFiles,
+      storedBytes,
+      skippedFiles,
+      structureSha256,
+    });
+    backupRow = -1;
+    await logToSet(
+      set,
+      new Date(),
+      `pack ${source}: backup ${backupId}, ${plan.kind}${plan.base ? ` on ${plan.base.id}` : ''} (${plan.reason}): ${storedFiles} file(s) stored, ${unchangedFiles} unchanged${renamedFiles ? ` (${renamedFiles} renamed)` : ''}, ${deletedFiles} deleted, ${skippedFiles} skipped, ${written.length} volume(s)`,
+    );
     return {
+      kind: plan.kind,
+      base: plan.base?.id ?? null,
+      reason: plan.reason,
+      nothingChanged: false,
+      storedFiles,
+      storedBytes,
+      unchangedFiles,
+      renamedFiles,
+      deletedFiles,
       set,
       backupId,
       root,
@@ -380,10 +591,40 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   } catch (e) {
     await volumes?.abort();
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (backupRow >= 0) index.dropBackup(backupRow);
     throw e;
   } finally {
     await pool?.close();
   }
+}
+
+/** No file, folder or link changed since `latest`: no backup is made; the set's log says so. */
+async function nothingChanged(set: string, source: string, latest: NonNullable<BackupPlan['base']>, plan: BackupPlan, scan: ScanResult): Promise<PackResult> {
+  await logToSet(set, new Date(), `pack ${source}: nothing changed since backup ${latest.id}; no backup made`);
+  return {
+    set,
+    backupId: '',
+    root: scan.root,
+    volumes: [],
+    files: scan.files,
+    dirs: scan.dirs,
+    entries: scan.entries,
+    bytes: scan.bytes,
+    archiveBytes: 0,
+    bytesWritten: 0,
+    skipped: scan.skipped,
+    ignored: scan.ignored,
+    changed: [],
+    kind: plan.kind,
+    base: latest.id,
+    reason: `nothing changed since ${latest.id}`,
+    nothingChanged: true,
+    storedFiles: 0,
+    storedBytes: 0,
+    unchangedFiles: scan.files,
+    renamedFiles: 0,
+    deletedFiles: 0,
+  };
 }
 
 /** The creation time the backup id stands for (the id may have been moved on by a second). */

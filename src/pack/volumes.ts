@@ -14,7 +14,7 @@ import { InputError } from '../errors.js';
 import { blobBound, ENTRY_FRAMING_MAX } from '../format/bounds.js';
 import { ARCHIVE_SUFFIX, archiveName, PARTIAL_PREFIX, VOLUME_CATALOG, VOLUME_MANIFEST, VOLUME_README, VOLUME_STRUCTURE, volumeName } from '../format/layout.js';
 import { CATALOG_SUFFIX, partEntryName, STRUCTURE_SUFFIX } from '../format/names.js';
-import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, FORMAT_VERSION, type BlobPart, type CatalogLine } from '../format/records.js';
+import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, versionFor, type BackupKind, type BlobPart, type CatalogLine } from '../format/records.js';
 import { encodeHeader, paddingLength } from '../format/tar.js';
 import { LineWriter } from '../util/lines.js';
 import { NestedTarWriter } from './assemble.js';
@@ -107,6 +107,11 @@ export interface VolumeSetOptions {
   par2Percent: number | null;
   /** Also write each volume as an ISO image beside its folder (room is kept for its file system). */
   iso: boolean;
+  /** What kind of backup this is, and the backup its changes were taken against (null for a full one). */
+  kind: BackupKind;
+  base: string | null;
+  /** The absolute path that was backed up (volume.json), so a rebuilt index knows which backups follow which. */
+  source: string;
 }
 
 export class VolumeSet {
@@ -149,7 +154,7 @@ export class VolumeSet {
     let chainHeaders = 0;
     for (const d of this.chain) chainHeaders += encodeHeader({ name: d.entry, size: 0, mtimeSec: d.mtimeSec, sizeBound: d.large ? Number.MAX_SAFE_INTEGER : 0 }).length;
     const v = this.current;
-    const catalogBytes = Buffer.byteLength(encodeCatalogHeader({ backup: this.o.backupId, volume: 9999, created: this.o.createdIso })) + 1 + (v.catalog.bytes - this.headerBytes(v));
+    const catalogBytes = Buffer.byteLength(this.catalogHeader(9999)) + 1 + (v.catalog.bytes - this.headerBytes(v));
     return (
       ENTRY_FRAMING_MAX + this.structureGzBytes + 512 +
       chainHeaders +
@@ -232,9 +237,14 @@ export class VolumeSet {
     return pending.dataStart;
   }
 
+  private catalogHeader(volume: number): string {
+    const o = this.o;
+    return encodeCatalogHeader({ backup: o.backupId, volume, created: o.createdIso, kind: o.kind, ...(o.base === null ? {} : { base: o.base }) });
+  }
+
   /** Bytes of a volume's catalog header line. */
   private headerBytes(v: Volume): number {
-    return Buffer.byteLength(encodeCatalogHeader({ backup: this.o.backupId, volume: v.number, created: this.o.createdIso })) + 1;
+    return Buffer.byteLength(this.catalogHeader(v.number)) + 1;
   }
 
   /** Bytes of the plain text of a volume's own catalog copy, so far (its lines plus a header and a trailer). */
@@ -255,12 +265,16 @@ export class VolumeSet {
     return this.current.out;
   }
 
-  /** Record a catalog line for a file whose blob was written (directly) into the current volume. */
+  /**
+   * Record a catalog line: for a file whose blob was written (directly) into the current volume, a
+   * file pack could not read, or a file whose bytes an earlier backup holds (a reference, counted as
+   * neither a file nor bytes of this volume).
+   */
   async record(line: CatalogLine, size: number): Promise<void> {
     const text = encodeCatalogLine(line);
     await this.current.catalog.line(text);
     this.current.ownLines++;
-    if (!('skipped' in line)) {
+    if (!('skipped' in line) && line.backup === undefined) {
       this.current.files++;
       this.current.bytes += size;
     }
@@ -285,7 +299,7 @@ export class VolumeSet {
     const out = await OutputFile.create(join(partialDir, archive));
     const tar = new NestedTarWriter(out);
     const catalog = await LineWriter.create(join(partialDir, VOLUME_CATALOG));
-    await catalog.line(encodeCatalogHeader({ backup: this.o.backupId, volume: number, created: this.o.createdIso }));
+    await catalog.line(this.catalogHeader(number));
     // The catalog lists volumes 1..N: it starts with the previous volume's lines (its catalog less its header).
     const prev = this.volumes[this.volumes.length - 1];
     if (prev !== undefined) {
@@ -312,7 +326,7 @@ export class VolumeSet {
     // The archive's copy: this volume's own lines, between a header and a trailer of their own, gzip-compressed.
     await v.catalog.flush();
     const gz = join(this.o.workDir, `own-${v.number}.jsonl.gz`);
-    const header = `${encodeCatalogHeader({ backup: this.o.backupId, volume: v.number, created: this.o.createdIso })}\n`;
+    const header = `${this.catalogHeader(v.number)}\n`;
     const trailer = `${encodeTrailer(v.ownLines)}\n`;
     const catalogPath = join(v.partialDir, VOLUME_CATALOG);
     await pipeline(
@@ -347,7 +361,7 @@ export class VolumeSet {
       );
       await writeFile(
         join(v.partialDir, VOLUME_MANIFEST),
-        `${JSON.stringify({ xtar: 'volume', version: FORMAT_VERSION, backup: this.o.backupId, volume: v.number, volumes: total, root: this.o.root, created: this.o.createdIso, files: v.files, bytes: v.bytes })}\n`,
+        `${JSON.stringify({ xtar: 'volume', version: versionFor(this.o.kind), backup: this.o.backupId, volume: v.number, volumes: total, root: this.o.root, created: this.o.createdIso, files: v.files, bytes: v.bytes, kind: this.o.kind, ...(this.o.base === null ? {} : { base: this.o.base }), source: this.o.source })}\n`,
       );
       if (this.o.par2Percent !== null) {
         // Recovery data over everything else in the folder, made last so it covers README and volume.json too.

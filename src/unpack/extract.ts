@@ -99,6 +99,8 @@ export interface ExtractOptions {
   sha256?: string;
   /** Write a damaged file as NAME.damaged instead of leaving it out. */
   keepDamaged?: boolean;
+  /** Write the file under this name instead of the zip's (a file an earlier backup stored under another path). */
+  saveAs?: string;
 }
 
 /**
@@ -113,7 +115,8 @@ export async function extractBlob(src: ByteSource, size: number, o: ExtractOptio
   const head = Buffer.from(await src.read(0, Math.min(size, 30 + 65535 * 2)));
   const h = parseLocalHeader(head);
   checkName(entry, h.info.name, dir, nameMatches);
-  const shown = [...dir, h.info.name].join('/');
+  const name = o.saveAs ?? h.info.name;
+  const shown = [...dir, name].join('/');
   if (size <= IN_MEMORY_MAX && h.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
     const blob = Buffer.from(await src.read(0, size));
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
@@ -130,14 +133,14 @@ export async function extractBlob(src: ByteSource, size: number, o: ExtractOptio
       throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
     }
     // Verified in memory: written straight to its name.
-    o.dest?.writeVerifiedFile([...dir, info.name], data, isSparse(shown));
-    return { name: info.name, size: data.length };
+    o.dest?.writeVerifiedFile([...dir, name], data, isSparse(shown));
+    return { name, size: data.length };
   }
 
   const dataStart = h.headerLength;
   const tl = trailerLength(h);
   if (h.headerLength + h.info.compressedSize + tl !== size) throw new DamagedBlobError('the zip does not fill its tar entry exactly', shown);
-  const p = o.dest === null ? null : await o.dest.createFile([...dir, h.info.name]);
+  const p = o.dest === null ? null : await o.dest.createFile([...dir, name]);
   try {
     const w = p === null ? null : new FileWriter(p, isSparse(shown));
     let crc = 0;
@@ -169,14 +172,14 @@ export async function extractBlob(src: ByteSource, size: number, o: ExtractOptio
       const err = e instanceof XtarError ? e : new DamagedBlobError(`the compressed data is damaged (${(e as Error).message})`, shown);
       if (o.keepDamaged && p !== null && w !== null) {
         await w.finish();
-        await p.commitAs(`${h.info.name}.damaged`);
-        throw new DamagedBlobError(`${err.message}; what could be read is in ${h.info.name}.damaged`, shown);
+        await p.commitAs(`${name}.damaged`);
+        throw new DamagedBlobError(`${err.message}; what could be read is in ${name}.damaged`, shown);
       }
       throw err;
     }
     await w?.finish();
     await p?.commit();
-    return { name: h.info.name, size: written };
+    return { name, size: written };
   } catch (e) {
     await p?.discard();
     throw e;

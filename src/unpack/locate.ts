@@ -57,8 +57,11 @@ export async function setVolumes(set: string): Promise<Map<string, VolumeSource[
   return byBackup;
 }
 
-/** Resolve one command-line input to the volumes it stands for. */
-export async function locate(input: string): Promise<VolumeSource[]> {
+/**
+ * Resolve one command-line input to the volumes it stands for: a set's newest backup's volumes, or
+ * with `allBackups` every backup's (for restoring an incremental, whose files earlier backups hold).
+ */
+export async function locate(input: string, allBackups = false): Promise<VolumeSource[]> {
   const abs = resolve(input);
   let st;
   try {
@@ -91,6 +94,22 @@ export async function locate(input: string): Promise<VolumeSource[]> {
     const what = names.includes(SET_MARKER) ? 'is an xtar set with no complete volume' : 'is not an xtar set or volume';
     throw new InputError(`${input} ${what}.`, input);
   }
+  if (allBackups) return [...backups.values()].flat();
   const newest = [...backups.keys()].sort().at(-1) as string;
   return backups.get(newest) as VolumeSource[];
+}
+
+/**
+ * The command line's positionals: the first is always an input; each later one is an input when it
+ * names a set, a volume folder or an .xtar file, and otherwise a path or glob to restore.
+ */
+export async function splitInputs(args: readonly string[]): Promise<{ inputs: string[]; paths: string[] }> {
+  const inputs: string[] = [];
+  const paths: string[] = [];
+  for (const [i, a] of args.entries()) {
+    if (i === 0) inputs.push(a);
+    else if (await locate(a).then(() => true, () => false)) inputs.push(a);
+    else paths.push(a);
+  }
+  return { inputs, paths };
 }

@@ -7,14 +7,15 @@ import { join, resolve } from 'node:path';
 import { entryErrorMessage, InputError, isFatalIoError, XtarError } from '../errors.js';
 import { ARCHIVE_SUFFIX, VOLUME_MANIFEST } from '../format/layout.js';
 import { partBaseMatches } from '../format/names.js';
-import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer } from '../format/records.js';
+import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogFile, type StructureEntry } from '../format/records.js';
+import { chooseBackup, PathFilter, volumeKey } from './select.js';
 import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
 import { Destination } from './dest.js';
 import { concatOf, extractBlob, sliceOf, type ByteSource } from './extract.js';
 import { locate, type VolumeSource } from './locate.js';
 import { RandomReader } from './random-reader.js';
-import { catalogLines, structureEntries, type RecordSource } from './read-records.js';
+import { catalogLines, readStructureHeader, structureEntries, type RecordSource } from './read-records.js';
 import { readLines } from '../util/lines.js';
 import { walkArchive, topLevelRecords } from './walk-archive.js';
 
@@ -33,9 +34,32 @@ export interface UnpackOptions {
   /** Write damaged files as NAME.damaged instead of leaving them out. */
   keepDamaged?: boolean;
   onProgress?: (p: { files: number; bytes: number; totalBytes: number }) => void;
+  /** Restore the state as of this backup (default: the newest given). */
+  backup?: string;
+  /** Restore the state of the newest backup made at or before this time. */
+  at?: Date;
+  /** Only these paths or globs (and everything below a folder that matches). */
+  paths?: readonly string[];
+  /** Called before anything is read: the backup chosen and every volume it needs, present or not. */
+  onPlan?: (p: RestorePlan) => void;
+}
+
+export interface NeededVolume {
+  backup: string | null;
+  volume: number;
+  /** Where it is, or null when it was not given. */
+  path: string | null;
+}
+
+export interface RestorePlan {
+  backup: string | null;
+  kind: BackupKind;
+  volumes: NeededVolume[];
 }
 
 export interface UnpackResult {
+  /** The backup restored and the volumes it needed. */
+  plan: RestorePlan;
   dest: string;
   files: number;
   bytes: number;
@@ -83,16 +107,66 @@ async function readManifest(v: VolumeSource): Promise<{ volumes: number } | null
   }
 }
 
+interface Restore {
+  plan: RestorePlan;
+  /** The target's volumes to read, in order. */
+  own: VolumeSource[];
+  /** Earlier backups' volumes holding the target's unchanged files, by backup:volume. */
+  refs: Map<string, VolumeSource>;
+}
+
+/**
+ * Which volumes a restore needs: from the target backup's catalogs, every volume holding a selected
+ * file's bytes (its own, or an earlier backup's), and its newest volume given (for the records).
+ */
+async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter): Promise<Restore> {
+  const { target, own, others } = choice;
+  const needed = new Map<string, NeededVolume>();
+  const need = (backup: string | null, volume: number): void => {
+    const key = volumeKey(backup, volume);
+    if (needed.has(key)) return;
+    const v = backup === target ? own.find((o) => (o.volume ?? 1) === volume) : others.get(key);
+    needed.set(key, { backup, volume, path: v ? (v.dir ?? v.archive) : null });
+  };
+  let kind: BackupKind = 'full';
+  const newest = own[own.length - 1];
+  if (newest !== undefined && newest.structure !== null) {
+    kind = (await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null))?.kind ?? 'full';
+  }
+  let catalogRead = false;
+  for (const v of [...own].reverse()) {
+    if (v.catalog === null || !(await recordIsWhole({ path: v.catalog, label: v.catalog }, 'catalog'))) continue;
+    // The newest whole catalog.jsonl lists the volumes before it too.
+    for await (const c of catalogLines({ path: v.catalog, label: v.catalog }, () => undefined)) {
+      if ('skipped' in c || !filter.selects(c.path)) continue;
+      for (const p of c.parts) need(c.backup ?? target, p.volume);
+    }
+    catalogRead = true;
+    break;
+  }
+  // Without a readable catalog every volume given is read (the tar walk finds what it can).
+  const ownNeeded = catalogRead && !filter.all ? own.filter((v) => needed.has(volumeKey(target, v.volume)) || v === newest) : own;
+  for (const v of ownNeeded) need(target, v.volume ?? 1);
+  const refs = new Map<string, VolumeSource>();
+  for (const [key, n] of needed) {
+    const v = others.get(key);
+    if (n.backup !== target && v !== undefined) refs.set(key, v);
+  }
+  const volumes = [...needed.values()].sort((a, b) => (a.backup ?? '').localeCompare(b.backup ?? '') || a.volume - b.volume);
+  return { plan: { backup: target, kind, volumes }, own: ownNeeded, refs };
+}
+
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
-  const volumes: VolumeSource[] = [];
-  for (const input of opts.inputs) volumes.push(...(await locate(input)));
-  const backups = new Set(volumes.map((v) => v.backupId).filter((b) => b !== null));
-  if (backups.size > 1) throw new InputError(`These volumes belong to different backups (${[...backups].join(', ')}); unpack one backup at a time.`);
+  const given: VolumeSource[] = [];
+  for (const input of opts.inputs) given.push(...(await locate(input, true)));
   // The same volume given twice (a set and one of its folders) is read once.
   const seen = new Set<string>();
-  const unique = volumes.filter((v) => (seen.has(v.archive) ? false : (seen.add(v.archive), true)));
-  unique.sort((a, b) => (a.volume ?? 0) - (b.volume ?? 0));
-
+  const volumesGiven = given.filter((v) => (seen.has(v.archive) ? false : (seen.add(v.archive), true)));
+  const choice = chooseBackup(volumesGiven, { ...(opts.backup === undefined ? {} : { backup: opts.backup }), ...(opts.at === undefined ? {} : { at: opts.at }) });
+  const filter = new PathFilter(opts.paths ?? []);
+  const restore = await planRestore(choice, filter);
+  opts.onPlan?.(restore.plan);
+  const unique = restore.own;
   const dest = new Destination(opts.dest);
   const problems: Problem[] = [];
   const reported = new Set<string>();
@@ -106,6 +180,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   let damagedBytes = 0;
   let structure: ApplyResult | null = null;
   const readers: RandomReader[] = [];
+  const refReaders = new Map<string, RandomReader>();
   const splits = new Map<string, SplitFile>();
   let expected: number | null = null;
   for (const v of unique) expected ??= (await readManifest(v))?.volumes ?? null;
@@ -125,15 +200,22 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       if (cSrc) for await (const c of catalogLines(cSrc, () => undefined)) if ('skipped' in c) packSkipped.add(c.path);
     }
     // Sparse files, and the total for progress (the whole backup: a lone volume finishes early).
+    // With paths given, the folders above the selected entries are kept too (their modes and times).
     let totalBytes = 0;
+    const keepDirs = new Set<string>();
     if (sSrc) {
       for await (const e of structureEntries(sSrc, () => undefined)) {
+        if (!filter.selects(e.path)) continue;
         if (e.sparse) sparse.add(e.path);
         if (e.type === 'file') totalBytes += e.size ?? 0;
+        if (!filter.all) for (let i = e.path.indexOf('/'); i > 0; i = e.path.indexOf('/', i + 1)) keepDirs.add(e.path.slice(0, i));
       }
     }
+    const selected = async function* (entries: AsyncIterable<StructureEntry>): AsyncGenerator<StructureEntry> {
+      for await (const e of entries) if (filter.selects(e.path) || (e.type === 'dir' && keepDirs.has(e.path))) yield e;
+    };
 
-    const extractOne = async (src: ByteSource, size: number, dir: string[], entry: string, more: { nameOk?: (entry: string, inner: string) => boolean; sha256?: string } = {}): Promise<void> => {
+    const extractOne = async (src: ByteSource, size: number, dir: string[], entry: string, more: { nameOk?: (entry: string, inner: string) => boolean; sha256?: string; saveAs?: string } = {}): Promise<void> => {
       const shown = [...dir, entry].join('/');
       try {
         const f = await extractBlob(src, size, {
@@ -143,6 +225,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
           isSparse: (p) => sparse.has(p),
           ...(more.nameOk ? { nameMatches: more.nameOk } : {}),
           ...(more.sha256 !== undefined ? { sha256: more.sha256 } : {}),
+          ...(more.saveAs !== undefined ? { saveAs: more.saveAs } : {}),
           ...(opts.keepDamaged ? { keepDamaged: true } : {}),
         });
         files++;
@@ -154,6 +237,47 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
         else if (isFatalIoError(e)) throw e;
         else report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed');
       }
+    };
+
+    const restoreReferenced = async (): Promise<void> => {
+      const done = new Set<string>();
+      for (const [i, v] of [...unique.entries()].reverse()) {
+        const cat = await ownCatalog(v, readers[i] as RandomReader);
+        if (!cat) continue;
+        for await (const c of catalogLines(cat, () => undefined)) {
+          if ('skipped' in c || c.backup === undefined || done.has(c.path) || !filter.selects(c.path)) continue;
+          done.add(c.path);
+          await restoreRef(c);
+        }
+        if (cat.complete !== false && cat.range === undefined) break; // a whole catalog.jsonl covers the volumes before it
+      }
+    };
+    const restoreRef = async (c: CatalogFile): Promise<void> => {
+      const holder = c.backup as string;
+      const parts: { r: RandomReader; start: number; size: number }[] = [];
+      const absent: number[] = [];
+      for (const p of c.parts) {
+        const key = volumeKey(holder, p.volume);
+        let r = refReaders.get(key);
+        const v = restore.refs.get(key);
+        if (r === undefined && v !== undefined) {
+          r = await RandomReader.open(v.archive);
+          refReaders.set(key, r);
+        }
+        if (r === undefined) absent.push(p.volume);
+        else parts.push({ r, start: p.offset, size: p.length });
+      }
+      if (absent.length > 0) {
+        report(c.path, `its bytes are in backup ${holder}, volume ${[...new Set(absent)].join(', ')}, which was not given`, 'missing');
+        return;
+      }
+      const comps = c.path.split('/');
+      const name = comps[comps.length - 1] as string;
+      const stored = (c.as ?? c.path).slice((c.as ?? c.path).lastIndexOf('/') + 1);
+      if (!opts.verifyOnly) dirsFromCatalog(dest, comps.slice(0, -1), report);
+      const total = parts.reduce((n, p) => n + p.size, 0);
+      const src = parts.length === 1 ? sliceOf(parts[0]!.r, parts[0]!.start) : concatOf(parts);
+      await extractOne(src, total, comps.slice(0, -1), name, { nameOk: (_e, inner) => inner === stored, sha256: c.sha256, saveAs: name });
     };
 
     // Readers by volume number (a bare .xtar whose name carries no number counts as volume 1).
@@ -174,7 +298,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
         badLines++;
         report(where, reason, 'header');
       })) {
-        if ('skipped' in c) continue;
+        if ('skipped' in c || c.backup !== undefined || !filter.selects(c.path)) continue;
         const last = c.parts[c.parts.length - 1];
         if (last === undefined || last.volume !== number) continue;
         for (const p of c.parts) restored.add(`${p.volume}:${p.offset}`);
@@ -193,6 +317,10 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       }
       if (badLines === 0 && own.complete !== false) trusted.add(number);
     }
+
+    // 1b. Files whose bytes an earlier backup holds (an incremental's unchanged files): from the
+    //     newest catalog, read where it says, checked against its sha256 like any other.
+    if (unique.length > 0) await restoreReferenced();
 
     // 2. The tars themselves: every header is read (and damage reported); what no catalog covered is
     //    restored from them, and parts of files whose last part is on a volume not given are gathered.
@@ -256,7 +384,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       for (const [path, why] of incompleteSplits) report(path, why, 'missing');
     } else if (sSrc) {
       const missingFiles = new Set<string>();
-      structure = await applyStructure(structureEntries(sSrc, (where, reason) => report(where, reason, 'header')), dest, {
+      structure = await applyStructure(selected(structureEntries(sSrc, (where, reason) => report(where, reason, 'header'))), dest, {
         owners: process.getuid?.() === 0,
         report: (path, reason, kind) => {
           if (kind === 'missing' && missingVolumes.length + splits.size > 0 && reason === 'the file is missing') missingFiles.add(path);
@@ -274,8 +402,9 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
     }
   } finally {
     for (const r of readers) await r.close();
+    for (const r of refReaders.values()) await r.close();
   }
-  return { dest: dest.root, files, bytes, damagedBytes, structure, problems };
+  return { plan: restore.plan, dest: dest.root, files, bytes, damagedBytes, structure, problems };
 }
 
 /** Name the volumes holding files that are missing, from the newest catalog at hand (it covers volumes 1..N). */

@@ -18,6 +18,11 @@ export interface CompressJob {
   size: number;
   mtimeSec: number;
   mode: number;
+  /**
+   * An incremental's check: the sha256 of the copy an earlier backup holds. When the file still has
+   * that content, no blob is made and the result says `same`.
+   */
+  sameAs?: string;
 }
 
 export interface CompressTask {
@@ -48,6 +53,8 @@ export type CompressResult =
       sha256: string;
       /** The file's size differed from the scan's when read (it was being written). */
       changed: boolean;
+      /** The content equals the job's `sameAs` copy: no blob was made (start = end). */
+      same?: boolean;
     }
   | { ok: false; reason: string };
 
@@ -62,7 +69,7 @@ function reasonOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-type Compressed = { ok: true; blob: Buffer; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean };
+type Compressed = { ok: true; blob: Buffer; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean; same?: boolean };
 
 /** A batch's answer: every blob in one buffer, transferred (not copied) back to the main thread. */
 export interface CompressBatchResult {
@@ -91,6 +98,7 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
     const changed = got !== job.size || st.size !== job.size;
     const data = buf.subarray(0, Math.min(got, job.size));
     const sha256 = createHash('sha256').update(data).digest('hex');
+    if (job.sameAs === sha256 && !changed) return { ok: true, blob: Buffer.alloc(0), size: data.length, crc32: 0, method: 0, sha256, changed, same: true };
     const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode });
     return { ok: true, blob, size: info.size, crc32: info.crc32, method: info.method, sha256, changed };
   } catch (e) {
@@ -124,7 +132,7 @@ function compressBatch(task: CompressTask): CompressBatchResult {
   const results = done.map((d): CompressResult => {
     if (!d.ok) return d;
     data.set(d.blob, at);
-    const r: CompressResult = { ok: true, start: at, end: at + d.blob.length, size: d.size, crc32: d.crc32, method: d.method, sha256: d.sha256, changed: d.changed };
+    const r: CompressResult = { ok: true, start: at, end: at + d.blob.length, size: d.size, crc32: d.crc32, method: d.method, sha256: d.sha256, changed: d.changed, ...(d.same ? { same: true } : {}) };
     at += d.blob.length;
     return r;
   });

@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FormatError } from '../../src/errors.js';
 import {
+  decodeCatalogHeader,
   decodeCatalogLine,
+  encodeCatalogHeader,
   decodeStructureEntry,
   decodeStructureHeader,
   decodeTrailer,
@@ -56,9 +58,26 @@ describe('structure record lines', () => {
   it('header, trailer and version check', () => {
     const h = decodeStructureHeader(encodeStructureHeader({ backup: 'b', root: 'r', created: 'c' }));
     assert.equal(h.root, 'r');
-    assert.throws(() => decodeStructureHeader('{"xtar":"structure","version":2,"root":"r"}'), /newer/);
+    assert.throws(() => decodeStructureHeader('{"xtar":"structure","version":3,"root":"r"}'), /newer/);
     assert.deepEqual(decodeTrailer(encodeTrailer(7)), { end: true, entries: 7 });
     assert.equal(decodeTrailer('{"path":"x"}'), null);
+  });
+
+  it('a full backup keeps the v1 header byte for byte; later kinds write v2 with kind and base', () => {
+    assert.equal(
+      encodeStructureHeader({ backup: '20261123T000000Z', root: 'r', created: 'c' }),
+      '{"xtar":"structure","version":1,"backup":"20261123T000000Z","root":"r","created":"c"}',
+    );
+    const inc = encodeStructureHeader({ backup: '20261124T000000Z', root: 'r', created: 'c', kind: 'incremental', base: '20261123T000000Z' });
+    assert.equal(inc, '{"xtar":"structure","version":2,"backup":"20261124T000000Z","root":"r","created":"c","kind":"incremental","base":"20261123T000000Z"}');
+    const h = decodeStructureHeader(inc);
+    assert.equal(h.kind, 'incremental');
+    assert.equal(h.base, '20261123T000000Z');
+    assert.equal(decodeStructureHeader(encodeStructureHeader({ backup: 'b', root: 'r', created: 'c' })).kind, undefined);
+    const cat = decodeCatalogHeader(encodeCatalogHeader({ backup: '20261124T000000Z', volume: 2, created: 'c', kind: 'cyclic', base: '20261123T000000Z' }));
+    assert.deepEqual([cat.version, cat.kind, cat.base, cat.volume], [2, 'cyclic', '20261123T000000Z', 2]);
+    assert.throws(() => decodeStructureHeader('{"xtar":"structure","version":2,"root":"r","kind":"weekly"}'), /unknown backup kind/);
+    assert.throws(() => decodeStructureHeader('{"xtar":"structure","version":2,"root":"r","kind":"incremental","base":"../x"}'), /base must be a backup id/);
   });
 });
 
@@ -68,5 +87,14 @@ describe('catalog lines', () => {
     assert.deepEqual(decodeCatalogLine(encodeCatalogLine(f)), f);
     assert.deepEqual(decodeCatalogLine(encodeCatalogLine({ path: 'r/b', skipped: 'permission denied' })), { path: 'r/b', skipped: 'permission denied' });
     assert.throws(() => decodeCatalogLine('{"path":"r/a","size":1,"sha256":"x","crc32":"00000000","method":"store","parts":[]}'), FormatError);
+  });
+
+  it('round-trip a reference to an earlier backup, renamed; refuse unsafe or unanchored ones', () => {
+    const f = { path: 'r/new', size: 3, sha256: 'cd'.repeat(32), crc32: 1, method: 'store' as const, parts: [{ volume: 2, offset: 512, length: 90 }], backup: '20261123T000000Z', as: 'r/old' };
+    assert.deepEqual(decodeCatalogLine(encodeCatalogLine(f)), f);
+    const line = encodeCatalogLine(f);
+    assert.throws(() => decodeCatalogLine(line.replace('"r/old"', '"../old"')), FormatError);
+    assert.throws(() => decodeCatalogLine(line.replace('"20261123T000000Z"', '"yesterday"')), FormatError);
+    assert.throws(() => decodeCatalogLine(line.replace(',"backup":"20261123T000000Z"', '')), /"as" needs "backup"/);
   });
 });

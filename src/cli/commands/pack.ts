@@ -1,6 +1,8 @@
 /** `xtar pack SRC --out SET`: parse nothing, call pack(), render the result. */
 import { InterruptedError } from '../../errors.js';
-import { pack } from '../../pack/pack.js';
+import type { BackupKind } from '../../format/records.js';
+import { dryRun, type DryItem } from '../../pack/dry-run.js';
+import { pack, type PackOptions } from '../../pack/pack.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../render.js';
 import { statusFor } from '../exit.js';
 
@@ -16,6 +18,12 @@ export interface PackArgs {
   par2?: number | undefined;
   changedSinceNs?: bigint | undefined;
   iso?: boolean;
+  mode?: BackupKind | undefined;
+  fullEvery?: number;
+  fullAfterMs?: number;
+  split?: number;
+  checksum?: boolean;
+  dryRun?: boolean;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
@@ -25,7 +33,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const r = await pack({
+    const options: PackOptions = {
       source: a.src,
       out: a.out,
       level: a.level,
@@ -36,11 +44,24 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       ...(a.changedSinceNs === undefined ? {} : { changedSinceNs: a.changedSinceNs }),
       ...(a.iso ? { iso: true } : {}),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
+      ...(a.mode === undefined ? {} : { mode: a.mode }),
+      ...(a.fullEvery === undefined ? {} : { fullEvery: a.fullEvery }),
+      ...(a.fullAfterMs === undefined ? {} : { fullAfterMs: a.fullAfterMs }),
+      ...(a.split === undefined ? {} : { split: a.split }),
+      ...(a.checksum ? { checksum: true } : {}),
       onProgress: (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
       },
-    });
+    };
+    if (a.dryRun) return await runDryRun(options, a, io);
+    const r = await pack(options);
     bar.stop();
+    if (r.nothingChanged) {
+      if (a.json) printJson(io, { set: r.set, backup: null, nothingChanged: true, base: r.base, files: r.files, bytes: r.bytes });
+      else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
+      printProblems(io, r.ignored);
+      return 0;
+    }
     const problems = [...r.skipped, ...r.changed.map((path) => ({ path, reason: 'file changed as we read it' }))];
     printProblems(io, problems);
     printProblems(io, r.ignored);
@@ -48,6 +69,14 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       printJson(io, {
         set: r.set,
         backup: r.backupId,
+        kind: r.kind,
+        base: r.base,
+        reason: r.reason,
+        storedFiles: r.storedFiles,
+        storedBytes: r.storedBytes,
+        unchangedFiles: r.unchangedFiles,
+        renamedFiles: r.renamedFiles,
+        deletedFiles: r.deletedFiles,
         root: r.root,
         files: r.files,
         dirs: r.dirs,
@@ -62,6 +91,11 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       });
     } else if (!a.quiet) {
       const ratio = r.bytes > 0 ? ` (${((100 * r.archiveBytes) / r.bytes).toFixed(1)}% of ${humanBytes(r.bytes)})` : '';
+      if (r.kind === 'full') io.stdout.write(`full backup ${r.backupId} (${r.reason})\n`);
+      else {
+        io.stdout.write(`${r.kind} backup ${r.backupId} on ${r.base} (${r.reason}): ${r.storedFiles} file(s) stored, ${r.unchangedFiles} unchanged`);
+        io.stdout.write(`${r.renamedFiles ? ` (${r.renamedFiles} renamed)` : ''}, ${r.deletedFiles} deleted\n`);
+      }
       io.stdout.write(`packed ${r.files} files, ${r.dirs} folders into ${r.volumes.length} volume(s): ${humanBytes(r.archiveBytes)}${ratio}\n`);
       for (const v of r.volumes) io.stdout.write(`  ${v.path}\n`);
     }
@@ -71,4 +105,19 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
+async function runDryRun(options: PackOptions, a: PackArgs, io: Io): Promise<number> {
+  const items: DryItem[] = [];
+  const r = await dryRun(options, (i) => {
+    if (a.json) items.push(i);
+    else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
+  });
+  if (a.json) printJson(io, { ...r, items });
+  else if (!a.quiet) {
+    io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storeFiles} of ${r.files} files (${humanBytes(r.storeBytes)})`);
+    io.stdout.write(`, ${r.renamedFiles} renamed, ${r.metadataFiles} with new metadata only, ${r.deletedFiles} deleted\n`);
+  }
+  return 0;
 }

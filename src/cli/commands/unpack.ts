@@ -1,5 +1,6 @@
 /** `xtar unpack` and `xtar expand-structure`: call the library, list problems, render the result. */
-import { expandStructure, unpack } from '../../unpack/unpack.js';
+import { expandStructure, unpack, type RestorePlan } from '../../unpack/unpack.js';
+import { splitInputs } from '../../unpack/locate.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../render.js';
 import { statusFor } from '../exit.js';
 
@@ -9,15 +10,38 @@ export interface UnpackArgs {
   json: boolean;
   quiet: boolean;
   keepDamaged?: boolean;
+  backup?: string | undefined;
+  at?: Date | undefined;
+}
+
+/** Which backup a restore reads, and the volumes it needs — before it starts, so the right discs are at hand. */
+function describePlan(io: Io, p: RestorePlan): void {
+  if (p.backup === null) return;
+  const missing = p.volumes.filter((v) => v.path === null);
+  const name = (v: RestorePlan['volumes'][number]): string => `${v.backup ?? ''}-vol${String(v.volume).padStart(3, '0')}`;
+  io.stdout.write(`restoring backup ${p.backup} (${p.kind}); it needs ${p.volumes.length} volume(s): ${p.volumes.map(name).join(', ')}\n`);
+  if (missing.length > 0) io.stdout.write(`not given (insert these discs for the rest): ${missing.map(name).join(', ')}\n`);
 }
 
 export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
   const bar = progressBar(!a.quiet && !a.json, 'unpack');
   try {
-    const r = await unpack({ inputs: a.inputs, dest: a.dest, keepDamaged: a.keepDamaged === true, onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
+    const { inputs, paths } = await splitInputs(a.inputs);
+    const r = await unpack({
+      inputs,
+      paths,
+      dest: a.dest,
+      keepDamaged: a.keepDamaged === true,
+      ...(a.backup === undefined ? {} : { backup: a.backup }),
+      ...(a.at === undefined ? {} : { at: a.at }),
+      onPlan: (p) => {
+        if (!a.quiet && !a.json) describePlan(io, p);
+      },
+      onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files),
+    });
     bar.stop();
     printProblems(io, r.problems);
-    if (a.json) printJson(io, { dest: r.dest, files: r.files, bytes: r.bytes, structure: r.structure, problems: r.problems });
+    if (a.json) printJson(io, { dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, problems: r.problems });
     else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.problems.length ? `; ${r.problems.length} problem(s) listed above` : ''}\n`);
     return statusFor(r.problems.length);
   } finally {

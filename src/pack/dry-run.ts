@@ -1,0 +1,111 @@
+/**
+ * `xtar pack --dry-run`: what a backup would store, without writing anything — the plan (kind, base,
+ * why), then each file that would be stored and why, each renamed file and each deleted one. Files
+ * whose size is the same but whose mtime is not are read and hashed, as pack would, so the answer is
+ * exact. Paths seen go to a temporary table of the index, not to memory.
+ */
+import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { BackupKind } from '../format/records.js';
+import { scanTree } from '../scan/scan.js';
+import { INDEX_FILE, SetIndex } from '../setindex/db.js';
+import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup } from '../setindex/plan.js';
+import { hashFile } from './compress.js';
+import { creationTime, decide, historyOf, type PackOptions } from './pack.js';
+
+export type DryChange = 'new' | 'modified' | 'content' | 'refresh' | 'renamed' | 'metadata' | 'deleted';
+
+export interface DryItem {
+  path: string;
+  change: DryChange;
+  size: number;
+  /** renamed: the path the bytes were stored under. */
+  from?: string;
+}
+
+export interface DryRunResult {
+  kind: BackupKind;
+  base: string | null;
+  reason: string;
+  files: number;
+  bytes: number;
+  /** Files the backup would store, and their size. */
+  storeFiles: number;
+  storeBytes: number;
+  unchangedFiles: number;
+  renamedFiles: number;
+  metadataFiles: number;
+  deletedFiles: number;
+}
+
+/** Plan a pack and report each change through `onItem` (in tree order; deletions last). */
+export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): Promise<DryRunResult> {
+  const set = resolve(opts.out);
+  const source = resolve(opts.source);
+  const hasIndex = await stat(join(set, INDEX_FILE)).then(() => true, () => false);
+  const index = hasIndex ? SetIndex.open(set) : null;
+  try {
+    const plan = planBackup(
+      index === null ? { latest: null, latestFull: null, sinceFull: 0 } : historyOf(index, source),
+      {
+        ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+        fullEvery: opts.fullEvery ?? DEFAULT_FULL_EVERY,
+        fullAfterMs: opts.fullAfterMs ?? DEFAULT_FULL_AFTER_MS,
+        split: opts.split ?? DEFAULT_SPLIT,
+      },
+      creationTime(opts.now),
+    );
+    const r: DryRunResult = { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 0, bytes: 0, storeFiles: 0, storeBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0 };
+    if (index !== null && plan.kind === 'cyclic' && plan.base !== null) {
+      const split = opts.split ?? DEFAULT_SPLIT;
+      index.chooseRefresh(plan.base.rowid, Math.ceil(plan.base.files / split), (index.backups().at(-1)?.seq ?? 0) + 1, split);
+    }
+    index?.beginSeen();
+    const rootIsFile = (await stat(source)).isFile();
+    await scanTree(
+      source,
+      async (e) => {
+        if (e.type !== 'file') return;
+        const size = e.size ?? 0;
+        r.files++;
+        r.bytes += size;
+        const store = (change: DryChange): void => {
+          r.storeFiles++;
+          r.storeBytes += size;
+          onItem({ path: e.path, change, size });
+        };
+        if (index === null || plan.base === null) return store('new');
+        index.seen(e.path);
+        const d = decide(index, plan, opts.checksum === true, e);
+        const prev = index.lookup(plan.base.rowid, e.path);
+        if (d.kind === 'store') return store(prev === null || prev.blob === null ? 'new' : prev.size === size && prev.mtimeNs === e.mtimeNs ? 'refresh' : 'modified');
+        let same = d.kind === 'ref';
+        if (d.kind === 'check') {
+          const abs = rootIsFile ? source : join(source, ...e.path.split('/').slice(1));
+          const h = await hashFile({ abs, name: '', size, mtimeSec: 0, mode: 0 });
+          same = h.ok && h.sha256 === d.v.blob?.sha256;
+          if (!same) return store(prev === null ? 'new' : 'content');
+        }
+        r.unchangedFiles++;
+        const from = d.v.blob?.holderPath;
+        if (prev === null && from !== undefined && from !== e.path) {
+          r.renamedFiles++;
+          onItem({ path: e.path, change: 'renamed', size, from });
+        } else if (prev !== null && (prev.mode !== e.mode || prev.mtimeNs !== e.mtimeNs)) {
+          r.metadataFiles++;
+          onItem({ path: e.path, change: 'metadata', size });
+        }
+      },
+      { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }) },
+    );
+    if (index !== null && plan.base !== null) {
+      for (const path of index.unseen(plan.base.rowid)) {
+        r.deletedFiles++;
+        onItem({ path, change: 'deleted', size: 0 });
+      }
+    }
+    return r;
+  } finally {
+    index?.close();
+  }
+}
