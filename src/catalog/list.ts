@@ -6,6 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
+import type { BackupKind } from '../format/records.js';
 import { SET_MARKER, VOLUME_MANIFEST } from '../format/layout.js';
 import { folderBytes } from '../pack/volumes.js';
 import { setVolumes, type VolumeSource } from '../unpack/locate.js';
@@ -20,8 +21,11 @@ export interface ListedVolume {
 
 export interface ListedBackup {
   id: string;
-  kind: 'full';
+  kind: BackupKind;
+  /** The backup whose changes this one took (null for a full backup). */
+  base: string | null;
   created: string;
+  /** Files this backup's volumes hold, and their bytes before compression (an incremental: the changed ones). */
   files: number;
   bytes: number;
   /** Volumes the backup was written on; a number here and not in `volumes` is missing from the set. */
@@ -33,6 +37,8 @@ export interface ListedFile {
   path: string;
   size: number;
   volumes: number[];
+  /** The earlier backup whose volumes hold the file's bytes (absent: this backup's). */
+  backup?: string;
 }
 
 interface Manifest {
@@ -41,6 +47,8 @@ interface Manifest {
   created: string;
   files: number;
   bytes: number;
+  kind?: BackupKind;
+  base?: string;
 }
 
 async function manifest(v: VolumeSource): Promise<Manifest | null> {
@@ -63,6 +71,8 @@ export async function listSet(set: string): Promise<ListedBackup[]> {
     const listed: ListedVolume[] = [];
     let created = '';
     let count: number | null = null;
+    let kind: BackupKind = 'full';
+    let base: string | null = null;
     let files = 0;
     let bytes = 0;
     for (const v of vols) {
@@ -70,12 +80,14 @@ export async function listSet(set: string): Promise<ListedBackup[]> {
       if (m) {
         created = m.created;
         count = m.volumes;
+        kind = m.kind ?? 'full';
+        base = m.base ?? null;
         files += m.files;
         bytes += m.bytes;
       }
       listed.push({ volume: v.volume ?? 0, path: v.dir as string, bytes: await folderBytes(v.dir as string), files: m?.files ?? 0 });
     }
-    out.push({ id, kind: 'full', created, files, bytes, volumeCount: count, volumes: listed });
+    out.push({ id, kind, base, created, files, bytes, volumeCount: count, volumes: listed });
   }
   return out;
 }
@@ -94,7 +106,7 @@ export async function listFiles(set: string, backupId: string, glob?: string): P
     if ('skipped' in c) continue;
     const rel = c.path.slice(c.path.indexOf('/') + 1);
     if (!match(c.path) && !match(rel)) continue;
-    out.push({ path: c.path, size: c.size, volumes: [...new Set(c.parts.map((p) => p.volume))] });
+    out.push({ path: c.path, size: c.size, volumes: [...new Set(c.parts.map((p) => p.volume))], ...(c.backup === undefined ? {} : { backup: c.backup }) });
   }
   return out;
 }

@@ -474,6 +474,23 @@ export class SetIndex {
     return this.db.prepare('SELECT 1 FROM temp.refresh WHERE path = ?').pluck().get(path) !== undefined;
   }
 
+  // ---- comparing ---------------------------------------------------------------------------------
+
+  /**
+   * Everything the index knows, without its internal ids, in a fixed order: two indexes that give the
+   * same answers dump the same (a rebuilt one against the original, in tests).
+   */
+  dump(): { backups: Omit<BackupRow, 'rowid'>[]; volumes: Record<string, { number: number; bytes: number; files: number }[]>; files: Record<string, unknown[]> } {
+    const backups = this.backups();
+    const volumes: Record<string, { number: number; bytes: number; files: number }[]> = {};
+    const files: Record<string, unknown[]> = {};
+    for (const b of backups) {
+      volumes[b.id] = this.volumesOf(b.rowid);
+      files[b.id] = [...this.files(b.rowid)].map((f) => ({ ...f, mtimeNs: String(f.mtimeNs), blob: f.blob === null ? null : { ...f.blob, id: undefined } }));
+    }
+    return { backups: backups.map(({ rowid: _rowid, ...rest }) => rest), volumes, files };
+  }
+
   // ---- volumes ------------------------------------------------------------------------------------
 
   volumesOf(rowid: number): { number: number; bytes: number; files: number }[] {

@@ -6,7 +6,7 @@
  * grow with the tree.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePreorder } from '../activity/against.js';
 import { VOLUME_MANIFEST } from '../format/layout.js';
@@ -16,6 +16,7 @@ import { setVolumes, type VolumeSource } from '../unpack/locate.js';
 import { catalogLines, type RecordSource } from '../unpack/read-records.js';
 import { readLines } from '../util/lines.js';
 import { INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
+import { lockSet } from './lock.js';
 
 export interface Manifest {
   backup: string;
@@ -172,4 +173,18 @@ export async function rebuildIndex(set: string): Promise<RebuildResult> {
   for (const suffix of ['-wal', '-shm']) await rm(target + suffix, { force: true });
   await rename(temp, target);
   return { index: target, backups, failed };
+}
+
+/** The set's index, made from the volumes first when it is missing (a set copied back from discs). */
+export async function openIndex(set: string): Promise<SetIndex> {
+  const exists = await stat(join(set, INDEX_FILE)).then(() => true, () => false);
+  if (!exists) {
+    const unlock = await lockSet(set);
+    try {
+      await rebuildIndex(set);
+    } finally {
+      await unlock();
+    }
+  }
+  return SetIndex.open(set);
 }

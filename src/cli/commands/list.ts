@@ -1,5 +1,9 @@
 /** `xtar list SET [--files [GLOB]]`: call the catalog library, render backups and volumes. */
 import { listFiles, listSet } from '../../catalog/list.js';
+import { obsoleteVolumes } from '../../catalog/obsolete.js';
+import { UsageError } from '../../errors.js';
+import { openIndex } from '../../setindex/rebuild.js';
+import { join, resolve } from 'node:path';
 import { humanBytes, printJson, type Io } from '../render.js';
 
 export interface ListArgs {
@@ -7,9 +11,13 @@ export interface ListArgs {
   /** undefined: no file list; '' (flag without a value): every file; else a glob. */
   files: string | undefined;
   json: boolean;
+  /** List the volumes no longer needed (to restore the newest state, or the last `keep` backups). */
+  obsolete?: boolean;
+  keep?: number;
 }
 
 export async function runList(a: ListArgs, io: Io): Promise<number> {
+  if (a.obsolete) return runObsolete(a, io);
   const backups = await listSet(a.set);
   const glob = a.files === undefined || a.files === '' ? undefined : a.files;
   const withFiles = a.files !== undefined;
@@ -20,6 +28,7 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
       backups: backups.map((b) => ({
         id: b.id,
         kind: b.kind,
+        base: b.base,
         created: b.created,
         files: b.files,
         bytes: b.bytes,
@@ -31,14 +40,40 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
     return 0;
   }
   for (const b of backups) {
-    io.stdout.write(`${b.id}  ${b.kind}  ${b.created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)\n`);
+    const on = b.base === null ? '' : ` on ${b.base}`;
+    io.stdout.write(`${b.id}  ${b.kind}${on}  ${b.created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)\n`);
     for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: ${humanBytes(v.bytes)}, ${v.files} files  ${v.path}\n`);
     if (b.volumeCount !== null && b.volumeCount > b.volumes.length) io.stdout.write(`  missing: volume(s) ${missing(b.volumeCount, b.volumes.map((v) => v.volume)).join(', ')}\n`);
-    for (const f of files.get(b.id) ?? []) io.stdout.write(`    ${f.volumes.join('+').padStart(5)}  ${f.path}\n`);
+    for (const f of files.get(b.id) ?? []) {
+      const where = `${f.backup === undefined ? '' : `${f.backup} `}${f.volumes.join('+')}`;
+      io.stdout.write(`    ${where.padStart(5)}  ${f.path}\n`);
+    }
   }
   return 0;
 }
 
 function missing(count: number, present: number[]): number[] {
   return Array.from({ length: count }, (_, i) => i + 1).filter((n) => !present.includes(n));
+}
+
+async function runObsolete(a: ListArgs, io: Io): Promise<number> {
+  const keep = a.keep ?? 1;
+  if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep must be a whole number of at least 1.');
+  await listSet(a.set); // says clearly when this is not a set
+  const index = await openIndex(resolve(a.set));
+  try {
+    const r = obsoleteVolumes(index, keep);
+    if (a.json) printJson(io, { keep, kept: r.kept, obsolete: r.obsolete.map((v) => ({ ...v, path: join(resolve(a.set), v.name) })), bytes: r.bytes });
+    else {
+      const what = keep === 1 ? 'the newest state' : `the last ${keep} backups`;
+      if (r.obsolete.length === 0) io.stdout.write(`every volume is still needed to restore ${what}\n`);
+      else {
+        io.stdout.write(`${r.obsolete.length} volume(s), ${humanBytes(r.bytes)}, are not needed to restore ${what} (discs that can be reused):\n`);
+        for (const v of r.obsolete) io.stdout.write(`  ${v.name}  ${humanBytes(v.bytes)}\n`);
+      }
+    }
+    return 0;
+  } finally {
+    index.close();
+  }
 }

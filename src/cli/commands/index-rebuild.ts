@@ -1,0 +1,33 @@
+/** `xtar index rebuild SET`: call the rebuild, render what it read. */
+import { resolve } from 'node:path';
+import { InputError } from '../../errors.js';
+import { lockSet } from '../../setindex/lock.js';
+import { rebuildIndex } from '../../setindex/rebuild.js';
+import { setVolumes } from '../../unpack/locate.js';
+import { printJson, type Io } from '../render.js';
+
+export interface IndexRebuildArgs {
+  set: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+export async function runIndexRebuild(a: IndexRebuildArgs, io: Io): Promise<number> {
+  const set = resolve(a.set);
+  if ((await setVolumes(set).catch(() => new Map())).size === 0) throw new InputError(`${a.set} holds no xtar volumes to rebuild an index from.`, a.set);
+  const unlock = await lockSet(set);
+  try {
+    const r = await rebuildIndex(set);
+    for (const f of r.failed) io.stderr.write(`xtar: backup ${f.id}: ${f.reason}\n`);
+    if (a.json) printJson(io, r);
+    else if (!a.quiet) {
+      io.stdout.write(`rebuilt ${r.index} from ${r.backups.length} backup(s)\n`);
+      for (const b of r.backups) {
+        io.stdout.write(`  ${b.id}: ${b.files} files${b.missing.length ? `; volume(s) ${b.missing.join(', ')} of ${b.volumes} not in the set` : ''}\n`);
+      }
+    }
+    return r.failed.length > 0 || r.backups.some((b) => b.missing.length > 0) ? 1 : 0;
+  } finally {
+    await unlock();
+  }
+}
