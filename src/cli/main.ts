@@ -145,11 +145,17 @@ async function main(argv: string[]): Promise<void> {
         common(y)
           .positional('input', { type: 'string', demandOption: true, describe: 'SET, VOLUME folder, FILE.xtar or a structure.jsonl file' })
           .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder the files were restored into' })
+          .option('prune', {
+            type: 'boolean',
+            default: false,
+            describe: 'after restoring a full backup and later ones by hand into DEST: give renamed files their new names and remove files deleted since (anything below DEST/ROOT the record does not list)',
+          })
           .example('$0 expand-structure /mnt/cdrom/20261123T070700Z-vol001/structure.jsonl --dest ~/restored', 'after tar + unzip by hand')
+          .example('$0 expand-structure SET/20261130T070000Z-vol001 --dest ~/restored --prune', 'after restoring a full and its incrementals by hand, oldest first')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
         const { runExpandStructure } = await import('./commands/unpack.js');
-        status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet }, io);
+        status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet, prune: a.prune }, io);
       },
     )
     .command(
@@ -206,15 +212,32 @@ async function main(argv: string[]): Promise<void> {
         common(y)
           .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
           .option('files', { type: 'string', describe: 'also list files (matching GLOB, if given) and the volume(s) holding each' })
-          .example('$0 list /media/backup', 'backups and volumes')
+          .option('obsolete', { type: 'boolean', default: false, describe: 'list the volumes no longer needed to restore the newest state (discs that can be reused)' })
+          .option('keep', { type: 'number', default: 1, describe: 'with --obsolete: keep what the last K backups of each folder need' })
+          .example('$0 list /media/backup', 'backups (oldest first) and their volumes')
+          .example('$0 list /media/backup --obsolete --keep 3', 'discs not needed for any of the last 3 backups')
           .example("$0 list /media/backup --files '*.jpg'", 'which disc holds each photo')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
         const { runList } = await import('./commands/list.js');
-        status = await runList({ set: a.set as string, files: a.files, json: a.json }, io);
+        status = await runList({ set: a.set as string, files: a.files, json: a.json, obsolete: a.obsolete, keep: a.keep }, io);
       },
     )
-    .demandCommand(1, 'Name a command: pack, unpack, verify, expand-structure or list.')
+    .command(
+      'index <action> <set>',
+      "make the set's index again from its volumes",
+      (y) =>
+        common(y)
+          .positional('action', { choices: ['rebuild'] as const, demandOption: true, describe: 'rebuild: read every backup\'s records and write the index anew' })
+          .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
+          .example('$0 index rebuild /media/backup', 'after copying the discs back into a folder, or losing the index')
+          .epilog(EXIT_STATUS_HELP),
+      async (a) => {
+        const { runIndexRebuild } = await import('./commands/index-rebuild.js');
+        status = await runIndexRebuild({ set: a.set as string, json: a.json, quiet: a.quiet }, io);
+      },
+    )
+    .demandCommand(1, 'Name a command: pack, unpack, verify, expand-structure, list or index.')
     .strict()
     .recommendCommands()
     .epilog(EXIT_STATUS_HELP)

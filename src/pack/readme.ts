@@ -63,6 +63,30 @@ export interface ReadmeInfo {
   created: string;
   files: number;
   bytes: number;
+  /** Default 'full'. */
+  kind?: 'full' | 'incremental' | 'differential' | 'cyclic';
+  base?: string | null;
+}
+
+/** For a backup that builds on another: what it holds, and how to restore the whole state. */
+function chainNote(i: ReadmeInfo): string {
+  if (i.kind === undefined || i.kind === 'full') return '';
+  const what = i.kind === 'cyclic' ? 'the files that changed since, and a share of the others stored again' : 'only the files that changed since';
+  return `
+This is ${i.kind === 'incremental' ? 'an' : 'a'} ${i.kind} backup: it was compared with backup ${i.base ?? '?'} and holds
+${what}. structure.jsonl is still the whole tree as it was; in catalog.jsonl,
+a line with "backup" names the earlier backup whose volumes hold that file's bytes (and "as", the
+path it was stored under there).
+
+To restore this backup's whole tree:
+    xtar unpack THE-SET-FOLDER --dest DEST --backup ${i.backupId}
+        (or all the volumes it needs, wherever they are; xtar names the ones it needs first)
+By hand: restore the full backup the chain starts from and each later backup up to this one, in
+order, oldest first, into the same folder (the script below takes all their .xtar files in that
+order), then run
+    xtar expand-structure THIS-FOLDER --dest DEST --prune
+which gives renamed files their new names and removes the files deleted since.
+`;
 }
 
 export function volumeReadme(i: ReadmeInfo): string {
@@ -72,7 +96,7 @@ export function volumeReadme(i: ReadmeInfo): string {
 
 Made by xtar on ${i.created} from the folder "${i.root}".
 This volume holds ${i.files} files (${i.bytes} bytes before compression).
-
+${chainNote(i)}
 What is here
 ------------
 ${i.archive}        the archive (a POSIX tar; see below)

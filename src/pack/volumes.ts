@@ -357,7 +357,7 @@ export class VolumeSet {
     for (const v of this.volumes) {
       await writeFile(
         join(v.partialDir, VOLUME_README),
-        volumeReadme({ backupId: this.o.backupId, volume: v.number, volumes: total, root: this.o.root, archive: v.archive, created: this.o.createdIso, files: v.files, bytes: v.bytes }),
+        volumeReadme({ backupId: this.o.backupId, volume: v.number, volumes: total, root: this.o.root, archive: v.archive, created: this.o.createdIso, files: v.files, bytes: v.bytes, kind: this.o.kind, base: this.o.base }),
       );
       await writeFile(
         join(v.partialDir, VOLUME_MANIFEST),

@@ -3,9 +3,10 @@
  * structure record. Refused, damaged and missing entries are listed; the rest is restored.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { entryErrorMessage, InputError, isFatalIoError, XtarError } from '../errors.js';
-import { ARCHIVE_SUFFIX, VOLUME_MANIFEST } from '../format/layout.js';
+import { ARCHIVE_SUFFIX, VOLUME_CATALOG, VOLUME_MANIFEST } from '../format/layout.js';
+import { placeRenamed, pruneUnlisted } from './by-hand.js';
 import { partBaseMatches } from '../format/names.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogFile, type StructureEntry } from '../format/records.js';
 import { chooseBackup, PathFilter, volumeKey } from './select.js';
@@ -479,11 +480,19 @@ function stripZip(path: string): string {
 export interface ExpandOptions {
   input: string;
   dest: string;
+  /**
+   * After a by-hand restore of several backups: give renamed files their new names (from the
+   * catalog) and remove what the structure record does not list.
+   */
+  prune?: boolean;
 }
 
 export interface ExpandResult {
   dest: string;
   structure: ApplyResult;
+  /** With prune: files copied from the path an earlier backup stored them under, and paths removed. */
+  renamed: number;
+  pruned: number;
   problems: Problem[];
 }
 
@@ -491,26 +500,41 @@ export interface ExpandResult {
 export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult> {
   const abs = resolve(opts.input);
   let src: RecordSource | null = null;
+  let catalog: RecordSource | null = null;
   let reader: RandomReader | null = null;
   const st = await stat(abs).catch(() => null);
   if (st === null) throw new InputError(`${opts.input} does not exist.`, opts.input);
   if (st.isFile() && !abs.endsWith(ARCHIVE_SUFFIX)) {
     src = { path: abs, label: opts.input, gzip: abs.endsWith('.gz') };
+    const beside = join(dirname(abs), VOLUME_CATALOG);
+    if (await stat(beside).then((s) => s.isFile(), () => false)) catalog = { path: beside, label: beside };
   } else {
-    const v = (await locate(opts.input))[0] as VolumeSource;
+    // The newest volume: its catalog lists every file of the backup.
+    const v = (await locate(opts.input)).at(-1) as VolumeSource;
     reader = await RandomReader.open(v.archive);
     src = await structureSource(v, reader);
     if (src === null) throw new InputError(`${opts.input} holds no structure record.`, opts.input);
+    catalog = await catalogSource(v, reader);
   }
   const problems: Problem[] = [];
+  const report = (path: string, reason: string, kind: Problem['kind']): void => {
+    problems.push({ path, reason, kind });
+  };
   try {
     const dest = new Destination(opts.dest);
+    let renamed = 0;
+    let pruned = 0;
+    if (opts.prune) {
+      if (catalog !== null) renamed = await placeRenamed(dest, catalog, report);
+      const header = await readStructureHeader(src);
+      pruned = await pruneUnlisted(dest, header.root, structureEntries(src, () => undefined), report);
+    }
     const structure = await applyStructure(
-      structureEntries(src, (where, reason) => problems.push({ path: where, reason, kind: 'damaged' })),
+      structureEntries(src, (where, reason) => report(where, reason, 'damaged')),
       dest,
-      { owners: process.getuid?.() === 0, report: (path, reason, kind) => problems.push({ path, reason, kind }) },
+      { owners: process.getuid?.() === 0, report },
     );
-    return { dest: dest.root, structure, problems };
+    return { dest: dest.root, structure, renamed, pruned, problems };
   } finally {
     await reader?.close();
   }

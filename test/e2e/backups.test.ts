@@ -10,7 +10,8 @@ import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, utimes, writeF
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { CLI, xtar } from '../helpers/cli.js';
+import { CLI, run, xtar } from '../helpers/cli.js';
+import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
 import { mulberry32 } from '../helpers/prng.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir, type NodeInfo } from '../helpers/tree.js';
 import { SetIndex } from '../../src/setindex/db.js';
@@ -182,6 +183,33 @@ describe('backups over time', () => {
     assert.deepEqual(dump(), original);
     assert.equal((await xtar(['list', set, '--obsolete', '--keep', '2', '--json'])).stdout, obsoleteBefore);
     assert.equal((await xtar(['pack', src, '--out', set, '--dry-run', '--json'])).stdout, dryBefore);
+  });
+
+  it('by hand: the README script over the full and the incremental, oldest first, then expand-structure --prune', async () => {
+    const src = join(work, 'hand/src');
+    const set = join(work, 'hand/set');
+    await makeTree(src);
+    const full = await pack(src, set, 0);
+    await rename(join(src, 'docs/note1.txt'), join(src, 'code/note1-moved.txt'));
+    await rm(join(src, 'img/raw/p0.bin'));
+    await rm(join(src, 'empty'), { recursive: true });
+    await appendFile(join(src, 'code/lib/m1.js'), '// more\n');
+    await chmod(join(src, 'docs/note2.txt'), 0o640);
+    const inc = await pack(src, set, 1);
+    const archives = [full, inc].map((b) => (b.volumes[0] as { path: string }).path).map((v) => join(v, `${v.slice(v.lastIndexOf('/') + 1)}.xtar`));
+    const readme = await readFile(join((inc.volumes[0] as { path: string }).path, 'README.txt'), 'utf8');
+    assert.match(readme, /incremental backup/);
+    const script = join(work, 'hand/restore.sh');
+    await writeFile(script, readme.slice(readme.indexOf(SCRIPT_BEGIN), readme.indexOf(SCRIPT_END) + SCRIPT_END.length) + '\n');
+    const dest = join(work, 'hand/out');
+    const r = await run('sh', [script, dest, ...archives]);
+    assert.equal(r.status, 0, r.stderr);
+    const ex = await xtar(['expand-structure', (inc.volumes[0] as { path: string }).path, '--dest', dest, '--prune', '--json']);
+    assert.equal(ex.status, 0, ex.stderr);
+    const done = JSON.parse(ex.stdout) as { renamed: number; pruned: number };
+    assert.equal(done.renamed, 1);
+    assert.equal(done.pruned, 3, 'the deleted file, the renamed file\'s old name and the removed folder');
+    assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'src'))), []);
   });
 
   it('--checksum finds a change that kept size and mtime; a plain incremental does not read it', async () => {

@@ -52,16 +52,18 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
 export interface ExpandArgs {
   input: string;
   dest: string;
+  prune?: boolean;
   json: boolean;
   quiet: boolean;
 }
 
 export async function runExpandStructure(a: ExpandArgs, io: Io): Promise<number> {
-  const r = await expandStructure({ input: a.input, dest: a.dest });
+  const r = await expandStructure({ input: a.input, dest: a.dest, prune: a.prune === true });
   printProblems(io, r.problems);
-  if (a.json) printJson(io, { dest: r.dest, structure: r.structure, problems: r.problems });
+  if (a.json) printJson(io, { dest: r.dest, structure: r.structure, renamed: r.renamed, pruned: r.pruned, problems: r.problems });
   else if (!a.quiet) {
     const s = r.structure;
+    if (a.prune) io.stdout.write(`renamed ${r.renamed} file(s) to their new names, removed ${r.pruned} path(s) deleted since\n`);
     io.stdout.write(`applied structure to ${r.dest}: ${s.dirs} folders, ${s.files} files, ${s.symlinks} symlinks, ${s.hardlinks} hard links, ${s.fifos} FIFOs, ${s.devices} devices\n`);
   }
   return statusFor(r.problems.length);
