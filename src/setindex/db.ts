@@ -118,7 +118,8 @@ interface RawBackup {
 interface RawVersion {
   path: string;
   size: number;
-  mtime: bigint;
+  /** Nanoseconds as decimal text (SQLite's 64-bit integer, read without BigInt for every column). */
+  mtime: string;
   mode: number;
   skipped: string | null;
   blob: number | null;
@@ -168,7 +169,7 @@ function toVersion(r: RawVersion): FileVersion {
   return { path: r.path, size: Number(r.size), mtimeNs: BigInt(r.mtime), mode: Number(r.mode), blob, skipped: r.skipped };
 }
 
-const VERSION_COLUMNS = `p.path AS path, f.size AS size, f.mtime AS mtime, f.mode AS mode, f.skipped AS skipped, f.blob AS blob,
+const VERSION_COLUMNS = `p.path AS path, f.size AS size, CAST(f.mtime AS TEXT) AS mtime, f.mode AS mode, f.skipped AS skipped, f.blob AS blob,
   hb.id AS holder, hp.path AS holder_path, b.sha256 AS sha256, b.crc32 AS crc32, b.method AS method, b.parts AS parts`;
 const VERSION_JOINS = `JOIN paths p ON p.id = f.path_id
   LEFT JOIN blobs b ON b.id = f.blob LEFT JOIN backups hb ON hb.rowid = b.holder LEFT JOIN paths hp ON hp.id = b.path_id`;
@@ -200,10 +201,9 @@ export class SetIndex {
     }
     this.pathId = this.db.prepare('SELECT id FROM paths WHERE path = ?').pluck();
     this.insertPath = this.db.prepare('INSERT INTO paths(path) VALUES (?)');
-    this.lookupStmt = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? AND p.path = ?`).safeIntegers(true);
+    this.lookupStmt = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? AND p.path = ?`);
     this.byTimeStmt = this.db
-      .prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? AND f.size = ? AND f.mtime = ? AND f.blob IS NOT NULL ORDER BY p.path LIMIT 1`)
-      .safeIntegers(true);
+      .prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? AND f.size = ? AND f.mtime = ? AND f.blob IS NOT NULL ORDER BY p.path LIMIT 1`);
     this.insertBlob = this.db.prepare('INSERT INTO blobs(holder, path_id, sha256, crc32, method, parts, first_volume, last_volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertFile = this.db.prepare('INSERT OR REPLACE INTO files(backup, path_id, size, mtime, mode, blob, skipped) VALUES (?, ?, ?, ?, ?, ?, ?)');
   }
@@ -370,7 +370,7 @@ export class SetIndex {
 
   /** Every file of a backup, in path order (streamed). */
   *files(backup: number): Generator<FileVersion> {
-    const stmt = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? ORDER BY p.path`).safeIntegers(true);
+    const stmt = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? ORDER BY p.path`);
     for (const r of stmt.iterate(backup) as IterableIterator<RawVersion>) yield toVersion(r);
   }
 

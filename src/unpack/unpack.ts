@@ -134,16 +134,23 @@ async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: Path
   if (newest !== undefined && newest.structure !== null) {
     kind = (await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null))?.kind ?? 'full';
   }
+  // The newest whole catalog.jsonl lists the volumes before it too; where it is damaged, each
+  // volume's own lines come from the copy inside its .xtar.
   let catalogRead = false;
   for (const v of [...own].reverse()) {
-    if (v.catalog === null || !(await recordIsWhole({ path: v.catalog, label: v.catalog }, 'catalog'))) continue;
-    // The newest whole catalog.jsonl lists the volumes before it too.
-    for await (const c of catalogLines({ path: v.catalog, label: v.catalog }, () => undefined)) {
-      if ('skipped' in c || !filter.selects(c.path)) continue;
-      for (const p of c.parts) need(c.backup ?? target, p.volume);
+    const r = await RandomReader.open(v.archive);
+    try {
+      const cat = await ownCatalog(v, r);
+      if (cat === null || cat.complete === false) continue;
+      for await (const c of catalogLines(cat, () => undefined)) {
+        if ('skipped' in c || !filter.selects(c.path)) continue;
+        for (const p of c.parts) need(c.backup ?? target, p.volume);
+      }
+      catalogRead = true;
+      if (cat.range === undefined) break;
+    } finally {
+      await r.close();
     }
-    catalogRead = true;
-    break;
   }
   // Without a readable catalog every volume given is read (the tar walk finds what it can).
   const ownNeeded = catalogRead && !filter.all ? own.filter((v) => needed.has(volumeKey(target, v.volume)) || v === newest) : own;
@@ -260,7 +267,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       for (const p of c.parts) {
         const key = volumeKey(holder, p.volume);
         let r = refReaders.get(key);
-        const v = restore.refs.get(key);
+        const v = restore.refs.get(key) ?? choice.others.get(key);
         if (r === undefined && v !== undefined) {
           r = await RandomReader.open(v.archive);
           refReaders.set(key, r);

@@ -97,6 +97,20 @@ describe('backups over time', () => {
     await rename(join(src, 'img/raw/p2.bin'), join(src, 'img/p2-moved.bin'));
     await chmod(join(src, 'code/lib/m3.js'), 0o600);
     await bumpMtime(join(src, 'code/lib/m4.js'), 5000);
+    // --dry-run names each of these, writing nothing.
+    const dry = await xtar(['pack', src, '--out', set, '--dry-run', '--json'], { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH + DAY) } });
+    assert.equal(dry.status, 0, dry.stderr);
+    const items = (JSON.parse(dry.stdout) as { kind: string; items: { path: string; change: string; from?: string }[] }).items;
+    assert.deepEqual(items.map((i) => `${i.change} ${i.path}${i.from ? ` <- ${i.from}` : ''}`).sort(), [
+      'deleted src/img/raw/p1.bin',
+      'deleted src/img/raw/p2.bin',
+      'metadata src/code/lib/m3.js',
+      'metadata src/code/lib/m4.js',
+      'modified src/docs/note0.txt',
+      'new src/docs/new.txt',
+      'renamed src/img/p2-moved.bin <- src/img/raw/p2.bin',
+    ]);
+    assert.equal((await readdir(set)).filter((n) => n.endsWith('-vol001')).length, 1, 'a dry run writes no volume');
     const inc1 = await pack(src, set, 1);
     assert.equal(inc1.kind, 'incremental');
     assert.equal(inc1.base, ids[0]);
@@ -176,13 +190,13 @@ describe('backups over time', () => {
     };
     const original = dump();
     const obsoleteBefore = (await xtar(['list', set, '--obsolete', '--keep', '2', '--json'])).stdout;
-    const dryBefore = (await xtar(['pack', src, '--out', set, '--dry-run', '--json'])).stdout;
+    const dryBefore = (await xtar(['pack', src, '--out', set, '--dry-run', '--json'], { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH + 6 * DAY) } })).stdout;
     for (const f of ['xtar-index.sqlite', 'xtar-index.sqlite-wal', 'xtar-index.sqlite-shm']) await rm(join(set, f), { force: true });
     const rb = await xtar(['index', 'rebuild', set]);
     assert.equal(rb.status, 0, rb.stderr);
     assert.deepEqual(dump(), original);
     assert.equal((await xtar(['list', set, '--obsolete', '--keep', '2', '--json'])).stdout, obsoleteBefore);
-    assert.equal((await xtar(['pack', src, '--out', set, '--dry-run', '--json'])).stdout, dryBefore);
+    assert.equal((await xtar(['pack', src, '--out', set, '--dry-run', '--json'], { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH + 6 * DAY) } })).stdout, dryBefore);
   });
 
   it('by hand: the README script over the full and the incremental, oldest first, then expand-structure --prune', async () => {
@@ -210,6 +224,38 @@ describe('backups over time', () => {
     assert.equal(done.renamed, 1);
     assert.equal(done.pruned, 3, 'the deleted file, the renamed file\'s old name and the removed folder');
     assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'src'))), []);
+  });
+
+  it('a forged reference (another blob, or a path out of the tree) is refused, never written', async () => {
+    const src = join(work, 'forge/src');
+    const set = join(work, 'forge/set');
+    await makeTree(src);
+    await pack(src, set, 0);
+    await writeFile(join(src, 'docs/x.txt'), 'x\n');
+    const inc = await pack(src, set, 1);
+    const catalog = join((inc.volumes[0] as { path: string }).path, 'catalog.jsonl');
+    const lines = (await readFile(catalog, 'utf8')).split('\n');
+    const at = (p: string): number => lines.findIndex((l) => l.includes(`"path":"${p}"`));
+    const victim = JSON.parse(lines[at('src/docs/note3.txt')] as string) as { parts: unknown };
+    const donor = JSON.parse(lines[at('src/docs/note4.txt')] as string) as { parts: unknown };
+    victim.parts = donor.parts; // note3's line now points at note4's blob
+    lines[at('src/docs/note3.txt')] = JSON.stringify(victim);
+    await writeFile(catalog, lines.join('\n'));
+    const dest = join(work, 'forge/out');
+    const r = await xtar(['unpack', set, '--dest', dest]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /note3\.txt: Refused/);
+    const got = await snapshot(join(dest, 'src'));
+    assert.equal(got.has('docs/note3.txt'), false, 'the forged file is not written');
+    assert.equal(got.get('docs/note4.txt')?.type, 'file');
+    // A reference whose "as" leaves the tree makes the line invalid: the catalog is not used, the
+    // copy inside the .xtar is, and nothing is written outside --dest.
+    lines[at('src/docs/note5.txt')] = (lines[at('src/docs/note5.txt')] as string).replace('"backup"', '"as":"../../evil","backup"');
+    await writeFile(catalog, lines.join('\n'));
+    const r2 = await xtar(['unpack', set, '--dest', join(work, 'forge/out2')]);
+    assert.ok(r2.status <= 1, r2.stderr);
+    assert.equal((await snapshot(join(work, 'forge/out2/src'))).get('docs/note5.txt')?.type, 'file');
+    assert.deepEqual((await readdir(join(work, 'forge'))).sort(), ['out', 'out2', 'set', 'src']);
   });
 
   it('--checksum finds a change that kept size and mtime; a plain incremental does not read it', async () => {
