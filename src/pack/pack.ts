@@ -16,6 +16,7 @@ import {
   encodeStructureEntry,
   encodeStructureHeader,
   encodeTrailer,
+  formatTimeNs,
   type BackupKind,
   type BlobPart,
   type CatalogFile,
@@ -250,8 +251,11 @@ function refLine(path: string, v: FileVersion): CatalogFile {
   };
 }
 
-async function packLocked(opts: PackOptions, set: string, source: string, level: number, index: SetIndex): Promise<PackResult> {
+async function packLocked(opts: PackOptions, set: string, tree: string, level: number, index: SetIndex): Promise<PackResult> {
   const created = creationTime(opts.now);
+  // A pack of only the recently changed files (--since-cluster) is not a state of the tree: it is
+  // kept out of the tree's chain (no later backup builds on it), as a full backup of its own.
+  const source = opts.changedSinceNs === undefined ? tree : `${tree} (files changed since ${formatTimeNs(opts.changedSinceNs)})`;
   const plan = planBackup(
     historyOf(index, source),
     {
@@ -283,7 +287,7 @@ async function packLocked(opts: PackOptions, set: string, source: string, level:
     const structureHash = createHash('sha256');
     const stamp = { backup: backupId, created: createdIso, kind: plan.kind, ...(plan.base === null ? {} : { base: plan.base.id }) };
     const scan: ScanResult = await scanTree(
-      source,
+      tree,
       async (e) => {
         if (!headerWritten) {
           await structure.line(encodeStructureHeader({ ...stamp, root: e.path }));
@@ -380,7 +384,7 @@ async function packLocked(opts: PackOptions, set: string, source: string, level:
         }
         const prev = d.kind === 'check' ? d.v : null;
         const size = e.size ?? 0;
-        const abs = scan.rootType === 'file' ? source : join(source, ...e.path.split('/').slice(1));
+        const abs = scan.rootType === 'file' ? tree : join(tree, ...e.path.split('/').slice(1));
         const job: CompressJob = { abs, name, size, mtimeSec: mtimeSeconds(e.mtimeNs), mode: e.mode, ...(prev?.blob ? { sameAs: prev.blob.sha256 } : {}) };
         if (size <= SMALL_FILE_MAX) {
           queue.push({ kind: 'small', e, name, job, result: pool!.add(job), prev });

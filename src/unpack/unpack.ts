@@ -247,17 +247,17 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       }
     };
 
+    // Newest volume first: a whole catalog.jsonl covers the volumes before it (stop there); a copy
+    // inside an .xtar holds only its own volume's lines. So no line is read twice.
     const restoreReferenced = async (): Promise<void> => {
-      const done = new Set<string>();
       for (const [i, v] of [...unique.entries()].reverse()) {
         const cat = await ownCatalog(v, readers[i] as RandomReader);
         if (!cat) continue;
         for await (const c of catalogLines(cat, () => undefined)) {
-          if ('skipped' in c || c.backup === undefined || done.has(c.path) || !filter.selects(c.path)) continue;
-          done.add(c.path);
+          if ('skipped' in c || c.backup === undefined || !filter.selects(c.path)) continue;
           await restoreRef(c);
         }
-        if (cat.complete !== false && cat.range === undefined) break; // a whole catalog.jsonl covers the volumes before it
+        if (cat.complete !== false && cat.range === undefined) break;
       }
     };
     const restoreRef = async (c: CatalogFile): Promise<void> => {
