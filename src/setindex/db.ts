@@ -73,16 +73,11 @@ export interface NewBackup {
   created: string;
 }
 
-export interface BackupSummary {
+/** What a finished backup adds to its row. */
+export interface BackupSummary extends Pick<BackupRow, 'files' | 'bytes' | 'storedFiles' | 'storedBytes' | 'skippedFiles' | 'structureSha256'> {
   /** The volumes the backup was written on, and those of them recorded here (all, unless rebuilt from an incomplete set). */
   volumeCount: number;
   volumes: { number: number; bytes: number; files: number }[];
-  files: number;
-  bytes: number;
-  storedFiles: number;
-  storedBytes: number;
-  skippedFiles: number;
-  structureSha256: string;
 }
 
 export interface VolumeRef {
