@@ -266,7 +266,6 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
           }
         } else enqueue(e);
       }
-      pool!.flush();
     };
 
     type Done = { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean };
