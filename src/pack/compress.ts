@@ -26,6 +26,12 @@ const CHUNK = 1024 * 1024;
  * writing the volume).
  */
 const TASKS_PER_WORKER = 2;
+/**
+ * A worker's young generation, in MiB. Its JavaScript garbage is small (a batch's result objects;
+ * file bytes live outside the heap), but V8 would let the young generation grow to 48 MiB per
+ * thread, all of it resident: capped, the pack's peak RSS on SMALL drops by ~30 MiB.
+ */
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 export type BlobResult =
   | { ok: true; blob: Uint8Array; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean }
@@ -57,6 +63,7 @@ export class CompressPool {
       minThreads: n,
       maxThreads: n,
       concurrentTasksPerWorker: TASKS_PER_WORKER,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       idleTimeout: 1000,
     });
     this.enough = n * TASKS_PER_WORKER;
