@@ -164,6 +164,8 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   let volumes: VolumeSet | undefined;
   let pool: CompressPool | undefined;
   try {
+    // The workers start up (load their module) while the scan runs.
+    pool = new CompressPool(level, opts.jobs);
     // ---- scan → structure record ----
     const structurePath = join(workDir, VOLUME_STRUCTURE);
     const structure = await LineWriter.create(structurePath);
@@ -211,7 +213,6 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     const vs = volumes;
     await vs.start();
 
-    pool = new CompressPool(level, opts.jobs);
     const skipped: Skipped[] = [...scan.skipped];
     const changed: string[] = [];
     let filesDone = 0;
