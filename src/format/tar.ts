@@ -58,6 +58,7 @@ const SIZE_KEY = Buffer.from('size', 'latin1');
 const PAX_LENGTH_MAX_DIGITS = 20;
 
 const SLASH = 0x2f;
+const DIGIT_0 = 0x30;
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const EQUALS = 0x3d;
@@ -95,28 +96,39 @@ function checkSize(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`bad tar entry ${what} ${value}`);
 }
 
-/** Zero-padded octal with a NUL terminator, filling the field exactly. */
+/** Zero-padded octal with a NUL terminator, filling the field exactly (digits written in place: a header is encoded per file). */
 function writeOctal(buf: Buffer, offset: number, width: number, value: number): void {
-  const digits = value.toString(8).padStart(width - 1, '0');
-  if (digits.length !== width - 1) throw new RangeError(`${value} does not fit a ${width}-byte tar field`);
-  buf.write(`${digits}\0`, offset, width, 'latin1');
+  const digits = width - 1;
+  if (value >= 8 ** digits) throw new RangeError(`${value} does not fit a ${width}-byte tar field`);
+  let v = value;
+  for (let i = offset + digits - 1; i >= offset; i--) {
+    buf[i] = DIGIT_0 + (v % 8);
+    v = Math.floor(v / 8);
+  }
+  buf[offset + digits] = 0;
 }
 
+/** The header's byte sum with the checksum field counted as spaces: unsigned (POSIX), and signed (some old tars). */
 function headerSum(block: Buffer): { unsigned: number; signed: number } {
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK_SIZE; i++) {
-    const b = i >= CHKSUM_OFFSET && i < CHKSUM_OFFSET + CHKSUM_LENGTH ? SPACE : (block[i] as number);
+  let unsigned = CHKSUM_LENGTH * SPACE;
+  let high = 0; // bytes above 127, which the signed sum counts 256 lower
+  for (let i = 0; i < CHKSUM_OFFSET; i++) {
+    const b = block[i] as number;
     unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+    high += b >> 7;
   }
-  return { unsigned, signed };
+  for (let i = CHKSUM_OFFSET + CHKSUM_LENGTH; i < BLOCK_SIZE; i++) {
+    const b = block[i] as number;
+    unsigned += b;
+    high += b >> 7;
+  }
+  return { unsigned, signed: unsigned - 256 * high };
 }
 
 /** Checksum field: 6 octal digits, NUL, space. */
 function writeChecksum(block: Buffer): void {
-  const { unsigned } = headerSum(block);
-  block.write(`${unsigned.toString(8).padStart(6, '0')}\0 `, CHKSUM_OFFSET, CHKSUM_LENGTH, 'latin1');
+  writeOctal(block, CHKSUM_OFFSET, CHKSUM_LENGTH - 1, headerSum(block).unsigned);
+  block[CHKSUM_OFFSET + CHKSUM_LENGTH - 1] = SPACE;
 }
 
 /** Longest prefix of `bytes` (≤ max) that ends on a UTF-8 character boundary. */
@@ -150,19 +162,25 @@ function paxRecord(key: string, value: string): Buffer {
   return Buffer.concat([Buffer.from(String(len), 'latin1'), body]);
 }
 
-function ustarBlock(name: Buffer, prefix: Buffer, typeflag: string, size: number, mtime: number): Buffer {
+/** What every header of ours holds alike: mode 0644, uid and gid 0, no link name or owner names, the POSIX magic, devices 0. */
+const USTAR_TEMPLATE: Buffer = (() => {
   const b = Buffer.alloc(BLOCK_SIZE);
-  name.copy(b, NAME_OFFSET);
   writeOctal(b, MODE_OFFSET, MODE_LENGTH, MODE);
   writeOctal(b, UID_OFFSET, UID_LENGTH, 0);
   writeOctal(b, GID_OFFSET, GID_LENGTH, 0);
-  writeOctal(b, SIZE_OFFSET, SIZE_LENGTH, size);
-  writeOctal(b, MTIME_OFFSET, MTIME_LENGTH, mtime);
-  b.write(typeflag, TYPEFLAG_OFFSET, 1, 'latin1');
-  // linkname, uname, gname: zeros.
   b.write(POSIX_MAGIC, MAGIC_OFFSET, MAGIC_AND_VERSION_LENGTH, 'latin1');
   writeOctal(b, DEVMAJOR_OFFSET, DEVMAJOR_LENGTH, 0);
   writeOctal(b, DEVMINOR_OFFSET, DEVMINOR_LENGTH, 0);
+  return b;
+})();
+
+function ustarBlock(name: Buffer, prefix: Buffer, typeflag: string, size: number, mtime: number): Buffer {
+  const b = Buffer.allocUnsafe(BLOCK_SIZE);
+  USTAR_TEMPLATE.copy(b);
+  name.copy(b, NAME_OFFSET);
+  writeOctal(b, SIZE_OFFSET, SIZE_LENGTH, size);
+  writeOctal(b, MTIME_OFFSET, MTIME_LENGTH, mtime);
+  b[TYPEFLAG_OFFSET] = typeflag.charCodeAt(0);
   prefix.copy(b, PREFIX_OFFSET);
   writeChecksum(b);
   return b;
@@ -220,6 +238,14 @@ export function entryLength(h: HeaderInput): number {
 export function patchHeaderSize(header: Buffer, size: number): void {
   checkSize(size, 'size');
   if (header.length < BLOCK_SIZE || header.length % BLOCK_SIZE !== 0) throw tarError('not an encoded tar header: its length is not a positive multiple of 512');
+  if (header.length === BLOCK_SIZE) {
+    // The common case, once per file and folder: no pax records, so the size is the ustar field.
+    if (!isHeaderBlock(header) || magicOf(header) !== 'posix' || header[TYPEFLAG_OFFSET] !== REGULAR_TYPEFLAG.charCodeAt(0)) {
+      throw tarError('not an encoded tar header: the block is not a regular-file header');
+    }
+    patchUstarSize(header, size);
+    return;
+  }
   const ustar = header.subarray(header.length - BLOCK_SIZE);
   const main = decodeHeaderBlock(ustar);
   if (main === null || main.typeflag !== REGULAR_TYPEFLAG) throw tarError('not an encoded tar header: the last block is not a regular-file header');
@@ -243,6 +269,10 @@ export function patchHeaderSize(header: Buffer, size: number): void {
     header.write(digits, sizeValue.start, PAX_SIZE_DIGITS, 'latin1');
     return;
   }
+  patchUstarSize(ustar, size);
+}
+
+function patchUstarSize(ustar: Buffer, size: number): void {
   if (size > USTAR_MAX_NUMERIC) throw new RangeError(`size ${size} does not fit this header's ustar size field (it was encoded without a pax size record)`);
   writeOctal(ustar, SIZE_OFFSET, SIZE_LENGTH, size);
   writeChecksum(ustar);

@@ -3,8 +3,11 @@
  * and its size filled in when the directory is closed; a streamed blob's header likewise. Knows tar
  * framing; knows nothing of zips, files or volumes.
  */
-import { encodeHeader, endOfArchive, paddingLength, patchHeaderSize, USTAR_MAX_NUMERIC } from '../format/tar.js';
+import { encodeHeader, END_OF_ARCHIVE_LENGTH, paddingLength, patchHeaderSize, USTAR_MAX_NUMERIC } from '../format/tar.js';
 import type { OutputFile } from './output-file.js';
+
+/** Zeros for padding and end-of-archive blocks (OutputFile copies what it is given, so one buffer serves all). */
+const ZEROS = Buffer.alloc(END_OF_ARCHIVE_LENGTH);
 
 interface Open {
   headerPos: number;
@@ -37,7 +40,7 @@ export class NestedTarWriter {
   async closeDir(): Promise<void> {
     const top = this.stack.pop();
     if (top === undefined) throw new Error('closeDir without openDir');
-    await this.out.write(endOfArchive());
+    await this.out.write(ZEROS);
     const size = this.out.offset - top.contentStart;
     patchHeaderSize(top.header, size);
     await this.out.patch(top.headerPos, top.header);
@@ -72,11 +75,11 @@ export class NestedTarWriter {
   /** End of the top-level tar. */
   async finish(): Promise<void> {
     if (this.stack.length !== 0) throw new Error('finish with open directories');
-    await this.out.write(endOfArchive());
+    await this.out.write(ZEROS);
   }
 
   private async pad(size: number): Promise<void> {
     const n = paddingLength(size);
-    if (n > 0) await this.out.write(Buffer.alloc(n));
+    if (n > 0) await this.out.write(ZEROS.subarray(0, n));
   }
 }

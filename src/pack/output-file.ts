@@ -5,11 +5,13 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 
-const FLUSH_AT = 4 * 1024 * 1024;
+/** Writes are gathered in one buffer of this size: one system call per 4 MiB, however small the pieces. */
+const BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class OutputFile {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** Bytes [flushed, flushed + used) of the file, not yet handed to the file system. */
+  private readonly buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
   /** Bytes already handed to the file system. */
   private flushed = 0;
   /** Bytes written so far, flushed or not: the offset of the next byte. */
@@ -23,52 +25,41 @@ export class OutputFile {
     return new OutputFile(await open(path, 'wx'));
   }
 
-  async write(buf: Uint8Array): Promise<void> {
-    if (buf.length === 0) return;
-    this.chunks.push(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
-    this.buffered += buf.length;
-    this.offset += buf.length;
-    if (this.buffered >= FLUSH_AT) await this.flush();
+  /** Append `data` (copied: the caller may reuse it at once). */
+  async write(data: Uint8Array): Promise<void> {
+    if (data.length === 0) return;
+    if (this.used + data.length > this.buf.length) await this.flush();
+    this.offset += data.length;
+    if (data.length >= this.buf.length) {
+      // Too large to gather: straight to the file system.
+      await this.writeAt(data, this.flushed);
+      this.flushed += data.length;
+      return;
+    }
+    this.buf.set(data, this.used);
+    this.used += data.length;
   }
 
-  /** Overwrite `buf.length` bytes at `pos` (which must be below `offset`). */
-  async patch(pos: number, buf: Buffer): Promise<void> {
-    if (pos < 0 || pos + buf.length > this.offset) throw new RangeError(`patch at ${pos}+${buf.length} is outside the ${this.offset} bytes written`);
+  /** Overwrite `data.length` bytes at `pos` (which must be below `offset`). */
+  async patch(pos: number, data: Buffer): Promise<void> {
+    if (pos < 0 || pos + data.length > this.offset) throw new RangeError(`patch at ${pos}+${data.length} is outside the ${this.offset} bytes written`);
     // Part below the flushed mark goes to disk; the rest is patched in the buffer.
-    const diskPart = Math.max(0, Math.min(buf.length, this.flushed - pos));
-    if (diskPart > 0) {
-      await this.fh.write(buf, 0, diskPart, pos);
-      this.bytesWritten += diskPart;
-    }
-    if (diskPart < buf.length) this.patchBuffered(pos + diskPart, buf.subarray(diskPart));
-  }
-
-  private patchBuffered(pos: number, buf: Buffer): void {
-    let chunkStart = this.flushed;
-    let done = 0;
-    for (const c of this.chunks) {
-      const chunkEnd = chunkStart + c.length;
-      const at = pos + done;
-      if (at < chunkEnd && done < buf.length) {
-        const n = Math.min(chunkEnd - at, buf.length - done);
-        buf.copy(c, at - chunkStart, done, done + n);
-        done += n;
-      }
-      chunkStart = chunkEnd;
-      if (done === buf.length) return;
-    }
+    const diskPart = Math.max(0, Math.min(data.length, this.flushed - pos));
+    if (diskPart > 0) await this.writeAt(data.subarray(0, diskPart), pos);
+    if (diskPart < data.length) this.buf.set(data.subarray(diskPart), pos + diskPart - this.flushed);
   }
 
   async flush(): Promise<void> {
-    if (this.buffered === 0) return;
-    const data = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
-    this.chunks = [];
-    const at = this.flushed;
-    this.flushed += this.buffered;
-    this.buffered = 0;
+    if (this.used === 0) return;
+    await this.writeAt(this.buf.subarray(0, this.used), this.flushed);
+    this.flushed += this.used;
+    this.used = 0;
+  }
+
+  private async writeAt(data: Uint8Array, pos: number): Promise<void> {
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.fh.write(data, done, data.length - done, at + done);
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, pos + done);
       done += bytesWritten;
     }
     this.bytesWritten += data.length;

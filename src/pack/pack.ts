@@ -278,6 +278,8 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
   let backupRow = -1;
   let pool: CompressPool | undefined;
   try {
+    // The workers start up (load their module) while the scan runs.
+    pool = new CompressPool(level, opts.jobs);
     // ---- scan → structure record ----
     const structurePath = join(workDir, VOLUME_STRUCTURE);
     const structure = await LineWriter.create(structurePath);
@@ -346,7 +348,6 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     const vs = volumes;
     await vs.start();
 
-    pool = new CompressPool(level, opts.jobs);
     const skipped: Skipped[] = [...scan.skipped];
     const changed: string[] = [];
     let filesDone = 0;
@@ -407,7 +408,6 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
           }
         } else enqueue(e);
       }
-      pool!.flush();
     };
 
     type Done = { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean };

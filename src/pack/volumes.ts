@@ -120,6 +120,7 @@ export class VolumeSet {
   private readonly chain: OpenDirInfo[] = [];
   private structureBytes = 0;
   private structureGzBytes = 0;
+  private readonly headerBytesOf = new Map<number, number>();
   bytesWritten = 0;
 
   constructor(private readonly o: VolumeSetOptions) {}
@@ -192,6 +193,12 @@ export class VolumeSet {
    * `line` builds the catalog line from the parts' positions.
    */
   async addBlob(entry: string, partBase: string, mtimeSec: number, src: BlobSource, line: (parts: BlobPart[]) => CatalogLine, size: number): Promise<void> {
+    if (this.o.volumeSize === null) {
+      // One volume without a limit: nothing to weigh (the weighing costs a catalog line and a header per file).
+      const offset = await this.writeEntry(entry, mtimeSec, src, 0, src.length);
+      await this.record(line([{ volume: this.current.number, offset, length: src.length }]), size);
+      return;
+    }
     const lineBound = Buffer.byteLength(encodeCatalogLine(line([{ volume: 99999, offset: 1e15, length: 1e15 }]))) + 1;
     const wholeEntry = encodeHeader({ name: entry, size: src.length, mtimeSec }).length + src.length + paddingLength(src.length);
     if (this.usage(wholeEntry, lineBound) > this.limit) {
@@ -244,7 +251,13 @@ export class VolumeSet {
 
   /** Bytes of a volume's catalog header line. */
   private headerBytes(v: Volume): number {
-    return Buffer.byteLength(this.catalogHeader(v.number)) + 1;
+    // Asked twice per file while weighing: encoded once per volume.
+    let n = this.headerBytesOf.get(v.number);
+    if (n === undefined) {
+      n = Buffer.byteLength(this.catalogHeader(v.number)) + 1;
+      this.headerBytesOf.set(v.number, n);
+    }
+    return n;
   }
 
   /** Bytes of the plain text of a volume's own catalog copy, so far (its lines plus a header and a trailer). */

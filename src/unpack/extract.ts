@@ -111,14 +111,15 @@ export async function extractBlob(src: ByteSource, size: number, o: ExtractOptio
   const { dir, entry } = o;
   const nameMatches = o.nameMatches ?? blobNameMatches;
   const isSparse = o.isSparse ?? (() => false);
-  // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
-  const head = Buffer.from(await src.read(0, Math.min(size, 30 + 65535 * 2)));
-  const h = parseLocalHeader(head);
+  // What a read returns may be a view into the reader's window, valid until its next read: each one
+  // below is parsed or decoded (into fresh memory) before anything else is read, so none is copied.
+  const h = parseLocalHeader(await src.read(0, Math.min(size, 30 + 65535 * 2)));
   checkName(entry, h.info.name, dir, nameMatches);
   const name = o.saveAs ?? h.info.name;
   const shown = [...dir, name].join('/');
+  // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
   if (size <= IN_MEMORY_MAX && h.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
-    const blob = Buffer.from(await src.read(0, size));
+    const blob = await src.read(0, size);
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
     let decoded: ReturnType<typeof decodeZipBlob>;
     try {

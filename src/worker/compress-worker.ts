@@ -77,6 +77,17 @@ export interface CompressBatchResult {
   results: CompressResult[];
 }
 
+/**
+ * The worker's one read buffer, grown to the largest file it has read (at most SMALL_FILE_MAX + 1).
+ * What is read is hashed and compressed (or copied into the blob) before the next file is read, so
+ * one buffer serves every file: no allocation per file for the allocator to fragment.
+ */
+let reusable = Buffer.alloc(0);
+function readBuffer(length: number): Buffer {
+  if (reusable.length < length) reusable = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
+  return reusable.subarray(0, length);
+}
+
 export function compressOne(job: CompressJob, level: number): Compressed | { ok: false; reason: string } {
   let fd: number;
   try {
@@ -88,7 +99,7 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
     const st = fstatSync(fd);
     if (!st.isFile()) return { ok: false, reason: 'is no longer a regular file' };
     // One read for the scanned size plus one byte to notice growth.
-    const buf = Buffer.allocUnsafe(job.size + 1);
+    const buf = readBuffer(job.size + 1);
     let got = 0;
     while (got < buf.length) {
       const n = readSync(fd, buf, got, buf.length - got, got);
