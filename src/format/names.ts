@@ -83,9 +83,13 @@ export function nestedEntryName(name: string): string {
 export function isSafeComponent(name: string): boolean {
   if (name.length === 0 || name === '.' || name === '..') return false;
   if (name.includes('/') || name.includes('\0')) return false;
-  if (Buffer.from(name, 'utf8').toString('utf8') !== name) return false; // lone surrogates
-  return utf8Length(name) <= NAME_MAX;
+  if (LONE_SURROGATE.test(name)) return false;
+  // A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair, two units, is 4): short names need no count.
+  return name.length * 3 <= NAME_MAX || utf8Length(name) <= NAME_MAX;
 }
+
+/** Half of a surrogate pair without its other half: not valid UTF-8 once encoded. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * A relative path made of safe components joined by '/', as stored in the structure record and the

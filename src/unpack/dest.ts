@@ -22,8 +22,12 @@ export function isZero(b: Buffer): boolean {
 
 export class Destination {
   readonly root: string;
-  /** Directories known to be real directories under root (this run made or checked them). Bounded: cleared when large. */
-  private readonly safeDirs = new Set<string>();
+  /**
+   * Directories known to be real directories under root (this run made or checked them), by their
+   * components joined with NUL — a byte no safe name holds, so a key stands for exactly one list of
+   * checked components. Bounded: cleared when large.
+   */
+  private readonly safeDirs = new Map<string, string>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -31,37 +35,51 @@ export class Destination {
 
   /** The absolute path for record-path components, after checking each is a safe single name. */
   pathOf(components: readonly string[]): string {
-    for (const c of components) {
-      if (!isSafeComponent(c)) throw new UnsafePathError(`Refused ${JSON.stringify(components.join('/'))}: ${JSON.stringify(c)} is not a safe name.`, components.join('/'));
-    }
+    for (const c of components) checkComponent(c, components);
     return join(this.root, ...components);
   }
 
   /**
    * Make sure the directory at `components` exists as a real directory (creating missing ones) and
-   * return its path. Synchronous: depth first, it is one lstat or mkdir per new folder.
+   * return its path. Synchronous: depth first, it is one lstat or mkdir per new folder. A folder
+   * checked before costs one lookup; a new one has all its names checked before anything is made.
    */
   ensureDir(components: readonly string[]): string {
-    const abs = this.pathOf(components);
-    if (this.safeDirs.has(abs)) return abs;
-    if (components.length === 0) {
-      mkdirSync(this.root, { recursive: true });
-      this.safeDirs.add(abs);
-      return abs;
+    const known = this.safeDirs.get(components.join('\0'));
+    if (known !== undefined) return known;
+    for (const c of components) checkComponent(c, components);
+    return this.makeDir(components);
+  }
+
+  /** ensureDir for components already checked. */
+  private makeDir(components: readonly string[]): string {
+    const key = components.join('\0');
+    const known = this.safeDirs.get(key);
+    if (known !== undefined) return known;
+    let abs = this.root;
+    if (components.length === 0) mkdirSync(this.root, { recursive: true });
+    else {
+      abs = join(this.makeDir(components.slice(0, -1)), components[components.length - 1] as string);
+      this.realDir(abs, components.join('/'));
     }
-    this.ensureDir(components.slice(0, -1));
-    this.realDir(abs, components.join('/'));
     if (this.safeDirs.size > 100_000) this.safeDirs.clear();
+    this.safeDirs.set(key, abs);
     return abs;
+  }
+
+  /** The path of the file at `components`, after making its folder (as ensureDir) and checking its name. */
+  filePath(components: readonly string[]): string {
+    const name = components[components.length - 1];
+    if (name === undefined) throw new UnsafePathError('Refused an empty path.', '');
+    const dir = this.ensureDir(components.slice(0, -1));
+    checkComponent(name, components);
+    return join(dir, name);
   }
 
   private realDir(abs: string, shown: string): void {
     try {
       const st = lstatSync(abs);
-      if (st.isDirectory()) {
-        this.safeDirs.add(abs);
-        return;
-      }
+      if (st.isDirectory()) return;
       if (st.isSymbolicLink()) throw new UnsafePathError(`Refused ${shown}: it would be written through the symlink ${abs}.`, shown);
       throw new UnsafePathError(`Refused ${shown}: ${abs} exists and is not a folder.`, shown);
     } catch (e) {
@@ -72,9 +90,7 @@ export class Destination {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       this.realDir(abs, shown);
-      return;
     }
-    this.safeDirs.add(abs);
   }
 
   /**
@@ -82,8 +98,7 @@ export class Destination {
    * removing a file or symlink in the way (never a folder). `holes` leaves all-zero blocks unwritten.
    */
   writeVerifiedFile(components: readonly string[], data: Buffer, holes: boolean): void {
-    this.ensureDir(components.slice(0, -1));
-    const abs = this.pathOf(components);
+    const abs = this.filePath(components);
     let fd: number;
     try {
       fd = openSync(abs, CREATE_FLAGS, 0o600);
@@ -120,9 +135,9 @@ export class Destination {
    * `discard` to remove it.
    */
   async createFile(components: readonly string[]): Promise<PendingFile> {
+    const finalPath = this.filePath(components);
     const dir = this.ensureDir(components.slice(0, -1));
     const name = components[components.length - 1] as string;
-    const finalPath = this.pathOf(components);
     for (;;) {
       const tmp = join(dir, `.xtar-tmp-${randomBytes(6).toString('hex')}`);
       try {
@@ -133,6 +148,10 @@ export class Destination {
       }
     }
   }
+}
+
+function checkComponent(c: string, components: readonly string[]): void {
+  if (!isSafeComponent(c)) throw new UnsafePathError(`Refused ${JSON.stringify(components.join('/'))}: ${JSON.stringify(c)} is not a safe name.`, components.join('/'));
 }
 
 export class PendingFile {
