@@ -120,7 +120,7 @@ interface Restore {
  * Which volumes a restore needs: from the target backup's catalogs, every volume holding a selected
  * file's bytes (its own, or an earlier backup's), and its newest volume given (for the records).
  */
-async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter): Promise<Restore> {
+async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter, catalogs: OwnCatalogs): Promise<Restore> {
   const { target, own, others } = choice;
   const needed = new Map<string, NeededVolume>();
   const need = (backup: string | null, volume: number): void => {
@@ -140,7 +140,7 @@ async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: Path
   for (const v of [...own].reverse()) {
     const r = await RandomReader.open(v.archive);
     try {
-      const cat = await ownCatalog(v, r);
+      const cat = await catalogs.of(v, r);
       if (cat === null || cat.complete === false) continue;
       for await (const c of catalogLines(cat, () => undefined)) {
         if ('skipped' in c || !filter.selects(c.path)) continue;
@@ -172,7 +172,8 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const volumesGiven = given.filter((v) => (seen.has(v.archive) ? false : (seen.add(v.archive), true)));
   const choice = chooseBackup(volumesGiven, { ...(opts.backup === undefined ? {} : { backup: opts.backup }), ...(opts.at === undefined ? {} : { at: opts.at }) });
   const filter = new PathFilter(opts.paths ?? []);
-  const restore = await planRestore(choice, filter);
+  const catalogs = new OwnCatalogs();
+  const restore = await planRestore(choice, filter, catalogs);
   opts.onPlan?.(restore.plan);
   const unique = restore.own;
   const dest = new Destination(opts.dest);
@@ -204,8 +205,6 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       const r = await RandomReader.open(v.archive);
       readers.push(r);
       sSrc ??= await structureSource(v, r);
-      const cSrc = await catalogSource(v, r);
-      if (cSrc) for await (const c of catalogLines(cSrc, () => undefined)) if ('skipped' in c) packSkipped.add(c.path);
     }
     // Sparse files, and the total for progress (the whole backup: a lone volume finishes early).
     // With paths given, the folders above the selected entries are kept too (their modes and times).
@@ -251,7 +250,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
     // inside an .xtar holds only its own volume's lines. So no line is read twice.
     const restoreReferenced = async (): Promise<void> => {
       for (const [i, v] of [...unique.entries()].reverse()) {
-        const cat = await ownCatalog(v, readers[i] as RandomReader);
+        const cat = await catalogs.of(v, readers[i] as RandomReader);
         if (!cat) continue;
         for await (const c of catalogLines(cat, () => undefined)) {
           if ('skipped' in c || c.backup === undefined || !filter.selects(c.path)) continue;
@@ -294,19 +293,33 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
 
     // 1. The catalogs say where every blob lies: restore by them, whatever happened to the tar headers.
     //    Each file is restored with the volume of its last part, from all its parts.
+    //    The files pack could not read are noted on the way (from catalog.jsonl, as the structure's
+    //    list of missing files is explained by it), and whether any file's bytes are an earlier backup's.
     const restored = new Set<string>();
     const trusted = new Set<number>();
+    let referenced = false;
     for (const [i, v] of unique.entries()) {
       const r = readers[i] as RandomReader;
       const number = v.volume ?? 1;
-      const own = await ownCatalog(v, r);
+      const own = await catalogs.of(v, r);
+      const plain = await catalogSource(v, r);
+      const skipsFromOwn = own !== null && plain !== null && own.path === plain.path && own.range?.start === plain.range?.start;
+      if (plain && !skipsFromOwn) for await (const c of catalogLines(plain, () => undefined)) if ('skipped' in c) packSkipped.add(c.path);
       if (!own) continue;
       let badLines = 0;
       for await (const c of catalogLines(own, (where, reason) => {
         badLines++;
         report(where, reason, 'header');
       })) {
-        if ('skipped' in c || c.backup !== undefined || !filter.selects(c.path)) continue;
+        if ('skipped' in c) {
+          if (skipsFromOwn) packSkipped.add(c.path);
+          continue;
+        }
+        if (c.backup !== undefined) {
+          referenced ||= filter.selects(c.path);
+          continue;
+        }
+        if (!filter.selects(c.path)) continue;
         const last = c.parts[c.parts.length - 1];
         if (last === undefined || last.volume !== number) continue;
         for (const p of c.parts) restored.add(`${p.volume}:${p.offset}`);
@@ -328,7 +341,8 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
 
     // 1b. Files whose bytes an earlier backup holds (an incremental's unchanged files): from the
     //     newest catalog, read where it says, checked against its sha256 like any other.
-    if (unique.length > 0) await restoreReferenced();
+    //     (Only when a catalog read above named one: restoreReferenced reads the same catalogs.)
+    if (referenced) await restoreReferenced();
 
     // 2. The tars themselves: every header is read (and damage reported); what no catalog covered is
     //    restored from them, and parts of files whose last part is on a volume not given are gathered.
@@ -453,11 +467,27 @@ function dirsFromCatalog(dest: Destination, path: readonly string[], report: (pa
   }
 }
 
+/** ownCatalog for each volume, decided once per run: deciding reads the whole record. */
+class OwnCatalogs {
+  private readonly chosen = new Map<VolumeSource, Promise<OwnCatalog | null>>();
+
+  of(v: VolumeSource, r: RandomReader): Promise<OwnCatalog | null> {
+    let c = this.chosen.get(v);
+    if (c === undefined) {
+      c = ownCatalog(v, r);
+      this.chosen.set(v, c);
+    }
+    return c;
+  }
+}
+
+type OwnCatalog = RecordSource & { complete?: boolean };
+
 /**
  * The catalog lines of a volume's own files: its catalog.jsonl when that reads cleanly to its end
  * line, else the copy inside its .xtar. `complete` is false when the record was cut short.
  */
-async function ownCatalog(v: VolumeSource, r: RandomReader): Promise<(RecordSource & { complete?: boolean }) | null> {
+async function ownCatalog(v: VolumeSource, r: RandomReader): Promise<OwnCatalog | null> {
   if (v.catalog !== null && (await recordIsWhole({ path: v.catalog, label: v.catalog }, 'catalog'))) return { path: v.catalog, label: v.catalog };
   const copy = await catalogCopy(v, r);
   if (copy && (await recordIsWhole(copy, 'catalog'))) return copy;
