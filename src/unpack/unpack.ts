@@ -70,15 +70,46 @@ export interface UnpackResult {
   problems: Problem[];
 }
 
-/** Choose the structure record: the volume's own file when it reads whole, else the copy inside its .xtar. */
-async function structureSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
+/**
+ * Choose the structure record: the volume's own file when it reads whole, else the copy inside its
+ * .xtar. With `facts`, the pass that checks a record is whole also gathers them (started afresh
+ * for each record tried); `whole` says whether the record chosen was checked so, its facts complete.
+ */
+async function structureSource(v: VolumeSource, r: RandomReader, facts?: StructureFacts): Promise<{ src: RecordSource; whole: boolean } | null> {
   const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure };
-  if (plain && (await recordIsWhole(plain, 'structure'))) return plain;
+  if (plain && (await recordIsWhole(plain, 'structure', facts))) return { src: plain, whole: true };
   const recs = await topLevelRecords(r);
   const s = recs.structure;
   const copy: RecordSource | null = s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
-  if (copy && (await recordIsWhole(copy, 'structure'))) return copy;
-  return plain ?? copy;
+  if (copy && (await recordIsWhole(copy, 'structure', facts))) return { src: copy, whole: true };
+  const either = plain ?? copy;
+  return either === null ? null : { src: either, whole: false };
+}
+
+/**
+ * What unpack needs from the structure record before restoring: the sparse files, the bytes of the
+ * files (for progress: the whole backup, as a lone volume finishes early), and, with paths given, the
+ * folders above the selected entries (kept for their modes and times).
+ */
+class StructureFacts {
+  sparse = new Set<string>();
+  totalBytes = 0;
+  keepDirs = new Set<string>();
+
+  constructor(private readonly filter: PathFilter) {}
+
+  clear(): void {
+    this.sparse.clear();
+    this.totalBytes = 0;
+    this.keepDirs.clear();
+  }
+
+  add(e: StructureEntry): void {
+    if (!this.filter.selects(e.path)) return;
+    if (e.sparse) this.sparse.add(e.path);
+    if (e.type === 'file') this.totalBytes += e.size ?? 0;
+    if (!this.filter.all) for (let i = e.path.indexOf('/'); i > 0; i = e.path.indexOf('/', i + 1)) this.keepDirs.add(e.path.slice(0, i));
+  }
 }
 
 async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
@@ -199,25 +230,25 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
 
   try {
     let sSrc: RecordSource | null = null;
-    const sparse = new Set<string>();
+    const facts = new StructureFacts(filter);
+    let factsWhole = false;
     const packSkipped = new Set<string>();
     for (const v of unique) {
       const r = await RandomReader.open(v.archive);
       readers.push(r);
-      sSrc ??= await structureSource(v, r);
-    }
-    // Sparse files, and the total for progress (the whole backup: a lone volume finishes early).
-    // With paths given, the folders above the selected entries are kept too (their modes and times).
-    let totalBytes = 0;
-    const keepDirs = new Set<string>();
-    if (sSrc) {
-      for await (const e of structureEntries(sSrc, () => undefined)) {
-        if (!filter.selects(e.path)) continue;
-        if (e.sparse) sparse.add(e.path);
-        if (e.type === 'file') totalBytes += e.size ?? 0;
-        if (!filter.all) for (let i = e.path.indexOf('/'); i > 0; i = e.path.indexOf('/', i + 1)) keepDirs.add(e.path.slice(0, i));
+      if (sSrc === null) {
+        const found = await structureSource(v, r, facts);
+        sSrc = found?.src ?? null;
+        factsWhole = found?.whole ?? false;
       }
     }
+    // A structure record that does not read whole was not gathered from: read what it holds.
+    if (sSrc && !factsWhole) {
+      facts.clear();
+      for await (const e of structureEntries(sSrc, () => undefined)) facts.add(e);
+    }
+    const { sparse, keepDirs } = facts;
+    const totalBytes = facts.totalBytes;
     const selected = async function* (entries: AsyncIterable<StructureEntry>): AsyncGenerator<StructureEntry> {
       for await (const e of entries) if (filter.selects(e.path) || (e.type === 'dir' && keepDirs.has(e.path))) yield e;
     };
@@ -495,14 +526,19 @@ async function ownCatalog(v: VolumeSource, r: RandomReader): Promise<OwnCatalog 
   return copy ? { ...copy, complete: false } : null;
 }
 
-/** Whether a record reads cleanly from its header to its end line (one pass, nothing kept). */
-async function recordIsWhole(src: RecordSource, kind: 'catalog' | 'structure'): Promise<boolean> {
+/** Whether a record reads cleanly from its header to its end line (one pass; a structure record's entries can be gathered meanwhile). */
+async function recordIsWhole(src: RecordSource, kind: 'catalog' | 'structure', facts?: StructureFacts): Promise<boolean> {
   let n = 0;
+  facts?.clear();
   try {
     for await (const line of readLines(src.path, src.range, src.gzip)) {
       if (n++ === 0) (kind === 'catalog' ? decodeCatalogHeader : decodeStructureHeader)(line, src.label);
       else if (decodeTrailer(line) !== null) return true;
-      else (kind === 'catalog' ? decodeCatalogLine : decodeStructureEntry)(line, src.label);
+      else if (kind === 'catalog') decodeCatalogLine(line, src.label);
+      else {
+        const e = decodeStructureEntry(line, src.label);
+        facts?.add(e);
+      }
     }
   } catch {
     return false;
@@ -549,7 +585,7 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
     // The newest volume: its catalog lists every file of the backup.
     const v = (await locate(opts.input)).at(-1) as VolumeSource;
     reader = await RandomReader.open(v.archive);
-    src = await structureSource(v, reader);
+    src = (await structureSource(v, reader))?.src ?? null;
     if (src === null) throw new InputError(`${opts.input} holds no structure record.`, opts.input);
     catalog = await catalogSource(v, reader);
   }
