@@ -8,7 +8,7 @@ import { entryErrorMessage, InputError, isFatalIoError, XtarError } from '../err
 import { ARCHIVE_SUFFIX, VOLUME_CATALOG, VOLUME_MANIFEST } from '../format/layout.js';
 import { placeRenamed, pruneUnlisted } from './by-hand.js';
 import { partBaseMatches } from '../format/names.js';
-import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogFile, type StructureEntry } from '../format/records.js';
+import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogFile, type CatalogLine, type StructureEntry } from '../format/records.js';
 import { chooseBackup, PathFilter, volumeKey } from './select.js';
 import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
@@ -77,11 +77,11 @@ export interface UnpackResult {
  */
 async function structureSource(v: VolumeSource, r: RandomReader, facts?: StructureFacts): Promise<{ src: RecordSource; whole: boolean } | null> {
   const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure };
-  if (plain && (await recordIsWhole(plain, 'structure', facts))) return { src: plain, whole: true };
+  if (plain && (await recordIsWhole(plain, decodeStructureHeader, decodeStructureEntry, facts))) return { src: plain, whole: true };
   const recs = await topLevelRecords(r);
   const s = recs.structure;
   const copy: RecordSource | null = s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
-  if (copy && (await recordIsWhole(copy, 'structure', facts))) return { src: copy, whole: true };
+  if (copy && (await recordIsWhole(copy, decodeStructureHeader, decodeStructureEntry, facts))) return { src: copy, whole: true };
   const either = plain ?? copy;
   return either === null ? null : { src: either, whole: false };
 }
@@ -91,7 +91,7 @@ async function structureSource(v: VolumeSource, r: RandomReader, facts?: Structu
  * files (for progress: the whole backup, as a lone volume finishes early), and, with paths given, the
  * folders above the selected entries (kept for their modes and times).
  */
-class StructureFacts {
+class StructureFacts implements Gatherer<StructureEntry> {
   sparse = new Set<string>();
   totalBytes = 0;
   keepDirs = new Set<string>();
@@ -147,6 +147,30 @@ interface Restore {
   refs: Map<string, VolumeSource>;
 }
 
+/** The volumes (of this backup or earlier ones) holding the bytes of the selected files a catalog lists. */
+class Holders implements Gatherer<CatalogLine> {
+  /** By backup:volume, in the order first met. */
+  readonly found = new Map<string, { backup: string | null; volume: number }>();
+
+  constructor(
+    private readonly filter: PathFilter,
+    private readonly target: string | null,
+  ) {}
+
+  clear(): void {
+    this.found.clear();
+  }
+
+  add(c: CatalogLine): void {
+    if ('skipped' in c || !this.filter.selects(c.path)) return;
+    const backup = c.backup ?? this.target;
+    for (const p of c.parts) {
+      const key = volumeKey(backup, p.volume);
+      if (!this.found.has(key)) this.found.set(key, { backup, volume: p.volume });
+    }
+  }
+}
+
 /**
  * Which volumes a restore needs: from the target backup's catalogs, every volume holding a selected
  * file's bytes (its own, or an earlier backup's), and its newest volume given (for the records).
@@ -171,12 +195,11 @@ async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: Path
   for (const v of [...own].reverse()) {
     const r = await RandomReader.open(v.archive);
     try {
-      const cat = await catalogs.of(v, r);
+      const holders = new Holders(filter, target);
+      const { cat, gathered } = await catalogs.of(v, r, holders);
       if (cat === null || cat.complete === false) continue;
-      for await (const c of catalogLines(cat, () => undefined)) {
-        if ('skipped' in c || !filter.selects(c.path)) continue;
-        for (const p of c.parts) need(c.backup ?? target, p.volume);
-      }
+      if (!gathered) for await (const c of catalogLines(cat, () => undefined)) holders.add(c);
+      for (const h of holders.found.values()) need(h.backup, h.volume);
       catalogRead = true;
       if (cat.range === undefined) break;
     } finally {
@@ -281,7 +304,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
     // inside an .xtar holds only its own volume's lines. So no line is read twice.
     const restoreReferenced = async (): Promise<void> => {
       for (const [i, v] of [...unique.entries()].reverse()) {
-        const cat = await catalogs.of(v, readers[i] as RandomReader);
+        const { cat } = await catalogs.of(v, readers[i] as RandomReader);
         if (!cat) continue;
         for await (const c of catalogLines(cat, () => undefined)) {
           if ('skipped' in c || c.backup === undefined || !filter.selects(c.path)) continue;
@@ -332,7 +355,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
     for (const [i, v] of unique.entries()) {
       const r = readers[i] as RandomReader;
       const number = v.volume ?? 1;
-      const own = await catalogs.of(v, r);
+      const { cat: own } = await catalogs.of(v, r);
       const plain = await catalogSource(v, r);
       const skipsFromOwn = own !== null && plain !== null && own.path === plain.path && own.range?.start === plain.range?.start;
       if (plain && !skipsFromOwn) for await (const c of catalogLines(plain, () => undefined)) if ('skipped' in c) packSkipped.add(c.path);
@@ -502,13 +525,17 @@ function dirsFromCatalog(dest: Destination, path: readonly string[], report: (pa
 class OwnCatalogs {
   private readonly chosen = new Map<VolumeSource, Promise<OwnCatalog | null>>();
 
-  of(v: VolumeSource, r: RandomReader): Promise<OwnCatalog | null> {
-    let c = this.chosen.get(v);
-    if (c === undefined) {
-      c = ownCatalog(v, r);
-      this.chosen.set(v, c);
-    }
-    return c;
+  /**
+   * With `lines`, when the choice is made by this call, the lines of each record tried are gathered
+   * meanwhile; `gathered` says whether they are those of the record chosen, read whole.
+   */
+  async of(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>): Promise<{ cat: OwnCatalog | null; gathered: boolean }> {
+    const known = this.chosen.get(v);
+    if (known !== undefined) return { cat: await known, gathered: false };
+    const choosing = ownCatalog(v, r, lines);
+    this.chosen.set(v, choosing);
+    const cat = await choosing;
+    return { cat, gathered: lines !== undefined && cat !== null && cat.complete !== false };
   }
 }
 
@@ -518,26 +545,31 @@ type OwnCatalog = RecordSource & { complete?: boolean };
  * The catalog lines of a volume's own files: its catalog.jsonl when that reads cleanly to its end
  * line, else the copy inside its .xtar. `complete` is false when the record was cut short.
  */
-async function ownCatalog(v: VolumeSource, r: RandomReader): Promise<OwnCatalog | null> {
-  if (v.catalog !== null && (await recordIsWhole({ path: v.catalog, label: v.catalog }, 'catalog'))) return { path: v.catalog, label: v.catalog };
+async function ownCatalog(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>): Promise<OwnCatalog | null> {
+  if (v.catalog !== null && (await recordIsWhole({ path: v.catalog, label: v.catalog }, decodeCatalogHeader, decodeCatalogLine, lines))) return { path: v.catalog, label: v.catalog };
   const copy = await catalogCopy(v, r);
-  if (copy && (await recordIsWhole(copy, 'catalog'))) return copy;
+  if (copy && (await recordIsWhole(copy, decodeCatalogHeader, decodeCatalogLine, lines))) return copy;
   if (v.catalog !== null) return { path: v.catalog, label: v.catalog, complete: false };
   return copy ? { ...copy, complete: false } : null;
 }
 
-/** Whether a record reads cleanly from its header to its end line (one pass; a structure record's entries can be gathered meanwhile). */
-async function recordIsWhole(src: RecordSource, kind: 'catalog' | 'structure', facts?: StructureFacts): Promise<boolean> {
+/** Collects what a pass over a record finds; cleared when a pass over another record begins. */
+interface Gatherer<T> {
+  clear(): void;
+  add(entry: T): void;
+}
+
+/** Whether a record reads cleanly from its header to its end line (one pass; its entries can be gathered meanwhile). */
+async function recordIsWhole<T>(src: RecordSource, decodeHeader: (line: string, where: string) => unknown, decodeEntry: (line: string, where: string) => T, gather?: Gatherer<T>): Promise<boolean> {
   let n = 0;
-  facts?.clear();
+  gather?.clear();
   try {
     for await (const line of readLines(src.path, src.range, src.gzip)) {
-      if (n++ === 0) (kind === 'catalog' ? decodeCatalogHeader : decodeStructureHeader)(line, src.label);
+      if (n++ === 0) decodeHeader(line, src.label);
       else if (decodeTrailer(line) !== null) return true;
-      else if (kind === 'catalog') decodeCatalogLine(line, src.label);
       else {
-        const e = decodeStructureEntry(line, src.label);
-        facts?.add(e);
+        const entry = decodeEntry(line, src.label);
+        gather?.add(entry);
       }
     }
   } catch {
