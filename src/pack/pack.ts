@@ -288,9 +288,31 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     let scanBytes = 0;
     const structureHash = createHash('sha256');
     const stamp = { backup: backupId, created: createdIso, kind: plan.kind, ...(plan.base === null ? {} : { base: plan.base.id }) };
+    /** The job for a file: the root itself when it is a file, else the path below the root. */
+    const fileJob = (e: StructureEntry, prev: FileVersion | null): CompressJob => ({
+      abs: e.path.includes('/') ? join(tree, ...e.path.split('/').slice(1)) : tree,
+      name: baseName(e.path),
+      size: e.size ?? 0,
+      mtimeSec: mtimeSeconds(e.mtimeNs),
+      mode: e.mode,
+      ...(prev?.blob ? { sameAs: prev.blob.sha256 } : {}),
+    });
+    // A full backup's first small files are compressed while the scan still runs, so the workers are
+    // not idle until the structure record is complete; the volume pass picks them up by path.
+    const early = new Map<string, { job: CompressJob; result: Promise<BlobResult> }>();
+    let earlyBytes = 0;
+    const compressEarly = (e: StructureEntry): void => {
+      const size = e.size ?? 0;
+      if (plan.base !== null || e.type !== 'file' || size > SMALL_FILE_MAX) return;
+      if (earlyBytes + size > LOOKAHEAD_BYTES || early.size >= LOOKAHEAD_ITEMS) return;
+      const job = fileJob(e, null);
+      early.set(e.path, { job, result: pool!.add(job) });
+      earlyBytes += size;
+    };
     const scan: ScanResult = await scanTree(
       tree,
       async (e) => {
+        compressEarly(e);
         if (!headerWritten) {
           await structure.line(encodeStructureHeader({ ...stamp, root: e.path }));
           headerWritten = true;
@@ -308,6 +330,7 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     );
     await structure.line(encodeTrailer(scan.entries));
     await structure.close();
+    pool.flush();
     const structureSha256 = structureHash.digest('hex');
     const root = scan.root;
     const latest = plan.base === null ? null : index.latest(source);
@@ -378,6 +401,13 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
         dirStack.push(e.path);
         queue.push({ kind: 'enter', e, name });
       } else if (e.type === 'file') {
+        const pre = early.get(e.path);
+        if (pre !== undefined) {
+          early.delete(e.path);
+          queue.push({ kind: 'small', e, name, job: pre.job, result: pre.result, prev: null });
+          queuedBytes += pre.job.size;
+          return;
+        }
         const d = decide(index, plan, checksum, e);
         if (d.kind === 'ref') {
           queue.push({ kind: 'ref', e, v: d.v });
@@ -385,8 +415,7 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
         }
         const prev = d.kind === 'check' ? d.v : null;
         const size = e.size ?? 0;
-        const abs = scan.rootType === 'file' ? tree : join(tree, ...e.path.split('/').slice(1));
-        const job: CompressJob = { abs, name, size, mtimeSec: mtimeSeconds(e.mtimeNs), mode: e.mode, ...(prev?.blob ? { sameAs: prev.blob.sha256 } : {}) };
+        const job = fileJob(e, prev);
         if (size <= SMALL_FILE_MAX) {
           queue.push({ kind: 'small', e, name, job, result: pool!.add(job), prev });
           queuedBytes += size;
