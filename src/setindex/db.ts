@@ -185,7 +185,9 @@ export class SetIndex {
   private constructor(readonly file: string) {
     try {
       this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
+      // A rollback journal, not WAL: new rows go to the database once (WAL writes each page twice,
+      // which made the index's writes 1.11× the set on SMALL instead of 1.09×); as crash-safe.
+      this.db.pragma('journal_mode = DELETE');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');

@@ -155,7 +155,7 @@ export interface RebuildResult {
 export async function rebuildIndex(set: string): Promise<RebuildResult> {
   const target = join(set, INDEX_FILE);
   const temp = `${target}.rebuild`;
-  for (const suffix of ['', '-wal', '-shm']) await rm(temp + suffix, { force: true });
+  for (const suffix of ['', '-journal', '-wal', '-shm']) await rm(temp + suffix, { force: true });
   const index = SetIndex.openFile(temp);
   const backups: ImportResult[] = [];
   const failed: { id: string; reason: string }[] = [];
@@ -170,7 +170,8 @@ export async function rebuildIndex(set: string): Promise<RebuildResult> {
   } finally {
     index.close();
   }
-  for (const suffix of ['-wal', '-shm']) await rm(target + suffix, { force: true });
+  // A journal left beside the old index would be rolled back into the new one: remove it first.
+  for (const suffix of ['-journal', '-wal', '-shm']) await rm(target + suffix, { force: true });
   await rename(temp, target);
   return { index: target, backups, failed };
 }

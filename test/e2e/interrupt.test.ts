@@ -13,7 +13,7 @@ import { removeTree, seededText, tempDir } from '../helpers/tree.js';
 
 /** A set folder's entries other than its own bookkeeping (marker, index, log, a stale lock). */
 async function backupEntries(set: string): Promise<string[]> {
-  return (await readdir(set)).filter((n) => !/^xtar(-set\.json|-index\.sqlite(-wal|-shm)?|\.log|\.lock)$/.test(n));
+  return (await readdir(set)).filter((n) => !/^xtar(-set\.json|-index\.sqlite(-journal)?|\.log|\.lock)$/.test(n));
 }
 
 /** Start a pack, wait until its partial volume exists (so it is mid-pack), then send `signal`. */
