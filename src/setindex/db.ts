@@ -170,7 +170,7 @@ const VERSION_JOINS = `JOIN paths p ON p.id = f.path_id
   LEFT JOIN blobs b ON b.id = f.blob LEFT JOIN backups hb ON hb.rowid = b.holder LEFT JOIN paths hp ON hp.id = b.path_id`;
 
 /** Rows are written in transactions of this many. */
-const BATCH = 2000;
+const BATCH = 5000;
 
 export class SetIndex {
   private readonly db: Database.Database;
@@ -200,7 +200,10 @@ export class SetIndex {
     this.insertPath = this.db.prepare('INSERT INTO paths(path) VALUES (?)');
     this.lookupStmt = this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? AND p.path = ?`);
     this.byTimeStmt = this.db
-      .prepare(`SELECT ${VERSION_COLUMNS} FROM files f ${VERSION_JOINS} WHERE f.backup = ? AND f.size = ? AND f.mtime = ? AND f.blob IS NOT NULL ORDER BY p.path LIMIT 1`);
+      .prepare(
+        `SELECT ${VERSION_COLUMNS} FROM file_times t JOIN files f ON f.backup = t.backup AND f.path_id = t.path_id ${VERSION_JOINS}
+         WHERE t.backup = ? AND t.size = ? AND t.mtime = ? ORDER BY p.path LIMIT 1`,
+      );
     this.insertBlob = this.db.prepare('INSERT INTO blobs(holder, path_id, sha256, crc32, method, parts, first_volume, last_volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertFile = this.db.prepare('INSERT OR REPLACE INTO files(backup, path_id, size, mtime, mode, blob, skipped) VALUES (?, ?, ?, ?, ?, ?, ?)');
   }
@@ -270,9 +273,23 @@ export class SetIndex {
         skipped TEXT,
         PRIMARY KEY (backup, path_id)
       ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS files_by_time ON files(backup, size, mtime);
       CREATE INDEX IF NOT EXISTS files_by_blob ON files(blob);
+      -- Rename candidates by size and mtime. Filled once per backup, in key order, when the backup is
+      -- complete: an index on files kept up row by row would rewrite pages all over it on every
+      -- batch (on 100,000 files, 1.39x the set's bytes written instead of about 1.05x).
+      CREATE TABLE IF NOT EXISTS file_times (
+        backup INTEGER NOT NULL REFERENCES backups(rowid) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        mtime INTEGER NOT NULL,
+        path_id INTEGER NOT NULL,
+        PRIMARY KEY (backup, size, mtime, path_id)
+      ) WITHOUT ROWID;
     `);
+    // Indexes made by the first version of this schema (the same day): move to file_times.
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'files_by_time'").get() !== undefined) {
+      this.db.exec(`INSERT OR IGNORE INTO file_times SELECT backup, size, mtime, path_id FROM files WHERE blob IS NOT NULL ORDER BY backup, size, mtime, path_id;
+        DROP INDEX files_by_time;`);
+    }
     const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
     if (v === undefined) this.db.prepare("INSERT INTO meta(key, value) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
     else if (Number(v) > SCHEMA_VERSION) throw new IndexError(`The set's index ${this.file} was made by a newer xtar (schema ${v}); upgrade xtar, or rebuild the index.`);
@@ -325,6 +342,9 @@ export class SetIndex {
           'UPDATE backups SET complete = 1, seq = ?, volumes = ?, files = ?, bytes = ?, stored_files = ?, stored_bytes = ?, skipped_files = ?, structure_sha256 = ? WHERE rowid = ?',
         )
         .run(seq, s.volumeCount, s.files, s.bytes, s.storedFiles, s.storedBytes, s.skippedFiles, s.structureSha256, rowid);
+      this.db
+        .prepare('INSERT OR IGNORE INTO file_times SELECT backup, size, mtime, path_id FROM files WHERE backup = ? AND blob IS NOT NULL ORDER BY size, mtime, path_id')
+        .run(rowid);
       const vol = this.db.prepare('INSERT OR REPLACE INTO volumes(backup, number, bytes, files) VALUES (?, ?, ?, ?)');
       for (const v of s.volumes) vol.run(rowid, v.number, v.bytes, v.files);
     })();
@@ -334,6 +354,7 @@ export class SetIndex {
   dropBackup(rowid: number): void {
     this.pending = [];
     this.db.transaction(() => {
+      this.db.prepare('DELETE FROM file_times WHERE backup = ?').run(rowid);
       this.db.prepare('DELETE FROM files WHERE backup = ?').run(rowid);
       this.db.prepare('DELETE FROM blobs WHERE holder = ?').run(rowid);
       this.db.prepare('DELETE FROM volumes WHERE backup = ?').run(rowid);
