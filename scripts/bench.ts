@@ -19,6 +19,7 @@ import {
   fmtNum,
   freeBytes,
   freshDir,
+  probeCreates,
   median,
   run,
   runTimed,
@@ -227,6 +228,8 @@ interface Sample {
   /** xtar pack only: what its --json says. */
   selfArchiveBytes?: number;
   selfBytesWritten?: number;
+  /** Unpack only: µs per file to create empty files beside the dest just before (probeCreates). */
+  createUs?: number;
 }
 
 interface OpSummary {
@@ -247,6 +250,8 @@ interface OpSummary {
   selfBytesWritten?: number;
   /** Unpack only: the check of the restored tree ("ok ..." or "FAILED: ..."). */
   check?: string;
+  /** Unpack only: median µs per file creation on the dest's file system just before (probeCreates). */
+  createUs?: number;
 }
 
 interface CorpusResult {
@@ -274,6 +279,8 @@ interface Ctx {
   notes: string[];
   samples: Sample[];
   states: Map<string, ToolState>;
+  /** Restored trees stay until the corpus is done (deleting one slows the next tool's file creation). */
+  keepRestores: boolean;
 }
 
 /** Other processes using more than this many cores on average during a command mark it as disturbed. */
@@ -355,6 +362,7 @@ async function runUndisturbed(ctx: Ctx, label: string, cmd: Cmd, run: number, cl
 /** Runs one op of one tool, timed; returns undefined (and says why) when it did not succeed. */
 async function measureOp(ctx: Ctx, tool: Tool, op: Op, cmd: Cmd, run: number, out: string, dest: string): Promise<Sample | undefined> {
   const state = ctx.states.get(tool.id);
+  const createUs = op === 'unpack' ? await probeCreates(`${dest}.probe`) : undefined;
   const label = tool.labels[op] ?? `${tool.id} ${op}`;
   const clear = async (): Promise<void> => {
     if (op === 'pack') await freshDir(out);
@@ -376,6 +384,7 @@ async function measureOp(ctx: Ctx, tool: Tool, op: Op, cmd: Cmd, run: number, ou
   if (r.code === 1) note(ctx, `${label} exited 1 (warnings) in run ${run}: ${gist(r)}`);
   const s: Sample = { tool: tool.id, op, run, ...r.m };
   if (archiveBytes !== undefined) s.archiveBytes = archiveBytes;
+  if (createUs !== undefined) s.createUs = createUs;
   if (op === 'pack' && tool.id === 'xtar') Object.assign(s, xtarSelfReport(r.stdout));
   ctx.samples.push(s);
   printSample(ctx, label, s);
@@ -403,7 +412,8 @@ async function runToolOnce(ctx: Ctx, tool: Tool, run: number): Promise<void> {
   const state = ctx.states.get(tool.id);
   if (!state || state.skipped.has('pack')) return;
   const out = path.join(ctx.work, 'out', tool.id);
-  const dest = path.join(ctx.work, 'restore', tool.id);
+  // A new folder per run: see keepRestores.
+  const dest = path.join(ctx.work, 'restore', `${tool.id}-run${run}`);
   await freshDir(out);
   await freshDir(dest);
   const cmds = tool.commands(ctx.c, out, dest);
@@ -415,7 +425,7 @@ async function runToolOnce(ctx: Ctx, tool: Tool, run: number): Promise<void> {
     if (s && op === 'unpack') await checkRestore(ctx, tool, dest, run);
   }
   await rm(out, { recursive: true, force: true });
-  await rm(dest, { recursive: true, force: true });
+  if (!ctx.keepRestores) await rm(dest, { recursive: true, force: true });
 }
 
 function summarise(tool: Tool, op: Op, samples: Sample[], state: ToolState | undefined): OpSummary | undefined {
@@ -441,14 +451,22 @@ function summarise(tool: Tool, op: Op, samples: Sample[], state: ToolState | und
     sum.selfArchiveBytes = med((s) => s.selfArchiveBytes);
     sum.selfBytesWritten = med((s) => s.selfBytesWritten);
   }
-  if (op === 'unpack') sum.check = state?.check ?? 'not checked';
+  if (op === 'unpack') {
+    sum.check = state?.check ?? 'not checked';
+    const probes = mine.map((s) => s.createUs).filter((u): u is number => u !== undefined);
+    if (probes.length) sum.createUs = median(probes);
+  }
   return sum;
 }
 
 async function benchCorpus(c: CorpusInfo, tools: Tool[], opts: Options, log: Log): Promise<CorpusResult> {
   const { runs, work, tries } = opts;
   const t0 = Date.now();
-  const ctx: Ctx = { c, runs, tries, work, log, notes: [], samples: [], states: new Map(tools.map((t) => [t.id, { skipped: new Set<Op>() }])) };
+  // Every restore of the corpus kept at once, plus archives and a margin.
+  const keepRestores = (await freeBytes(work)) > (tools.length * runs + 2) * c.bytes + GiB;
+  const ctx: Ctx = { c, runs, tries, work, log, notes: [], samples: [], states: new Map(tools.map((t) => [t.id, { skipped: new Set<Op>() }])), keepRestores };
+  if (!keepRestores) ctx.notes.push('not enough room to keep every restore until the end: each was deleted after its run, which slows the next file creations (see "fs create" µs)');
+  await freshDir(path.join(work, 'restore'));
   log(`[${c.name}] warm-up read of ${c.dir} ...`);
   await warmUp(c.dir);
   for (let run = 1; run <= runs; run++) {
@@ -456,6 +474,7 @@ async function benchCorpus(c: CorpusInfo, tools: Tool[], opts: Options, log: Log
     for (const tool of tools) await runToolOnce(ctx, tool, run);
   }
   const summaries = tools.flatMap((t) => OPS.map((op) => summarise(t, op, ctx.samples, ctx.states.get(t.id)))).filter((s): s is OpSummary => s !== undefined);
+  await rm(path.join(work, 'restore'), { recursive: true, force: true });
   return { corpus: c, runs, date: new Date().toISOString(), benchSeconds: (Date.now() - t0) / 1000, summaries, samples: ctx.samples, notes: ctx.notes };
 }
 
@@ -612,7 +631,7 @@ function table(head: string[], rows: string[][], md: boolean): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const SUMMARY_HEAD = ['command', 'runs', 'wall s', 'wall min–max', 'CPU s', 'of which sys', 'CPU/wall', 'other procs CPU s', 'peak RSS MiB', 'archive', 'written (kernel)', 'restore check'];
+const SUMMARY_HEAD = ['command', 'runs', 'wall s', 'wall min–max', 'CPU s', 'of which sys', 'CPU/wall', 'other procs CPU s', 'peak RSS MiB', 'archive', 'written (kernel)', 'fs create µs/file', 'restore check'];
 
 function summaryRow(s: OpSummary): string[] {
   const archive = s.archiveBytes === undefined ? '' : fmtBytes(s.archiveBytes);
@@ -628,6 +647,7 @@ function summaryRow(s: OpSummary): string[] {
     fmtNum(s.maxRssKiB / KiB, 1),
     archive,
     s.op === 'pack' ? fmtBytes(s.writtenBytes) : '',
+    s.createUs === undefined ? '' : fmtNum(s.createUs, 0),
     s.check ?? '',
   ];
 }
@@ -705,6 +725,12 @@ function renderMarkdown(res: Results, m: Machine, command: string): string {
     'link targets, 25 sha256s, and `diff -r` on SMALL), paths and sizes on later runs; a failed check voids that',
     'unpack\'s numbers. Ratios are xtar / other (lower is better for xtar); "size" is the size of everything the pack',
     'command wrote. A wide "wall min–max" means the machine was noisy during that command.',
+    '',
+    'Each unpack writes to a new folder and every restored tree is kept until its corpus is done: deleting a big tree',
+    'slows file creation near it for minutes (seen here: ext4 without a journal, mounted with `discard`, spends 10–20×',
+    'the kernel time per new file in find_inode_bit → recently_deleted), which made whichever tool ran after a delete',
+    'look slow. "fs create µs/file" is the cost of creating 2,000 empty files beside the dest just before the unpack;',
+    'about 35–50 µs is normal here, several hundred means that unpack paid for such a delete.',
     '',
     '## Targets',
     '',
