@@ -1,0 +1,260 @@
+/**
+ * Small files for unpack and verify, inflated, checked and written by worker threads while the main
+ * thread reads on. The main thread still reads the archive, checks every path and makes every folder
+ * (Destination); a worker only writes the file at a path it was handed (src/worker/extract-worker.ts).
+ *
+ * The order of writes stays what the archive says wherever it could matter: a file is never queued
+ * while a queued one has the same path, and no folder is made while a queued file stands at it or on
+ * the way to it — in either case everything queued is finished first (settle). So an archive that
+ * names a path twice, or a file and then a folder of the same name, ends as it did on one thread.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
+import { restoreError } from '../errors.js';
+import type { ExtractJob, ExtractJobResult, ExtractTask } from '../worker/extract-worker.js';
+import type { Destination } from './dest.js';
+import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
+
+/**
+ * Blobs done on the main thread before the pool is started: an unpack of a few files never waits
+ * for threads to start (starting two costs ~30 ms of CPU).
+ */
+const INLINE_FILES = 64;
+const INLINE_BYTES = 1024 * 1024;
+/** A batch is sent when it holds this many files or bytes (or at once while the workers are short of work). */
+const BATCH_FILES = 256;
+const BATCH_BYTES = 1024 * 1024;
+/** Queued and not yet finished, at most (a blob more may go over): the main thread waits beyond. */
+const MAX_BYTES_QUEUED = 16 * 1024 * 1024;
+const MAX_FILES_QUEUED = 4096;
+/** As for pack's pool: while a worker works on one task, the next already waits in its port. */
+const TASKS_PER_WORKER = 2;
+/** A worker's young generation, in MiB: its JavaScript garbage is small (file bytes live outside the heap). */
+const WORKER_YOUNG_GENERATION_MB = 4;
+
+/** What becomes of one queued blob: called when its worker answers (or at once, when done on this thread). */
+export interface Outcome {
+  done(f: ExtractedFile): void;
+  /** Gets the error finishSmallBlob would have thrown for it on the main thread. */
+  failed(e: unknown): void;
+}
+
+interface Batch {
+  jobs: ExtractJob[];
+  outcomes: Outcome[];
+  names: string[];
+  /** The batch's paths, as keys of `queued`. */
+  keys: string[];
+  bytes: number;
+}
+
+function newBatch(): Batch {
+  return { jobs: [], outcomes: [], names: [], keys: [], bytes: 0 };
+}
+
+/** A path's key: its components joined with NUL, a byte no safe name holds. */
+function keyOf(components: readonly string[]): string {
+  return components.join('\0');
+}
+
+export class ExtractPool {
+  private pool: Piscina<ExtractTask, ExtractJobResult[]> | null = null;
+  private inlineFiles = 0;
+  private inlineBytes = 0;
+  /** The batch being gathered; its blobs are copied into `arena` (the reader's memory is reused). */
+  private gathering = newBatch();
+  private arena = Buffer.allocUnsafe(0);
+  /** Paths of the files queued (gathered or sent) and not yet answered. */
+  private readonly queued = new Set<string>();
+  private bytesQueued = 0;
+  private tasksInFlight = 0;
+  /** Each sent batch until its answer is handled; never rejects. */
+  private readonly running = new Set<Promise<void>>();
+  private roomWaiters: (() => void)[] = [];
+  /** An error that ends the run: a worker failed, or an outcome threw (a fatal I/O error). Thrown by add and settle. */
+  private failure: { error: unknown } | null = null;
+  private readonly threads: number;
+
+  /** `dest` null only checks (verify). */
+  constructor(
+    private readonly dest: Destination | null,
+    threads: number = availableParallelism(),
+  ) {
+    this.threads = Math.max(1, threads);
+  }
+
+  /**
+   * Check and write a small blob: on this thread while few have come, else queued for a worker. Its
+   * outcome is told once known; errors of the blob itself go there, also when found on this thread.
+   * Waits while too much is queued; throws only what ends the run (see `failure`).
+   */
+  async add(b: SmallBlob, outcome: Outcome): Promise<void> {
+    this.throwIfFailed();
+    if (this.pool === null && this.inlineFiles < INLINE_FILES && this.inlineBytes + b.blob.length <= INLINE_BYTES) {
+      this.inlineFiles++;
+      this.inlineBytes += b.blob.length;
+      let f: ExtractedFile;
+      try {
+        f = finishSmallBlob(b, this.dest);
+      } catch (e) {
+        outcome.failed(e);
+        return;
+      }
+      outcome.done(f);
+      return;
+    }
+    this.pool ??= await startPool(this.threads);
+    let blob = b.blob;
+    let abs: string | null = null;
+    if (this.dest !== null) {
+      if (this.blocksFile(b.components)) {
+        blob = Buffer.from(blob);
+        await this.settle();
+      }
+      try {
+        abs = this.dest.filePath(b.components);
+      } catch (e) {
+        // On one thread the blob was checked before its path: a damaged blob is reported as damaged.
+        outcome.failed(damageOf(blob, b) ?? e);
+        return;
+      }
+    }
+    this.gather(blob, { abs, shown: b.shown, sha256: b.sha256, holes: b.holes }, b.components, outcome);
+    while (this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) {
+      this.flush();
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
+    this.throwIfFailed();
+  }
+
+  /** Before this thread makes the folder at `components`: wait for the queued files it could meet. */
+  async clearWayForDir(components: readonly string[]): Promise<void> {
+    if (this.blocksDir(components)) await this.settle();
+  }
+
+  /** Before this thread writes a file at `components` (a large one, streamed): wait for the queued files it could meet. */
+  async clearWayForFile(components: readonly string[]): Promise<void> {
+    if (this.blocksFile(components)) await this.settle();
+  }
+
+  /** Finish everything queued: every outcome has been told when this returns. */
+  async settle(): Promise<void> {
+    this.flush();
+    while (this.running.size > 0) await Promise.all(this.running);
+    this.throwIfFailed();
+  }
+
+  /** Stop the threads, after the batches they hold are finished (so no file is left half written). */
+  async close(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+    await this.pool?.destroy();
+    this.pool = null;
+  }
+
+  /** Whether writing a file at `components` could meet a queued file: one at the same path, or where a folder on its way is still to be made. */
+  private blocksFile(components: readonly string[]): boolean {
+    if (this.queued.size === 0) return false;
+    return this.queued.has(keyOf(components)) || this.blocksDir(components.slice(0, -1));
+  }
+
+  /**
+   * Whether making the folder at `components` could meet a queued file: one at it or at a folder
+   * above it. A folder this run already made or checked is not made again (a file queued at it will
+   * find the folder, as it would have on one thread).
+   */
+  private blocksDir(components: readonly string[]): boolean {
+    if (this.queued.size === 0 || this.dest === null || this.dest.knowsDir(components)) return false;
+    for (let i = 1; i <= components.length; i++) if (this.queued.has(keyOf(components.slice(0, i)))) return true;
+    return false;
+  }
+
+  private gather(blob: Buffer, job: Omit<ExtractJob, 'start' | 'end'>, components: readonly string[], outcome: Outcome): void {
+    let g = this.gathering;
+    if (g.jobs.length >= BATCH_FILES || (g.jobs.length > 0 && g.bytes + blob.length > BATCH_BYTES)) {
+      this.flush();
+      g = this.gathering;
+    }
+    if (this.arena.length < g.bytes + blob.length) {
+      const grown = Buffer.allocUnsafe(Math.max(BATCH_BYTES, g.bytes + blob.length));
+      this.arena.copy(grown, 0, 0, g.bytes);
+      this.arena = grown;
+    }
+    blob.copy(this.arena, g.bytes);
+    const key = keyOf(components);
+    g.jobs.push({ ...job, start: g.bytes, end: g.bytes + blob.length });
+    g.outcomes.push(outcome);
+    g.names.push(components[components.length - 1] as string);
+    g.keys.push(key);
+    g.bytes += blob.length;
+    this.queued.add(key);
+    this.bytesQueued += blob.length;
+    if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
+  }
+
+  /** Send the batch being gathered to a worker: its blobs in memory of their own, moved, not copied. */
+  private flush(): void {
+    const batch = this.gathering;
+    if (batch.jobs.length === 0 || this.pool === null) return;
+    this.gathering = newBatch();
+    const data = Buffer.allocUnsafeSlow(batch.bytes);
+    this.arena.copy(data, 0, 0, batch.bytes);
+    this.tasksInFlight++;
+    const task: ExtractTask = { data, jobs: batch.jobs };
+    const answered = this.pool.run(task, { transferList: [data.buffer as ArrayBuffer] }).then(
+      (results) => this.tell(batch, results),
+      (e: unknown) => {
+        this.failure ??= { error: e };
+      },
+    );
+    const done = answered.then(() => {
+      this.running.delete(done);
+      this.tasksInFlight--;
+      for (const k of batch.keys) this.queued.delete(k);
+      this.bytesQueued -= batch.bytes;
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const wake of waiters) wake();
+      if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
+    });
+    this.running.add(done);
+  }
+
+  private tell(batch: Batch, results: ExtractJobResult[]): void {
+    results.forEach((r, i) => {
+      const outcome = batch.outcomes[i] as Outcome;
+      try {
+        if (r.ok) outcome.done({ name: batch.names[i] as string, size: r.size });
+        else outcome.failed(restoreError(r.error));
+      } catch (e) {
+        this.failure ??= { error: e };
+      }
+    });
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure.error;
+  }
+}
+
+/** The error checking a blob throws, if any. */
+function damageOf(blob: Buffer, b: SmallBlob): unknown {
+  try {
+    checkSmallBlob(blob, b.shown, b.sha256);
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractJobResult[]>> {
+  const { Piscina } = await import('piscina');
+  return new Piscina<ExtractTask, ExtractJobResult[]>({
+    filename: fileURLToPath(new URL('../worker/extract-worker.js', import.meta.url)),
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: TASKS_PER_WORKER,
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    idleTimeout: 1000,
+  });
+}
