@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import { restoreError } from '../errors.js';
-import type { ExtractJob, ExtractJobResult, ExtractTask } from '../worker/extract-worker.js';
+import type { ExtractBatchResult, ExtractJob, ExtractJobResult, ExtractTask } from '../worker/extract-worker.js';
 import type { Destination } from './dest.js';
 import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
 
@@ -22,10 +22,15 @@ import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } f
  */
 const INLINE_FILES = 64;
 const INLINE_BYTES = 1024 * 1024;
-/** A batch is sent when it holds this many files or bytes (or at once while the workers are short of work). */
+/**
+ * A batch is sent when it holds this many files or bytes (or at once while the workers are short of
+ * work). Its blobs are copied into a buffer of BATCH_BYTES (or of one larger blob's size), moved to
+ * the worker and back, and filled again: memory fresh from the system costs a page fault per 4 KiB,
+ * more than the copy itself.
+ */
 const BATCH_FILES = 256;
 const BATCH_BYTES = 1024 * 1024;
-/** Queued and not yet finished, at most (a blob more may go over): the main thread waits beyond. */
+/** Batch buffers queued and not yet answered, in bytes, at most (one more may go over): the main thread waits beyond. */
 const MAX_BYTES_QUEUED = 16 * 1024 * 1024;
 const MAX_FILES_QUEUED = 4096;
 /** As for pack's pool: while a worker works on one task, the next already waits in its port. */
@@ -41,16 +46,18 @@ export interface Outcome {
 }
 
 interface Batch {
+  /** The batch's buffer (null until its first blob) and the bytes of it in use. */
+  data: Buffer | null;
+  bytes: number;
   jobs: ExtractJob[];
   outcomes: Outcome[];
   names: string[];
   /** The batch's paths, as keys of `queued`. */
   keys: string[];
-  bytes: number;
 }
 
 function newBatch(): Batch {
-  return { jobs: [], outcomes: [], names: [], keys: [], bytes: 0 };
+  return { data: null, bytes: 0, jobs: [], outcomes: [], names: [], keys: [] };
 }
 
 /** A path's key: its components joined with NUL, a byte no safe name holds. */
@@ -59,12 +66,13 @@ function keyOf(components: readonly string[]): string {
 }
 
 export class ExtractPool {
-  private pool: Piscina<ExtractTask, ExtractJobResult[]> | null = null;
+  private pool: Piscina<ExtractTask, ExtractBatchResult> | null = null;
   private inlineFiles = 0;
   private inlineBytes = 0;
-  /** The batch being gathered; its blobs are copied into `arena` (the reader's memory is reused). */
+  /** The batch being gathered. */
   private gathering = newBatch();
-  private arena = Buffer.allocUnsafe(0);
+  /** Batch buffers back from the workers, to be filled again (no more than were ever queued at once). */
+  private spare: Buffer[] = [];
   /** Paths of the files queued (gathered or sent) and not yet answered. */
   private readonly queued = new Set<string>();
   private bytesQueued = 0;
@@ -121,7 +129,7 @@ export class ExtractPool {
       }
     }
     this.gather(blob, { abs, shown: b.shown, sha256: b.sha256, holes: b.holes }, b.components, outcome);
-    while (this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) {
+    while ((this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) && this.running.size + this.gathering.jobs.length > 0) {
       this.flush();
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
@@ -171,16 +179,16 @@ export class ExtractPool {
 
   private gather(blob: Buffer, job: Omit<ExtractJob, 'start' | 'end'>, components: readonly string[], outcome: Outcome): void {
     let g = this.gathering;
-    if (g.jobs.length >= BATCH_FILES || (g.jobs.length > 0 && g.bytes + blob.length > BATCH_BYTES)) {
+    if (g.data !== null && (g.jobs.length >= BATCH_FILES || g.bytes + blob.length > g.data.length)) {
       this.flush();
       g = this.gathering;
     }
-    if (this.arena.length < g.bytes + blob.length) {
-      const grown = Buffer.allocUnsafe(Math.max(BATCH_BYTES, g.bytes + blob.length));
-      this.arena.copy(grown, 0, 0, g.bytes);
-      this.arena = grown;
+    if (g.data === null) {
+      g.data = blob.length > BATCH_BYTES ? Buffer.allocUnsafeSlow(blob.length) : (this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES));
+      this.bytesQueued += g.data.length;
     }
-    blob.copy(this.arena, g.bytes);
+    // The blob is a view into the reader's window: copied, it is the batch's own.
+    blob.copy(g.data, g.bytes);
     const key = keyOf(components);
     g.jobs.push({ ...job, start: g.bytes, end: g.bytes + blob.length });
     g.outcomes.push(outcome);
@@ -188,21 +196,23 @@ export class ExtractPool {
     g.keys.push(key);
     g.bytes += blob.length;
     this.queued.add(key);
-    this.bytesQueued += blob.length;
     if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
   }
 
-  /** Send the batch being gathered to a worker: its blobs in memory of their own, moved, not copied. */
+  /** Send the batch being gathered to a worker: its buffer is moved, not copied. */
   private flush(): void {
     const batch = this.gathering;
-    if (batch.jobs.length === 0 || this.pool === null) return;
+    if (batch.data === null || this.pool === null) return;
     this.gathering = newBatch();
-    const data = Buffer.allocUnsafeSlow(batch.bytes);
-    this.arena.copy(data, 0, 0, batch.bytes);
+    const { data } = batch;
+    // Moved to the worker, `data` reads as empty here: its size is kept for the count.
+    const capacity = data.length;
     this.tasksInFlight++;
-    const task: ExtractTask = { data, jobs: batch.jobs };
-    const answered = this.pool.run(task, { transferList: [data.buffer as ArrayBuffer] }).then(
-      (results) => this.tell(batch, results),
+    const answered = this.pool.run({ data, jobs: batch.jobs }, { transferList: [data.buffer as ArrayBuffer] }).then(
+      (answer) => {
+        if (answer.data.byteLength === BATCH_BYTES) this.spare.push(Buffer.from(answer.data.buffer, answer.data.byteOffset, answer.data.byteLength));
+        this.tell(batch, answer.results);
+      },
       (e: unknown) => {
         this.failure ??= { error: e };
       },
@@ -211,7 +221,7 @@ export class ExtractPool {
       this.running.delete(done);
       this.tasksInFlight--;
       for (const k of batch.keys) this.queued.delete(k);
-      this.bytesQueued -= batch.bytes;
+      this.bytesQueued -= capacity;
       const waiters = this.roomWaiters;
       this.roomWaiters = [];
       for (const wake of waiters) wake();
@@ -220,7 +230,7 @@ export class ExtractPool {
     this.running.add(done);
   }
 
-  private tell(batch: Batch, results: ExtractJobResult[]): void {
+  private tell(batch: Batch, results: readonly ExtractJobResult[]): void {
     results.forEach((r, i) => {
       const outcome = batch.outcomes[i] as Outcome;
       try {
@@ -247,9 +257,9 @@ function damageOf(blob: Buffer, b: SmallBlob): unknown {
   }
 }
 
-async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractJobResult[]>> {
+async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractBatchResult>> {
   const { Piscina } = await import('piscina');
-  return new Piscina<ExtractTask, ExtractJobResult[]>({
+  return new Piscina<ExtractTask, ExtractBatchResult>({
     filename: fileURLToPath(new URL('../worker/extract-worker.js', import.meta.url)),
     minThreads: threads,
     maxThreads: threads,
