@@ -3,7 +3,7 @@
  * the tar entry, inflates (in memory for small blobs, streamed for large ones), verifies size and
  * CRC, and only then gives the file its real name. A damaged blob never becomes a file that looks good.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { DamagedBlobError, FormatError, UnsafePathError, XtarError } from '../errors.js';
@@ -169,7 +169,7 @@ export function checkSmallBlob(blob: Buffer, shown: string, sha256: string | und
     if (e instanceof XtarError && e.path === undefined) throw new DamagedBlobError(e.message, shown);
     throw e;
   }
-  if (sha256 !== undefined && createHash('sha256').update(data).digest('hex') !== sha256) {
+  if (sha256 !== undefined && hash('sha256', data, 'hex') !== sha256) {
     throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
   }
   return data;
