@@ -115,8 +115,9 @@ export class ExtractPool {
     this.pool ??= await startPool(this.threads);
     let blob = b.blob;
     let abs: string | null = null;
+    const key = keyOf(b.components);
     if (this.dest !== null) {
-      if (this.blocksFile(b.components)) {
+      if (this.blocksFile(key, b.components)) {
         blob = Buffer.from(blob);
         await this.settle();
       }
@@ -128,7 +129,7 @@ export class ExtractPool {
         return;
       }
     }
-    this.gather(blob, { abs, shown: b.shown, sha256: b.sha256, holes: b.holes }, b.components, outcome);
+    this.gather(blob, b, abs, key, outcome);
     while ((this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) && this.running.size + this.gathering.jobs.length > 0) {
       this.flush();
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
@@ -143,7 +144,7 @@ export class ExtractPool {
 
   /** Before this thread writes a file at `components` (a large one, streamed): wait for the queued files it could meet. */
   async clearWayForFile(components: readonly string[]): Promise<void> {
-    if (this.blocksFile(components)) await this.settle();
+    if (this.blocksFile(keyOf(components), components)) await this.settle();
   }
 
   /** Finish everything queued: every outcome has been told when this returns. */
@@ -161,9 +162,9 @@ export class ExtractPool {
   }
 
   /** Whether writing a file at `components` could meet a queued file: one at the same path, or where a folder on its way is still to be made. */
-  private blocksFile(components: readonly string[]): boolean {
+  private blocksFile(key: string, components: readonly string[]): boolean {
     if (this.queued.size === 0) return false;
-    return this.queued.has(keyOf(components)) || this.blocksDir(components.slice(0, -1));
+    return this.queued.has(key) || this.blocksDir(components.slice(0, -1));
   }
 
   /**
@@ -177,7 +178,7 @@ export class ExtractPool {
     return false;
   }
 
-  private gather(blob: Buffer, job: Omit<ExtractJob, 'start' | 'end'>, components: readonly string[], outcome: Outcome): void {
+  private gather(blob: Buffer, b: SmallBlob, abs: string | null, key: string, outcome: Outcome): void {
     let g = this.gathering;
     if (g.data !== null && (g.jobs.length >= BATCH_FILES || g.bytes + blob.length > g.data.length)) {
       this.flush();
@@ -189,10 +190,9 @@ export class ExtractPool {
     }
     // The blob is a view into the reader's window: copied, it is the batch's own.
     blob.copy(g.data, g.bytes);
-    const key = keyOf(components);
-    g.jobs.push({ ...job, start: g.bytes, end: g.bytes + blob.length });
+    g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes });
     g.outcomes.push(outcome);
-    g.names.push(components[components.length - 1] as string);
+    g.names.push(b.components[b.components.length - 1] as string);
     g.keys.push(key);
     g.bytes += blob.length;
     this.queued.add(key);

@@ -13,7 +13,7 @@ import { chooseBackup, PathFilter, volumeKey } from './select.js';
 import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
 import { Destination } from './dest.js';
-import { concatOf, readBlob, sliceOf, streamBlob, type ByteSource, type ExtractedFile } from './extract.js';
+import { concatOf, readBlob, sliceOf, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
 import { ExtractPool, type Outcome } from './extract-pool.js';
 import { locate, type VolumeSource } from './locate.js';
 import { RandomReader } from './random-reader.js';
@@ -283,6 +283,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       for await (const e of entries) if (filter.selects(e.path) || (e.type === 'dir' && keepDirs.has(e.path))) yield e;
     };
 
+    const isSparse = (p: string): boolean => sparse.has(p);
     /**
      * Restore (or check) one blob. A small one is finished by the pool, maybe later: its outcome is
      * counted and its problem listed then, in its place (`order`).
@@ -303,16 +304,11 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
           else report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed', order);
         },
       };
-      const o = {
-        dest: opts.verifyOnly ? null : dest,
-        dir,
-        entry,
-        isSparse: (p: string) => sparse.has(p),
-        ...(more.nameOk ? { nameMatches: more.nameOk } : {}),
-        ...(more.sha256 !== undefined ? { sha256: more.sha256 } : {}),
-        ...(more.saveAs !== undefined ? { saveAs: more.saveAs } : {}),
-        ...(opts.keepDamaged ? { keepDamaged: true } : {}),
-      };
+      // Properties set one by one, not spread in: this runs once per file, on the thread that limits unpack.
+      const o: ExtractOptions = { dest: opts.verifyOnly ? null : dest, dir, entry, isSparse, keepDamaged: opts.keepDamaged === true };
+      if (more.nameOk) o.nameMatches = more.nameOk;
+      if (more.sha256 !== undefined) o.sha256 = more.sha256;
+      if (more.saveAs !== undefined) o.saveAs = more.saveAs;
       let b: Awaited<ReturnType<typeof readBlob>>;
       try {
         b = await readBlob(src, size, o);
