@@ -263,14 +263,14 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
     const facts = new StructureFacts(filter);
     let factsWhole = false;
     const packSkipped = new Set<string>();
-    for (const v of unique) {
-      const r = await RandomReader.open(v.archive);
-      readers.push(r);
-      if (sSrc === null) {
-        const found = await structureSource(v, r, facts);
-        sSrc = found?.src ?? null;
-        factsWhole = found?.whole ?? false;
-      }
+    for (const v of unique) readers.push(await RandomReader.open(v.archive));
+    // The threads (if the archives are worth them) boot while the records are read.
+    pool.startFor(readers.reduce((n, r) => n + r.size, 0));
+    for (const [i, v] of unique.entries()) {
+      if (sSrc !== null) break;
+      const found = await structureSource(v, readers[i] as RandomReader, facts);
+      sSrc = found?.src ?? null;
+      factsWhole = found?.whole ?? false;
     }
     // A structure record that does not read whole was not gathered from: read what it holds.
     if (sSrc && !factsWhole) {

@@ -4,7 +4,6 @@
  * made the folder for (src/unpack/extract-pool.ts). Reading the archive, path checks and folders are
  * the main thread's job.
  */
-import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { carryError, type CarriedError } from '../errors.js';
 import { writeVerifiedAt } from '../unpack/dest.js';
 import { checkSmallBlob } from '../unpack/extract.js';
@@ -22,7 +21,10 @@ export interface ExtractJob {
 }
 
 export interface ExtractTask {
-  /** Every blob of the batch, one after the other (moved here, not copied; it may be longer than they are). */
+  /**
+   * Every blob of the batch, one after the other, in memory shared with the main thread (it may be
+   * longer than they are). The main thread fills it again only once this task has answered.
+   */
   data: Uint8Array;
   jobs: ExtractJob[];
 }
@@ -30,15 +32,9 @@ export interface ExtractTask {
 /** One job's outcome: the file's size, or the error finishSmallBlob would have thrown. */
 export type ExtractJobResult = { ok: true; size: number } | { ok: false; error: CarriedError };
 
-/** A batch's answer: each job's outcome, and the batch's buffer moved back to be filled again. */
-export interface ExtractBatchResult {
-  data: Uint8Array;
-  results: ExtractJobResult[];
-}
-
-export default function run(task: ExtractTask): ExtractBatchResult {
+export default function run(task: ExtractTask): ExtractJobResult[] {
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
-  const results = task.jobs.map((job): ExtractJobResult => {
+  return task.jobs.map((job): ExtractJobResult => {
     try {
       const bytes = checkSmallBlob(data.subarray(job.start, job.end), job.shown, job.sha256);
       if (job.abs !== null) writeVerifiedAt(job.abs, job.shown, bytes, job.holes);
@@ -47,15 +43,4 @@ export default function run(task: ExtractTask): ExtractBatchResult {
       return { ok: false, error: carryError(e) };
     }
   });
-  const value: ExtractBatchResult = { data: task.data, results };
-  // Piscina's Transferable protocol: move the buffer back instead of cloning it.
-  const transferable = {
-    get [transferableSymbol]() {
-      return [task.data.buffer];
-    },
-    get [valueSymbol]() {
-      return value;
-    },
-  };
-  return move(transferable) as unknown as ExtractBatchResult;
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { encodeHeader, endOfArchive, paddingLength } from '../../src/format/tar.js';
 import { encodeZipBlob } from '../../src/format/zip.js';
 import { encodeStructureEntry, encodeStructureHeader, encodeTrailer } from '../../src/format/records.js';
+import { POOL_MIN_BYTES } from '../../src/unpack/extract-pool.js';
 import { xtar, type CliResult } from '../helpers/cli.js';
 import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
 
@@ -176,8 +177,9 @@ describe('hostile archives', () => {
   });
 
   it('a path named twice, a file then a folder of its name, a folder then a file: the same with the worker pool as on one thread', async () => {
-    // The pool starts after 64 small files: the same entries run once after 150 others (by the pool)
-    // and once alone (on the main thread); files, problems and their order must not differ.
+    // The pool starts for archives of POOL_MIN_BYTES: the same entries run once after 150 files that
+    // make the archive that large (by the pool) and once alone (on the main thread); files, problems
+    // and their order must not differ.
     const damaged = zip('bad.txt', 'bytes that will not match their CRC');
     damaged.writeUInt32LE(damaged.readUInt32LE(14) ^ 1, 14);
     const cd = damaged.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
@@ -192,7 +194,8 @@ describe('hostile archives', () => {
       { name: 'bad.txt.zip', data: damaged },
       { name: 'late.txt.zip', data: zip('late.txt', 'late') },
     ];
-    const fillers: TarEntry[] = Array.from({ length: 150 }, (_, i) => ({ name: `f${i}.zip`, data: zip(`f${i}`, `filler ${i}`) }));
+    const fillerSize = Math.ceil(POOL_MIN_BYTES / 150);
+    const fillers: TarEntry[] = Array.from({ length: 150 }, (_, i) => ({ name: `f${i}.zip`, data: zip(`f${i}`, seededBytes(i, fillerSize)) }));
     const alone = await unpackArchive('conflicts-alone', tarOf([{ name: 'root/.xtar', data: tarOf(conflicts) }]));
     const pooled = await unpackArchive('conflicts-pooled', tarOf([{ name: 'root/.xtar', data: tarOf([...fillers, ...conflicts]) }]));
     for (const { r, dest } of [alone, pooled]) {
