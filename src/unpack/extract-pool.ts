@@ -88,6 +88,9 @@ export class ExtractPool {
   private roomWaiters: (() => void)[] = [];
   /** An error that ends the run: a worker failed, or an outcome threw (a fatal I/O error). Thrown by add and settle. */
   private failure: { error: unknown } | null = null;
+  /** Settles when `failure` is set: whatever waits for the workers stops waiting then (they may never answer). */
+  private readonly failed: Promise<void>;
+  private wakeOnFailure: () => void = () => undefined;
   private readonly threads: number;
 
   /** `dest` null only checks (verify). */
@@ -96,6 +99,7 @@ export class ExtractPool {
     threads: number = availableParallelism(),
   ) {
     this.threads = Math.max(1, threads);
+    this.failed = new Promise<void>((resolve) => (this.wakeOnFailure = resolve));
   }
 
   /**
@@ -103,7 +107,11 @@ export class ExtractPool {
    * `archiveBytes` are worth them (POOL_MIN_BYTES); otherwise every blob is done on this thread.
    */
   startFor(archiveBytes: number): void {
-    if (archiveBytes >= POOL_MIN_BYTES) this.starting ??= startPool(this.threads);
+    if (archiveBytes < POOL_MIN_BYTES || this.starting !== null) return;
+    // A thread that fails outside a task (while it boots) is reported by an 'error' event.
+    this.starting = startPool(this.threads).then((pool) => pool.on('error', (e: unknown) => this.fail(e)));
+    // A failure to start is thrown by add(), which may come much later (or never): not unhandled meanwhile.
+    this.starting.catch(() => undefined);
   }
 
   /**
@@ -141,7 +149,8 @@ export class ExtractPool {
     this.gather(b, abs, key, outcome);
     while ((this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) && this.running.size + this.gathering.jobs.length > 0) {
       this.flush();
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      await Promise.race([new Promise<void>((resolve) => this.roomWaiters.push(resolve)), this.failed]);
+      this.throwIfFailed();
     }
     this.throwIfFailed();
   }
@@ -159,13 +168,16 @@ export class ExtractPool {
   /** Finish everything queued: every outcome has been told when this returns. */
   async settle(): Promise<void> {
     this.flush();
-    while (this.running.size > 0) await Promise.all(this.running);
+    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
     this.throwIfFailed();
   }
 
-  /** Stop the threads, after the batches they hold are finished (so no file is left half written). */
+  /**
+   * Stop the threads, after the batches they hold are finished (so no file is left half written) —
+   * unless the run failed: then at once, as a thread that failed to boot would never answer.
+   */
   async close(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running);
+    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
     // (Threads that failed to start have nothing to stop; add() reported why.)
     const pool = this.pool ?? (await this.starting?.catch(() => null));
     this.starting = null;
@@ -226,7 +238,7 @@ export class ExtractPool {
         this.tell(batch, results);
       },
       (e: unknown) => {
-        this.failure ??= { error: e };
+        this.fail(e);
       },
     );
     const done = answered.then(() => {
@@ -249,9 +261,14 @@ export class ExtractPool {
         if (r.ok) outcome.done({ name: batch.names[i] as string, size: r.size });
         else outcome.failed(restoreError(r.error));
       } catch (e) {
-        this.failure ??= { error: e };
+        this.fail(e);
       }
     });
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= { error: e };
+    this.wakeOnFailure();
   }
 
   private throwIfFailed(): void {
