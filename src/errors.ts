@@ -84,3 +84,31 @@ export function entryErrorMessage(e: unknown): string {
   if (code !== undefined && known[code] !== undefined) return known[code] as string;
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * An error as it crosses from a worker thread to the main thread, with what the main thread needs to
+ * handle it as if it had been thrown there: an XtarError's class, code, exit status and path, or an
+ * operating-system error's code (isFatalIoError, entryErrorMessage) and path.
+ */
+export interface CarriedError {
+  message: string;
+  code: string | undefined;
+  path: string | undefined;
+  /** The exit status of an XtarError; undefined for any other error. */
+  exitCode: number | undefined;
+}
+
+export function carryError(e: unknown): CarriedError {
+  if (e instanceof XtarError) return { message: e.message, code: e.code, path: e.path, exitCode: e.exitCode };
+  const err = e as NodeJS.ErrnoException | undefined;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  const path = typeof err?.path === 'string' ? err.path : undefined;
+  return { message: e instanceof Error ? e.message : String(e), code, path, exitCode: undefined };
+}
+
+export function restoreError(c: CarriedError): Error {
+  if (c.exitCode === undefined) return Object.assign(new Error(c.message), c.code === undefined ? {} : { code: c.code }, c.path === undefined ? {} : { path: c.path });
+  if (c.code === 'EDAMAGED') return new DamagedBlobError(c.message, c.path);
+  if (c.code === 'EUNSAFE') return new UnsafePathError(c.message, c.path);
+  return new XtarError(c.message, { code: c.code ?? 'EINTERNAL', exitCode: c.exitCode, ...(c.path === undefined ? {} : { path: c.path }) });
+}

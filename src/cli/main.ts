@@ -123,19 +123,21 @@ async function main(argv: string[]): Promise<void> {
           .option('at', { type: 'string', describe: 'restore the tree as of the newest backup made at or before this date and time (e.g. 2026-11-01 or 2026-11-01T18:00)' })
           .conflicts('backup', 'at')
           .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
+          .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate, check and write small files (default: number of cores)' })
           .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
           .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
           .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
           .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
+        if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
         const { runUnpack } = await import('./commands/unpack.js');
         let at: Date | undefined;
         if (a.at !== undefined) {
           at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(a.at) ? `${a.at}T23:59:59` : a.at);
           if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01 or 2026-11-01T18:00.`);
         }
-        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at }, io);
+        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs }, io);
       },
     )
     .command(
@@ -164,12 +166,14 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         common(y)
           .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
+          .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
           .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
           .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
           .epilog(`${EXIT_STATUS_HELP.replace('finished, but something was skipped, damaged or refused (each listed on stderr)', 'something is damaged (each damaged file listed on stderr)').replace('fatal error or usage error', 'nothing could be read, or a usage error')}`),
       async (a) => {
+        if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
         const { runVerify } = await import('./commands/unpack.js');
-        status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
+        status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs: a.jobs }, io);
       },
     )
     .command(

@@ -447,6 +447,9 @@ export function parseTrailer(trailer: Buffer, h: ParsedLocalHeader): { mode: num
   return { mode };
 }
 
+/** The largest output chunk decodeZipBlob asks zlib for (a hostile header's size is not trusted further). */
+const INFLATE_CHUNK_MAX = 1024 * 1024;
+
 /** Strict in-memory read of a whole blob: parse, inflate or copy, verify size and CRC-32, check the trailer. */
 export function decodeZipBlob(blob: Buffer): { info: ZipEntryInfo; data: Buffer } {
   const h = parseLocalHeader(blob);
@@ -463,8 +466,11 @@ export function decodeZipBlob(blob: Buffer): { info: ZipEntryInfo; data: Buffer 
   } else {
     let consumed: number;
     try {
-      // maxOutputLength stops a hostile stream from inflating far past its declared size.
-      const r = zlib.inflateRawSync(compressed, { info: true, maxOutputLength: Math.max(1, size + 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      // maxOutputLength stops a hostile stream from inflating far past its declared size. An output
+      // chunk one byte larger than that size (up to INFLATE_CHUNK_MAX) takes the whole file at once:
+      // one allocation instead of a 16 KiB chunk at a time and a copy to join them.
+      const chunkSize = Math.min(INFLATE_CHUNK_MAX, Math.max(zlib.constants.Z_MIN_CHUNK, size + 1));
+      const r = zlib.inflateRawSync(compressed, { info: true, maxOutputLength: Math.max(1, size + 1), chunkSize }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
       data = r.buffer;
       consumed = r.engine.bytesWritten;
     } catch (e) {

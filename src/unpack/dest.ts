@@ -94,34 +94,16 @@ export class Destination {
   }
 
   /**
-   * Write a file whose bytes are already verified, straight to its name: O_EXCL|O_NOFOLLOW, after
-   * removing a file or symlink in the way (never a folder). `holes` leaves all-zero blocks unwritten.
+   * Write a file whose bytes are already verified, straight to its name (see writeVerifiedAt), after
+   * making its folder and checking its name.
    */
   writeVerifiedFile(components: readonly string[], data: Buffer, holes: boolean): void {
-    const abs = this.filePath(components);
-    let fd: number;
-    try {
-      fd = openSync(abs, CREATE_FLAGS, 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (lstatSync(abs).isDirectory()) throw new UnsafePathError(`Refused ${components.join('/')}: a folder of that name is in the way.`, components.join('/'));
-      unlinkSync(abs);
-      fd = openSync(abs, CREATE_FLAGS, 0o600);
-    }
-    try {
-      if (!holes) {
-        for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
-      } else {
-        for (let at = 0; at < data.length; at += HOLE_BLOCK) {
-          const piece = data.subarray(at, Math.min(at + HOLE_BLOCK, data.length));
-          if (isZero(piece)) continue;
-          for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done, piece.length - done, at + done);
-        }
-        ftruncateSync(fd, data.length);
-      }
-    } finally {
-      closeSync(fd);
-    }
+    writeVerifiedAt(this.filePath(components), components.join('/'), data, holes);
+  }
+
+  /** Whether the folder at `components` is known (made or checked by this run): ensureDir would touch nothing. */
+  knowsDir(components: readonly string[]): boolean {
+    return this.safeDirs.has(components.join('\0'));
   }
 
   /** Forget what was checked (after something else may have changed the tree). */
@@ -147,6 +129,38 @@ export class Destination {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
     }
+  }
+}
+
+/**
+ * Write verified bytes to `abs` — a path Destination.filePath returned, its folders checked — with
+ * O_EXCL|O_NOFOLLOW, after removing a file or symlink in the way (never a folder). `holes` leaves
+ * all-zero blocks unwritten. Also run by the extraction workers (src/worker/extract-worker.ts) on
+ * paths the main thread checked: it touches nothing but `abs` itself.
+ */
+export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes: boolean): void {
+  let fd: number;
+  try {
+    fd = openSync(abs, CREATE_FLAGS, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (lstatSync(abs).isDirectory()) throw new UnsafePathError(`Refused ${shown}: a folder of that name is in the way.`, shown);
+    unlinkSync(abs);
+    fd = openSync(abs, CREATE_FLAGS, 0o600);
+  }
+  try {
+    if (!holes) {
+      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
+    } else {
+      for (let at = 0; at < data.length; at += HOLE_BLOCK) {
+        const piece = data.subarray(at, Math.min(at + HOLE_BLOCK, data.length));
+        if (isZero(piece)) continue;
+        for (let done = 0; done < piece.length; ) done += writeSync(fd, piece, done, piece.length - done, at + done);
+      }
+      ftruncateSync(fd, data.length);
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

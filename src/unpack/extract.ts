@@ -3,12 +3,12 @@
  * the tar entry, inflates (in memory for small blobs, streamed for large ones), verifies size and
  * CRC, and only then gives the file its real name. A damaged blob never becomes a file that looks good.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { DamagedBlobError, FormatError, UnsafePathError, XtarError } from '../errors.js';
 import { blobNameMatches } from '../format/names.js';
-import { decodeZipBlob, parseLocalHeader, parseTrailer, trailerLength } from '../format/zip.js';
+import { decodeZipBlob, parseLocalHeader, parseTrailer, trailerLength, type ParsedLocalHeader } from '../format/zip.js';
 import { HOLE_BLOCK, isZero, type Destination, type PendingFile } from './dest.js';
 import type { RandomReader } from './random-reader.js';
 
@@ -103,47 +103,95 @@ export interface ExtractOptions {
   saveAs?: string;
 }
 
+/** A blob read whole (it and what it inflates to are small): left to do are the checks of its bytes and the write (finishSmallBlob). */
+export interface SmallBlob {
+  /** The zip blob. A view into the source's memory, valid only until the source is read again: copy it to keep it. */
+  blob: Buffer;
+  /** Where the file goes under --dest: its folder's components, then its name. */
+  components: string[];
+  /** Its path in messages. */
+  shown: string;
+  sha256: string | undefined;
+  /** Leave all-zero blocks as holes (the file was sparse). */
+  holes: boolean;
+}
+
+/** A blob to stream (large, or kept when damaged): its local header is read and its name checked. */
+export interface LargeBlob {
+  src: ByteSource;
+  size: number;
+  header: ParsedLocalHeader;
+  name: string;
+  shown: string;
+}
+
 /**
  * Check a blob and (unless dest is null) write the file it holds: name check, inflate, size, CRC-32
  * and, when given, the catalog's sha256. A damaged blob never becomes a file under its real name.
  */
 export async function extractBlob(src: ByteSource, size: number, o: ExtractOptions): Promise<ExtractedFile> {
+  const b = await readBlob(src, size, o);
+  return 'blob' in b ? finishSmallBlob(b, o.dest) : streamBlob(b, o);
+}
+
+/**
+ * The first half of extractBlob: read a blob's local header and check its inner name against the
+ * tar entry; a small blob (unless damaged ones are kept) is then read whole and cut-short checked.
+ */
+export async function readBlob(src: ByteSource, size: number, o: ExtractOptions): Promise<SmallBlob | LargeBlob> {
   const { dir, entry } = o;
   const nameMatches = o.nameMatches ?? blobNameMatches;
-  const isSparse = o.isSparse ?? (() => false);
   // What a read returns may be a view into the reader's window, valid until its next read: each one
   // below is parsed or decoded (into fresh memory) before anything else is read, so none is copied.
-  const h = parseLocalHeader(await src.read(0, Math.min(size, 30 + 65535 * 2)));
-  checkName(entry, h.info.name, dir, nameMatches);
-  const name = o.saveAs ?? h.info.name;
+  const header = parseLocalHeader(await src.read(0, Math.min(size, 30 + 65535 * 2)));
+  checkName(entry, header.info.name, dir, nameMatches);
+  const name = o.saveAs ?? header.info.name;
   const shown = [...dir, name].join('/');
   // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
-  if (size <= IN_MEMORY_MAX && h.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
+  if (size <= IN_MEMORY_MAX && header.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
     const blob = await src.read(0, size);
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
-    let decoded: ReturnType<typeof decodeZipBlob>;
-    try {
-      decoded = decodeZipBlob(blob);
-    } catch (e) {
-      if (e instanceof XtarError && e.path === undefined) throw new DamagedBlobError(e.message, shown);
-      throw e;
-    }
-    const { info, data } = decoded;
-    checkName(entry, info.name, dir, nameMatches);
-    if (o.sha256 !== undefined && createHash('sha256').update(data).digest('hex') !== o.sha256) {
-      throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
-    }
-    // Verified in memory: written straight to its name.
-    o.dest?.writeVerifiedFile([...dir, name], data, isSparse(shown));
-    return { name, size: data.length };
+    return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown) };
   }
+  return { src, size, header, name, shown };
+}
 
+/**
+ * Inflate a small blob in memory and check its size, CRC-32 and (when given) the catalog's sha256:
+ * the file's bytes, or a DamagedBlobError naming `shown`. (Its inner name was checked by readBlob, on
+ * the same header bytes.) Run by the main thread and by the extraction workers.
+ */
+export function checkSmallBlob(blob: Buffer, shown: string, sha256: string | undefined): Buffer {
+  let data: Buffer;
+  try {
+    data = decodeZipBlob(blob).data;
+  } catch (e) {
+    if (e instanceof XtarError && e.path === undefined) throw new DamagedBlobError(e.message, shown);
+    throw e;
+  }
+  if (sha256 !== undefined && hash('sha256', data, 'hex') !== sha256) {
+    throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
+  }
+  return data;
+}
+
+/** Check a small blob and (unless dest is null) write it, on this thread. Verified in memory: written straight to its name. */
+export function finishSmallBlob(b: SmallBlob, dest: Destination | null): ExtractedFile {
+  const data = checkSmallBlob(b.blob, b.shown, b.sha256);
+  dest?.writeVerifiedFile(b.components, data, b.holes);
+  return { name: b.components[b.components.length - 1] as string, size: data.length };
+}
+
+/** Stream a large blob through zlib into a temporary file, given its real name only once every check passed. */
+export async function streamBlob(b: LargeBlob, o: ExtractOptions): Promise<ExtractedFile> {
+  const { src, header: h, name, shown } = b;
+  const { dir } = o;
   const dataStart = h.headerLength;
   const tl = trailerLength(h);
-  if (h.headerLength + h.info.compressedSize + tl !== size) throw new DamagedBlobError('the zip does not fill its tar entry exactly', shown);
+  if (h.headerLength + h.info.compressedSize + tl !== b.size) throw new DamagedBlobError('the zip does not fill its tar entry exactly', shown);
   const p = o.dest === null ? null : await o.dest.createFile([...dir, name]);
   try {
-    const w = p === null ? null : new FileWriter(p, isSparse(shown));
+    const w = p === null ? null : new FileWriter(p, (o.isSparse ?? (() => false))(shown));
     let crc = 0;
     let written = 0;
     const hash = createHash('sha256');

@@ -13,7 +13,8 @@ import { chooseBackup, PathFilter, volumeKey } from './select.js';
 import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
 import { Destination } from './dest.js';
-import { concatOf, extractBlob, sliceOf, type ByteSource } from './extract.js';
+import { concatOf, readBlob, sliceOf, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
+import { ExtractPool, type Outcome } from './extract-pool.js';
 import { locate, type VolumeSource } from './locate.js';
 import { RandomReader } from './random-reader.js';
 import { catalogLines, readStructureHeader, structureEntries, type RecordSource } from './read-records.js';
@@ -43,6 +44,8 @@ export interface UnpackOptions {
   paths?: readonly string[];
   /** Called before anything is read: the backup chosen and every volume it needs, present or not. */
   onPlan?: (p: RestorePlan) => void;
+  /** Threads that inflate, check and write small files (default: the number of cores). */
+  jobs?: number;
 }
 
 export interface NeededVolume {
@@ -231,12 +234,16 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   opts.onPlan?.(restore.plan);
   const unique = restore.own;
   const dest = new Destination(opts.dest);
-  const problems: Problem[] = [];
+  // Problems are listed in the order a run on one thread would find them: a small file's is found
+  // by a worker, later, and takes the place its file had when it was read.
+  const found: { order: number; problem: Problem }[] = [];
+  let nextOrder = 0;
   const reported = new Set<string>();
-  const report = (path: string, reason: string, kind: Problem['kind']): void => {
-    problems.push({ path, reason, kind });
+  const report = (path: string, reason: string, kind: Problem['kind'], order = nextOrder++): void => {
+    found.push({ order, problem: { path, reason, kind } });
     reported.add(path);
   };
+  const pool = new ExtractPool(opts.verifyOnly ? null : dest, opts.jobs);
   let files = 0;
   let bytes = 0;
   /** Bytes of the archives in blobs that failed their checks. */
@@ -256,14 +263,14 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
     const facts = new StructureFacts(filter);
     let factsWhole = false;
     const packSkipped = new Set<string>();
-    for (const v of unique) {
-      const r = await RandomReader.open(v.archive);
-      readers.push(r);
-      if (sSrc === null) {
-        const found = await structureSource(v, r, facts);
-        sSrc = found?.src ?? null;
-        factsWhole = found?.whole ?? false;
-      }
+    for (const v of unique) readers.push(await RandomReader.open(v.archive));
+    // The threads (if the archives are worth them) boot while the records are read.
+    pool.startFor(readers.reduce((n, r) => n + r.size, 0));
+    for (const [i, v] of unique.entries()) {
+      if (sSrc !== null) break;
+      const found = await structureSource(v, readers[i] as RandomReader, facts);
+      sSrc = found?.src ?? null;
+      factsWhole = found?.whole ?? false;
     }
     // A structure record that does not read whole was not gathered from: read what it holds.
     if (sSrc && !factsWhole) {
@@ -276,28 +283,53 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       for await (const e of entries) if (filter.selects(e.path) || (e.type === 'dir' && keepDirs.has(e.path))) yield e;
     };
 
+    const isSparse = (p: string): boolean => sparse.has(p);
+    /**
+     * Restore (or check) one blob. A small one is finished by the pool, maybe later: its outcome is
+     * counted and its problem listed then, in its place (`order`).
+     */
     const extractOne = async (src: ByteSource, size: number, dir: string[], entry: string, more: { nameOk?: (entry: string, inner: string) => boolean; sha256?: string; saveAs?: string } = {}): Promise<void> => {
       const shown = [...dir, entry].join('/');
+      const order = nextOrder++;
+      const outcome: Outcome = {
+        done: (f: ExtractedFile): void => {
+          files++;
+          bytes += f.size;
+          opts.onProgress?.({ files, bytes, totalBytes: Math.max(totalBytes, bytes) });
+        },
+        failed: (e: unknown): void => {
+          if (e instanceof XtarError && e.code !== 'EUNSAFE') damagedBytes += size;
+          if (e instanceof XtarError) report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged', order);
+          else if (isFatalIoError(e)) throw e;
+          else report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed', order);
+        },
+      };
+      // Properties set one by one, not spread in: this runs once per file, on the thread that limits unpack.
+      const o: ExtractOptions = { dest: opts.verifyOnly ? null : dest, dir, entry, isSparse, keepDamaged: opts.keepDamaged === true };
+      if (more.nameOk) o.nameMatches = more.nameOk;
+      if (more.sha256 !== undefined) o.sha256 = more.sha256;
+      if (more.saveAs !== undefined) o.saveAs = more.saveAs;
+      let b: Awaited<ReturnType<typeof readBlob>>;
       try {
-        const f = await extractBlob(src, size, {
-          dest: opts.verifyOnly ? null : dest,
-          dir,
-          entry,
-          isSparse: (p) => sparse.has(p),
-          ...(more.nameOk ? { nameMatches: more.nameOk } : {}),
-          ...(more.sha256 !== undefined ? { sha256: more.sha256 } : {}),
-          ...(more.saveAs !== undefined ? { saveAs: more.saveAs } : {}),
-          ...(opts.keepDamaged ? { keepDamaged: true } : {}),
-        });
-        files++;
-        bytes += f.size;
-        opts.onProgress?.({ files, bytes, totalBytes: Math.max(totalBytes, bytes) });
+        b = await readBlob(src, size, o);
       } catch (e) {
-        if (e instanceof XtarError && e.code !== 'EUNSAFE') damagedBytes += size;
-        if (e instanceof XtarError) report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged');
-        else if (isFatalIoError(e)) throw e;
-        else report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed');
+        outcome.failed(e);
+        return;
       }
+      if ('blob' in b) {
+        await pool.add(b, outcome);
+        return;
+      }
+      // Large (or kept when damaged): streamed by this thread, as ever.
+      await pool.clearWayForFile([...dir, b.name]);
+      let f: ExtractedFile;
+      try {
+        f = await streamBlob(b, o);
+      } catch (e) {
+        outcome.failed(e);
+        return;
+      }
+      outcome.done(f);
     };
 
     // Newest volume first: a whole catalog.jsonl covers the volumes before it (stop there); a copy
@@ -335,7 +367,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       const comps = c.path.split('/');
       const name = comps[comps.length - 1] as string;
       const stored = (c.as ?? c.path).slice((c.as ?? c.path).lastIndexOf('/') + 1);
-      if (!opts.verifyOnly) dirsFromCatalog(dest, comps.slice(0, -1), report);
+      if (!opts.verifyOnly) await dirsFromCatalog(dest, pool, comps.slice(0, -1), report);
       const total = parts.reduce((n, p) => n + p.size, 0);
       const src = parts.length === 1 ? sliceOf(parts[0]!.r, parts[0]!.start) : concatOf(parts);
       await extractOne(src, total, comps.slice(0, -1), name, { nameOk: (_e, inner) => inner === stored, sha256: c.sha256, saveAs: name });
@@ -386,7 +418,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
         }
         const parts = c.parts.map((p) => ({ r: byVolume.get(p.volume) as RandomReader, start: p.offset, size: p.length }));
         const total = parts.reduce((n, p) => n + p.size, 0);
-        if (!opts.verifyOnly) dirsFromCatalog(dest, comps.slice(0, -1), report);
+        if (!opts.verifyOnly) await dirsFromCatalog(dest, pool, comps.slice(0, -1), report);
         const src = parts.length === 1 ? sliceOf(parts[0]!.r, parts[0]!.start) : concatOf(parts);
         await extractOne(src, total, comps.slice(0, -1), name, { nameOk: (_e, inner) => inner === name, sha256: c.sha256 });
       }
@@ -406,7 +438,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       const catalogTrusted = trusted.has(number);
       await walkArchive(r, {
         dir: async (path) => {
-          if (!catalogTrusted && !opts.verifyOnly) dirsFromCatalog(dest, path, report);
+          if (!catalogTrusted && !opts.verifyOnly) await dirsFromCatalog(dest, pool, path, report);
         },
         blob: async (dir, entry, start, size) => {
           if (catalogTrusted || restored.has(`${number}:${start}`)) return;
@@ -455,6 +487,8 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       incompleteSplits.set(shown, `split across volumes and incomplete here${guess.length ? `: insert ${guess.join(', ')}` : ''}`);
     }
 
+    // Every file is written (and its problems listed) before the structure is applied.
+    await pool.settle();
     if (sSrc && opts.verifyOnly) {
       for await (const e of structureEntries(sSrc, (where, reason) => report(where, reason, 'header'))) void e;
       for (const [path, why] of incompleteSplits) report(path, why, 'missing');
@@ -477,9 +511,11 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       report(unique[0]?.dir ?? '', `volume(s) ${missingVolumes.join(', ')} of ${expected} were not given: insert them to restore the rest`, 'missing');
     }
   } finally {
+    await pool.close();
     for (const r of readers) await r.close();
     for (const r of refReaders.values()) await r.close();
   }
+  const problems = found.sort((a, b) => a.order - b.order).map((f) => f.problem);
   return { plan: restore.plan, dest: dest.root, files, bytes, damagedBytes, structure, problems };
 }
 
@@ -511,7 +547,8 @@ async function explainMissing(
   for (const [path, why] of splits) report(path, why, 'missing');
 }
 
-function dirsFromCatalog(dest: Destination, path: readonly string[], report: (path: string, reason: string, kind: Problem['kind']) => void): void {
+async function dirsFromCatalog(dest: Destination, pool: ExtractPool, path: readonly string[], report: (path: string, reason: string, kind: Problem['kind']) => void): Promise<void> {
+  await pool.clearWayForDir(path);
   try {
     dest.ensureDir(path);
   } catch (e) {

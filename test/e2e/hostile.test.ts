@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { encodeHeader, endOfArchive, paddingLength } from '../../src/format/tar.js';
 import { encodeZipBlob } from '../../src/format/zip.js';
 import { encodeStructureEntry, encodeStructureHeader, encodeTrailer } from '../../src/format/records.js';
+import { POOL_MIN_BYTES } from '../../src/unpack/extract-pool.js';
 import { xtar, type CliResult } from '../helpers/cli.js';
 import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
 
@@ -173,6 +174,47 @@ describe('hostile archives', () => {
     assert.equal(r.status, 1);
     assert.deepEqual(await readdir(join(dest, 'root')), ['fine.txt']);
     assert.match(r.stderr, /bomb\.txt/);
+  });
+
+  it('a path named twice, a file then a folder of its name, a folder then a file: the same with the worker pool as on one thread', async () => {
+    // The pool starts for archives of POOL_MIN_BYTES: the same entries run once after 150 files that
+    // make the archive that large (by the pool) and once alone (on the main thread); files, problems
+    // and their order must not differ.
+    const damaged = zip('bad.txt', 'bytes that will not match their CRC');
+    damaged.writeUInt32LE(damaged.readUInt32LE(14) ^ 1, 14);
+    const cd = damaged.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    damaged.writeUInt32LE(damaged.readUInt32LE(cd + 16) ^ 1, cd + 16);
+    const conflicts: TarEntry[] = [
+      { name: 'dup.txt.zip', data: zip('dup.txt', 'first') },
+      { name: 'dup.txt.zip', data: zip('dup.txt', 'second') },
+      { name: 'x.zip', data: zip('x', 'x is a file') },
+      { name: 'x/.xtar', data: tarOf([{ name: 'inner.txt.zip', data: zip('inner.txt', 'inner') }]) },
+      { name: 'z/.xtar', data: tarOf([{ name: 'in-z.txt.zip', data: zip('in-z.txt', 'in z') }]) },
+      { name: 'z.zip', data: zip('z', 'z is a file') },
+      { name: 'bad.txt.zip', data: damaged },
+      { name: 'late.txt.zip', data: zip('late.txt', 'late') },
+    ];
+    const fillerSize = Math.ceil(POOL_MIN_BYTES / 150);
+    const fillers: TarEntry[] = Array.from({ length: 150 }, (_, i) => ({ name: `f${i}.zip`, data: zip(`f${i}`, seededBytes(i, fillerSize)) }));
+    const alone = await unpackArchive('conflicts-alone', tarOf([{ name: 'root/.xtar', data: tarOf(conflicts) }]));
+    const pooled = await unpackArchive('conflicts-pooled', tarOf([{ name: 'root/.xtar', data: tarOf([...fillers, ...conflicts]) }]));
+    for (const { r, dest } of [alone, pooled]) {
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(await readFile(join(dest, 'root/dup.txt'), 'utf8'), 'second');
+      assert.equal(await readFile(join(dest, 'root/x'), 'utf8'), 'x is a file');
+      assert.equal(await readFile(join(dest, 'root/z/in-z.txt'), 'utf8'), 'in z');
+      assert.equal(await readFile(join(dest, 'root/late.txt'), 'utf8'), 'late');
+      await assert.rejects(stat(join(dest, 'root/bad.txt')));
+    }
+    // (Less the note that the archive holds no structure record, which names the archive.)
+    const problems = (x: { r: CliResult; dest: string }): string[] => x.r.stderr.split(x.dest).join('DEST').split('\n').filter((l) => l.startsWith('xtar: root/'));
+    assert.deepEqual(problems(pooled), problems(alone));
+    assert.deepEqual(
+      problems(alone).map((l) => l.slice(0, l.indexOf(': ', 6))),
+      ['xtar: root/x', 'xtar: root/x', 'xtar: root/z', 'xtar: root/bad.txt'],
+      alone.r.stderr,
+    );
+    assert.equal((await readdir(join(pooled.dest, 'root'))).length, 150 + 4);
   });
 
   it('garbage and truncated input: a clear message, exit 1 or 2, no crash', async () => {

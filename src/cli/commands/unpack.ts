@@ -12,6 +12,7 @@ export interface UnpackArgs {
   keepDamaged?: boolean;
   backup?: string | undefined;
   at?: Date | undefined;
+  jobs?: number | undefined;
 }
 
 /** Which backup a restore reads, and the volumes it needs — before it starts, so the right discs are at hand. */
@@ -34,6 +35,7 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
       keepDamaged: a.keepDamaged === true,
       ...(a.backup === undefined ? {} : { backup: a.backup }),
       ...(a.at === undefined ? {} : { at: a.at }),
+      ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
       onPlan: (p) => {
         if (!a.quiet && !a.json) describePlan(io, p);
       },
@@ -73,6 +75,7 @@ export interface VerifyArgs {
   inputs: string[];
   json: boolean;
   quiet: boolean;
+  jobs?: number | undefined;
 }
 
 /**
@@ -83,7 +86,7 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   const bar = progressBar(!a.quiet && !a.json, 'verify');
   let r;
   try {
-    r = await unpack({ inputs: a.inputs, dest: '/nonexistent-verify-writes-nothing', verifyOnly: true, onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
+    r = await unpack({ inputs: a.inputs, dest: '/nonexistent-verify-writes-nothing', verifyOnly: true, ...(a.jobs === undefined ? {} : { jobs: a.jobs }), onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
   } finally {
     bar.stop();
   }

@@ -1,0 +1,304 @@
+/**
+ * Small files for unpack and verify, inflated, checked and written by worker threads while the main
+ * thread reads on. The main thread still reads the archive, checks every path and makes every folder
+ * (Destination); a worker only writes the file at a path it was handed (src/worker/extract-worker.ts).
+ *
+ * The order of writes stays what the archive says wherever it could matter: a file is never queued
+ * while a queued one has the same path, and no folder is made while a queued file stands at it or on
+ * the way to it — in either case everything queued is finished first (settle). So an archive that
+ * names a path twice, or a file and then a folder of the same name, ends as it did on one thread.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
+import { restoreError } from '../errors.js';
+import type { ExtractJob, ExtractJobResult, ExtractTask } from '../worker/extract-worker.js';
+import type { Destination } from './dest.js';
+import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
+
+/**
+ * The threads are started only for archives at least this large (all volumes read, in bytes);
+ * smaller restores are done on the main thread. Starting two threads costs ~20 ms of the main
+ * thread and ~40 ms of CPU each, more than they save on a few thousand files.
+ */
+export const POOL_MIN_BYTES = 8 * 1024 * 1024;
+/**
+ * A batch is sent when it holds this many files or bytes (or at once while the workers are short of
+ * work). Its blobs are copied into a buffer of BATCH_BYTES (or of one larger blob's size), shared
+ * with the worker (no copy) and filled again once it has answered: memory fresh from the system costs
+ * a page fault per 4 KiB, more than the copy itself. (V8 copies into shared memory word by word, ~5x
+ * slower than memcpy; buffers moved to the worker and back instead were slower still overall: verify
+ * of 100k files 7.3-7.7 s against 6.4-6.7 s.)
+ */
+const BATCH_FILES = 256;
+const BATCH_BYTES = 512 * 1024;
+/** Batch buffers queued and not yet answered, in bytes, at most (one more may go over): the main thread waits beyond. */
+const MAX_BYTES_QUEUED = 8 * 1024 * 1024;
+const MAX_FILES_QUEUED = 2048;
+/** As for pack's pool: while a worker works on one task, the next already waits in its port. */
+const TASKS_PER_WORKER = 2;
+/**
+ * A worker's young generation, in MiB. Its JavaScript garbage is small, but each file's bytes hang
+ * from it, outside the heap, until a collection: a small young generation collects more often, and
+ * the peak RSS of verify on SMALL is ~15 MiB lower than with 4 MiB (no slower).
+ */
+const WORKER_YOUNG_GENERATION_MB = 2;
+
+/** What becomes of one queued blob: called when its worker answers (or at once, when done on this thread). */
+export interface Outcome {
+  done(f: ExtractedFile): void;
+  /** Gets the error finishSmallBlob would have thrown for it on the main thread. */
+  failed(e: unknown): void;
+}
+
+interface Batch {
+  /** The batch's buffer (null until its first blob) and the bytes of it in use. */
+  data: Buffer | null;
+  bytes: number;
+  jobs: ExtractJob[];
+  outcomes: Outcome[];
+  names: string[];
+  /** The batch's paths, as keys of `queued`. */
+  keys: string[];
+}
+
+function newBatch(): Batch {
+  return { data: null, bytes: 0, jobs: [], outcomes: [], names: [], keys: [] };
+}
+
+/** A path's key: its components joined with NUL, a byte no safe name holds. */
+function keyOf(components: readonly string[]): string {
+  return components.join('\0');
+}
+
+export class ExtractPool {
+  /** The threads, once startFor() started them (they boot in the background); null: all on this thread. */
+  private starting: Promise<Piscina<ExtractTask, ExtractJobResult[]>> | null = null;
+  private pool: Piscina<ExtractTask, ExtractJobResult[]> | null = null;
+  /** The batch being gathered. */
+  private gathering = newBatch();
+  /** Batch buffers answered, to be filled again (no more than were ever queued at once). */
+  private spare: Buffer[] = [];
+  /** Paths of the files queued (gathered or sent) and not yet answered. */
+  private readonly queued = new Set<string>();
+  private bytesQueued = 0;
+  private tasksInFlight = 0;
+  /** Each sent batch until its answer is handled; never rejects. */
+  private readonly running = new Set<Promise<void>>();
+  private roomWaiters: (() => void)[] = [];
+  /** An error that ends the run: a worker failed, or an outcome threw (a fatal I/O error). Thrown by add and settle. */
+  private failure: { error: unknown } | null = null;
+  /** Settles when `failure` is set: whatever waits for the workers stops waiting then (they may never answer). */
+  private readonly failed: Promise<void>;
+  private wakeOnFailure: () => void = () => undefined;
+  private readonly threads: number;
+
+  /** `dest` null only checks (verify). */
+  constructor(
+    private readonly dest: Destination | null,
+    threads: number = availableParallelism(),
+  ) {
+    this.threads = Math.max(1, threads);
+    this.failed = new Promise<void>((resolve) => (this.wakeOnFailure = resolve));
+  }
+
+  /**
+   * Start the threads now, in the background (they boot while the records are read), if archives of
+   * `archiveBytes` are worth them (POOL_MIN_BYTES); otherwise every blob is done on this thread.
+   */
+  startFor(archiveBytes: number): void {
+    if (archiveBytes < POOL_MIN_BYTES || this.starting !== null) return;
+    // A thread that fails outside a task (while it boots) is reported by an 'error' event.
+    this.starting = startPool(this.threads).then((pool) => pool.on('error', (e: unknown) => this.fail(e)));
+    // A failure to start is thrown by add(), which may come much later (or never): not unhandled meanwhile.
+    this.starting.catch(() => undefined);
+  }
+
+  /**
+   * Check and write a small blob: queued for a worker, or at once on this thread when the pool was
+   * not started. Its outcome is told once known; errors of the blob itself go there, also when found
+   * on this thread. Waits while too much is queued; throws only what ends the run (see `failure`).
+   * `b.blob` is read before this returns (its caller reads nothing else meanwhile), not after.
+   */
+  async add(b: SmallBlob, outcome: Outcome): Promise<void> {
+    this.throwIfFailed();
+    if (this.starting === null) {
+      let f: ExtractedFile;
+      try {
+        f = finishSmallBlob(b, this.dest);
+      } catch (e) {
+        outcome.failed(e);
+        return;
+      }
+      outcome.done(f);
+      return;
+    }
+    this.pool ??= await this.starting;
+    let abs: string | null = null;
+    const key = keyOf(b.components);
+    if (this.dest !== null) {
+      if (this.blocksFile(key, b.components)) await this.settle();
+      try {
+        abs = this.dest.filePath(b.components);
+      } catch (e) {
+        // On one thread the blob was checked before its path: a damaged blob is reported as damaged.
+        outcome.failed(damageOf(b) ?? e);
+        return;
+      }
+    }
+    this.gather(b, abs, key, outcome);
+    while ((this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) && this.running.size + this.gathering.jobs.length > 0) {
+      this.flush();
+      await Promise.race([new Promise<void>((resolve) => this.roomWaiters.push(resolve)), this.failed]);
+      this.throwIfFailed();
+    }
+    this.throwIfFailed();
+  }
+
+  /** Before this thread makes the folder at `components`: wait for the queued files it could meet. */
+  async clearWayForDir(components: readonly string[]): Promise<void> {
+    if (this.blocksDir(components)) await this.settle();
+  }
+
+  /** Before this thread writes a file at `components` (a large one, streamed): wait for the queued files it could meet. */
+  async clearWayForFile(components: readonly string[]): Promise<void> {
+    if (this.blocksFile(keyOf(components), components)) await this.settle();
+  }
+
+  /** Finish everything queued: every outcome has been told when this returns. */
+  async settle(): Promise<void> {
+    this.flush();
+    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
+    this.throwIfFailed();
+  }
+
+  /**
+   * Stop the threads, after the batches they hold are finished (so no file is left half written) —
+   * unless the run failed: then at once, as a thread that failed to boot would never answer.
+   */
+  async close(): Promise<void> {
+    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
+    // (Threads that failed to start have nothing to stop; add() reported why.)
+    const pool = this.pool ?? (await this.starting?.catch(() => null));
+    this.starting = null;
+    this.pool = null;
+    await pool?.destroy();
+  }
+
+  /** Whether writing a file at `components` could meet a queued file: one at the same path, or where a folder on its way is still to be made. */
+  private blocksFile(key: string, components: readonly string[]): boolean {
+    if (this.queued.size === 0) return false;
+    return this.queued.has(key) || this.blocksDir(components.slice(0, -1));
+  }
+
+  /**
+   * Whether making the folder at `components` could meet a queued file: one at it or at a folder
+   * above it. A folder this run already made or checked is not made again (a file queued at it will
+   * find the folder, as it would have on one thread).
+   */
+  private blocksDir(components: readonly string[]): boolean {
+    if (this.queued.size === 0 || this.dest === null || this.dest.knowsDir(components)) return false;
+    for (let i = 1; i <= components.length; i++) if (this.queued.has(keyOf(components.slice(0, i)))) return true;
+    return false;
+  }
+
+  private gather(b: SmallBlob, abs: string | null, key: string, outcome: Outcome): void {
+    const { blob } = b;
+    let g = this.gathering;
+    if (g.data !== null && (g.jobs.length >= BATCH_FILES || g.bytes + blob.length > g.data.length)) {
+      this.flush();
+      g = this.gathering;
+    }
+    if (g.data === null) {
+      g.data = blob.length > BATCH_BYTES ? sharedBuffer(blob.length) : (this.spare.pop() ?? sharedBuffer(BATCH_BYTES));
+      this.bytesQueued += g.data.length;
+    }
+    // The blob is a view into the reader's window: copied, it is the batch's own.
+    blob.copy(g.data, g.bytes);
+    g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes });
+    g.outcomes.push(outcome);
+    g.names.push(b.components[b.components.length - 1] as string);
+    g.keys.push(key);
+    g.bytes += blob.length;
+    this.queued.add(key);
+    if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
+  }
+
+  /** Send the batch being gathered to a worker: its buffer is shared, not copied. */
+  private flush(): void {
+    const batch = this.gathering;
+    const { data } = batch;
+    if (data === null || this.pool === null) return;
+    this.gathering = newBatch();
+    this.tasksInFlight++;
+    const answered = this.pool.run({ data, jobs: batch.jobs }).then(
+      (results) => {
+        // The worker is done with the buffer: fill it again.
+        if (data.length === BATCH_BYTES) this.spare.push(data);
+        this.tell(batch, results);
+      },
+      (e: unknown) => {
+        this.fail(e);
+      },
+    );
+    const done = answered.then(() => {
+      this.running.delete(done);
+      this.tasksInFlight--;
+      for (const k of batch.keys) this.queued.delete(k);
+      this.bytesQueued -= data.length;
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const wake of waiters) wake();
+      if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
+    });
+    this.running.add(done);
+  }
+
+  private tell(batch: Batch, results: readonly ExtractJobResult[]): void {
+    results.forEach((r, i) => {
+      const outcome = batch.outcomes[i] as Outcome;
+      try {
+        if (r.ok) outcome.done({ name: batch.names[i] as string, size: r.size });
+        else outcome.failed(restoreError(r.error));
+      } catch (e) {
+        this.fail(e);
+      }
+    });
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= { error: e };
+    this.wakeOnFailure();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure.error;
+  }
+}
+
+/** The error checking a blob throws, if any. */
+function damageOf(b: SmallBlob): unknown {
+  try {
+    checkSmallBlob(b.blob, b.shown, b.sha256);
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
+/** Memory the main thread and a worker both see: a batch's blobs reach the worker without a copy. */
+function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
+}
+
+async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractJobResult[]>> {
+  const { Piscina } = await import('piscina');
+  return new Piscina<ExtractTask, ExtractJobResult[]>({
+    filename: fileURLToPath(new URL('../worker/extract-worker.js', import.meta.url)),
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: TASKS_PER_WORKER,
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    idleTimeout: 1000,
+  });
+}
