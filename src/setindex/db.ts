@@ -191,6 +191,11 @@ export class SetIndex {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
+      // better-sqlite3 builds SQLite with a 16 MB page cache; it filled as the index grew and took a
+      // full pack of 200,000 files to 254 MiB peak RSS. Pack reads and writes the index in path
+      // order (mostly appends and neighbouring lookups), so a small cache costs little; the
+      // operating system caches the file anyway.
+      this.db.pragma('cache_size = -4096');
       this.migrate();
     } catch (e) {
       if (e instanceof XtarError) throw e;
