@@ -413,7 +413,7 @@ async function runToolOnce(ctx: Ctx, tool: Tool, run: number): Promise<void> {
   if (!state || state.skipped.has('pack')) return;
   const out = path.join(ctx.work, 'out', tool.id);
   // A new folder per run: see keepRestores.
-  const dest = path.join(ctx.work, 'restore', `${tool.id}-run${run}`);
+  const dest = path.join(restoreDir(ctx.work, ctx.c.name), `${tool.id}-run${run}`);
   await freshDir(out);
   await freshDir(dest);
   const cmds = tool.commands(ctx.c, out, dest);
@@ -459,6 +459,13 @@ function summarise(tool: Tool, op: Op, samples: Sample[], state: ToolState | und
   return sum;
 }
 
+/** Restored trees of earlier corpora are kept while at least this much room is left. */
+const KEEP_RESTORES_FREE = 30 * GiB;
+
+function restoreDir(work: string, corpus: CorpusName): string {
+  return path.join(work, 'restore', corpus);
+}
+
 async function benchCorpus(c: CorpusInfo, tools: Tool[], opts: Options, log: Log): Promise<CorpusResult> {
   const { runs, work, tries } = opts;
   const t0 = Date.now();
@@ -466,7 +473,7 @@ async function benchCorpus(c: CorpusInfo, tools: Tool[], opts: Options, log: Log
   const keepRestores = (await freeBytes(work)) > (tools.length * runs + 2) * c.bytes + GiB;
   const ctx: Ctx = { c, runs, tries, work, log, notes: [], samples: [], states: new Map(tools.map((t) => [t.id, { skipped: new Set<Op>() }])), keepRestores };
   if (!keepRestores) ctx.notes.push('not enough room to keep every restore until the end: each was deleted after its run, which slows the next file creations (see "fs create" µs)');
-  await freshDir(path.join(work, 'restore'));
+  await freshDir(restoreDir(work, c.name));
   log(`[${c.name}] warm-up read of ${c.dir} ...`);
   await warmUp(c.dir);
   for (let run = 1; run <= runs; run++) {
@@ -474,7 +481,9 @@ async function benchCorpus(c: CorpusInfo, tools: Tool[], opts: Options, log: Log
     for (const tool of tools) await runToolOnce(ctx, tool, run);
   }
   const summaries = tools.flatMap((t) => OPS.map((op) => summarise(t, op, ctx.samples, ctx.states.get(t.id)))).filter((s): s is OpSummary => s !== undefined);
-  await rm(path.join(work, 'restore'), { recursive: true, force: true });
+  // Deleted at the end of the bench, so that the next corpus's restores do not pay for it — unless
+  // room runs short.
+  if ((await freeBytes(work)) < KEEP_RESTORES_FREE) await rm(restoreDir(work, c.name), { recursive: true, force: true });
   return { corpus: c, runs, date: new Date().toISOString(), benchSeconds: (Date.now() - t0) / 1000, summaries, samples: ctx.samples, notes: ctx.notes };
 }
 
@@ -726,7 +735,7 @@ function renderMarkdown(res: Results, m: Machine, command: string): string {
     'unpack\'s numbers. Ratios are xtar / other (lower is better for xtar); "size" is the size of everything the pack',
     'command wrote. A wide "wall min–max" means the machine was noisy during that command.',
     '',
-    'Each unpack writes to a new folder and every restored tree is kept until its corpus is done: deleting a big tree',
+    'Each unpack writes to a new folder and every restored tree is kept until the bench ends (while 30 GiB stay free; else until its corpus is done): deleting a big tree',
     'slows file creation near it for minutes (seen here: ext4 without a journal, mounted with `discard`, spends 10–20×',
     'the kernel time per new file in find_inode_bit → recently_deleted), which made whichever tool ran after a delete',
     'look slow. "fs create µs/file" is the cost of creating 2,000 empty files beside the dest just before the unpack;',
@@ -861,6 +870,8 @@ async function main(): Promise<void> {
   const machine = await machineInfo();
   const store: Store = opts.quick ? { version: 1, corpora: {} } : await loadStore();
   const fresh: Results = {};
+  // Restored trees a bench left behind when it was stopped.
+  await rm(path.join(opts.work, 'restore'), { recursive: true, force: true });
   for (const name of opts.corpora) {
     if (!(await roomFor(name, opts.work, log))) continue;
     const c = await ensureCorpus(opts.work, name, log);
@@ -876,6 +887,8 @@ async function main(): Promise<void> {
   await mkdir(path.dirname(mdFile), { recursive: true });
   await writeFile(mdFile, md);
   log(`wrote ${mdFile}${opts.quick ? '' : ` and ${STORE_FILE}`}`);
+  log('removing the restored trees ...');
+  await rm(path.join(opts.work, 'restore'), { recursive: true, force: true });
   if (Object.keys(fresh).length === 0) log('no corpus was measured');
 }
 
