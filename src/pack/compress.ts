@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
 import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
 import type { ChunkTask, CompressBatchResult, CompressJob, CompressResult, CompressTask } from '../worker/compress-worker.js';
 import { SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
+import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import type { OutputFile } from './output-file.js';
 
 /** Files up to this size are compressed in a worker, in memory. */
@@ -20,12 +20,6 @@ export const SMALL_FILE_MAX = 8 * 1024 * 1024;
 const BATCH_FILES = 64;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
-/**
- * Tasks handed to each worker at once: while it works on one, the next already waits in its port,
- * so it never idles until the main thread gets round to answering (the main thread is often busy
- * writing the volume).
- */
-const TASKS_PER_WORKER = 2;
 /**
  * A worker's young generation, in MiB. Its JavaScript garbage is small (a batch's result objects;
  * file bytes live outside the heap), but V8 would let the young generation grow to 48 MiB per
@@ -58,14 +52,7 @@ export class CompressPool {
 
   constructor(readonly level: number, threads: number = availableParallelism()) {
     const n = Math.max(1, threads);
-    this.pool = new Piscina({
-      filename: fileURLToPath(new URL('../worker/compress-worker.js', import.meta.url)),
-      minThreads: n,
-      maxThreads: n,
-      concurrentTasksPerWorker: TASKS_PER_WORKER,
-      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-      idleTimeout: 1000,
-    });
+    this.pool = new Piscina(workerPoolOptions(new URL('../worker/compress-worker.js', import.meta.url), n, WORKER_YOUNG_GENERATION_MB));
     this.enough = n * TASKS_PER_WORKER;
   }
 

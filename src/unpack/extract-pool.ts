@@ -9,10 +9,10 @@
  * names a path twice, or a file and then a folder of the same name, ends as it did on one thread.
  */
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import { restoreError } from '../errors.js';
 import type { ExtractJob, ExtractJobResult, ExtractTask } from '../worker/extract-worker.js';
+import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import type { Destination } from './dest.js';
 import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
 
@@ -35,8 +35,6 @@ const BATCH_BYTES = 512 * 1024;
 /** Batch buffers queued and not yet answered, in bytes, at most (one more may go over): the main thread waits beyond. */
 const MAX_BYTES_QUEUED = 8 * 1024 * 1024;
 const MAX_FILES_QUEUED = 2048;
-/** As for pack's pool: while a worker works on one task, the next already waits in its port. */
-const TASKS_PER_WORKER = 2;
 /**
  * A worker's young generation, in MiB. Its JavaScript garbage is small, but each file's bytes hang
  * from it, outside the heap, until a collection: a small young generation collects more often, and
@@ -293,12 +291,5 @@ function sharedBuffer(size: number): Buffer {
 
 async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractJobResult[]>> {
   const { Piscina } = await import('piscina');
-  return new Piscina<ExtractTask, ExtractJobResult[]>({
-    filename: fileURLToPath(new URL('../worker/extract-worker.js', import.meta.url)),
-    minThreads: threads,
-    maxThreads: threads,
-    concurrentTasksPerWorker: TASKS_PER_WORKER,
-    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-    idleTimeout: 1000,
-  });
+  return new Piscina<ExtractTask, ExtractJobResult[]>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
 }
