@@ -166,7 +166,7 @@ export class ExtractPool {
   /** Finish everything queued: every outcome has been told when this returns. */
   async settle(): Promise<void> {
     this.flush();
-    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
+    await this.drain();
     this.throwIfFailed();
   }
 
@@ -175,12 +175,17 @@ export class ExtractPool {
    * unless the run failed: then at once, as a thread that failed to boot would never answer.
    */
   async close(): Promise<void> {
-    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
+    await this.drain();
     // (Threads that failed to start have nothing to stop; add() reported why.)
     const pool = this.pool ?? (await this.starting?.catch(() => null));
     this.starting = null;
     this.pool = null;
     await pool?.destroy();
+  }
+
+  /** Wait until every sent batch is answered, or the run has failed (a failed thread may never answer). */
+  private async drain(): Promise<void> {
+    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
   }
 
   /** Whether writing a file at `components` could meet a queued file: one at the same path, or where a folder on its way is still to be made. */
