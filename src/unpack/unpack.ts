@@ -146,8 +146,6 @@ interface Restore {
   plan: RestorePlan;
   /** The target's volumes to read, in order. */
   own: VolumeSource[];
-  /** Earlier backups' volumes holding the target's unchanged files, by backup:volume. */
-  refs: Map<string, VolumeSource>;
 }
 
 /** The volumes (of this backup or earlier ones) holding the bytes of the selected files a catalog lists. */
@@ -212,13 +210,8 @@ async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: Path
   // Without a readable catalog every volume given is read (the tar walk finds what it can).
   const ownNeeded = catalogRead && !filter.all ? own.filter((v) => needed.has(volumeKey(target, v.volume)) || v === newest) : own;
   for (const v of ownNeeded) need(target, v.volume ?? 1);
-  const refs = new Map<string, VolumeSource>();
-  for (const [key, n] of needed) {
-    const v = others.get(key);
-    if (n.backup !== target && v !== undefined) refs.set(key, v);
-  }
   const volumes = [...needed.values()].sort((a, b) => (a.backup ?? '').localeCompare(b.backup ?? '') || a.volume - b.volume);
-  return { plan: { backup: target, kind, volumes }, own: ownNeeded, refs };
+  return { plan: { backup: target, kind, volumes }, own: ownNeeded };
 }
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
@@ -352,7 +345,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       for (const p of c.parts) {
         const key = volumeKey(holder, p.volume);
         let r = refReaders.get(key);
-        const v = restore.refs.get(key) ?? choice.others.get(key);
+        const v = choice.others.get(key);
         if (r === undefined && v !== undefined) {
           r = await RandomReader.open(v.archive);
           refReaders.set(key, r);
