@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UnsafePathError } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
@@ -118,7 +118,8 @@ export class Destination {
    */
   async createFile(components: readonly string[]): Promise<PendingFile> {
     const finalPath = this.filePath(components);
-    const dir = this.ensureDir(components.slice(0, -1));
+    // filePath made and checked the folder: the temporary file goes beside its final name.
+    const dir = dirname(finalPath);
     const name = components[components.length - 1] as string;
     for (;;) {
       const tmp = join(dir, `.xtar-tmp-${randomBytes(6).toString('hex')}`);
