@@ -292,8 +292,10 @@ export class SetIndex {
     `);
     // Indexes made by the first version of this schema (the same day): move to file_times.
     if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'files_by_time'").get() !== undefined) {
-      this.db.exec(`INSERT OR IGNORE INTO file_times SELECT backup, size, mtime, path_id FROM files WHERE blob IS NOT NULL ORDER BY backup, size, mtime, path_id;
-        DROP INDEX files_by_time;`);
+      this.db.transaction(() => {
+        for (const rowid of this.db.prepare('SELECT DISTINCT backup FROM files').pluck().all() as number[]) this.fillFileTimes(rowid);
+        this.db.exec('DROP INDEX files_by_time');
+      })();
     }
     const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
     if (v === undefined) this.db.prepare("INSERT INTO meta(key, value) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
@@ -347,15 +349,18 @@ export class SetIndex {
           'UPDATE backups SET complete = 1, seq = ?, volumes = ?, files = ?, bytes = ?, stored_files = ?, stored_bytes = ?, skipped_files = ?, structure_sha256 = ? WHERE rowid = ?',
         )
         .run(seq, s.volumeCount, s.files, s.bytes, s.storedFiles, s.storedBytes, s.skippedFiles, s.structureSha256, rowid);
-      this.db
-        .prepare('INSERT OR IGNORE INTO file_times SELECT backup, size, mtime, path_id FROM files WHERE backup = ? AND blob IS NOT NULL ORDER BY size, mtime, path_id')
-        .run(rowid);
+      this.fillFileTimes(rowid);
       const vol = this.db.prepare('INSERT OR REPLACE INTO volumes(backup, number, bytes, files) VALUES (?, ?, ?, ?)');
       for (const v of s.volumes) vol.run(rowid, v.number, v.bytes, v.files);
     })();
   }
 
   /** Forget a backup and everything recorded for it (an incomplete one, or before a rebuild of it). */
+  /** A backup's rename candidates (its files with a blob), added in key order: appended, not scattered. */
+  private fillFileTimes(rowid: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO file_times SELECT backup, size, mtime, path_id FROM files WHERE backup = ? AND blob IS NOT NULL ORDER BY size, mtime, path_id').run(rowid);
+  }
+
   dropBackup(rowid: number): void {
     this.pending = [];
     this.db.transaction(() => {
