@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { BackupKind } from '../format/records.js';
-import { scanTree } from '../scan/scan.js';
+import { scanTree, sourcePathOf } from '../scan/scan.js';
 import { INDEX_FILE, SetIndex } from '../setindex/db.js';
 import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup } from '../setindex/plan.js';
 import { hashFile } from './compress.js';
@@ -61,7 +61,6 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
       index.chooseRefresh(plan.base.rowid, Math.ceil(plan.base.files / split), (index.backups().at(-1)?.seq ?? 0) + 1, split);
     }
     index?.beginSeen();
-    const rootIsFile = (await stat(source)).isFile();
     await scanTree(
       source,
       async (e) => {
@@ -81,8 +80,7 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
         if (d.kind === 'store') return store(prev === null || prev.blob === null ? 'new' : prev.size === size && prev.mtimeNs === e.mtimeNs ? 'refresh' : 'modified');
         let same = d.kind === 'ref';
         if (d.kind === 'check') {
-          const abs = rootIsFile ? source : join(source, ...e.path.split('/').slice(1));
-          const h = await hashFile({ abs, name: '', size, mtimeSec: 0, mode: 0 });
+          const h = await hashFile({ abs: sourcePathOf(source, e.path), name: '', size, mtimeSec: 0, mode: 0 });
           same = h.ok && h.sha256 === d.v.blob?.sha256;
           if (!same) return store(prev === null ? 'new' : 'content');
         }

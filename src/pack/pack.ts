@@ -29,7 +29,7 @@ import { setVolumes } from '../unpack/locate.js';
 import { lockSet, logToSet } from '../setindex/lock.js';
 import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup, type BackupPlan } from '../setindex/plan.js';
 import { recoverIncomplete } from '../setindex/recover.js';
-import { scanTree, type ScanResult, type Skipped } from '../scan/scan.js';
+import { scanTree, sourcePathOf, type ScanResult, type Skipped } from '../scan/scan.js';
 import { LineWriter, readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
 import { CompressPool, hashFile, openSource, SMALL_FILE_MAX, streamBlob, type BlobResult } from './compress.js';
@@ -288,9 +288,8 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     let scanBytes = 0;
     const structureHash = createHash('sha256');
     const stamp = { backup: backupId, created: createdIso, kind: plan.kind, ...(plan.base === null ? {} : { base: plan.base.id }) };
-    /** The job for a file: the root itself when it is a file, else the path below the root. */
     const fileJob = (e: StructureEntry, prev: FileVersion | null): CompressJob => ({
-      abs: e.path.includes('/') ? join(tree, ...e.path.split('/').slice(1)) : tree,
+      abs: sourcePathOf(tree, e.path),
       name: baseName(e.path),
       size: e.size ?? 0,
       mtimeSec: mtimeSeconds(e.mtimeNs),

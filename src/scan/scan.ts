@@ -85,6 +85,15 @@ function describe(e: unknown): string {
   return known[code] ?? (e instanceof Error ? e.message : String(e));
 }
 
+/**
+ * Where a scanned entry is on disk: record paths begin with the root's own name, so the root itself
+ * (a file, or the folder) has no '/' and anything below it has its path below the root after one.
+ */
+export function sourcePathOf(root: string, recordPath: string): string {
+  const slash = recordPath.indexOf('/');
+  return slash < 0 ? root : join(root, recordPath.slice(slash + 1));
+}
+
 /** Walk `src`, calling `sink` for every node in archive order. */
 export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions = {}): Promise<ScanResult> {
   const source = resolve(src);
