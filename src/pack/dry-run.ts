@@ -4,11 +4,10 @@
  * whose size is the same but whose mtime is not are read and hashed, as pack would, so the answer is
  * exact. Paths seen go to a temporary table of the index, not to memory.
  */
-import { join, resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import { scanTree, sourcePathOf } from '../scan/scan.js';
-import { INDEX_FILE, SetIndex } from '../setindex/db.js';
+import { hasIndex, SetIndex } from '../setindex/db.js';
 import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup } from '../setindex/plan.js';
 import { hashFile } from './compress.js';
 import { creationTime, decide, historyOf, type PackOptions } from './pack.js';
@@ -42,8 +41,7 @@ export interface DryRunResult {
 export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): Promise<DryRunResult> {
   const set = resolve(opts.out);
   const source = resolve(opts.source);
-  const hasIndex = await stat(join(set, INDEX_FILE)).then(() => true, () => false);
-  const index = hasIndex ? SetIndex.open(set) : null;
+  const index = (await hasIndex(set)) ? SetIndex.open(set) : null;
   try {
     const plan = planBackup(
       index === null ? { latest: null, latestFull: null, sinceFull: 0 } : historyOf(index, source),

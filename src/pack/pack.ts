@@ -23,7 +23,7 @@ import {
   type CatalogLine,
   type StructureEntry,
 } from '../format/records.js';
-import { INDEX_FILE, SetIndex, type FileVersion } from '../setindex/db.js';
+import { hasIndex, SetIndex, type FileVersion } from '../setindex/db.js';
 import { rebuildIndex } from '../setindex/rebuild.js';
 import { setVolumes } from '../unpack/locate.js';
 import { lockSet, logToSet } from '../setindex/lock.js';
@@ -195,8 +195,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   let index: SetIndex | undefined;
   try {
     // A set whose index was lost (or made by an older xtar) gets it back from its volumes first.
-    const hadIndex = await stat(join(set, INDEX_FILE)).then(() => true, () => false);
-    if (!hadIndex && (await setVolumes(set)).size > 0) await rebuildIndex(set);
+    if (!(await hasIndex(set)) && (await setVolumes(set)).size > 0) await rebuildIndex(set);
     index = SetIndex.open(set);
     await recoverIncomplete(index, set);
     return await packLocked(opts, set, source, level, index);

@@ -11,11 +11,20 @@
  * transaction; a pack killed midway leaves an incomplete backup that the next writer removes.
  */
 import Database from 'better-sqlite3';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XtarError } from '../errors.js';
 import type { BackupKind, BlobPart } from '../format/records.js';
 
 export const INDEX_FILE = 'xtar-index.sqlite';
+
+/** Whether the set folder holds an index file (a set copied back from discs has none). */
+export async function hasIndex(set: string): Promise<boolean> {
+  return stat(join(set, INDEX_FILE)).then(
+    () => true,
+    () => false,
+  );
+}
 const SCHEMA_VERSION = 1;
 
 export interface BackupRow {

@@ -6,7 +6,7 @@
  * grow with the tree.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePreorder } from '../activity/against.js';
 import { VOLUME_MANIFEST } from '../format/layout.js';
@@ -15,7 +15,7 @@ import { folderBytes } from '../pack/volumes.js';
 import { setVolumes, type VolumeSource } from '../unpack/locate.js';
 import { catalogLines, type RecordSource } from '../unpack/read-records.js';
 import { readLines } from '../util/lines.js';
-import { INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
+import { hasIndex, INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
 import { lockSet } from './lock.js';
 
 export interface Manifest {
@@ -178,8 +178,7 @@ export async function rebuildIndex(set: string): Promise<RebuildResult> {
 
 /** The set's index, made from the volumes first when it is missing (a set copied back from discs). */
 export async function openIndex(set: string): Promise<SetIndex> {
-  const exists = await stat(join(set, INDEX_FILE)).then(() => true, () => false);
-  if (!exists) {
+  if (!(await hasIndex(set))) {
     const unlock = await lockSet(set);
     try {
       await rebuildIndex(set);
