@@ -273,7 +273,6 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Recreates dir empty. */
 /**
  * Microseconds per file to create `n` empty files in a new folder `dir` (kept: deleting them would
  * itself slow later creations). Shows the state of the file system a restore is about to write to:
@@ -287,6 +286,7 @@ export async function probeCreates(dir: string, n = 2000): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1000 / n;
 }
 
+/** Recreates dir empty. */
 export async function freshDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });

@@ -279,7 +279,7 @@ interface Ctx {
   notes: string[];
   samples: Sample[];
   states: Map<string, ToolState>;
-  /** Restored trees stay until the corpus is done (deleting one slows the next tool's file creation). */
+  /** Restored trees are not deleted between runs (deleting one slows the next tool's file creation). */
   keepRestores: boolean;
 }
 
