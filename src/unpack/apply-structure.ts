@@ -18,13 +18,55 @@ const run = promisify(execFile);
 
 export type ProblemKind = 'missing' | 'refused' | 'failed';
 
+export type Report = (path: string, reason: string, kind: ProblemKind) => void;
+
 export interface ApplyOptions {
   /** Set owners (only possible as root; otherwise owners are skipped quietly). */
   owners: boolean;
-  report(path: string, reason: string, kind: ProblemKind): void;
+  report: Report;
   /** Paths whose absence is already explained (e.g. a damaged file already reported): not reported again. */
   expectedMissing?: (path: string) => boolean;
+  /**
+   * Where regular files get their metadata: worker threads (unpack's extraction pool) while this
+   * thread reads on. Without it, on this thread, entry by entry.
+   */
+  files?: FileMetaSink;
+  /**
+   * A report function for a problem the sink finds later, keeping the place of the entry applied
+   * now (so problems are listed in the order one thread would find them). Default: `report`.
+   */
+  reportLater?: () => Report;
 }
+
+/** A regular file's metadata, ready to set: owners already resolved to this system's numbers. */
+export interface FileMeta {
+  mode: number;
+  /** The owner to set, or null to leave it (not root). */
+  owner: { uid: number; gid: number } | null;
+  /** Access and modification time, in seconds for utimes() (utimesSeconds). */
+  time: number;
+}
+
+/** What setFileMeta found at the path. */
+export type FileMetaFound = 'done' | 'missing' | 'not-a-file';
+
+/** Sets regular files' metadata, maybe later and on other threads (see ApplyOptions.files). */
+export interface FileMetaSink {
+  /**
+   * Set the metadata of the file at `abs` (the checked path of `components`); `settled` is told what
+   * was found there, or the error, once known. A second file at a queued path waits for the first.
+   */
+  setFileMeta(components: readonly string[], abs: string, meta: FileMeta, settled: (r: FileMetaFound | { error: unknown }) => void): Promise<void>;
+  /** Before this thread makes the folder at `components`: wait for the queued files it could meet. */
+  clearWayForDir(components: readonly string[]): Promise<void>;
+  /** Before this thread replaces what is at `components`: wait for the queued files it could meet. */
+  clearWayForFile(components: readonly string[]): Promise<void>;
+  /** Every queued file is done, and `settled` told, when this returns. */
+  settle(): Promise<void>;
+}
+
+/** Folders whose metadata waits (see applyStructure) at most: then the files queued inside them are settled first. */
+const CLOSING_DIRS = 1024;
 
 export interface ApplyResult {
   dirs: number;
@@ -54,6 +96,20 @@ function lstatOrNull(p: string): Stats | null {
   }
 }
 
+/**
+ * Set a regular file's owner, mode and times by path, unless nothing (or something other than a
+ * regular file) is there. Also run by the extraction workers, on paths the main thread checked.
+ */
+export function setFileMeta(abs: string, m: FileMeta): FileMetaFound {
+  const st = lstatOrNull(abs);
+  if (st === null) return 'missing';
+  if (!st.isFile()) return 'not-a-file';
+  if (m.owner !== null) lchownSync(abs, m.owner.uid, m.owner.gid);
+  chmodSync(abs, m.mode);
+  utimesSync(abs, m.time, m.time);
+  return 'done';
+}
+
 interface OpenDir {
   path: string;
   abs: string;
@@ -80,6 +136,38 @@ export async function applyStructure(entries: AsyncIterable<StructureEntry>, des
       opts.report(d.path, `cannot set metadata: ${entryErrorMessage(err)}`, 'failed');
     }
   };
+  /**
+   * Folders left, deepest first, whose metadata is still to be set: after the files queued inside
+   * them (a read-only or unsearchable folder would bar them), so the sink is settled first.
+   */
+  let closing: OpenDir[] = [];
+  const closeWaiting = async (): Promise<void> => {
+    await opts.files?.settle();
+    const dirs = closing;
+    closing = [];
+    for (const d of dirs) closeDir(d);
+  };
+
+  /** An entry's error, listed as one thread's loop lists it; fatal I/O errors end the run. */
+  const reportError = (path: string, err: unknown, report: Report): void => {
+    if (err instanceof XtarError) report(path, err.message, 'refused');
+    else if (isFatalIoError(err)) throw err;
+    else report(path, `cannot restore: ${entryErrorMessage(err)}`, 'failed');
+  };
+  const fileSettled =
+    (e: StructureEntry, report: Report) =>
+    (r: FileMetaFound | { error: unknown }): void => {
+      if (r === 'done') result.files++;
+      else if (r === 'missing') {
+        if (!opts.expectedMissing?.(e.path)) report(e.path, 'the file is missing', 'missing');
+      } else if (r === 'not-a-file') report(e.path, 'something other than a regular file is in its place', 'refused');
+      else reportError(e.path, r.error, report);
+    };
+  const fileMeta = (e: StructureEntry): FileMeta => ({
+    mode: e.mode,
+    owner: opts.owners ? { uid: resolveUid(e.uid, e.user), gid: resolveGid(e.gid, e.group) } : null,
+    time: utimesSeconds(e.mtimeNs),
+  });
 
   const replaceable = (abs: string, path: string): boolean => {
     const st = lstatOrNull(abs);
@@ -94,30 +182,25 @@ export async function applyStructure(entries: AsyncIterable<StructureEntry>, des
 
   const one = async (e: StructureEntry): Promise<void> => {
     const parts = e.path.split('/');
+    const files = opts.files;
     if (e.type === 'dir') {
-      const abs = await dest.ensureDir(parts);
+      await files?.clearWayForDir(parts);
+      const abs = dest.ensureDir(parts);
       stack.push({ path: e.path, abs, e });
       result.dirs++;
       return;
     }
-    const parentAbs = await dest.ensureDir(parts.slice(0, -1));
-    void parentAbs;
+    await files?.clearWayForDir(parts.slice(0, -1));
+    dest.ensureDir(parts.slice(0, -1));
     const abs = dest.pathOf(parts);
+    if (e.type === 'file') {
+      if (files === undefined) fileSettled(e, opts.report)(setFileMeta(abs, fileMeta(e)));
+      else await files.setFileMeta(parts, abs, fileMeta(e), fileSettled(e, opts.reportLater?.() ?? opts.report));
+      return;
+    }
+    // Anything else replaces what is at its path: not while a file there waits for its metadata.
+    await files?.clearWayForFile(parts);
     switch (e.type) {
-      case 'file': {
-        const st = lstatOrNull(abs);
-        if (st === null) {
-          if (!opts.expectedMissing?.(e.path)) opts.report(e.path, 'the file is missing', 'missing');
-          return;
-        }
-        if (!st.isFile()) {
-          opts.report(e.path, 'something other than a regular file is in its place', 'refused');
-          return;
-        }
-        setMeta(abs, e, false);
-        result.files++;
-        return;
-      }
       case 'symlink': {
         const st = lstatOrNull(abs);
         const same = st?.isSymbolicLink() === true && readlinkSync(abs) === e.target;
@@ -131,7 +214,8 @@ export async function applyStructure(entries: AsyncIterable<StructureEntry>, des
       }
       case 'hardlink': {
         const targetParts = (e.target as string).split('/');
-        await dest.ensureDir(targetParts.slice(0, -1));
+        await files?.clearWayForDir(targetParts.slice(0, -1));
+        dest.ensureDir(targetParts.slice(0, -1));
         const targetAbs = dest.pathOf(targetParts);
         const t = lstatOrNull(targetAbs);
         if (t === null || !t.isFile()) {
@@ -180,21 +264,20 @@ export async function applyStructure(entries: AsyncIterable<StructureEntry>, des
   };
 
   for await (const e of entries) {
-    // Leaving folders: everything inside them is done, so their own metadata can be set now.
+    // Leaving folders: everything inside them is done (or queued), so their own metadata comes next.
     while (stack.length > 0) {
       const top = stack[stack.length - 1] as OpenDir;
       if (e.path.startsWith(`${top.path}/`)) break;
-      stack.pop();
-      closeDir(top);
+      closing.push(stack.pop() as OpenDir);
     }
+    if (closing.length >= CLOSING_DIRS) await closeWaiting();
     try {
       await one(e);
     } catch (err) {
-      if (err instanceof XtarError) opts.report(e.path, err.message, 'refused');
-      else if (isFatalIoError(err)) throw err;
-      else opts.report(e.path, `cannot restore: ${entryErrorMessage(err)}`, 'failed');
+      reportError(e.path, err, opts.report);
     }
   }
-  while (stack.length > 0) closeDir(stack.pop() as OpenDir);
+  while (stack.length > 0) closing.push(stack.pop() as OpenDir);
+  await closeWaiting();
   return result;
 }

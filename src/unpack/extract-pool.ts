@@ -1,7 +1,9 @@
 /**
  * Small files for unpack and verify, inflated, checked and written by worker threads while the main
- * thread reads on. The main thread still reads the archive, checks every path and makes every folder
- * (Destination); a worker only writes the file at a path it was handed (src/worker/extract-worker.ts).
+ * thread reads on; and, once every file is written, their owners, modes and times (apply-structure's
+ * FileMetaSink). The main thread still reads the archive and the records, checks every path and makes
+ * every folder (Destination); a worker only writes the file, or sets the metadata, at a path it was
+ * handed (src/worker/extract-worker.ts).
  *
  * The order of writes stays what the archive says wherever it could matter: a file is never queued
  * while a queued one has the same path, and no folder is made while a queued file stands at it or on
@@ -11,8 +13,9 @@
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { restoreError } from '../errors.js';
-import type { ExtractJob, ExtractJobResult, ExtractTask } from '../worker/extract-worker.js';
+import type { ExtractJob, ExtractJobResult, ExtractTask, MetaJob, MetaJobResult } from '../worker/extract-worker.js';
 import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
+import { setFileMeta, type FileMeta, type FileMetaFound, type FileMetaSink } from './apply-structure.js';
 import type { Destination } from './dest.js';
 import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
 
@@ -49,19 +52,25 @@ export interface Outcome {
   failed(e: unknown): void;
 }
 
-interface Batch {
-  /** The batch's buffer (null until its first blob) and the bytes of it in use. */
-  data: Buffer | null;
-  bytes: number;
-  jobs: ExtractJob[];
-  outcomes: Outcome[];
-  names: string[];
-  /** The batch's paths, as keys of `queued`. */
-  keys: string[];
-}
+type JobResult = ExtractJobResult | MetaJobResult;
 
-function newBatch(): Batch {
-  return { data: null, bytes: 0, jobs: [], outcomes: [], names: [], keys: [] };
+/** A batch of blobs (with the buffer that holds them), or of files whose metadata to set. */
+type Batch = { keys: string[]; answers: ((r: JobResult) => void)[] } & (
+  | {
+      kind: 'blobs';
+      /** The batch's buffer (null until its first blob) and the bytes of it in use. */
+      data: Buffer | null;
+      bytes: number;
+      jobs: ExtractJob[];
+    }
+  | { kind: 'meta'; jobs: MetaJob[] }
+);
+
+type BlobBatch = Extract<Batch, { kind: 'blobs' }>;
+type MetaBatch = Extract<Batch, { kind: 'meta' }>;
+
+function newBatch(): BlobBatch {
+  return { kind: 'blobs', data: null, bytes: 0, jobs: [], keys: [], answers: [] };
 }
 
 /** A path's key: its components joined with NUL, a byte no safe name holds. */
@@ -69,12 +78,12 @@ function keyOf(components: readonly string[]): string {
   return components.join('\0');
 }
 
-export class ExtractPool {
+export class ExtractPool implements FileMetaSink {
   /** The threads, once startFor() started them (they boot in the background); null: all on this thread. */
-  private starting: Promise<Piscina<ExtractTask, ExtractJobResult[]>> | null = null;
-  private pool: Piscina<ExtractTask, ExtractJobResult[]> | null = null;
+  private starting: Promise<Piscina<ExtractTask, JobResult[]>> | null = null;
+  private pool: Piscina<ExtractTask, JobResult[]> | null = null;
   /** The batch being gathered. */
-  private gathering = newBatch();
+  private gathering: Batch = newBatch();
   /** Batch buffers answered, to be filled again (no more than were ever queued at once). */
   private spare: Buffer[] = [];
   /** Paths of the files queued (gathered or sent) and not yet answered. */
@@ -145,6 +154,44 @@ export class ExtractPool {
       }
     }
     this.gather(b, abs, key, outcome);
+    await this.waitForRoom();
+  }
+
+  /**
+   * Set a restored file's metadata (FileMetaSink): queued for a worker, or at once on this thread when
+   * the pool was not started. Waits while too much is queued; throws only what ends the run.
+   */
+  async setFileMeta(components: readonly string[], abs: string, meta: FileMeta, settled: (r: FileMetaFound | { error: unknown }) => void): Promise<void> {
+    this.throwIfFailed();
+    if (this.starting === null) {
+      let r: FileMetaFound | { error: unknown };
+      try {
+        r = setFileMeta(abs, meta);
+      } catch (error) {
+        r = { error };
+      }
+      settled(r);
+      return;
+    }
+    this.pool ??= await this.starting;
+    const key = keyOf(components);
+    if (this.queued.has(key)) await this.settle();
+    let g = this.gathering;
+    if (g.kind !== 'meta' || g.jobs.length >= BATCH_FILES) {
+      this.flush();
+      const fresh: MetaBatch = { kind: 'meta', jobs: [], keys: [], answers: [] };
+      g = this.gathering = fresh;
+    }
+    g.jobs.push({ abs, meta });
+    g.answers.push((r) => settled(!r.ok ? { error: restoreError(r.error) } : 'found' in r ? r.found : { error: new Error('a worker answered a file with a blob') }));
+    g.keys.push(key);
+    this.queued.add(key);
+    if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
+    await this.waitForRoom();
+  }
+
+  /** Wait while too much is queued (the workers answer meanwhile); throws what ends the run. */
+  private async waitForRoom(): Promise<void> {
     while ((this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) && this.running.size + this.gathering.jobs.length > 0) {
       this.flush();
       await Promise.race([new Promise<void>((resolve) => this.roomWaiters.push(resolve)), this.failed]);
@@ -208,9 +255,9 @@ export class ExtractPool {
   private gather(b: SmallBlob, abs: string | null, key: string, outcome: Outcome): void {
     const { blob } = b;
     let g = this.gathering;
-    if (g.data !== null && (g.jobs.length >= BATCH_FILES || g.bytes + blob.length > g.data.length)) {
+    if (g.kind !== 'blobs' || (g.data !== null && (g.jobs.length >= BATCH_FILES || g.bytes + blob.length > g.data.length))) {
       this.flush();
-      g = this.gathering;
+      g = this.gathering = newBatch();
     }
     if (g.data === null) {
       g.data = blob.length > BATCH_BYTES ? sharedBuffer(blob.length) : (this.spare.pop() ?? sharedBuffer(BATCH_BYTES));
@@ -219,25 +266,30 @@ export class ExtractPool {
     // The blob is a view into the reader's window: copied, it is the batch's own.
     blob.copy(g.data, g.bytes);
     g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes });
-    g.outcomes.push(outcome);
-    g.names.push(b.components[b.components.length - 1] as string);
+    const name = b.components[b.components.length - 1] as string;
+    g.answers.push((r) => {
+      if (!r.ok) outcome.failed(restoreError(r.error));
+      else if ('size' in r) outcome.done({ name, size: r.size });
+      else outcome.failed(new Error('a worker answered a blob with file metadata'));
+    });
     g.keys.push(key);
     g.bytes += blob.length;
     this.queued.add(key);
     if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
   }
 
-  /** Send the batch being gathered to a worker: its buffer is shared, not copied. */
+  /** Send the batch being gathered to a worker: a batch of blobs shares its buffer, not copied. */
   private flush(): void {
     const batch = this.gathering;
-    const { data } = batch;
-    if (data === null || this.pool === null) return;
+    if (batch.jobs.length === 0 || this.pool === null) return;
+    const data = batch.kind === 'blobs' ? batch.data : null;
     this.gathering = newBatch();
     this.tasksInFlight++;
-    const answered = this.pool.run({ data, jobs: batch.jobs }).then(
+    const task: ExtractTask = batch.kind === 'meta' ? { kind: 'meta', jobs: batch.jobs } : { kind: 'blobs', data: data as Buffer, jobs: batch.jobs };
+    const answered = this.pool.run(task).then(
       (results) => {
         // The worker is done with the buffer: fill it again.
-        if (data.length === BATCH_BYTES) this.spare.push(data);
+        if (data?.length === BATCH_BYTES) this.spare.push(data);
         this.tell(batch, results);
       },
       (e: unknown) => {
@@ -248,7 +300,7 @@ export class ExtractPool {
       this.running.delete(done);
       this.tasksInFlight--;
       for (const k of batch.keys) this.queued.delete(k);
-      this.bytesQueued -= data.length;
+      this.bytesQueued -= data?.length ?? 0;
       const waiters = this.roomWaiters;
       this.roomWaiters = [];
       for (const wake of waiters) wake();
@@ -257,12 +309,10 @@ export class ExtractPool {
     this.running.add(done);
   }
 
-  private tell(batch: Batch, results: readonly ExtractJobResult[]): void {
+  private tell(batch: Batch, results: readonly JobResult[]): void {
     results.forEach((r, i) => {
-      const outcome = batch.outcomes[i] as Outcome;
       try {
-        if (r.ok) outcome.done({ name: batch.names[i] as string, size: r.size });
-        else outcome.failed(restoreError(r.error));
+        (batch.answers[i] as (r: JobResult) => void)(r);
       } catch (e) {
         this.fail(e);
       }
@@ -294,7 +344,7 @@ function sharedBuffer(size: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(size));
 }
 
-async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractJobResult[]>> {
+async function startPool(threads: number): Promise<Piscina<ExtractTask, JobResult[]>> {
   const { Piscina } = await import('piscina');
-  return new Piscina<ExtractTask, ExtractJobResult[]>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
+  return new Piscina<ExtractTask, JobResult[]>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
 }

@@ -487,13 +487,19 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
       for (const [path, why] of incompleteSplits) report(path, why, 'missing');
     } else if (sSrc) {
       const missingFiles = new Set<string>();
+      const applyReport =
+        (order?: number) =>
+        (path: string, reason: string, kind: ProblemKind): void => {
+          if (kind === 'missing' && missingVolumes.length + splits.size > 0 && reason === 'the file is missing') missingFiles.add(path);
+          else report(path, reason, kind, order);
+        };
+      // Files' owners, modes and times are set by the pool's threads (if it runs) while the record is read on.
       structure = await applyStructure(selected(structureEntries(sSrc, (where, reason) => report(where, reason, 'header'))), dest, {
         owners: process.getuid?.() === 0,
-        report: (path, reason, kind) => {
-          if (kind === 'missing' && missingVolumes.length + splits.size > 0 && reason === 'the file is missing') missingFiles.add(path);
-          else report(path, reason, kind);
-        },
+        report: applyReport(),
+        reportLater: () => applyReport(nextOrder++),
         expectedMissing: (p) => reported.has(p) || packSkipped.has(p) || incompleteSplits.has(p),
+        files: pool,
       });
       if (missingFiles.size + incompleteSplits.size > 0) await explainMissing(missingFiles, incompleteSplits, unique, readers, present, report);
     } else {

@@ -1,10 +1,12 @@
 /**
  * The extraction pool's entry: a worker thread takes a batch of small zip blobs, inflates and checks
  * each (size, CRC-32, the catalog's sha256) and writes it to the path the main thread checked and
- * made the folder for (src/unpack/extract-pool.ts). Reading the archive, path checks and folders are
- * the main thread's job.
+ * made the folder for (src/unpack/extract-pool.ts); or a batch of restored files whose owner, mode
+ * and times to set (apply-structure). Reading the archive and the records, path checks and folders
+ * are the main thread's job.
  */
 import { carryError, type CarriedError } from '../errors.js';
+import { setFileMeta, type FileMeta, type FileMetaFound } from '../unpack/apply-structure.js';
 import { writeVerifiedAt } from '../unpack/dest.js';
 import { checkSmallBlob } from '../unpack/extract.js';
 
@@ -20,19 +22,38 @@ export interface ExtractJob {
   holes: boolean;
 }
 
-export interface ExtractTask {
-  /**
-   * Every blob of the batch, one after the other, in memory shared with the main thread (it may be
-   * longer than they are). The main thread fills it again only once this task has answered.
-   */
-  data: Uint8Array;
-  jobs: ExtractJob[];
+/** A restored file whose metadata to set (setFileMeta), at a path the main thread checked. */
+export interface MetaJob {
+  abs: string;
+  meta: FileMeta;
 }
 
-/** One job's outcome: the file's size, or the error finishSmallBlob would have thrown. */
-export type ExtractJobResult = { ok: true; size: number } | { ok: false; error: CarriedError };
+export type ExtractTask =
+  | {
+      kind: 'blobs';
+      /**
+       * Every blob of the batch, one after the other, in memory shared with the main thread (it may
+       * be longer than they are). The main thread fills it again only once this task has answered.
+       */
+      data: Uint8Array;
+      jobs: ExtractJob[];
+    }
+  | { kind: 'meta'; jobs: MetaJob[] };
 
-export default function run(task: ExtractTask): ExtractJobResult[] {
+/** One job's outcome: the file's size (or what setFileMeta found), or the error the main thread would have met. */
+export type ExtractJobResult = { ok: true; size: number } | { ok: false; error: CarriedError };
+export type MetaJobResult = { ok: true; found: FileMetaFound } | { ok: false; error: CarriedError };
+
+export default function run(task: ExtractTask): ExtractJobResult[] | MetaJobResult[] {
+  if (task.kind === 'meta') {
+    return task.jobs.map((job): MetaJobResult => {
+      try {
+        return { ok: true, found: setFileMeta(job.abs, job.meta) };
+      } catch (e) {
+        return { ok: false, error: carryError(e) };
+      }
+    });
+  }
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   return task.jobs.map((job): ExtractJobResult => {
     try {

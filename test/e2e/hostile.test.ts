@@ -7,14 +7,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat, symlink, writeFile, lstat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, symlink, utimes, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeHeader, endOfArchive, paddingLength } from '../../src/format/tar.js';
 import { encodeZipBlob } from '../../src/format/zip.js';
 import { encodeStructureEntry, encodeStructureHeader, encodeTrailer } from '../../src/format/records.js';
 import { POOL_MIN_BYTES } from '../../src/unpack/extract-pool.js';
 import { xtar, type CliResult } from '../helpers/cli.js';
-import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
+import { diffSnapshots, removeTree, seededBytes, snapshot, tempDir } from '../helpers/tree.js';
 
 interface TarEntry {
   name: string;
@@ -215,6 +215,61 @@ describe('hostile archives', () => {
       alone.r.stderr,
     );
     assert.equal((await readdir(join(pooled.dest, 'root'))).length, 150 + 4);
+  });
+
+  it('a structure record that names a file twice, puts a symlink in a file\'s place, lists a missing file and a folder as a file: the same with the worker pool as on one thread', async () => {
+    // The files' metadata is set by the pool's threads when the archive is large enough: one tree
+    // with a filler of POOL_MIN_BYTES (pooled), one with a tiny filler (alone); the same hostile
+    // lines are added to both structure records. Final trees and problems (and their order) must match.
+    const restoreOf = async (name: string, fillerBytes: number): Promise<{ r: CliResult; dest: string }> => {
+      const src = join(work, `meta-src-${name}`);
+      await mkdir(join(src, 'root/sub'), { recursive: true });
+      for (let i = 0; i < 40; i++) await writeFile(join(src, `root/sub/f${i}.txt`), `file ${i}\n`);
+      await writeFile(join(src, 'root/dup.txt'), 'dup\n');
+      await writeFile(join(src, 'root/link-me.txt'), 'soon a symlink\n');
+      await writeFile(join(src, 'root/filler.bin'), seededBytes(3, fillerBytes));
+      // The same times in both trees (folders last: writing into them changed theirs).
+      for (const p of [...(await readdir(join(src, 'root/sub'))).map((n) => `root/sub/${n}`), 'root/dup.txt', 'root/link-me.txt', 'root/filler.bin', 'root/sub', 'root']) {
+        await utimes(join(src, p), 1_700_000_000, 1_700_000_000);
+      }
+      const set = join(work, `meta-set-${name}`);
+      const packed = await xtar(['pack', join(src, 'root'), '--out', set, '--quiet']);
+      assert.equal(packed.status, 0, packed.stderr);
+      const vol = join(set, (await readdir(set)).find((n) => n.endsWith('-vol001')) as string);
+      const lines = (await readFile(join(vol, 'structure.jsonl'), 'utf8')).trimEnd().split('\n');
+      const time = { uid: 0, gid: 0, mtimeNs: 1_600_000_000_123_456_789n };
+      const hostile = [
+        { path: 'root/dup.txt', type: 'file' as const, mode: 0o600, size: 4, ...time },
+        { path: 'root/dup.txt', type: 'file' as const, mode: 0o640, size: 4, ...time, mtimeNs: 1_500_000_000_000_000_000n },
+        // (The file's metadata is still queued when its symlink line comes.)
+        { path: 'root/link-me.txt', type: 'file' as const, mode: 0o600, size: 15, ...time },
+        { path: 'root/link-me.txt', type: 'symlink' as const, mode: 0o777, target: 'dup.txt', ...time },
+        { path: 'root/gone.txt', type: 'file' as const, mode: 0o644, size: 1, ...time },
+        { path: 'root/sub', type: 'file' as const, mode: 0o644, size: 1, ...time },
+        { path: 'root/sub/f7.txt', type: 'file' as const, mode: 0o444, size: 7, ...time },
+      ].map(encodeStructureEntry);
+      await writeFile(join(vol, 'structure.jsonl'), [...lines.slice(0, -1), ...hostile, lines[lines.length - 1]].join('\n') + '\n');
+      const dest = join(work, `meta-dest-${name}`);
+      const r = await xtar(['unpack', set, '--dest', dest]);
+      noStackTrace(r);
+      return { r, dest };
+    };
+    const pooled = await restoreOf('pooled', POOL_MIN_BYTES);
+    const alone = await restoreOf('alone', 10);
+    for (const { r } of [alone, pooled]) assert.equal(r.status, 1, r.stderr);
+    const problems = (x: { r: CliResult; dest: string }): string[] => x.r.stderr.split('\n').filter((l) => l.startsWith('xtar: root/'));
+    assert.deepEqual(problems(pooled), problems(alone));
+    assert.deepEqual(
+      problems(alone).map((l) => l.slice(0, l.indexOf(': ', 6))),
+      ['xtar: root/gone.txt', 'xtar: root/sub'],
+      alone.r.stderr,
+    );
+    const [a, b] = [await snapshot(join(alone.dest, 'root')), await snapshot(join(pooled.dest, 'root'))];
+    assert.deepEqual(diffSnapshots(a, b, (path) => path === 'filler.bin'), []);
+    assert.equal(a.get('dup.txt')?.mode, 0o640, 'the later line wins');
+    assert.equal(a.get('dup.txt')?.mtimeUs, 1_500_000_000_000_000n);
+    assert.equal(a.get('link-me.txt')?.type, 'symlink');
+    assert.equal(a.get('sub/f7.txt')?.mode, 0o444);
   });
 
   it('garbage and truncated input: a clear message, exit 1 or 2, no crash', async () => {
