@@ -49,6 +49,8 @@ export interface FileMeta {
 
 /** What setFileMeta found at the path. */
 export type FileMetaFound = 'done' | 'missing' | 'not-a-file';
+/** Every FileMetaFound, so that a worker can answer with an index. */
+export const FILE_META_FOUND: readonly FileMetaFound[] = ['done', 'missing', 'not-a-file'];
 
 /** Sets regular files' metadata, maybe later and on other threads (see ApplyOptions.files). */
 export interface FileMetaSink {

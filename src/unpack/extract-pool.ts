@@ -13,9 +13,9 @@
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { restoreError } from '../errors.js';
-import type { ExtractJob, ExtractJobResult, ExtractTask, MetaJob, MetaJobResult } from '../worker/extract-worker.js';
+import type { ExtractJob, ExtractJobResult, ExtractTask, MetaResults } from '../worker/extract-worker.js';
 import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
-import { setFileMeta, type FileMeta, type FileMetaFound, type FileMetaSink } from './apply-structure.js';
+import { FILE_META_FOUND, setFileMeta, type FileMeta, type FileMetaFound, type FileMetaSink } from './apply-structure.js';
 import type { Destination } from './dest.js';
 import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
 
@@ -52,18 +52,23 @@ export interface Outcome {
   failed(e: unknown): void;
 }
 
-type JobResult = ExtractJobResult | MetaJobResult;
-
 /** A batch of blobs (with the buffer that holds them), or of files whose metadata to set. */
-type Batch = { keys: string[]; answers: ((r: JobResult) => void)[] } & (
+type Batch = { keys: string[] } & (
   | {
       kind: 'blobs';
       /** The batch's buffer (null until its first blob) and the bytes of it in use. */
       data: Buffer | null;
       bytes: number;
       jobs: ExtractJob[];
+      answers: ((r: ExtractJobResult) => void)[];
     }
-  | { kind: 'meta'; jobs: MetaJob[] }
+  | {
+      kind: 'meta';
+      /** The columns of MetaColumns, gathered: a path, and four numbers, per file. */
+      jobs: string[];
+      numbers: number[];
+      answers: ((r: FileMetaFound | { error: unknown }) => void)[];
+    }
 );
 
 type BlobBatch = Extract<Batch, { kind: 'blobs' }>;
@@ -80,8 +85,8 @@ function keyOf(components: readonly string[]): string {
 
 export class ExtractPool implements FileMetaSink {
   /** The threads, once startFor() started them (they boot in the background); null: all on this thread. */
-  private starting: Promise<Piscina<ExtractTask, JobResult[]>> | null = null;
-  private pool: Piscina<ExtractTask, JobResult[]> | null = null;
+  private starting: Promise<Piscina<ExtractTask, ExtractJobResult[] | MetaResults>> | null = null;
+  private pool: Piscina<ExtractTask, ExtractJobResult[] | MetaResults> | null = null;
   /** The batch being gathered. */
   private gathering: Batch = newBatch();
   /** Batch buffers answered, to be filled again (no more than were ever queued at once). */
@@ -179,11 +184,12 @@ export class ExtractPool implements FileMetaSink {
     let g = this.gathering;
     if (g.kind !== 'meta' || g.jobs.length >= BATCH_FILES) {
       this.flush();
-      const fresh: MetaBatch = { kind: 'meta', jobs: [], keys: [], answers: [] };
+      const fresh: MetaBatch = { kind: 'meta', jobs: [], numbers: [], keys: [], answers: [] };
       g = this.gathering = fresh;
     }
-    g.jobs.push({ abs, meta });
-    g.answers.push((r) => settled(!r.ok ? { error: restoreError(r.error) } : 'found' in r ? r.found : { error: new Error('a worker answered a file with a blob') }));
+    g.jobs.push(abs);
+    g.numbers.push(meta.mode, meta.owner?.uid ?? -1, meta.owner?.gid ?? -1, meta.time);
+    g.answers.push(settled);
     g.keys.push(key);
     this.queued.add(key);
     if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
@@ -267,11 +273,7 @@ export class ExtractPool implements FileMetaSink {
     blob.copy(g.data, g.bytes);
     g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes });
     const name = b.components[b.components.length - 1] as string;
-    g.answers.push((r) => {
-      if (!r.ok) outcome.failed(restoreError(r.error));
-      else if ('size' in r) outcome.done({ name, size: r.size });
-      else outcome.failed(new Error('a worker answered a blob with file metadata'));
-    });
+    g.answers.push((r) => (r.ok ? outcome.done({ name, size: r.size }) : outcome.failed(restoreError(r.error))));
     g.keys.push(key);
     g.bytes += blob.length;
     this.queued.add(key);
@@ -285,7 +287,7 @@ export class ExtractPool implements FileMetaSink {
     const data = batch.kind === 'blobs' ? batch.data : null;
     this.gathering = newBatch();
     this.tasksInFlight++;
-    const task: ExtractTask = batch.kind === 'meta' ? { kind: 'meta', jobs: batch.jobs } : { kind: 'blobs', data: data as Buffer, jobs: batch.jobs };
+    const task: ExtractTask = batch.kind === 'meta' ? { kind: 'meta', paths: batch.jobs.join('\0'), numbers: Float64Array.from(batch.numbers) } : { kind: 'blobs', data: data as Buffer, jobs: batch.jobs };
     const answered = this.pool.run(task).then(
       (results) => {
         // The worker is done with the buffer: fill it again.
@@ -309,13 +311,23 @@ export class ExtractPool implements FileMetaSink {
     this.running.add(done);
   }
 
-  private tell(batch: Batch, results: readonly JobResult[]): void {
-    results.forEach((r, i) => {
+  private tell(batch: Batch, results: ExtractJobResult[] | MetaResults): void {
+    const answer = (tell: () => void): void => {
       try {
-        (batch.answers[i] as (r: JobResult) => void)(r);
+        tell();
       } catch (e) {
         this.fail(e);
       }
+    };
+    if (batch.kind === 'blobs') {
+      (results as ExtractJobResult[]).forEach((r, i) => answer(() => (batch.answers[i] as (r: ExtractJobResult) => void)(r)));
+      return;
+    }
+    const { found, errors } = results as MetaResults;
+    const failed = new Map(errors.map((f) => [f.index, f.error]));
+    batch.answers.forEach((settled, i) => {
+      const error = failed.get(i);
+      answer(() => settled(error !== undefined ? { error: restoreError(error) } : (FILE_META_FOUND[found[i] as number] as FileMetaFound)));
     });
   }
 
@@ -344,7 +356,7 @@ function sharedBuffer(size: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(size));
 }
 
-async function startPool(threads: number): Promise<Piscina<ExtractTask, JobResult[]>> {
+async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractJobResult[] | MetaResults>> {
   const { Piscina } = await import('piscina');
-  return new Piscina<ExtractTask, JobResult[]>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
+  return new Piscina<ExtractTask, ExtractJobResult[] | MetaResults>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
 }

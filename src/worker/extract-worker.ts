@@ -6,7 +6,7 @@
  * are the main thread's job.
  */
 import { carryError, type CarriedError } from '../errors.js';
-import { setFileMeta, type FileMeta, type FileMetaFound } from '../unpack/apply-structure.js';
+import { FILE_META_FOUND, setFileMeta, type FileMeta } from '../unpack/apply-structure.js';
 import { writeVerifiedAt } from '../unpack/dest.js';
 import { checkSmallBlob } from '../unpack/extract.js';
 
@@ -22,11 +22,28 @@ export interface ExtractJob {
   holes: boolean;
 }
 
-/** A restored file whose metadata to set (setFileMeta), at a path the main thread checked. */
-export interface MetaJob {
-  abs: string;
-  meta: FileMeta;
+/**
+ * Restored files whose metadata to set (setFileMeta), at paths the main thread checked — as columns:
+ * one string and one array cost far less to pass to a thread than an object per file.
+ */
+export interface MetaColumns {
+  /** The absolute paths, joined with NUL (a byte no path holds). */
+  paths: string;
+  /** Per file, four numbers: mode, uid and gid (-1: leave the owner), time (seconds, as utimes takes). */
+  numbers: Float64Array;
 }
+
+export function metaAt(numbers: Float64Array, i: number): FileMeta {
+  const uid = numbers[4 * i + 1] as number;
+  return { mode: numbers[4 * i] as number, owner: uid < 0 ? null : { uid, gid: numbers[4 * i + 2] as number }, time: numbers[4 * i + 3] as number };
+}
+
+/** What each file's setFileMeta found, by code (FILE_META_FOUND[code]), and the errors of those that failed. */
+export interface MetaResults {
+  found: Uint8Array;
+  errors: { index: number; error: CarriedError }[];
+}
+const FAILED = 255;
 
 export type ExtractTask =
   | {
@@ -38,21 +55,24 @@ export type ExtractTask =
       data: Uint8Array;
       jobs: ExtractJob[];
     }
-  | { kind: 'meta'; jobs: MetaJob[] };
+  | ({ kind: 'meta' } & MetaColumns);
 
-/** One job's outcome: the file's size (or what setFileMeta found), or the error the main thread would have met. */
+/** One job's outcome: the file's size, or the error finishSmallBlob would have thrown. */
 export type ExtractJobResult = { ok: true; size: number } | { ok: false; error: CarriedError };
-export type MetaJobResult = { ok: true; found: FileMetaFound } | { ok: false; error: CarriedError };
 
-export default function run(task: ExtractTask): ExtractJobResult[] | MetaJobResult[] {
+export default function run(task: ExtractTask): ExtractJobResult[] | MetaResults {
   if (task.kind === 'meta') {
-    return task.jobs.map((job): MetaJobResult => {
+    const paths = task.paths.split('\0');
+    const out: MetaResults = { found: new Uint8Array(paths.length), errors: [] };
+    paths.forEach((abs, i) => {
       try {
-        return { ok: true, found: setFileMeta(job.abs, job.meta) };
+        out.found[i] = FILE_META_FOUND.indexOf(setFileMeta(abs, metaAt(task.numbers, i)));
       } catch (e) {
-        return { ok: false, error: carryError(e) };
+        out.found[i] = FAILED;
+        out.errors.push({ index: i, error: carryError(e) });
       }
     });
+    return out;
   }
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   return task.jobs.map((job): ExtractJobResult => {
