@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { restoreError } from '../errors.js';
-import type { ExtractJob, ExtractJobResult, ExtractTask, MetaResults } from '../worker/extract-worker.js';
+import { blobTask, metaTask, type BatchAnswer, type ExtractJob, type ExtractTask } from '../worker/extract-worker.js';
 import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import { FILE_META_FOUND, setFileMeta, type FileMeta, type FileMetaFound, type FileMetaSink } from './apply-structure.js';
 import type { Destination } from './dest.js';
@@ -52,23 +52,22 @@ export interface Outcome {
   failed(e: unknown): void;
 }
 
+/** Where a job's answer goes: its value (see BatchAnswer), or its error. */
+interface Answer {
+  done(value: number): void;
+  failed(error: unknown): void;
+}
+
 /** A batch of blobs (with the buffer that holds them), or of files whose metadata to set. */
-type Batch = { keys: string[] } & (
+type Batch = { keys: string[]; answers: Answer[] } & (
   | {
       kind: 'blobs';
       /** The batch's buffer (null until its first blob) and the bytes of it in use. */
       data: Buffer | null;
       bytes: number;
       jobs: ExtractJob[];
-      answers: ((r: ExtractJobResult) => void)[];
     }
-  | {
-      kind: 'meta';
-      /** The columns of MetaColumns, gathered: a path, and four numbers, per file. */
-      jobs: string[];
-      numbers: number[];
-      answers: ((r: FileMetaFound | { error: unknown }) => void)[];
-    }
+  | { kind: 'meta'; jobs: string[]; metas: FileMeta[] }
 );
 
 type BlobBatch = Extract<Batch, { kind: 'blobs' }>;
@@ -85,8 +84,8 @@ function keyOf(components: readonly string[]): string {
 
 export class ExtractPool implements FileMetaSink {
   /** The threads, once startFor() started them (they boot in the background); null: all on this thread. */
-  private starting: Promise<Piscina<ExtractTask, ExtractJobResult[] | MetaResults>> | null = null;
-  private pool: Piscina<ExtractTask, ExtractJobResult[] | MetaResults> | null = null;
+  private starting: Promise<Piscina<ExtractTask, BatchAnswer>> | null = null;
+  private pool: Piscina<ExtractTask, BatchAnswer> | null = null;
   /** The batch being gathered. */
   private gathering: Batch = newBatch();
   /** Batch buffers answered, to be filled again (no more than were ever queued at once). */
@@ -184,12 +183,12 @@ export class ExtractPool implements FileMetaSink {
     let g = this.gathering;
     if (g.kind !== 'meta' || g.jobs.length >= BATCH_FILES) {
       this.flush();
-      const fresh: MetaBatch = { kind: 'meta', jobs: [], numbers: [], keys: [], answers: [] };
+      const fresh: MetaBatch = { kind: 'meta', jobs: [], metas: [], keys: [], answers: [] };
       g = this.gathering = fresh;
     }
     g.jobs.push(abs);
-    g.numbers.push(meta.mode, meta.owner?.uid ?? -1, meta.owner?.gid ?? -1, meta.time);
-    g.answers.push(settled);
+    g.metas.push(meta);
+    g.answers.push({ done: (code) => settled(FILE_META_FOUND[code] as FileMetaFound), failed: (error) => settled({ error }) });
     g.keys.push(key);
     this.queued.add(key);
     if (this.tasksInFlight < this.threads * TASKS_PER_WORKER) this.flush();
@@ -273,7 +272,7 @@ export class ExtractPool implements FileMetaSink {
     blob.copy(g.data, g.bytes);
     g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes });
     const name = b.components[b.components.length - 1] as string;
-    g.answers.push((r) => (r.ok ? outcome.done({ name, size: r.size }) : outcome.failed(restoreError(r.error))));
+    g.answers.push({ done: (size) => outcome.done({ name, size }), failed: (error) => outcome.failed(error) });
     g.keys.push(key);
     g.bytes += blob.length;
     this.queued.add(key);
@@ -287,7 +286,7 @@ export class ExtractPool implements FileMetaSink {
     const data = batch.kind === 'blobs' ? batch.data : null;
     this.gathering = newBatch();
     this.tasksInFlight++;
-    const task: ExtractTask = batch.kind === 'meta' ? { kind: 'meta', paths: batch.jobs.join('\0'), numbers: Float64Array.from(batch.numbers) } : { kind: 'blobs', data: data as Buffer, jobs: batch.jobs };
+    const task = batch.kind === 'meta' ? metaTask(batch.jobs, batch.metas) : blobTask(data as Buffer, batch.jobs);
     const answered = this.pool.run(task).then(
       (results) => {
         // The worker is done with the buffer: fill it again.
@@ -311,23 +310,16 @@ export class ExtractPool implements FileMetaSink {
     this.running.add(done);
   }
 
-  private tell(batch: Batch, results: ExtractJobResult[] | MetaResults): void {
-    const answer = (tell: () => void): void => {
+  private tell(batch: Batch, answer: BatchAnswer): void {
+    const failed = new Map(answer.errors.map((f) => [f.index, f.error]));
+    batch.answers.forEach((a, i) => {
       try {
-        tell();
+        const error = failed.get(i);
+        if (error !== undefined) a.failed(restoreError(error));
+        else a.done(answer.values[i] as number);
       } catch (e) {
         this.fail(e);
       }
-    };
-    if (batch.kind === 'blobs') {
-      (results as ExtractJobResult[]).forEach((r, i) => answer(() => (batch.answers[i] as (r: ExtractJobResult) => void)(r)));
-      return;
-    }
-    const { found, errors } = results as MetaResults;
-    const failed = new Map(errors.map((f) => [f.index, f.error]));
-    batch.answers.forEach((settled, i) => {
-      const error = failed.get(i);
-      answer(() => settled(error !== undefined ? { error: restoreError(error) } : (FILE_META_FOUND[found[i] as number] as FileMetaFound)));
     });
   }
 
@@ -356,7 +348,7 @@ function sharedBuffer(size: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(size));
 }
 
-async function startPool(threads: number): Promise<Piscina<ExtractTask, ExtractJobResult[] | MetaResults>> {
+async function startPool(threads: number): Promise<Piscina<ExtractTask, BatchAnswer>> {
   const { Piscina } = await import('piscina');
-  return new Piscina<ExtractTask, ExtractJobResult[] | MetaResults>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
+  return new Piscina<ExtractTask, BatchAnswer>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
 }

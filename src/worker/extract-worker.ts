@@ -4,12 +4,16 @@
  * made the folder for (src/unpack/extract-pool.ts); or a batch of restored files whose owner, mode
  * and times to set (apply-structure). Reading the archive and the records, path checks and folders
  * are the main thread's job.
+ *
+ * Batches travel as columns — a few NUL-joined strings (NUL is a byte no path or sha256 holds) and
+ * one array of numbers — which cost far less to pass to a thread than an object per file.
  */
 import { carryError, type CarriedError } from '../errors.js';
 import { FILE_META_FOUND, setFileMeta, type FileMeta } from '../unpack/apply-structure.js';
 import { writeVerifiedAt } from '../unpack/dest.js';
 import { checkSmallBlob } from '../unpack/extract.js';
 
+/** One small blob to check and write, as the main thread gathers it. */
 export interface ExtractJob {
   /** Where the blob lies in the batch's `data`. */
   start: number;
@@ -22,29 +26,6 @@ export interface ExtractJob {
   holes: boolean;
 }
 
-/**
- * Restored files whose metadata to set (setFileMeta), at paths the main thread checked — as columns:
- * one string and one array cost far less to pass to a thread than an object per file.
- */
-export interface MetaColumns {
-  /** The absolute paths, joined with NUL (a byte no path holds). */
-  paths: string;
-  /** Per file, four numbers: mode, uid and gid (-1: leave the owner), time (seconds, as utimes takes). */
-  numbers: Float64Array;
-}
-
-export function metaAt(numbers: Float64Array, i: number): FileMeta {
-  const uid = numbers[4 * i + 1] as number;
-  return { mode: numbers[4 * i] as number, owner: uid < 0 ? null : { uid, gid: numbers[4 * i + 2] as number }, time: numbers[4 * i + 3] as number };
-}
-
-/** What each file's setFileMeta found, by code (FILE_META_FOUND[code]), and the errors of those that failed. */
-export interface MetaResults {
-  found: Uint8Array;
-  errors: { index: number; error: CarriedError }[];
-}
-const FAILED = 255;
-
 export type ExtractTask =
   | {
       kind: 'blobs';
@@ -53,35 +34,72 @@ export type ExtractTask =
        * be longer than they are). The main thread fills it again only once this task has answered.
        */
       data: Uint8Array;
-      jobs: ExtractJob[];
+      /** Each job's `abs` ('' for null), `shown` and `sha256` ('' for none). */
+      abs: string;
+      shown: string;
+      sha256: string;
+      /** Per job: start, end, holes (1 or 0). */
+      numbers: Float64Array;
     }
-  | ({ kind: 'meta' } & MetaColumns);
+  | {
+      kind: 'meta';
+      /** The checked absolute paths of restored files whose metadata to set. */
+      abs: string;
+      /** Per file: mode, uid and gid (-1: leave the owner), time (seconds, as utimes takes). */
+      numbers: Float64Array;
+    };
 
-/** One job's outcome: the file's size, or the error finishSmallBlob would have thrown. */
-export type ExtractJobResult = { ok: true; size: number } | { ok: false; error: CarriedError };
+/**
+ * A batch's answer: per job a number — a blob's file size, or the index in FILE_META_FOUND of what
+ * setFileMeta found — unless the job failed, with the error the main thread would have met.
+ */
+export interface BatchAnswer {
+  values: Float64Array;
+  errors: { index: number; error: CarriedError }[];
+}
 
-export default function run(task: ExtractTask): ExtractJobResult[] | MetaResults {
+export function blobTask(data: Uint8Array, jobs: readonly ExtractJob[]): ExtractTask {
+  const numbers = new Float64Array(jobs.length * 3);
+  jobs.forEach((j, i) => numbers.set([j.start, j.end, j.holes ? 1 : 0], i * 3));
+  return { kind: 'blobs', data, abs: jobs.map((j) => j.abs ?? '').join('\0'), shown: jobs.map((j) => j.shown).join('\0'), sha256: jobs.map((j) => j.sha256 ?? '').join('\0'), numbers };
+}
+
+export function metaTask(abs: readonly string[], metas: readonly FileMeta[]): ExtractTask {
+  const numbers = new Float64Array(metas.length * 4);
+  metas.forEach((m, i) => numbers.set([m.mode, m.owner?.uid ?? -1, m.owner?.gid ?? -1, m.time], i * 4));
+  return { kind: 'meta', abs: abs.join('\0'), numbers };
+}
+
+function metaAt(numbers: Float64Array, i: number): FileMeta {
+  const uid = numbers[4 * i + 1] as number;
+  return { mode: numbers[4 * i] as number, owner: uid < 0 ? null : { uid, gid: numbers[4 * i + 2] as number }, time: numbers[4 * i + 3] as number };
+}
+
+export default function run(task: ExtractTask): BatchAnswer {
+  const abs = task.abs.split('\0');
+  const answer: BatchAnswer = { values: new Float64Array(abs.length), errors: [] };
+  const each = (i: number, job: () => number): void => {
+    try {
+      answer.values[i] = job();
+    } catch (e) {
+      answer.errors.push({ index: i, error: carryError(e) });
+    }
+  };
+  const n = task.numbers;
   if (task.kind === 'meta') {
-    const paths = task.paths.split('\0');
-    const out: MetaResults = { found: new Uint8Array(paths.length), errors: [] };
-    paths.forEach((abs, i) => {
-      try {
-        out.found[i] = FILE_META_FOUND.indexOf(setFileMeta(abs, metaAt(task.numbers, i)));
-      } catch (e) {
-        out.found[i] = FAILED;
-        out.errors.push({ index: i, error: carryError(e) });
-      }
-    });
-    return out;
+    abs.forEach((path, i) => each(i, () => FILE_META_FOUND.indexOf(setFileMeta(path, metaAt(n, i)))));
+    return answer;
   }
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
-  return task.jobs.map((job): ExtractJobResult => {
-    try {
-      const bytes = checkSmallBlob(data.subarray(job.start, job.end), job.shown, job.sha256);
-      if (job.abs !== null) writeVerifiedAt(job.abs, job.shown, bytes, job.holes);
-      return { ok: true, size: bytes.length };
-    } catch (e) {
-      return { ok: false, error: carryError(e) };
-    }
-  });
+  const shown = task.shown.split('\0');
+  const sha256 = task.sha256.split('\0');
+  abs.forEach((path, i) =>
+    each(i, () => {
+      const name = shown[i] as string;
+      const bytes = checkSmallBlob(data.subarray(n[3 * i], n[3 * i + 1]), name, sha256[i] || undefined);
+      if (path !== '') writeVerifiedAt(path, name, bytes, n[3 * i + 2] === 1);
+      return bytes.length;
+    }),
+  );
+  return answer;
 }
