@@ -50,9 +50,14 @@ describe('scaling and memory', () => {
       await pack({ source: src, out, jobs: 2 });
       return Number(process.hrtime.bigint() - t0) / 1e6;
     };
-    const a = await time(join(work, 'small'), join(work, 'set-a'));
-    const b = await time(join(work, 'large'), join(work, 'set-b'));
-    assert.ok(b / a <= 3, `2,000 files: ${a.toFixed(0)} ms, 4,000 files: ${b.toFixed(0)} ms (${(b / a).toFixed(2)}×)`);
+    // Twice each, interleaved, the faster kept: the other test files run beside this one, and one
+    // unlucky run must not decide the ratio.
+    const a1 = await time(join(work, 'small'), join(work, 'set-a1'));
+    const b1 = await time(join(work, 'large'), join(work, 'set-b1'));
+    const a2 = await time(join(work, 'small'), join(work, 'set-a2'));
+    const b2 = await time(join(work, 'large'), join(work, 'set-b2'));
+    const [a, b] = [Math.min(a1, a2), Math.min(b1, b2)];
+    assert.ok(b / a <= 3, `2,000 files: ${a1.toFixed(0)} and ${a2.toFixed(0)} ms, 4,000 files: ${b1.toFixed(0)} and ${b2.toFixed(0)} ms (${(b / a).toFixed(2)}×)`);
   });
 
   it('memory stays bounded for a file of 512 MiB (pack and unpack)', async () => {
