@@ -10,8 +10,8 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
 import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
-import type { ChunkTask, CompressBatchResult, CompressJob, CompressTask } from '../worker/compress-worker.js';
-import { jobColumns, RESULT_CHANGED, RESULT_FAILED, RESULT_NUMBERS, RESULT_SAME, SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
+import type { ChunkTask, CompressBatchResult, CompressJob, CompressResult, CompressTask } from '../worker/compress-worker.js';
+import { SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
 import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import type { OutputFile } from './output-file.js';
 
@@ -78,29 +78,13 @@ export class CompressPool {
     this.jobs = [];
     this.waiting = [];
     this.bytes = 0;
-    this.run(jobColumns(jobs, this.level)).then(
+    this.run({ kind: 'batch', level: this.level, jobs } satisfies CompressTask).then(
       (value) => {
-        const { data, numbers: n, sha256, failures } = value as CompressBatchResult;
-        const hashes = Buffer.from(sha256.buffer, sha256.byteOffset, sha256.byteLength);
-        const reasons = new Map(failures.map((f) => [f.index, f.reason]));
-        waiting.forEach((w, i) => {
-          const row = i * RESULT_NUMBERS;
-          const flags = n[row + 5] as number;
-          if (flags & RESULT_FAILED) {
-            w.resolve({ ok: false, reason: reasons.get(i) ?? 'compression failed' });
-            return;
-          }
-          const r: BlobResult = {
-            ok: true,
-            blob: data.subarray(n[row], n[row + 1]),
-            size: n[row + 2] as number,
-            crc32: n[row + 3] as number,
-            method: n[row + 4] === 8 ? 8 : 0,
-            sha256: hashes.toString('hex', i * 32, i * 32 + 32),
-            changed: (flags & RESULT_CHANGED) !== 0,
-          };
-          if (flags & RESULT_SAME) r.same = true;
-          w.resolve(r);
+        const { data, results } = value as CompressBatchResult;
+        results.forEach((r: CompressResult, i) => {
+          const w = waiting[i] as Deferred;
+          if (!r.ok) w.resolve(r);
+          else w.resolve({ ok: true, blob: data.subarray(r.start, r.end), size: r.size, crc32: r.crc32, method: r.method, sha256: r.sha256, changed: r.changed, ...(r.same ? { same: true } : {}) });
         });
       },
       (err: unknown) => {

@@ -25,47 +25,10 @@ export interface CompressJob {
   sameAs?: string;
 }
 
-/**
- * A batch of small files, as columns: a few strings and one array cost far less to pass to a thread
- * than an object per file (see jobColumns / jobsOf).
- */
 export interface CompressTask {
   kind: 'batch';
   level: number;
-  /** Each job's `abs`, `name` and `sameAs` ('' for none), joined with NUL (a byte no path or sha256 holds). */
-  abs: string;
-  names: string;
-  sameAs: string;
-  /** Per job: size, mtimeSec, mode. */
-  numbers: Float64Array;
-}
-
-const JOB_NUMBERS = 3;
-
-/** The columns of a batch of jobs. */
-export function jobColumns(jobs: readonly CompressJob[], level: number): CompressTask {
-  const numbers = new Float64Array(jobs.length * JOB_NUMBERS);
-  jobs.forEach((j, i) => numbers.set([j.size, j.mtimeSec, j.mode], i * JOB_NUMBERS));
-  return {
-    kind: 'batch',
-    level,
-    abs: jobs.map((j) => j.abs).join('\0'),
-    names: jobs.map((j) => j.name).join('\0'),
-    sameAs: jobs.map((j) => j.sameAs ?? '').join('\0'),
-    numbers,
-  };
-}
-
-/** The jobs of a batch's columns. */
-export function jobsOf(task: CompressTask): CompressJob[] {
-  const names = task.names.split('\0');
-  const sameAs = task.sameAs.split('\0');
-  return task.abs.split('\0').map((abs, i) => {
-    const n = task.numbers;
-    const job: CompressJob = { abs, name: names[i] as string, size: n[i * JOB_NUMBERS] as number, mtimeSec: n[i * JOB_NUMBERS + 1] as number, mode: n[i * JOB_NUMBERS + 2] as number };
-    if (sameAs[i]) job.sameAs = sameAs[i];
-    return job;
-  });
+  jobs: CompressJob[];
 }
 
 /** One chunk of a large file, deflated as part of one stream (see streamBlob). */
@@ -78,6 +41,22 @@ export interface ChunkTask {
   last: boolean;
 }
 
+export type CompressResult =
+  | {
+      ok: true;
+      /** Where this file's blob lies in the batch's `data`. */
+      start: number;
+      end: number;
+      size: number;
+      crc32: number;
+      method: 0 | 8;
+      sha256: string;
+      /** The file's size differed from the scan's when read (it was being written). */
+      changed: boolean;
+      /** The content equals the job's `sameAs` copy: no blob was made (start = end). */
+      same?: boolean;
+    }
+  | { ok: false; reason: string };
 
 /** Flags that make open() safe on a path that may have become a symlink or a FIFO since the scan. */
 export const SAFE_OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
@@ -92,26 +71,11 @@ function reasonOf(e: unknown): string {
 
 type Compressed = { ok: true; blob: Buffer; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean; same?: boolean };
 
-/**
- * A batch's answer, as columns: every blob in one buffer, and per file a row of RESULT_NUMBERS
- * numbers and 32 bytes of sha256 — all transferred (not copied) back to the main thread.
- */
+/** A batch's answer: every blob in one buffer, transferred (not copied) back to the main thread. */
 export interface CompressBatchResult {
   data: Uint8Array;
-  /** Per file: start and end of its blob in `data`, size, crc32, method, flags (RESULT_*); a failed file's row is all 0 but its flags. */
-  numbers: Float64Array;
-  sha256: Uint8Array;
-  /** Why the files that could not be read failed, by index. */
-  failures: { index: number; reason: string }[];
+  results: CompressResult[];
 }
-
-export const RESULT_NUMBERS = 6;
-/** Flags: the file's size differed from the scan's when read (it was being written). */
-export const RESULT_CHANGED = 1;
-/** Flags: the content equals the job's `sameAs` copy: no blob was made (start = end). */
-export const RESULT_SAME = 2;
-/** Flags: the file could not be read (see `failures`). */
-export const RESULT_FAILED = 4;
 
 /**
  * The worker's one read buffer, grown to the largest file it has read (at most SMALL_FILE_MAX + 1).
@@ -171,32 +135,23 @@ export default function run(task: CompressTask | ChunkTask): CompressBatchResult
 }
 
 function compressBatch(task: CompressTask): CompressBatchResult {
-  const done = jobsOf(task).map((job) => compressOne(job, task.level));
+  const done = task.jobs.map((job) => compressOne(job, task.level));
   let total = 0;
   for (const d of done) if (d.ok) total += d.blob.length;
   const data = new Uint8Array(total);
-  const numbers = new Float64Array(done.length * RESULT_NUMBERS);
-  const sha256 = new Uint8Array(done.length * 32);
-  const sha256Bytes = Buffer.from(sha256.buffer);
-  const failures: CompressBatchResult['failures'] = [];
   let at = 0;
-  done.forEach((d, i) => {
-    if (!d.ok) {
-      numbers[i * RESULT_NUMBERS + 5] = RESULT_FAILED;
-      failures.push({ index: i, reason: d.reason });
-      return;
-    }
+  const results = done.map((d): CompressResult => {
+    if (!d.ok) return d;
     data.set(d.blob, at);
-    const flags = (d.changed ? RESULT_CHANGED : 0) | (d.same ? RESULT_SAME : 0);
-    numbers.set([at, at + d.blob.length, d.size, d.crc32, d.method, flags], i * RESULT_NUMBERS);
-    sha256Bytes.write(d.sha256, i * 32, 'hex');
+    const r: CompressResult = { ok: true, start: at, end: at + d.blob.length, size: d.size, crc32: d.crc32, method: d.method, sha256: d.sha256, changed: d.changed, ...(d.same ? { same: true } : {}) };
     at += d.blob.length;
+    return r;
   });
-  const value: CompressBatchResult = { data, numbers, sha256, failures };
-  // Piscina's Transferable protocol: move the buffers instead of cloning them.
+  const value: CompressBatchResult = { data, results };
+  // Piscina's Transferable protocol: move the one ArrayBuffer instead of cloning it.
   const transferable = {
     get [transferableSymbol]() {
-      return [data.buffer, numbers.buffer, sha256.buffer];
+      return [data.buffer];
     },
     get [valueSymbol]() {
       return value;
