@@ -178,7 +178,11 @@ const VERSION_COLUMNS = `p.path AS path, f.size AS size, CAST(f.mtime AS TEXT) A
 const VERSION_JOINS = `JOIN paths p ON p.id = f.path_id
   LEFT JOIN blobs b ON b.id = f.blob LEFT JOIN backups hb ON hb.rowid = b.holder LEFT JOIN paths hp ON hp.id = b.path_id`;
 
-/** Rows are written in transactions of this many. */
+/**
+ * Rows are written in transactions of this many, each row as it comes: an open transaction, not
+ * rows held in memory until a batch is full (thousands of queued rows outlived the main thread's
+ * young-generation collections, and V8 grew that generation for them).
+ */
 const BATCH = 5000;
 
 export class SetIndex {
@@ -189,7 +193,8 @@ export class SetIndex {
   private readonly byTimeStmt: Database.Statement;
   private readonly insertBlob: Database.Statement;
   private readonly insertFile: Database.Statement;
-  private pending: (() => void)[] = [];
+  /** Rows written in the open batch's transaction (0: none open). */
+  private inBatch = 0;
 
   private constructor(readonly file: string) {
     try {
@@ -371,7 +376,11 @@ export class SetIndex {
   }
 
   dropBackup(rowid: number): void {
-    this.pending = [];
+    if (this.inBatch > 0) {
+      // The open batch's rows are the failed pack's own: they go with it.
+      this.inBatch = 0;
+      this.db.exec('ROLLBACK');
+    }
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM file_times WHERE backup = ?').run(rowid);
       this.db.prepare('DELETE FROM files WHERE backup = ?').run(rowid);
@@ -416,41 +425,41 @@ export class SetIndex {
     return id ?? Number(this.insertPath.run(path).lastInsertRowid);
   }
 
-  /**
-   * Record a blob a backup stored. Rows are written in batches, in the order they were queued: the
-   * returned handle has the blob's id once its row is written, which is before any later row's.
-   */
+  /** Record a blob a backup stored (in the open batch); returns its id. */
   addBlob(holder: number, path: string, b: Omit<BlobRow, 'id' | 'holder' | 'holderPath' | 'size'>): { id: number } {
-    const handle = { id: -1 };
     const volumes = b.parts.map((p) => p.volume);
-    this.queue(() => {
+    return this.batched(() => {
       const r = this.insertBlob.run(holder, this.idOf(path), b.sha256, b.crc32, b.method, JSON.stringify(b.parts), Math.min(...volumes), Math.max(...volumes));
-      handle.id = Number(r.lastInsertRowid);
+      return { id: Number(r.lastInsertRowid) };
     });
-    return handle;
   }
 
-  /** Record a file of a backup with the blob holding its bytes (an id, or a handle from addBlob; null: pack could not read it). */
+  /** Record a file of a backup with the blob holding its bytes (an id, or addBlob's answer; null: pack could not read it). */
   addFile(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number; skipped?: string }, blob: number | { id: number } | null): void {
-    this.queue(() => {
-      const id = blob === null ? null : typeof blob === 'number' ? blob : blob.id;
-      this.insertFile.run(backup, this.idOf(f.path), f.size, f.mtimeNs, f.mode, id, f.skipped ?? null);
-    });
+    const id = blob === null ? null : typeof blob === 'number' ? blob : blob.id;
+    this.batched(() => this.insertFile.run(backup, this.idOf(f.path), f.size, f.mtimeNs, f.mode, id, f.skipped ?? null));
   }
 
-  private queue(op: () => void): void {
-    this.pending.push(op);
-    if (this.pending.length >= BATCH) this.flush();
+  /**
+   * Write a row in the open batch (opening one if none is: inside a caller's own transaction the row
+   * is simply part of it), committed once BATCH rows are in it.
+   */
+  private batched<T>(write: () => T): T {
+    if (this.inBatch === 0) {
+      if (this.db.inTransaction) return write();
+      this.db.exec('BEGIN');
+    }
+    this.inBatch++;
+    const r = write();
+    if (this.inBatch >= BATCH) this.flush();
+    return r;
   }
 
-  /** Write the rows queued so far, in one transaction. */
+  /** Commit the open batch, if any. */
   flush(): void {
-    if (this.pending.length === 0) return;
-    const ops = this.pending;
-    this.pending = [];
-    this.db.transaction(() => {
-      for (const op of ops) op();
-    })();
+    if (this.inBatch === 0) return;
+    this.inBatch = 0;
+    this.db.exec('COMMIT');
   }
 
   /** Files of `base` whose path is not in `backup` (deleted since), path order, streamed. */
@@ -480,8 +489,8 @@ export class SetIndex {
   private seenStmt: Database.Statement | null = null;
 
   seen(path: string): void {
-    this.seenStmt ??= this.db.prepare('INSERT OR IGNORE INTO temp.seen(path) VALUES (?)');
-    this.queue(() => this.seenStmt?.run(path));
+    const stmt = (this.seenStmt ??= this.db.prepare('INSERT OR IGNORE INTO temp.seen(path) VALUES (?)'));
+    this.batched(() => stmt.run(path));
   }
 
   /** Files of `base` not seen (deleted since), path order, streamed. */
