@@ -1,5 +1,5 @@
 /** `npm run bench`: times xtar pack, verify and unpack against tar, pigz, zip and dar on corpora built from this machine's own files, prints xtar/other ratios and writes bench/RESULTS.md. */
-import { copyFile, cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -364,9 +364,15 @@ async function measureOp(ctx: Ctx, tool: Tool, op: Op, cmd: Cmd, run: number, ou
   const state = ctx.states.get(tool.id);
   const createUs = op === 'unpack' ? await probeCreates(`${dest}.probe`) : undefined;
   const label = tool.labels[op] ?? `${tool.id} ${op}`;
+  let tries = 0;
   const clear = async (): Promise<void> => {
     if (op === 'pack') await freshDir(out);
-    if (op === 'unpack') await freshDir(dest);
+    if (op === 'unpack') {
+      // A disturbed restore is moved aside, not deleted (see keepRestores): deleting it would slow
+      // the very next try's file creations, which made a retried 200,000-file unpack take 70 s.
+      if (ctx.keepRestores) await rename(dest, `${dest}-disturbed${++tries}`);
+      await freshDir(dest);
+    }
   };
   const r = await runUndisturbed(ctx, label, cmd, run, clear);
   if (isUnknownCommand(r)) {
