@@ -44,7 +44,7 @@ const BENCH_DIR = path.join(REPO, 'bench');
 const STORE_FILE = path.join(BENCH_DIR, 'results.json');
 const RESULTS_MD = path.join(BENCH_DIR, 'RESULTS.md');
 
-const USAGE = `usage: npm run bench -- [--corpus LIST] [--runs N] [--tries N] [--work DIR] [--tools LIST] [--quick | --build-only]
+const USAGE = `usage: npm run bench -- [--corpus LIST] [--runs N] [--tries N] [--work DIR] [--tools LIST] [--quick | --build-only | --render]
 
   --corpus LIST  comma-separated: ${CORPUS_NAMES.join(', ')}, synth (both synth trees), all (default)
   --runs N       timed runs per tool and corpus, interleaved; the median is reported (default 3)
@@ -55,6 +55,7 @@ const USAGE = `usage: npm run bench -- [--corpus LIST] [--runs N] [--tries N] [-
   --quick        SMALL only, 1 run, a sanity check: prints, and writes DIR/RESULTS-quick.md
                  instead of bench/RESULTS.md
   --build-only   build the selected corpora (reusing finished ones) and stop
+  --render       measure nothing: write bench/RESULTS.md again from bench/results.json
 
 Results of each corpus are kept in bench/results.json, so corpora measured in separate
 invocations all appear in bench/RESULTS.md.`;
@@ -70,6 +71,7 @@ interface Options {
   tries: number;
   quick: boolean;
   buildOnly: boolean;
+  render: boolean;
   tools: string[];
 }
 
@@ -95,6 +97,7 @@ function parseOptions(argv: string[]): Options | undefined {
       tools: { type: 'string', default: TOOL_IDS.join(',') },
       quick: { type: 'boolean', default: false },
       'build-only': { type: 'boolean', default: false },
+      render: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -112,6 +115,7 @@ function parseOptions(argv: string[]): Options | undefined {
     tries,
     quick: values.quick,
     buildOnly: values['build-only'],
+    render: values.render,
     tools,
   };
 }
@@ -867,6 +871,11 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   log(`xtar bench: corpora ${opts.corpora.join(', ')}; ${opts.runs} run(s); work dir ${opts.work}`);
   log(`free disk on ${opts.work}: ${fmtBytes(await freeBytes(opts.work))}`);
+  if (opts.render) {
+    await writeFile(RESULTS_MD, renderMarkdown((await loadStore()).corpora, await machineInfo(), command));
+    log(`wrote ${RESULTS_MD} from ${STORE_FILE}`);
+    return;
+  }
   if (opts.buildOnly) {
     for (const name of opts.corpora) if (await roomFor(name, opts.work, log)) await ensureCorpus(opts.work, name, log);
     return;
