@@ -106,10 +106,18 @@ export function setFileMeta(abs: string, m: FileMeta): FileMetaFound {
   const st = lstatOrNull(abs);
   if (st === null) return 'missing';
   if (!st.isFile()) return 'not-a-file';
-  if (m.owner !== null) lchownSync(abs, m.owner.uid, m.owner.gid);
-  chmodSync(abs, m.mode);
-  utimesSync(abs, m.time, m.time);
+  setMetaAt(abs, m, false);
   return 'done';
+}
+
+/** Set owner, mode (not on a symlink: it has none of its own) and times of what is at `abs`. */
+function setMetaAt(abs: string, m: FileMeta, isLink: boolean): void {
+  if (m.owner !== null) lchownSync(abs, m.owner.uid, m.owner.gid);
+  if (isLink) lutimesSync(abs, m.time, m.time);
+  else {
+    chmodSync(abs, m.mode);
+    utimesSync(abs, m.time, m.time);
+  }
 }
 
 interface OpenDir {
@@ -122,13 +130,13 @@ export async function applyStructure(entries: AsyncIterable<StructureEntry>, des
   const result: ApplyResult = { dirs: 0, files: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0 };
   const stack: OpenDir[] = [];
 
-  const setMeta = (abs: string, e: StructureEntry, isLink: boolean): void => {
-    if (opts.owners) lchownSync(abs, resolveUid(e.uid, e.user), resolveGid(e.gid, e.group));
-    if (!isLink) chmodSync(abs, e.mode);
-    const t = utimesSeconds(e.mtimeNs);
-    if (isLink) lutimesSync(abs, t, t);
-    else utimesSync(abs, t, t);
-  };
+  /** An entry's owner (as root), mode and time, as they are set. */
+  const metaOf = (e: StructureEntry): FileMeta => ({
+    mode: e.mode,
+    owner: opts.owners ? { uid: resolveUid(e.uid, e.user), gid: resolveGid(e.gid, e.group) } : null,
+    time: utimesSeconds(e.mtimeNs),
+  });
+  const setMeta = (abs: string, e: StructureEntry, isLink: boolean): void => setMetaAt(abs, metaOf(e), isLink);
 
   const closeDir = (d: OpenDir): void => {
     try {
@@ -165,11 +173,6 @@ export async function applyStructure(entries: AsyncIterable<StructureEntry>, des
       } else if (r === 'not-a-file') report(e.path, 'something other than a regular file is in its place', 'refused');
       else reportError(e.path, r.error, report);
     };
-  const fileMeta = (e: StructureEntry): FileMeta => ({
-    mode: e.mode,
-    owner: opts.owners ? { uid: resolveUid(e.uid, e.user), gid: resolveGid(e.gid, e.group) } : null,
-    time: utimesSeconds(e.mtimeNs),
-  });
 
   const replaceable = (abs: string, path: string): boolean => {
     const st = lstatOrNull(abs);
@@ -196,8 +199,8 @@ export async function applyStructure(entries: AsyncIterable<StructureEntry>, des
     dest.ensureDir(parts.slice(0, -1));
     const abs = dest.pathOf(parts);
     if (e.type === 'file') {
-      if (files === undefined) fileSettled(e, opts.report)(setFileMeta(abs, fileMeta(e)));
-      else await files.setFileMeta(parts, abs, fileMeta(e), fileSettled(e, opts.reportLater?.() ?? opts.report));
+      if (files === undefined) fileSettled(e, opts.report)(setFileMeta(abs, metaOf(e)));
+      else await files.setFileMeta(parts, abs, metaOf(e), fileSettled(e, opts.reportLater?.() ?? opts.report));
       return;
     }
     // Anything else replaces what is at its path: not while a file there waits for its metadata.
