@@ -369,12 +369,12 @@ export class SetIndex {
     })();
   }
 
-  /** Forget a backup and everything recorded for it (an incomplete one, or before a rebuild of it). */
   /** A backup's rename candidates (its files with a blob), added in key order: appended, not scattered. */
   private fillFileTimes(rowid: number): void {
     this.db.prepare('INSERT OR IGNORE INTO file_times SELECT backup, size, mtime, path_id FROM files WHERE backup = ? AND blob IS NOT NULL ORDER BY size, mtime, path_id').run(rowid);
   }
 
+  /** Forget a backup and everything recorded for it (an incomplete one, or before a rebuild of it). */
   dropBackup(rowid: number): void {
     if (this.inBatch > 0) {
       // The open batch's rows are the failed pack's own: they go with it.
@@ -426,18 +426,14 @@ export class SetIndex {
   }
 
   /** Record a blob a backup stored (in the open batch); returns its id. */
-  addBlob(holder: number, path: string, b: Omit<BlobRow, 'id' | 'holder' | 'holderPath' | 'size'>): { id: number } {
+  addBlob(holder: number, path: string, b: Omit<BlobRow, 'id' | 'holder' | 'holderPath' | 'size'>): number {
     const volumes = b.parts.map((p) => p.volume);
-    return this.batched(() => {
-      const r = this.insertBlob.run(holder, this.idOf(path), b.sha256, b.crc32, b.method, JSON.stringify(b.parts), Math.min(...volumes), Math.max(...volumes));
-      return { id: Number(r.lastInsertRowid) };
-    });
+    return this.batched(() => Number(this.insertBlob.run(holder, this.idOf(path), b.sha256, b.crc32, b.method, JSON.stringify(b.parts), Math.min(...volumes), Math.max(...volumes)).lastInsertRowid));
   }
 
-  /** Record a file of a backup with the blob holding its bytes (an id, or addBlob's answer; null: pack could not read it). */
-  addFile(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number; skipped?: string }, blob: number | { id: number } | null): void {
-    const id = blob === null ? null : typeof blob === 'number' ? blob : blob.id;
-    this.batched(() => this.insertFile.run(backup, this.idOf(f.path), f.size, f.mtimeNs, f.mode, id, f.skipped ?? null));
+  /** Record a file of a backup with the id of the blob holding its bytes (null: pack could not read it). */
+  addFile(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number; skipped?: string }, blob: number | null): void {
+    this.batched(() => this.insertFile.run(backup, this.idOf(f.path), f.size, f.mtimeNs, f.mode, blob, f.skipped ?? null));
   }
 
   /**

@@ -38,7 +38,7 @@ export interface ApplyOptions {
   reportLater?: () => Report;
 }
 
-/** A regular file's metadata, ready to set: owners already resolved to this system's numbers. */
+/** An entry's metadata, ready to set: owners already resolved to this system's numbers. */
 export interface FileMeta {
   mode: number;
   /** The owner to set, or null to leave it (not root). */

@@ -26,8 +26,8 @@ describe('SetIndex', () => {
     ix.completeBackup(a, { volumeCount: 2, volumes: [{ number: 1, bytes: 100, files: 1 }, { number: 2, bytes: 100, files: 2 }], files: 3, bytes: 18, storedFiles: 3, storedBytes: 18, skippedFiles: 0, structureSha256: 'A' });
     b = ix.beginBackup({ id: '20261102T000000Z', kind: 'incremental', base: '20261101T000000Z', source: '/s', root: 's', created: '2026-11-02T00:00:00.000Z' });
     ix.addFile(b, f('s/x', 8, 4n), ix.addBlob(b, 's/x', { sha256: sha('4'), crc32: 4, method: 'deflate', parts: [{ volume: 1, offset: 512, length: 12 }] }));
-    ix.addFile(b, f('s/y', 6, 2n), by.id);
-    ix.addFile(b, f('s/w', 7, 3n), bz.id);
+    ix.addFile(b, f('s/y', 6, 2n), by);
+    ix.addFile(b, f('s/w', 7, 3n), bz);
     ix.completeBackup(b, { volumeCount: 1, volumes: [{ number: 1, bytes: 50, files: 1 }], files: 3, bytes: 21, storedFiles: 1, storedBytes: 8, skippedFiles: 0, structureSha256: 'B' });
   });
   after(async () => {
