@@ -1,7 +1,8 @@
 /**
- * Every failure xtar reports is an XtarError: a one-sentence message, a stable `code`, and the exit
- * status the CLI maps it to (GNU tar's convention: 1 = finished but something was skipped, damaged or
- * refused; 2 = fatal). Nothing here does I/O.
+ * How xtar's runs end, in one place: the exit statuses (GNU tar's convention), the errors that end a
+ * run (every XtarError reaching the top is fatal, exit 2, except an interruption, 130), the problem
+ * records that make a finished run exit 1, and the one table that turns an operating-system error
+ * code into a sentence. Nothing here does I/O.
  */
 
 export const EXIT_OK = 0;
@@ -9,8 +10,22 @@ export const EXIT_SOME_SKIPPED = 1;
 export const EXIT_FATAL = 2;
 export const EXIT_INTERRUPTED = 130;
 
+/** Every exit status, with what it means; `--help` and README's "Exit status" are made from this list. */
+export const EXIT_STATUSES: readonly { status: number; meaning: string }[] = [
+  { status: EXIT_OK, meaning: 'all well' },
+  { status: EXIT_SOME_SKIPPED, meaning: 'finished, but something was skipped, damaged or refused (each listed on stderr)' },
+  { status: EXIT_FATAL, meaning: 'fatal error or usage error' },
+  { status: EXIT_INTERRUPTED, meaning: 'interrupted' },
+];
+
+/** A finished run's exit status: 1 when any problem counts, else 0. */
+export function statusFor(problems: number): number {
+  return problems > 0 ? EXIT_SOME_SKIPPED : EXIT_OK;
+}
+
 export class XtarError extends Error {
   readonly code: string;
+  /** 2 (fatal) for every error that ends a run, 130 for an interruption. */
   readonly exitCode: number;
   readonly path: string | undefined;
 
@@ -30,24 +45,28 @@ export class UsageError extends XtarError {
   }
 }
 
-/** Bytes that should be a tar header, a zip blob or a record are not what the format allows. */
+/**
+ * Bytes that should be a tar header, a zip blob or a record are not what the format allows (or are
+ * of a newer format version). Where one entry's bytes are at fault the reader turns it into a
+ * problem record; one that reaches the top ends the run.
+ */
 export class FormatError extends XtarError {
   constructor(message: string, opts: { code?: string; path?: string; cause?: unknown } = {}) {
-    super(message, { code: opts.code ?? 'EFORMAT', exitCode: EXIT_SOME_SKIPPED, ...(opts.path === undefined ? {} : { path: opts.path }), cause: opts.cause });
+    super(message, { code: opts.code ?? 'EFORMAT', ...(opts.path === undefined ? {} : { path: opts.path }), cause: opts.cause });
   }
 }
 
-/** A blob's bytes do not match its checksum (zip CRC-32 or the catalog's sha256). */
+/** A blob's bytes do not match its checksum (zip CRC-32 or the catalog's sha256): recorded as a `damaged` problem. */
 export class DamagedBlobError extends XtarError {
   constructor(message: string, path?: string) {
-    super(message, { code: 'EDAMAGED', exitCode: EXIT_SOME_SKIPPED, ...(path === undefined ? {} : { path }) });
+    super(message, { code: 'EDAMAGED', ...(path === undefined ? {} : { path }) });
   }
 }
 
-/** An archive entry would write outside --dest, through a symlink, or otherwise unsafely. */
+/** An archive entry would write outside --dest, through a symlink, or otherwise unsafely: recorded as a `refused` problem. */
 export class UnsafePathError extends XtarError {
   constructor(message: string, path?: string) {
-    super(message, { code: 'EUNSAFE', exitCode: EXIT_SOME_SKIPPED, ...(path === undefined ? {} : { path }) });
+    super(message, { code: 'EUNSAFE', ...(path === undefined ? {} : { path }) });
   }
 }
 
@@ -55,6 +74,20 @@ export class UnsafePathError extends XtarError {
 export class InputError extends XtarError {
   constructor(message: string, path?: string, cause?: unknown) {
     super(message, { code: 'EINPUT', ...(path === undefined ? {} : { path }), cause });
+  }
+}
+
+/** The set's index (SET/xtar-index.sqlite) cannot be opened, is of a newer schema, or disagrees with itself. */
+export class IndexError extends XtarError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'EINDEX', cause });
+  }
+}
+
+/** Another xtar holds the set's lock. */
+export class SetBusyError extends XtarError {
+  constructor(message: string, path: string) {
+    super(message, { code: 'EBUSY', path });
   }
 }
 
@@ -71,18 +104,37 @@ export function isFatalIoError(e: unknown): boolean {
   return code === 'ENOSPC' || code === 'EIO' || code === 'EROFS' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE';
 }
 
-/** One sentence for an error that concerns one entry. */
-export function entryErrorMessage(e: unknown): string {
+/**
+ * Where an operating-system error happened, which decides its sentence: `scan` walking the source,
+ * `read` opening a file's bytes to pack them, `write` creating an entry under --dest, `fatal` an
+ * error that ended the run.
+ */
+export type OsErrorContext = 'scan' | 'read' | 'write' | 'fatal';
+
+/** The one table of operating-system error codes and their sentences, by context. */
+const OS_ERRORS: Readonly<Record<string, Partial<Record<OsErrorContext, string>>>> = {
+  EACCES: { scan: 'permission denied', read: 'permission denied', write: 'permission denied', fatal: 'permission denied' },
+  EPERM: { scan: 'operation not permitted', read: 'permission denied', write: 'operation not permitted' },
+  ENOENT: { scan: 'removed before it could be read', read: 'removed before it could be read' },
+  ENOTDIR: { scan: 'changed while being read', write: 'a file is in the way of a folder' },
+  ELOOP: { scan: 'too many levels of symbolic links', read: 'became a symlink before it could be read' },
+  ENAMETOOLONG: { write: 'the path is too long for this file system' },
+  EEXIST: { write: 'something is in the way' },
+  ENOSPC: { fatal: 'the disk is full' },
+  EROFS: { fatal: 'the file system is read-only' },
+  EDQUOT: { fatal: 'the disk quota is exceeded' },
+  EIO: { fatal: 'an input/output error (failing disc or disk?)' },
+};
+
+/** The sentence for an operating-system error met in `context`, or null where the table has none. */
+export function osErrorSentence(e: unknown, context: OsErrorContext): string | null {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const known: Record<string, string> = {
-    ENAMETOOLONG: 'the path is too long for this file system',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    ENOTDIR: 'a file is in the way of a folder',
-    EEXIST: 'something is in the way',
-  };
-  if (code !== undefined && known[code] !== undefined) return known[code] as string;
-  return e instanceof Error ? e.message : String(e);
+  return (typeof code === 'string' ? OS_ERRORS[code]?.[context] : undefined) ?? null;
+}
+
+/** One sentence for an error that concerns one entry: the table's, or the error's own message. */
+export function entryErrorMessage(e: unknown, context: OsErrorContext = 'write'): string {
+  return osErrorSentence(e, context) ?? (e instanceof Error ? e.message : String(e));
 }
 
 /**

@@ -1,18 +1,22 @@
 /**
- * The one place where failures become exit statuses and messages (GNU tar's convention):
- * 0 all well; 1 finished, but something was skipped, damaged or refused; 2 fatal or usage error;
- * 130 interrupted. A user's mistake gets one sentence, never a stack trace.
+ * Where failures become exit statuses and messages for the command line: the statuses themselves and
+ * their meanings live in src/errors.ts (EXIT_STATUSES); this renders them for --help and turns an
+ * error that ended a command into one sentence, never a stack trace for a user's mistake.
  */
-import { EXIT_FATAL, EXIT_OK, EXIT_SOME_SKIPPED, XtarError } from '../errors.js';
+import { EXIT_FATAL, EXIT_STATUSES, osErrorSentence, XtarError } from '../errors.js';
 
-export const EXIT_STATUS_HELP = `Exit status:
-  0    all well
-  1    finished, but something was skipped, damaged or refused (each listed on stderr)
-  2    fatal error or usage error
-  130  interrupted`;
+export { statusFor } from '../errors.js';
 
-export function statusFor(problems: number): number {
-  return problems > 0 ? EXIT_SOME_SKIPPED : EXIT_OK;
+/** The "Exit status" block of --help, from EXIT_STATUSES; `meanings` replaces a status's meaning for one command. */
+export function exitStatusHelp(meanings: Readonly<Record<number, string>> = {}): string {
+  return `Exit status:\n${EXIT_STATUSES.map((e) => `  ${String(e.status).padEnd(4)} ${meanings[e.status] ?? e.meaning}`).join('\n')}`;
+}
+
+export const EXIT_STATUS_HELP = exitStatusHelp();
+
+/** README's "Exit status" table, from EXIT_STATUSES (scripts/readme-exit-status.ts writes it; a test checks README holds it). */
+export function exitStatusMarkdown(): string {
+  return ['| status | meaning |', '|---|---|', ...EXIT_STATUSES.map((e) => `| ${e.status} | ${e.meaning} |`)].join('\n');
 }
 
 /** Message and status for an error that ended a command. */
@@ -21,14 +25,7 @@ export function describeFailure(e: unknown): { message: string; status: number }
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err.code === 'string' && typeof err.message === 'string') {
     // An operating-system error we did not anticipate: still one sentence, with the path it names.
-    const known: Record<string, string> = {
-      ENOSPC: 'the disk is full',
-      EACCES: 'permission denied',
-      EROFS: 'the file system is read-only',
-      EDQUOT: 'the disk quota is exceeded',
-      EIO: 'an input/output error (failing disc or disk?)',
-    };
-    const what = known[err.code] ?? err.message;
+    const what = osErrorSentence(err, 'fatal') ?? err.message;
     return { message: `${what}${err.path ? `: ${err.path}` : ''}.`, status: EXIT_FATAL };
   }
   return { message: `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, status: EXIT_FATAL };

@@ -6,7 +6,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
-import { describeFailure, EXIT_STATUS_HELP } from './exit.js';
+import { describeFailure, EXIT_STATUS_HELP, exitStatusHelp } from './exit.js';
 import type { Io } from './render.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
@@ -169,7 +169,7 @@ async function main(argv: string[]): Promise<void> {
           .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
           .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
           .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
-          .epilog(`${EXIT_STATUS_HELP.replace('finished, but something was skipped, damaged or refused (each listed on stderr)', 'something is damaged (each damaged file listed on stderr)').replace('fatal error or usage error', 'nothing could be read, or a usage error')}`),
+          .epilog(exitStatusHelp({ 1: 'something is damaged (each damaged file listed on stderr)', 2: 'nothing could be read, or a usage error' })),
       async (a) => {
         if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
         const { runVerify } = await import('./commands/unpack.js');

@@ -11,7 +11,7 @@ import { lstat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { InputError } from '../errors.js';
+import { entryErrorMessage, InputError } from '../errors.js';
 import { dirEntryBound, fileEntryBound } from '../format/bounds.js';
 import { isSafeComponent } from '../format/names.js';
 import type { StructureEntry } from '../format/records.js';
@@ -69,22 +69,6 @@ export function compileExcludes(patterns: readonly string[]): (rel: string, name
   return (rel, name) => byName.some((m) => m(name)) || byPath.some((m) => m(rel));
 }
 
-function errCode(e: unknown): string {
-  return (e as NodeJS.ErrnoException | undefined)?.code ?? 'error';
-}
-
-function describe(e: unknown): string {
-  const code = errCode(e);
-  const known: Record<string, string> = {
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    ENOENT: 'removed before it could be read',
-    ENOTDIR: 'changed while being read',
-    ELOOP: 'too many levels of symbolic links',
-  };
-  return known[code] ?? (e instanceof Error ? e.message : String(e));
-}
-
 /**
  * Where a scanned entry is on disk: record paths begin with the root's own name, so the root itself
  * (a file, or the folder) has no '/' and anything below it has its path below the root after one.
@@ -101,7 +85,7 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
   try {
     rootStat = await lstat(source, { bigint: true });
   } catch (e) {
-    throw new InputError(`Cannot read ${src}: ${describe(e)}.`, src, e);
+    throw new InputError(`Cannot read ${src}: ${entryErrorMessage(e, 'scan')}.`, src, e);
   }
   let root = basename(source);
   if (root === '' || root === '/') root = 'root';
@@ -159,7 +143,7 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
       try {
         target = readlinkSync(abs, { encoding: 'buffer' });
       } catch (err) {
-        result.skipped.push({ path, reason: describe(err) });
+        result.skipped.push({ path, reason: entryErrorMessage(err, 'scan') });
         return 0;
       }
       const text = target.toString('utf8');
@@ -198,7 +182,7 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
     try {
       raw = readdirSync(abs, { encoding: 'buffer' });
     } catch (err) {
-      result.skipped.push({ path, reason: `cannot read directory: ${describe(err)}` });
+      result.skipped.push({ path, reason: `cannot read directory: ${entryErrorMessage(err, 'scan')}` });
       return dirEntryBound(0);
     }
     raw.sort(Buffer.compare);
@@ -220,7 +204,7 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
       try {
         st = lstatSync(childAbs, { bigint: true });
       } catch (err) {
-        result.skipped.push({ path: childPath, reason: describe(err) });
+        result.skipped.push({ path: childPath, reason: entryErrorMessage(err, 'scan') });
         continue;
       }
       if (st.isFile()) fileNames.add(name);

@@ -13,7 +13,7 @@
 import Database from 'better-sqlite3';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { XtarError } from '../errors.js';
+import { IndexError, XtarError } from '../errors.js';
 import type { BackupKind, BlobPart } from '../format/records.js';
 
 export const INDEX_FILE = 'xtar-index.sqlite';
@@ -92,12 +92,6 @@ export interface BackupSummary extends Pick<BackupRow, 'files' | 'bytes' | 'stor
 export interface VolumeRef {
   backup: string;
   volume: number;
-}
-
-export class IndexError extends XtarError {
-  constructor(message: string, cause?: unknown) {
-    super(message, { code: 'EINDEX', cause });
-  }
 }
 
 interface RawBackup {

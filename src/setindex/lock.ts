@@ -4,16 +4,10 @@
  */
 import { appendFile, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { XtarError } from '../errors.js';
+import { SetBusyError } from '../errors.js';
 
 export const LOCK_FILE = 'xtar.lock';
 export const LOG_FILE = 'xtar.log';
-
-export class SetBusyError extends XtarError {
-  constructor(message: string, path: string) {
-    super(message, { code: 'EBUSY', path });
-  }
-}
 
 function alive(pid: number): boolean {
   try {

@@ -7,6 +7,7 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { constants, deflateRawSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { entryErrorMessage } from '../errors.js';
 import { encodeZipBlob } from '../format/zip.js';
 
 export interface CompressJob {
@@ -61,13 +62,6 @@ export type CompressResult =
 /** Flags that make open() safe on a path that may have become a symlink or a FIFO since the scan. */
 export const SAFE_OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
-function reasonOf(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOENT') return 'removed before it could be read';
-  if (code === 'ELOOP') return 'became a symlink before it could be read';
-  return e instanceof Error ? e.message : String(e);
-}
 
 type Compressed = { ok: true; blob: Buffer; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean; same?: boolean };
 
@@ -93,7 +87,7 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
   try {
     fd = openSync(job.abs, SAFE_OPEN_FLAGS);
   } catch (e) {
-    return { ok: false, reason: reasonOf(e) };
+    return { ok: false, reason: entryErrorMessage(e, 'read') };
   }
   try {
     const st = fstatSync(fd);
@@ -113,7 +107,7 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
     const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode });
     return { ok: true, blob, size: info.size, crc32: info.crc32, method: info.method, sha256, changed };
   } catch (e) {
-    return { ok: false, reason: reasonOf(e) };
+    return { ok: false, reason: entryErrorMessage(e, 'read') };
   } finally {
     closeSync(fd);
   }

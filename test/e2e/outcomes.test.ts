@@ -1,0 +1,39 @@
+/**
+ * Outcomes end to end: an error that ends a run exits 2 with one sentence and no stack trace, even
+ * where it is a FormatError (an archive from a newer xtar), which used to exit 1 ("finished with
+ * problems") although nothing was restored.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { xtar } from '../helpers/cli.js';
+import { removeTree, tempDir } from '../helpers/tree.js';
+
+const sample = fileURLToPath(new URL('../../../fixtures/sample', import.meta.url));
+
+describe('outcomes', () => {
+  let work: string;
+  before(async () => {
+    work = await tempDir();
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  it('an archive from a newer xtar ends the run: exit 2, one sentence naming the record', async () => {
+    const set = join(work, 'set');
+    const p = await xtar(['pack', sample, '--out', set, '--quiet']);
+    assert.equal(p.status, 0, p.stderr);
+    const vol = join(set, (await readdir(set)).find((n) => n.endsWith('-vol001')) as string);
+    for (const name of ['structure.jsonl', 'catalog.jsonl']) {
+      const path = join(vol, name);
+      const text = await readFile(path, 'utf8');
+      await writeFile(path, text.replace(/^(\{[^\n]*"version":)\d+/, '$19'));
+    }
+    const r = await xtar(['unpack', set, '--dest', join(work, 'out')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `xtar: ${join(vol, 'catalog.jsonl')}: format version 9 is newer than this xtar understands (2); upgrade xtar.\n`);
+  });
+});
