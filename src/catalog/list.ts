@@ -2,12 +2,13 @@
  * What a set holds: its backups, their volumes (sizes, file counts) and, on request, which volume
  * holds each file. Reads the volumes' own manifests and catalogs; writes nothing.
  */
-import { readFile, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
-import { SET_MARKER, VOLUME_MANIFEST } from '../format/layout.js';
+import { SET_MARKER } from '../format/layout.js';
+import { readVolumeManifest } from '../set/manifest.js';
 import { folderBytes } from '../pack/volumes.js';
 import { setVolumes, type VolumeSource } from '../unpack/locate.js';
 import { catalogLines } from '../unpack/read-records.js';
@@ -41,24 +42,6 @@ export interface ListedFile {
   backup?: string;
 }
 
-interface Manifest {
-  volume: number;
-  volumes: number;
-  created: string;
-  files: number;
-  bytes: number;
-  kind?: BackupKind;
-  base?: string;
-}
-
-async function manifest(v: VolumeSource): Promise<Manifest | null> {
-  try {
-    return JSON.parse(await readFile(join(v.dir as string, VOLUME_MANIFEST), 'utf8')) as Manifest;
-  } catch {
-    return null;
-  }
-}
-
 export async function listSet(set: string): Promise<ListedBackup[]> {
   const abs = resolve(set);
   const names = await readdir(abs).catch(() => {
@@ -76,11 +59,11 @@ export async function listSet(set: string): Promise<ListedBackup[]> {
     let files = 0;
     let bytes = 0;
     for (const v of vols) {
-      const m = await manifest(v);
+      const m = await readVolumeManifest(v.dir as string);
       if (m) {
         created = m.created;
         count = m.volumes;
-        kind = m.kind ?? 'full';
+        kind = m.kind;
         base = m.base ?? null;
         files += m.files;
         bytes += m.bytes;

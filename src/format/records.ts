@@ -146,7 +146,8 @@ export function encodeStructureEntry(e: StructureEntry): string {
   return JSON.stringify(o);
 }
 
-function parseJsonLine(line: string, where: string): Record<string, unknown> {
+/** A line that must be one JSON object (records and the manifests beside them). */
+export function parseJsonLine(line: string, where: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -157,7 +158,7 @@ function parseJsonLine(line: string, where: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function uint(v: unknown, what: string, where: string): number {
+export function uint(v: unknown, what: string, where: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new FormatError(`${where}: ${what} must be a whole number ≥ 0.`);
   return v;
 }
@@ -168,7 +169,7 @@ function optString(v: unknown, what: string, where: string): string | undefined 
   return v;
 }
 
-function checkPath(v: unknown, where: string): string {
+export function checkPath(v: unknown, where: string): string {
   if (typeof v !== 'string' || !isSafeRelativePath(v)) {
     throw new FormatError(`${where}: path ${JSON.stringify(v)} is not a safe relative path.`, { code: 'EUNSAFEPATH' });
   }
@@ -226,7 +227,7 @@ function stampTail(h: BackupStamp): Record<string, unknown> {
   return h.base === undefined ? { kind } : { kind, base: h.base };
 }
 
-function decodeStamp(o: Record<string, unknown>, where: string): Pick<BackupStamp, 'kind' | 'base'> {
+export function decodeStamp(o: Record<string, unknown>, where: string): Pick<BackupStamp, 'kind' | 'base'> {
   const out: Pick<BackupStamp, 'kind' | 'base'> = {};
   if (o.kind !== undefined) {
     if (typeof o.kind !== 'string' || !(BACKUP_KINDS as readonly string[]).includes(o.kind)) throw new FormatError(`${where}: unknown backup kind ${JSON.stringify(o.kind)}.`);
@@ -239,7 +240,7 @@ function decodeStamp(o: Record<string, unknown>, where: string): Pick<BackupStam
   return out;
 }
 
-const BACKUP_ID_RE = /^\d{8}T\d{6}Z$/;
+export const BACKUP_ID_RE = /^\d{8}T\d{6}Z$/;
 
 export function encodeStructureHeader(h: Omit<StructureHeader, 'xtar' | 'version'>): string {
   return JSON.stringify({ xtar: 'structure', ...stampFields(h), root: h.root, created: h.created, ...stampTail(h) });
@@ -254,7 +255,7 @@ export function decodeStructureHeader(line: string, where = 'structure record'):
   return { xtar: 'structure', version: o.version as number, backup: String(o.backup ?? ''), root, created: String(o.created ?? ''), ...decodeStamp(o, where) };
 }
 
-function checkVersion(v: unknown, where: string): void {
+export function checkVersion(v: unknown, where: string): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new FormatError(`${where}: missing format version.`);
   if (v > FORMAT_VERSION) throw new FormatError(`${where}: format version ${v} is newer than this xtar understands (${FORMAT_VERSION}); upgrade xtar.`, { code: 'EVERSION' });
 }

@@ -6,39 +6,18 @@
  * grow with the tree.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePreorder } from '../activity/against.js';
-import { VOLUME_MANIFEST } from '../format/layout.js';
+import type { VolumeManifest } from '../format/manifest.js';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogLine } from '../format/records.js';
 import { folderBytes } from '../pack/volumes.js';
+import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../unpack/locate.js';
 import { catalogLines, type RecordSource } from '../unpack/read-records.js';
 import { readLines } from '../util/lines.js';
 import { hasIndex, INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
 import { lockSet } from './lock.js';
-
-export interface Manifest {
-  backup: string;
-  volume: number;
-  volumes: number;
-  root: string;
-  created: string;
-  files: number;
-  bytes: number;
-  kind?: BackupKind;
-  base?: string;
-  source?: string;
-}
-
-export async function readManifest(dir: string): Promise<Manifest | null> {
-  try {
-    const m = JSON.parse(await readFile(join(dir, VOLUME_MANIFEST), 'utf8')) as Manifest;
-    return typeof m.volumes === 'number' && typeof m.volume === 'number' ? m : null;
-  } catch {
-    return null;
-  }
-}
 
 export interface ImportResult {
   id: string;
@@ -51,8 +30,8 @@ export interface ImportResult {
 /** Add one backup to the index from its volumes (which must include one with its structure record). */
 export async function importBackup(index: SetIndex, id: string, vols: readonly VolumeSource[]): Promise<ImportResult> {
   const present = vols.filter((v) => v.dir !== null);
-  let manifest: Manifest | null = null;
-  for (const v of present) manifest ??= await readManifest(v.dir as string);
+  let manifest: VolumeManifest | null = null;
+  for (const v of present) manifest ??= await readVolumeManifest(v.dir as string);
   const structure = present.find((v) => v.structure !== null)?.structure ?? null;
   if (structure === null) throw new Error(`backup ${id} has no structure record in the set`);
   let header = null;
@@ -135,7 +114,7 @@ async function importRows(
     structureSha256: hash.digest('hex'),
   };
   for (const v of present) {
-    const m = await readManifest(v.dir as string);
+    const m = await readVolumeManifest(v.dir as string);
     summary.volumes.push({ number: v.volume ?? 1, bytes: await folderBytes(v.dir as string), files: m?.files ?? 0 });
     summary.storedFiles += m?.files ?? 0;
     summary.storedBytes += m?.bytes ?? 0;

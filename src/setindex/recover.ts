@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { PARTIAL_PREFIX } from '../format/layout.js';
 import { setVolumes } from '../unpack/locate.js';
 import type { SetIndex } from './db.js';
-import { importBackup, readManifest } from './rebuild.js';
+import { readVolumeManifest } from '../set/manifest.js';
+import { importBackup } from './rebuild.js';
 
 export async function recoverIncomplete(index: SetIndex, set: string): Promise<void> {
   const stale = index.incomplete();
@@ -18,7 +19,7 @@ export async function recoverIncomplete(index: SetIndex, set: string): Promise<v
     for (const b of stale) {
       index.dropBackup(b.rowid);
       const vols = onDisk.get(b.id) ?? [];
-      const first = vols[0]?.dir ? await readManifest(vols[0].dir) : null;
+      const first = vols[0]?.dir ? await readVolumeManifest(vols[0].dir) : null;
       if (first !== null && vols.length === first.volumes) await importBackup(index, b.id, vols);
       else for (const v of vols) if (v.dir !== null) await rm(v.dir, { recursive: true, force: true });
     }

@@ -1,0 +1,98 @@
+/**
+ * The two small JSON files beside the archives: a volume folder's `volume.json` (which backup, which
+ * volume of how many, written when the whole backup is done) and the set folder's marker
+ * `xtar-set.json`. Encoding, decoding and validation only; finding and reading them is src/set's.
+ * A reader ignores keys it does not know (a later minor version may add some) and refuses a file of
+ * a newer format version.
+ */
+import { FormatError } from '../errors.js';
+import { BACKUP_ID_RE, checkPath, checkVersion, decodeStamp, parseJsonLine, uint, versionFor, type BackupKind } from './records.js';
+
+export interface VolumeManifest {
+  xtar: 'volume';
+  version: number;
+  backup: string;
+  /** This volume's number, 1-based, and how many volumes the backup was written on. */
+  volume: number;
+  volumes: number;
+  root: string;
+  created: string;
+  /** Files whose blobs this volume holds (a reference to an earlier backup's blob is not counted), and their bytes before compression. */
+  files: number;
+  bytes: number;
+  kind: BackupKind;
+  /** The backup this one's changes were taken against (absent for a full backup). */
+  base?: string;
+  /** The absolute path that was backed up, so a rebuilt index knows which backups follow which. */
+  source?: string;
+}
+
+export type VolumeManifestFields = Omit<VolumeManifest, 'xtar' | 'version'>;
+
+/** volume.json's text: one line, keys in this order, the version the backup's kind is written with. */
+export function encodeVolumeManifest(m: VolumeManifestFields): string {
+  return `${JSON.stringify({
+    xtar: 'volume',
+    version: versionFor(m.kind),
+    backup: m.backup,
+    volume: m.volume,
+    volumes: m.volumes,
+    root: m.root,
+    created: m.created,
+    files: m.files,
+    bytes: m.bytes,
+    kind: m.kind,
+    ...(m.base === undefined ? {} : { base: m.base }),
+    ...(m.source === undefined ? {} : { source: m.source }),
+  })}\n`;
+}
+
+export function decodeVolumeManifest(text: string, where = 'volume.json'): VolumeManifest {
+  const o = parseJsonLine(text.trim(), where);
+  if (o.xtar !== 'volume') throw new FormatError(`${where}: not an xtar volume manifest.`);
+  checkVersion(o.version, where);
+  if (typeof o.backup !== 'string' || !BACKUP_ID_RE.test(o.backup)) throw new FormatError(`${where}: backup must be a backup id.`);
+  const volume = uint(o.volume, 'volume', where);
+  const volumes = uint(o.volumes, 'volumes', where);
+  if (volume < 1 || volumes < volume) throw new FormatError(`${where}: volume ${volume} of ${volumes} is not a volume of the backup.`);
+  const root = checkPath(o.root, where);
+  if (root.includes('/')) throw new FormatError(`${where}: root must be a single name.`);
+  if (typeof o.created !== 'string') throw new FormatError(`${where}: created must be a string.`);
+  if (o.source !== undefined && typeof o.source !== 'string') throw new FormatError(`${where}: source must be a string.`);
+  const stamp = decodeStamp(o, where);
+  const m: VolumeManifest = {
+    xtar: 'volume',
+    version: o.version as number,
+    backup: o.backup,
+    volume,
+    volumes,
+    root,
+    created: o.created,
+    files: uint(o.files, 'files', where),
+    bytes: uint(o.bytes, 'bytes', where),
+    kind: stamp.kind ?? 'full',
+  };
+  if (stamp.base !== undefined) m.base = stamp.base;
+  if (o.source !== undefined) m.source = o.source as string;
+  return m;
+}
+
+/** The set folder's marker, `xtar-set.json`: it says the folder is a set (the version of the set's layout). */
+export interface SetMarker {
+  xtar: 'set';
+  version: number;
+}
+
+export const SET_LAYOUT_VERSION = 1;
+
+export function encodeSetMarker(): string {
+  return `${JSON.stringify({ xtar: 'set', version: SET_LAYOUT_VERSION })}\n`;
+}
+
+export function decodeSetMarker(text: string, where = 'xtar-set.json'): SetMarker {
+  const o = parseJsonLine(text.trim(), where);
+  if (o.xtar !== 'set') throw new FormatError(`${where}: not an xtar set marker.`);
+  if (typeof o.version !== 'number' || !Number.isInteger(o.version) || o.version < 1) throw new FormatError(`${where}: missing version.`);
+  if (o.version > SET_LAYOUT_VERSION) throw new FormatError(`${where}: set layout version ${o.version} is newer than this xtar understands (${SET_LAYOUT_VERSION}); upgrade xtar.`, { code: 'EVERSION' });
+  return { xtar: 'set', version: o.version };
+}
