@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { exitStatusMarkdown } from '../src/cli/exit.js';
+import { exitStatusMarkdown } from '../src/cli/output/exit.js';
 
 export const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const BEGIN = /<!-- exit-status:begin[^>]*-->\n/;

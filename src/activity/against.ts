@@ -4,22 +4,12 @@
  * in memory. Yields new and modified files; counts and lists deleted ones.
  */
 import { InputError } from '../errors.js';
+import { comparePreorder } from '../format/names.js';
 import type { StructureEntry } from '../format/records.js';
 import { scanTree } from '../scan/scan.js';
-import { locate } from '../unpack/locate.js';
-import { structureEntries } from '../unpack/read-records.js';
+import { locate } from '../set/locate.js';
+import { structureEntries } from '../set/read-records.js';
 import type { ActivityFile, FileSource } from './cluster.js';
-
-/** Depth-first order of record paths: component by component, by UTF-8 bytes; a folder before its contents. */
-export function comparePreorder(a: string, b: string): number {
-  const x = a.split('/');
-  const y = b.split('/');
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const c = Buffer.compare(Buffer.from(x[i] as string), Buffer.from(y[i] as string));
-    if (c !== 0) return c;
-  }
-  return x.length - y.length;
-}
 
 export interface Against {
   source: FileSource;

@@ -6,8 +6,8 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
-import { describeFailure, EXIT_STATUS_HELP, exitStatusHelp } from './exit.js';
-import type { Io } from './render.js';
+import { describeFailure, EXIT_STATUS_HELP, exitStatusHelp } from './output/exit.js';
+import type { Io } from './output/render.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 

@@ -130,3 +130,14 @@ export function blobNameMatches(entry: string, inner: string): boolean {
 export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+/** Depth-first order of record paths: component by component, by UTF-8 bytes; a folder before its contents. */
+export function comparePreorder(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const c = Buffer.compare(Buffer.from(x[i] as string), Buffer.from(y[i] as string));
+    if (c !== 0) return c;
+  }
+  return x.length - y.length;
+}

@@ -25,8 +25,8 @@ import {
 } from '../format/records.js';
 import { hasIndex, SetIndex, type FileVersion } from '../setindex/db.js';
 import { rebuildIndex } from '../setindex/rebuild.js';
-import { setVolumes } from '../unpack/locate.js';
-import { lockSet, logToSet } from '../setindex/lock.js';
+import { setVolumes } from '../set/locate.js';
+import { lockSet, logToSet } from '../set/lock.js';
 import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup, type BackupPlan } from '../setindex/plan.js';
 import { recoverIncomplete } from '../setindex/recover.js';
 import { scanTree, sourcePathOf, type ScanResult, type Skipped } from '../scan/scan.js';
@@ -35,7 +35,7 @@ import type { CompressJob } from '../worker/compress-worker.js';
 import { CompressPool, hashFile, openSource, SMALL_FILE_MAX, streamBlob, type BlobResult } from './compress.js';
 import { OutputFile } from './output-file.js';
 import { requireXorriso } from './iso.js';
-import { requirePar2 } from './par2.js';
+import { requirePar2 } from '../set/par2.js';
 import { bufferSource, fileSource, gzipFile, VolumeSet, type VolumeSummary } from './volumes.js';
 
 export interface PackOptions {

@@ -20,7 +20,7 @@ import { LineWriter } from '../util/lines.js';
 import { NestedTarWriter } from './assemble.js';
 import { OutputFile } from './output-file.js';
 import { ISO_OVERHEAD, makeIso } from './iso.js';
-import { par2BlockSize, par2Create, par2Reserve } from './par2.js';
+import { par2BlockSize, par2Create, par2Reserve } from '../set/par2.js';
 import { volumeReadme } from './readme.js';
 
 /** README.txt and volume.json are written last; this much room is kept for them. */

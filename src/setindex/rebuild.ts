@@ -8,16 +8,16 @@
 import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { comparePreorder } from '../activity/against.js';
+import { comparePreorder } from '../format/names.js';
 import type { VolumeManifest } from '../format/manifest.js';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogLine } from '../format/records.js';
 import { folderBytes } from '../pack/volumes.js';
 import { readVolumeManifest } from '../set/manifest.js';
-import { setVolumes, type VolumeSource } from '../unpack/locate.js';
-import { catalogLines, type RecordSource } from '../unpack/read-records.js';
+import { setVolumes, type VolumeSource } from '../set/locate.js';
+import { catalogLines, type RecordSource } from '../set/read-records.js';
 import { readLines } from '../util/lines.js';
 import { hasIndex, INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
-import { lockSet } from './lock.js';
+import { lockSet } from '../set/lock.js';
 
 export interface ImportResult {
   id: string;

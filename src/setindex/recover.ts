@@ -7,7 +7,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PARTIAL_PREFIX } from '../format/layout.js';
-import { setVolumes } from '../unpack/locate.js';
+import { setVolumes } from '../set/locate.js';
 import type { SetIndex } from './db.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { importBackup } from './rebuild.js';

@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, rm } from 'node:fs/promises';
-import { comparePreorder } from '../activity/against.js';
+import { comparePreorder } from '../format/names.js';
 import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { scanTree } from '../scan/scan.js';
 import type { ProblemKind } from './apply-structure.js';
 import type { Destination } from './dest.js';
-import { catalogLines, type RecordSource } from './read-records.js';
+import { catalogLines, type RecordSource } from '../set/read-records.js';
 
 type Report = (path: string, reason: string, kind: ProblemKind | 'damaged') => void;
 

@@ -4,8 +4,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { InputError } from '../errors.js';
-import { par2Repair, type RepairResult } from '../pack/par2.js';
-import { locate } from './locate.js';
+import { par2Repair, type RepairResult } from '../set/par2.js';
+import { locate } from '../set/locate.js';
 import { unpack, type UnpackResult } from './unpack.js';
 
 export interface RepairReport {

@@ -7,7 +7,7 @@
 import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
 import { backupIdFor } from '../format/layout.js';
-import type { VolumeSource } from './locate.js';
+import type { VolumeSource } from '../set/locate.js';
 
 export interface BackupChoice {
   /** The backup whose state is restored (null: bare archives whose names carry no backup id). */

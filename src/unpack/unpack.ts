@@ -15,9 +15,9 @@ import { applyStructure, type ApplyResult, type ProblemKind } from './apply-stru
 import { Destination } from './dest.js';
 import { concatOf, readBlob, sliceOf, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
 import { ExtractPool, type Outcome } from './extract-pool.js';
-import { locate, type VolumeSource } from './locate.js';
+import { locate, type VolumeSource } from '../set/locate.js';
 import { RandomReader } from './random-reader.js';
-import { catalogLines, readStructureHeader, structureEntries, type RecordSource } from './read-records.js';
+import { catalogLines, readStructureHeader, structureEntries, type RecordSource } from '../set/read-records.js';
 import { readLines } from '../util/lines.js';
 import { walkArchive, topLevelRecords } from './walk-archive.js';
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterBounds, clusterOf, parseDuration } from '../../src/activity/cluster.js';
-import { comparePreorder } from '../../src/activity/against.js';
+import { comparePreorder } from '../../src/format/names.js';
 
 describe('clustering by mtime', () => {
   const H = 3_600_000;

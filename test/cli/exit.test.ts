@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { EXIT_STATUSES, FormatError, InterruptedError, XtarError, DamagedBlobError, UnsafePathError, IndexError, SetBusyError, InputError, UsageError } from '../../src/errors.js';
-import { describeFailure, exitStatusHelp } from '../../src/cli/exit.js';
+import { describeFailure, exitStatusHelp } from '../../src/cli/output/exit.js';
 import { README, withExitStatusTable } from '../../scripts/readme-exit-status.js';
 import { xtar } from '../helpers/cli.js';
 

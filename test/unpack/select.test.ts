@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { VolumeSource } from '../../src/unpack/locate.js';
+import type { VolumeSource } from '../../src/set/locate.js';
 import { chooseBackup, PathFilter } from '../../src/unpack/select.js';
 
 const vol = (backupId: string | null, volume: number): VolumeSource => ({ dir: null, archive: `/a/${backupId}-${volume}.xtar`, structure: null, catalog: null, backupId, volume });

@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.js';
 import { against } from '../../activity/against.js';
 import { clusterFiles, parseDuration, treeFiles, type ActivityFile, type Cluster, type FileSource } from '../../activity/cluster.js';
 import { clustersHtml, clustersJson, clustersText } from '../../activity/render.js';
-import { printJson, type Io } from '../render.js';
+import { printJson, type Io } from '../output/render.js';
 
 export interface ActivityArgs {
   dirs: string[];

@@ -1,10 +1,10 @@
 /** `xtar index rebuild SET`: call the rebuild, render what it read. */
 import { resolve } from 'node:path';
 import { InputError } from '../../errors.js';
-import { lockSet } from '../../setindex/lock.js';
+import { lockSet } from '../../set/lock.js';
 import { rebuildIndex } from '../../setindex/rebuild.js';
-import { setVolumes } from '../../unpack/locate.js';
-import { printJson, type Io } from '../render.js';
+import { setVolumes } from '../../set/locate.js';
+import { printJson, type Io } from '../output/render.js';
 
 export interface IndexRebuildArgs {
   set: string;

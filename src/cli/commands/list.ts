@@ -1,10 +1,10 @@
 /** `xtar list SET [--files [GLOB]]`: call the catalog library, render backups and volumes. */
-import { listFiles, listSet } from '../../catalog/list.js';
-import { obsoleteVolumes } from '../../catalog/obsolete.js';
+import { listFiles, listSet } from '../../set/list.js';
+import { obsoleteVolumes } from '../../setindex/obsolete.js';
 import { UsageError } from '../../errors.js';
 import { openIndex } from '../../setindex/rebuild.js';
 import { join, resolve } from 'node:path';
-import { humanBytes, printJson, type Io } from '../render.js';
+import { humanBytes, printJson, type Io } from '../output/render.js';
 
 export interface ListArgs {
   set: string;

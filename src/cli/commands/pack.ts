@@ -3,8 +3,8 @@ import { InterruptedError } from '../../errors.js';
 import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryItem } from '../../pack/dry-run.js';
 import { pack, type PackOptions } from '../../pack/pack.js';
-import { humanBytes, printJson, printProblems, progressBar, type Io } from '../render.js';
-import { statusFor } from '../exit.js';
+import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
+import { statusFor } from '../output/exit.js';
 
 export interface PackArgs {
   src: string;

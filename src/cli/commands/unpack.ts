@@ -1,8 +1,8 @@
 /** `xtar unpack` and `xtar expand-structure`: call the library, list problems, render the result. */
 import { expandStructure, unpack, type RestorePlan } from '../../unpack/unpack.js';
-import { splitInputs } from '../../unpack/locate.js';
-import { humanBytes, printJson, printProblems, progressBar, type Io } from '../render.js';
-import { statusFor } from '../exit.js';
+import { splitInputs } from '../../set/locate.js';
+import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
+import { statusFor } from '../output/exit.js';
 
 export interface UnpackArgs {
   inputs: string[];

@@ -3,9 +3,9 @@
  * their meanings live in src/errors.ts (EXIT_STATUSES); this renders them for --help and turns an
  * error that ended a command into one sentence, never a stack trace for a user's mistake.
  */
-import { EXIT_FATAL, EXIT_STATUSES, osErrorSentence, XtarError } from '../errors.js';
+import { EXIT_FATAL, EXIT_STATUSES, osErrorSentence, XtarError } from '../../errors.js';
 
-export { statusFor } from '../errors.js';
+export { statusFor } from '../../errors.js';
 
 /** The "Exit status" block of --help, from EXIT_STATUSES; `meanings` replaces a status's meaning for one command. */
 export function exitStatusHelp(meanings: Readonly<Record<number, string>> = {}): string {

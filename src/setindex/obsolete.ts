@@ -3,7 +3,7 @@
  * in the newest state of each folder backed up (or in any of its last K backups), and not the last
  * volume of a kept backup (it carries that backup's whole catalog). Answered by the index in SQL.
  */
-import { SetIndex } from '../setindex/db.js';
+import { SetIndex } from './db.js';
 import { volumeName } from '../format/layout.js';
 
 export interface ObsoleteVolume {

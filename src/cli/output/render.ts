@@ -3,7 +3,7 @@
  * problems on stderr, and the one JSON object of --json.
  */
 import cliProgress from 'cli-progress';
-import { humanBytes } from '../util/human.js';
+import { humanBytes } from '../../util/human.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;

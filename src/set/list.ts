@@ -8,10 +8,10 @@ import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
 import { SET_MARKER } from '../format/layout.js';
-import { readVolumeManifest } from '../set/manifest.js';
+import { readVolumeManifest } from './manifest.js';
 import { folderBytes } from '../pack/volumes.js';
-import { setVolumes, type VolumeSource } from '../unpack/locate.js';
-import { catalogLines } from '../unpack/read-records.js';
+import { setVolumes, type VolumeSource } from './locate.js';
+import { catalogLines } from './read-records.js';
 
 export interface ListedVolume {
   volume: number;
