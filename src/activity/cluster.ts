@@ -112,6 +112,16 @@ export async function clusterFiles(source: FileSource, o: ClusterOptions): Promi
 }
 
 /** `1h`, `90m`, `2d`, `30s`, `1w` → milliseconds. */
+/**
+ * The start of the oldest of the newest `k` activity clusters of a tree, in ns since 1970 (what
+ * `pack --since-cluster K` packs from), or undefined when the tree has no file.
+ */
+export async function newestClustersStartNs(dir: string, k: number, radiusMs: number, exclude: readonly string[]): Promise<bigint | undefined> {
+  const clusters = await clusterFiles(treeFiles(dir, exclude), { radiusMs, showFiles: 0 });
+  const oldest = clusters[Math.min(k, clusters.length) - 1];
+  return oldest === undefined ? undefined : BigInt(Math.floor(oldest.start)) * 1_000_000n;
+}
+
 export function parseDuration(text: string): number | null {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/.exec(text.trim());
   if (!m) return null;

@@ -71,12 +71,10 @@ async function main(argv: string[]): Promise<void> {
         let changedSinceNs: bigint | undefined;
         if (a.sinceCluster !== undefined) {
           if (!Number.isInteger(a.sinceCluster) || a.sinceCluster < 1) throw new UsageError('--since-cluster must be a whole number of at least 1.');
-          const { clusterFiles, parseDuration, treeFiles } = await import('../activity/cluster.js');
+          const { newestClustersStartNs, parseDuration } = await import('../activity/cluster.js');
           const radiusMs = parseDuration(a.radius);
           if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
-          const clusters = await clusterFiles(treeFiles(a.src as string, a.exclude.map(String)), { radiusMs, showFiles: 0 });
-          const oldest = clusters[Math.min(a.sinceCluster, clusters.length) - 1];
-          if (oldest !== undefined) changedSinceNs = BigInt(Math.floor(oldest.start)) * 1_000_000n;
+          changedSinceNs = await newestClustersStartNs(a.src as string, a.sinceCluster, radiusMs, a.exclude.map(String));
         }
         if (!Number.isInteger(a.fullEvery) || a.fullEvery < 0) throw new UsageError('--full-every must be a whole number of at least 0.');
         if (!Number.isInteger(a.split) || a.split < 1) throw new UsageError('--split must be a whole number of at least 1.');
