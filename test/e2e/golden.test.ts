@@ -57,6 +57,13 @@ describe('golden archives and determinism', () => {
     assert.ok((await readFile(va)).equals(await readFile(vb)), 'same bytes with 1 job and with all cores');
   });
 
+  it('CI sets umask 022 before npm test, so the v1 byte comparison runs there instead of skipping', async () => {
+    const ci = await readFile(join(repo, '.ci/run'), 'utf8');
+    const umaskAt = ci.search(/^umask 022$/m);
+    const testAt = ci.search(/^npm test$/m);
+    assert.ok(umaskAt >= 0 && testAt > umaskAt, '.ci/run must run `umask 022` on its own line before `npm test`');
+  });
+
   it('packing fixtures/sample today gives the same bytes as the v1 golden archive', async (t) => {
     // xtar 0.1 made it as root with umask 022 (owner root, modes from cp -r): other users or umasks
     // record other owners or modes, so the bytes cannot match. CI (.ci/run) runs as root with umask 022.
