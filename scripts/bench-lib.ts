@@ -6,7 +6,7 @@ import { access, constants, copyFile, lstat, mkdir, open, readdir, readFile, rea
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { mulberry32 } from '../test/helpers/prng.js';
+import { mulberry32 } from './prng.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../test/helpers/prng.js';
+import { mulberry32 } from './prng.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 

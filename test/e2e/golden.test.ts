@@ -1,21 +1,84 @@
 /**
  * Old archives must always restore: the golden v1 set in test/fixtures/archives/v1 (never
- * regenerated) unpacks to fixtures/sample. And packing is deterministic: the same tree at the same
+ * regenerated) unpacks to fixtures/sample, and the golden v2 set (a full backup and an incremental
+ * on it, test/fixtures/archives/v2) restores either backup's tree exactly. And packing is deterministic: the same tree at the same
  * SOURCE_DATE_EPOCH gives the same bytes, so golden archives can be compared byte for byte.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { xtar } from '../helpers/cli.js';
-import { isRoot, removeTree, snapshot, tempDir } from '../helpers/tree.js';
+import { isRoot, removeTree, snapshot, tempDir, type NodeInfo } from '../helpers/tree.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const golden = join(repo, 'test/fixtures/archives/v1/sample-set');
 const sample = join(repo, 'fixtures/sample');
 const EPOCH = 1763881500;
+const goldenV2 = join(repo, 'test/fixtures/archives/v2/sample-set');
+/** SOURCE_DATE_EPOCH and every mtime of the v2 full backup, and of what changed for its incremental. */
+const V2_FULL = { id: '20251201T000000Z', epoch: 1764547200 };
+const V2_INC = { id: '20251202T000000Z', epoch: 1764633600 };
+
+interface Want {
+  type: 'dir' | 'file';
+  mode: number;
+  mtimeSec: number;
+  data?: Buffer;
+}
+
+/**
+ * The tree the v2 full backup was made of: fixtures/sample with every mtime at V2_FULL.epoch and the
+ * modes cp -r gives under umask 022 (written out here, so a checkout's own umask does not matter).
+ */
+async function v2FullTree(): Promise<Map<string, Want>> {
+  const want = new Map<string, Want>();
+  for (const [p, info] of await snapshot(sample)) {
+    assert.ok(info.type === 'dir' || info.type === 'file', `fixtures/sample holds only folders and files (${p})`);
+    const data = info.type === 'file' ? await readFile(join(sample, p)) : undefined;
+    const mode = info.type === 'dir' || p === 'src/hello.sh' ? 0o755 : 0o644;
+    want.set(p, { type: info.type, mode, mtimeSec: V2_FULL.epoch, ...(data ? { data } : {}) });
+  }
+  return want;
+}
+
+/** The full's tree with the changes recorded in test/fixtures/archives/v2/README.md. */
+async function v2IncrementalTree(): Promise<Map<string, Want>> {
+  const want = await v2FullTree();
+  const at = (p: string): Want => want.get(p) ?? assert.fail(`${p} is in fixtures/sample`);
+  const notes = at('docs/notes.txt');
+  want.set('docs/notes.txt', { ...notes, data: Buffer.concat([notes.data as Buffer, Buffer.from('A line added for the incremental.\n')]), mtimeSec: V2_INC.epoch });
+  want.set('docs/letters/2025-12-02.txt', { type: 'file', mode: 0o644, mtimeSec: V2_INC.epoch, data: Buffer.from('Dear disc,\nthis letter came after the full backup.\n') });
+  assert.ok(want.delete('docs/letters/2026-11-01.txt'));
+  want.set('photos/gradient-renamed.png', at('photos/gradient.png'));
+  want.delete('photos/gradient.png');
+  want.set('README.md', { ...at('README.md'), mode: 0o600 });
+  for (const dir of ['docs/letters', 'photos']) want.set(dir, { ...at(dir), mtimeSec: V2_INC.epoch });
+  return want;
+}
+
+/** Every difference between a restored tree and the expected one: paths, types, bytes, modes, mtimes (and owner root, when root restores). */
+function treeDiffs(got: Map<string, NodeInfo>, want: Map<string, Want>): string[] {
+  const diffs: string[] = [];
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  for (const [p, w] of want) {
+    const g = got.get(p);
+    if (!g) {
+      diffs.push(`missing: ${p}`);
+      continue;
+    }
+    if (g.type !== w.type) diffs.push(`${p}: type ${g.type}, want ${w.type}`);
+    if (g.mode !== w.mode) diffs.push(`${p}: mode ${g.mode.toString(8)}, want ${w.mode.toString(8)}`);
+    if (g.mtimeUs !== BigInt(w.mtimeSec) * 1_000_000n) diffs.push(`${p}: mtime ${g.mtimeUs} µs, want ${w.mtimeSec} s`);
+    if (w.data && (g.size !== w.data.length || g.sha256 !== sha(w.data))) diffs.push(`${p}: contents differ (${g.size} bytes, want ${w.data.length})`);
+    if (isRoot && (g.uid !== 0 || g.gid !== 0)) diffs.push(`${p}: owner ${g.uid}:${g.gid}, want 0:0`);
+  }
+  for (const p of got.keys()) if (!want.has(p)) diffs.push(`extra: ${p}`);
+  return diffs;
+}
 
 describe('golden archives and determinism', () => {
   let work: string;
@@ -43,6 +106,28 @@ describe('golden archives and determinism', () => {
     assert.equal(got.get('README.md')?.mode, 0o644);
   });
 
+  it('the v2 golden set: the newest backup (the incremental) restores its tree exactly', async () => {
+    const dest = join(work, 'golden-v2-inc');
+    const r = await xtar(['unpack', goldenV2, '--dest', dest]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^restored 7 files \(37\.6 KiB\) into /m);
+    assert.deepEqual(treeDiffs(await snapshot(join(dest, 'sample')), await v2IncrementalTree()), []);
+  });
+
+  it('the v2 golden set: --backup <the full> restores the full backup\'s tree exactly', async () => {
+    const dest = join(work, 'golden-v2-full');
+    const r = await xtar(['unpack', goldenV2, '--dest', dest, '--backup', V2_FULL.id]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(treeDiffs(await snapshot(join(dest, 'sample')), await v2FullTree()), []);
+  });
+
+  it('the v2 golden set is what the README says: a v1 full and a v2 incremental on it', async () => {
+    const header = async (id: string, file: string): Promise<Record<string, unknown>> =>
+      JSON.parse((await readFile(join(goldenV2, `${id}-vol001`, file), 'utf8')).split('\n')[0] as string) as Record<string, unknown>;
+    assert.deepEqual(await header(V2_FULL.id, 'structure.jsonl'), { xtar: 'structure', version: 1, backup: V2_FULL.id, root: 'sample', created: '2025-12-01T00:00:00.000Z' });
+    assert.deepEqual(await header(V2_INC.id, 'structure.jsonl'), { xtar: 'structure', version: 2, backup: V2_INC.id, root: 'sample', created: '2025-12-02T00:00:00.000Z', kind: 'incremental', base: V2_FULL.id });
+  });
+
   it('packing the same tree at the same SOURCE_DATE_EPOCH gives identical bytes', async () => {
     const src = join(work, 'sample');
     execFileSync('cp', ['-r', sample, src]);
@@ -55,9 +140,33 @@ describe('golden archives and determinism', () => {
     const va = (JSON.parse(a.stdout) as { volumes: { archive: string }[] }).volumes[0]?.archive as string;
     const vb = (JSON.parse(b.stdout) as { volumes: { archive: string }[] }).volumes[0]?.archive as string;
     assert.ok((await readFile(va)).equals(await readFile(vb)), 'same bytes with 1 job and with all cores');
-    // And the same bytes as the golden archive made by xtar 0.1 (which recorded root as the owner).
-    if (!isRoot || (process.umask() & 0o777) !== 0o022) return;
+  });
+
+  it('CI sets umask 022 before npm test, so the v1 byte comparison runs there instead of skipping', async () => {
+    const ci = await readFile(join(repo, '.ci/run'), 'utf8');
+    const umaskAt = ci.search(/^umask 022$/m);
+    const testAt = ci.search(/^npm test$/m);
+    assert.ok(umaskAt >= 0 && testAt > umaskAt, '.ci/run must run `umask 022` on its own line before `npm test`');
+  });
+
+  it('packing fixtures/sample today gives the same bytes as the v1 golden archive', async (t) => {
+    // xtar 0.1 made it as root with umask 022 (owner root, modes from cp -r): other users or umasks
+    // record other owners or modes, so the bytes cannot match. CI (.ci/run) runs as root with umask 022.
+    const umask = process.umask();
+    if (!isRoot || umask !== 0o022) {
+      t.skip(`needs root and umask 022 (the v1 golden archive recorded owner root and modes made under umask 022); here uid ${process.getuid?.()}, umask ${umask.toString(8).padStart(3, '0')}`);
+      return;
+    }
+    // The archive records the root folder's name: "sample", as when v1 was made.
+    const src = join(work, 'v1-again', 'sample');
+    await mkdir(join(work, 'v1-again'));
+    execFileSync('cp', ['-r', sample, src]);
+    execFileSync('find', [src, '-exec', 'touch', '-h', '-d', `@${EPOCH}`, '{}', '+']);
+    const env = { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) };
+    const r = await xtar(['pack', src, '--out', join(work, 'v1-again', 'set'), '--json'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const archive = (JSON.parse(r.stdout) as { volumes: { archive: string }[] }).volumes[0]?.archive as string;
     const goldArchive = join(golden, '20251123T070500Z-vol001/20251123T070500Z-vol001.xtar');
-    assert.ok((await readFile(va)).equals(await readFile(goldArchive)), 'same bytes as the v1 golden archive');
+    assert.ok((await readFile(archive)).equals(await readFile(goldArchive)), 'same bytes as the v1 golden archive');
   });
 });

@@ -119,8 +119,8 @@ describe('hostile archives', () => {
     const { r, dest } = await unpackArchive('inner-name', tarOf([{ name: 'root/.xtar', data: inner }]));
     assert.equal(r.status, 1);
     assert.deepEqual((await readdir(join(dest, 'root'))).sort(), ['good.txt']);
-    assert.match(r.stderr, /safename\.txt/);
-    assert.match(r.stderr, /innocent\.txt/);
+    assert.match(r.stderr, /root\/safename\.txt: Zip blob: the name "\.\.\/escape\.tx" holds a path separator\./);
+    assert.match(r.stderr, /root\/innocent\.txt: Refused root\/innocent\.txt\.zip: the zip inside holds "other\.txt", not the name its tar entry gives\./);
     await assert.rejects(stat(join(dest, 'escape.tx')));
   });
 
@@ -130,7 +130,7 @@ describe('hostile archives', () => {
       await symlink(outside, join(dest, 'root'));
     });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /symlink/);
+    assert.match(r.stderr, /xtar: root: Refused root: it would be written through the symlink \S*dest-through-symlink\/root\./);
   });
 
   it('refuses tar symlink, hard link and device entries', async () => {
@@ -173,7 +173,7 @@ describe('hostile archives', () => {
     const { r, dest } = await unpackArchive('bomb', tarOf([{ name: 'root/.xtar', data: inner }]));
     assert.equal(r.status, 1);
     assert.deepEqual(await readdir(join(dest, 'root')), ['fine.txt']);
-    assert.match(r.stderr, /bomb\.txt/);
+    assert.match(r.stderr, /root\/bomb\.txt: The compressed data of zip blob "bomb\.txt" is damaged/);
   });
 
   it('a path named twice, a file then a folder of its name, a folder then a file: the same with the worker pool as on one thread', async () => {
@@ -275,22 +275,26 @@ describe('hostile archives', () => {
   it('garbage and truncated input: a clear message, exit 1 or 2, no crash', async () => {
     const garbage = await unpackArchive('garbage', seededBytes(7, 100_000));
     assert.ok(garbage.r.status === 1 || garbage.r.status === 2, garbage.r.stderr);
-    assert.match(garbage.r.stderr, /damaged|not/);
+    assert.match(garbage.r.stderr, /garbage\.xtar: the archive is damaged at byte 0: not a tar header \(no ustar magic\)/);
     const empty = await unpackArchive('empty', Buffer.alloc(0));
     assert.ok(empty.r.status === 1 || empty.r.status === 2, empty.r.stderr);
+    assert.match(empty.r.stderr, /empty\.xtar: the archive is damaged at byte 0: the tar ends without its end-of-archive blocks/);
     const ok = tarOf([{ name: 'root/.xtar', data: tarOf([{ name: 'a.txt.zip', data: zip('a.txt', 'a') }, { name: 'b.txt.zip', data: zip('b.txt', seededBytes(3, 5000)) }]) }]);
     const cut = await unpackArchive('truncated', ok.subarray(0, 1700));
     assert.equal(cut.r.status, 1, cut.r.stderr);
+    assert.match(cut.r.stderr, /xtar: root: the archive is cut short inside this folder; what it holds up to the cut is restored/);
+    assert.match(cut.r.stderr, /truncated\.xtar: the archive is damaged at byte 1700: the tar ends without its end-of-archive blocks/);
     assert.equal(await readFile(join(cut.dest, 'root/a.txt'), 'utf8'), 'a');
   });
 
   it('a missing input or a non-archive is a usage-level error (exit 2, one sentence)', async () => {
     const r = await xtar(['unpack', join(work, 'no-such-set'), '--dest', join(work, 'd')]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /does not exist/);
+    assert.match(r.stderr, /^xtar: \S*\/no-such-set does not exist\.$/m);
     noStackTrace(r);
     const bad = await xtar(['pack']);
     assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /Not enough non-option arguments: got 0, need at least 1/);
     noStackTrace(bad);
   });
 });
@@ -350,6 +354,7 @@ describe('hostile structure records (expand-structure)', () => {
       '{"path":"root/h","type":"hardlink","target":"../outside/secret"}',
     ]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /not a safe relative path/);
+    assert.match(r.stderr, /path "\.\.\/outside\/secret" is not a safe relative path\./);
+    assert.match(r.stderr, new RegExp(`path "${outside}/secret" is not a safe relative path\\.`));
   });
 });

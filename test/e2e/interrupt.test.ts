@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { CLI, xtar } from '../helpers/cli.js';
+import { killMidPack, type MidPackKill } from '../helpers/kill.js';
 import { removeTree, seededText, tempDir } from '../helpers/tree.js';
 
 /** A set folder's entries other than its own bookkeeping (marker, index, log, a stale lock). */
@@ -16,20 +16,16 @@ async function backupEntries(set: string): Promise<string[]> {
   return (await readdir(set)).filter((n) => !/^xtar(-set\.json|-index\.sqlite(-journal)?|\.log|\.lock)$/.test(n));
 }
 
-/** Start a pack, wait until its partial volume exists (so it is mid-pack), then send `signal`. */
-async function packUntil(src: string, set: string, signal: NodeJS.Signals, extra: string[] = []): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+/**
+ * Start a pack, wait until its partial folder exists while it still runs (so it is mid-pack: see
+ * killMidPack, which fails if the pack was not), then send `signal`.
+ */
+async function packUntil(src: string, set: string, signal: NodeJS.Signals, extra: string[] = []): Promise<MidPackKill & { stderr: string }> {
   const child = spawn(process.execPath, [CLI, 'pack', src, '--out', set, '--jobs', '1', '--level', '9', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (status, sig) => resolve({ status, signal: sig })));
-  for (let i = 0; i < 400; i++) {
-    const names = await readdir(set).catch(() => [] as string[]);
-    if (names.some((n) => n.startsWith('.partial-'))) break;
-    await sleep(10);
-  }
-  await sleep(50);
-  child.kill(signal);
-  return { ...(await done), stderr };
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const r = await killMidPack(child, set, signal, { afterMs: 50, what: `pack with ${signal}` });
+  return { ...r, stderr };
 }
 
 describe('interrupted pack', () => {
@@ -50,14 +46,16 @@ describe('interrupted pack', () => {
   it('SIGINT: exit 130, the partial volume is removed, nothing looks complete', async () => {
     const set = join(work, 'set-int');
     const r = await packUntil(src, set, 'SIGINT');
+    assert.ok(r.partialAtKill.length > 0, 'the signal landed mid-pack');
     assert.equal(r.status, 130, r.stderr);
-    assert.match(r.stderr, /Interrupted/);
+    assert.match(r.stderr, /Interrupted by SIGINT; the volumes being written were removed\./);
     assert.deepEqual(await backupEntries(set), []);
   });
 
   it('SIGINT during a multi-volume pack: no volume of the backup appears, not even finished ones', async () => {
     const set = join(work, 'set-int-vol');
     const r = await packUntil(src, set, 'SIGINT', ['--volume-size', '2MB']);
+    assert.ok(r.partialAtKill.length > 0, 'the signal landed mid-pack');
     assert.equal(r.status, 130, r.stderr);
     assert.deepEqual(await backupEntries(set), []);
   });
@@ -65,11 +63,14 @@ describe('interrupted pack', () => {
   it('kill -9: at most a .partial- folder remains, and unpack does not take it for a volume', async () => {
     const set = join(work, 'set-kill');
     const r = await packUntil(src, set, 'SIGKILL');
-    assert.equal(r.signal, 'SIGKILL');
+    // Died by the signal mid-pack (killMidPack saw a partial folder and the pack still running).
+    assert.equal(r.signal, 'SIGKILL', `status ${r.status}: ${r.stderr}`);
+    assert.equal(r.status, null);
+    assert.ok(r.partialAtKill.length > 0);
     const names = await backupEntries(set);
     assert.ok(names.every((n) => n.startsWith('.partial-')), `only partial folders: ${names.join(', ')}`);
     const un = await xtar(['unpack', set, '--dest', join(work, 'out')]);
     assert.equal(un.status, 2);
-    assert.match(un.stderr, /no complete volume/);
+    assert.match(un.stderr, /set-kill is an xtar set with no complete volume\./);
   });
 });

@@ -26,21 +26,16 @@ import {
   zipOverhead,
   type ZipEntryInfo,
 } from '../../src/format/zip.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** Deterministic bytes (mulberry32). */
+/** Deterministic bytes: the low byte of each mulberry32 draw. */
 function prng(seed: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
-  let a = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  }
+  const next = mulberry32(seed);
+  for (let i = 0; i < length; i++) out[i] = (next() * 4294967296) & 0xff;
   return out;
 }
 

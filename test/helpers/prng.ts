@@ -1,11 +1,2 @@
-/** mulberry32: a small deterministic PRNG for tests and tools (fixed seeds, same numbers everywhere). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The PRNG lives in scripts/ (tools must not import from test/); tests take the same one from here. */
+export { mulberry32 } from '../../scripts/prng.js';

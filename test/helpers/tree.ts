@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, open, readdir, readlink, rm, symlink, truncate, writeFile, link, chown } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 } from './prng.js';
 
 export async function tempDir(prefix = 'xtar-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
@@ -23,17 +24,13 @@ export async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** Deterministic bytes (mulberry32). */
+/** Deterministic bytes: each mulberry32 draw gives four (its 32 bits, low byte first). */
 export function seededBytes(seed: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
-  let a = seed >>> 0;
+  const next = mulberry32(seed);
   let i = 0;
   while (i < length) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const v = (t ^ (t >>> 14)) >>> 0;
+    const v = next() * 4294967296; // exact: the generator returns a 32-bit integer / 2^32
     for (let k = 0; k < 4 && i < length; k++, i++) out[i] = (v >>> (8 * k)) & 0xff;
   }
   return out;

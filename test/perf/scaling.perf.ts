@@ -1,7 +1,8 @@
 /**
  * Guards, with generous margins, the two properties that make xtar usable on big trees: time grows
  * linearly with the number of files, and memory does not grow with the tree or with a file's size.
- * (Figures for the README come from `npm run bench`, never from here.)
+ * (Figures for the README come from `npm run bench`, never from here.) Not part of `npm test`: timing
+ * and memory depend on the machine and on what runs beside; run with `npm run test:perf`.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
