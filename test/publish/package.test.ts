@@ -60,7 +60,7 @@ describe('the published package', () => {
   });
 
   it('the tarball holds the built CLI and library, README and docs, and no tests, fixtures, scripts or source maps', () => {
-    for (const must of ['package.json', 'README.md', 'docs/FORMAT.md', 'docs/BACKUPS.md', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/worker/compress-worker.js']) {
+    for (const must of ['package.json', 'README.md', 'LICENSE', 'docs/FORMAT.md', 'docs/BACKUPS.md', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/worker/compress-worker.js']) {
       assert.ok(files.includes(must), `${must} is in the tarball`);
     }
     const stray = files.filter((f) => !(f.startsWith('dist/src/') || f.startsWith('docs/') || f === 'README.md' || f === 'package.json' || f === 'LICENSE'));
