@@ -12,7 +12,7 @@ import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStr
 import { chooseBackup, PathFilter, volumeKey } from './select.js';
 import { parseLocalHeader, trailerLength } from '../format/zip.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
-import { Destination } from './dest.js';
+import { Destination } from '../dest/destination.js';
 import { concatOf, readBlob, sliceOf, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
 import { ExtractPool, type Outcome } from './extract-pool.js';
 import { locate, type VolumeSource } from './locate.js';
