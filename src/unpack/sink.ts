@@ -54,7 +54,8 @@ export class VerifySink implements Sink {
   /** `root`: only named in the result; nothing is written there (or anywhere). */
   constructor(readonly root: string) {}
 
-  makeDirs(): undefined {
+  /** Nothing to make: no await per file. */
+  makeDirs(_path: readonly string[], _files: FileMetaSink, _log: ProblemLog): undefined {
     return undefined;
   }
 
