@@ -64,13 +64,8 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
 
 /** Restore the backup chosen from the volumes given into `sink`: the stages, in order. */
 export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackResult> {
-  const choice = chooseBackup(await volumesGiven(opts.inputs), { ...(opts.backup === undefined ? {} : { backup: opts.backup }), ...(opts.at === undefined ? {} : { at: opts.at }) });
-  const filter = new PathFilter(opts.paths ?? []);
-  const catalogs = new OwnCatalogs();
-  const { plan, own } = await planRestore(choice, filter, catalogs);
-  opts.onPlan?.(plan);
-  const pool = new ExtractPool(sink.dest, opts.jobs);
-  const ctx = new RestoreContext(sink, pool, own, choice.others, filter, catalogs, new StructureFacts(filter), await expectedVolumes(own), opts.keepDamaged === true, opts.onProgress);
+  const { plan, ctx } = await prepareRestore(opts, sink);
+  const { pool } = ctx;
   let structure: ApplyResult | null = null;
   try {
     await ctx.open();
@@ -90,6 +85,18 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
     await ctx.close();
   }
   return { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, structure, problems: ctx.log.problems() };
+}
+
+/** Choose the backup, plan the restore (told to onPlan) and set up its context, readers not yet open: nothing is read from the volumes' tars yet. */
+export async function prepareRestore(opts: RestoreOptions, sink: Sink): Promise<{ plan: RestorePlan; ctx: RestoreContext }> {
+  const choice = chooseBackup(await volumesGiven(opts.inputs), { ...(opts.backup === undefined ? {} : { backup: opts.backup }), ...(opts.at === undefined ? {} : { at: opts.at }) });
+  const filter = new PathFilter(opts.paths ?? []);
+  const catalogs = new OwnCatalogs();
+  const { plan, own } = await planRestore(choice, filter, catalogs);
+  opts.onPlan?.(plan);
+  const pool = new ExtractPool(sink.dest, opts.jobs);
+  const ctx = new RestoreContext(sink, pool, own, choice.others, filter, catalogs, new StructureFacts(filter), await expectedVolumes(own), opts.keepDamaged === true, opts.onProgress);
+  return { plan, ctx };
 }
 
 /** The volumes of every input (the same volume given twice, as a set and one of its folders, is read once). */
