@@ -31,5 +31,10 @@ export async function explainMissing(ctx: RestoreContext, missing: Set<string>):
     }
   }
   for (const path of missing) log.report(path, `on a volume after volume ${newest}, which was not given`, 'missing');
-  for (const [path, why] of splits) log.report(path, why, 'missing');
+  reportIncompleteSplits(ctx);
+}
+
+/** List the split files that could not be joined (ctx.incompleteSplits), with why. */
+export function reportIncompleteSplits(ctx: RestoreContext): void {
+  for (const [path, why] of ctx.incompleteSplits) ctx.log.report(path, why, 'missing');
 }

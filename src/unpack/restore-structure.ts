@@ -7,7 +7,7 @@ import type { StructureEntry } from '../format/records.js';
 import type { Destination } from '../dest/destination.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
 import type { RestoreContext } from './context.js';
-import { explainMissing } from './explain-missing.js';
+import { explainMissing, reportIncompleteSplits } from './explain-missing.js';
 import { structureEntries, type RecordSource } from './read-records.js';
 
 /** The record's entries that are selected, and the folders above them (kept for their modes and times). */
@@ -57,8 +57,4 @@ export function reportMissingVolumes(ctx: RestoreContext): void {
   if (ctx.missingVolumes.length > 0) {
     ctx.log.report(ctx.volumes[0]?.dir ?? '', `volume(s) ${ctx.missingVolumes.join(', ')} of ${ctx.expected} were not given: insert them to restore the rest`, 'missing');
   }
-}
-
-function reportIncompleteSplits(ctx: RestoreContext): void {
-  for (const [path, why] of ctx.incompleteSplits) ctx.log.report(path, why, 'missing');
 }

@@ -1,4 +1,5 @@
 /** A small multi-volume set for the stage tests, made with the real pack(); and a restore's context, set up as unpack does. */
+import { after, before } from 'node:test';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack } from '../../src/pack/pack.js';
@@ -6,7 +7,7 @@ import { catalogLines } from '../../src/unpack/read-records.js';
 import { locate, type VolumeSource } from '../../src/unpack/locate.js';
 import { VerifySink, type Sink } from '../../src/unpack/sink.js';
 import { prepareRestore, type RestoreOptions } from '../../src/unpack/unpack.js';
-import { seededBytes } from '../helpers/tree.js';
+import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
 
 export interface Packed {
   set: string;
@@ -36,4 +37,15 @@ export async function openContext(opts: RestoreOptions, sink: Sink = new VerifyS
   const { plan, ctx } = await prepareRestore({ jobs: 1, ...opts }, sink);
   await ctx.open();
   return { plan, ctx };
+}
+
+/** In a describe(): the set packed before its tests (in a temporary folder, `work`), removed after. */
+export function usePackedSet(): { work: string; p: Packed } {
+  const at: { work: string; p: Packed } = { work: '', p: { set: '', volumes: [], files: new Map() } };
+  before(async () => {
+    at.work = await tempDir();
+    at.p = await packVolumes(at.work);
+  });
+  after(() => removeTree(at.work));
+  return at;
 }

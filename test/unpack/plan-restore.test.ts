@@ -1,34 +1,27 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CatalogFile, CatalogLine } from '../../src/format/records.js';
 import { OwnCatalogs } from '../../src/unpack/choose-records.js';
 import { Holders, planRestore } from '../../src/unpack/plan-restore.js';
 import { chooseBackup, PathFilter } from '../../src/unpack/select.js';
-import { removeTree, tempDir } from '../helpers/tree.js';
-import { packVolumes, type Packed } from './archive.js';
+import { usePackedSet } from './archive.js';
 
 describe('planRestore', () => {
-  let work: string;
-  let p: Packed;
-  before(async () => {
-    work = await tempDir();
-    p = await packVolumes(work);
-  });
-  after(() => removeTree(work));
+  const at = usePackedSet();
 
   it('needs every volume for the whole backup', async () => {
-    assert.ok(p.volumes.length >= 3, `${p.volumes.length} volumes`);
-    const { plan, own } = await planRestore(chooseBackup(p.volumes, {}), new PathFilter([]), new OwnCatalogs());
+    assert.ok(at.p.volumes.length >= 3, `${at.p.volumes.length} volumes`);
+    const { plan, own } = await planRestore(chooseBackup(at.p.volumes, {}), new PathFilter([]), new OwnCatalogs());
     assert.equal(plan.kind, 'full');
-    assert.deepEqual(plan.volumes.map((v) => v.volume), p.volumes.map((v) => v.volume));
+    assert.deepEqual(plan.volumes.map((v) => v.volume), at.p.volumes.map((v) => v.volume));
     assert.ok(plan.volumes.every((v) => v.path !== null));
-    assert.equal(own.length, p.volumes.length);
+    assert.equal(own.length, at.p.volumes.length);
   });
 
   it('for one path, needs the volumes holding its bytes and the newest (for the records), no other', async () => {
-    const [path, on] = [...p.files].find(([, vols]) => vols[0] === 1) as [string, number[]];
-    const newest = p.volumes.length;
-    const { plan, own } = await planRestore(chooseBackup(p.volumes, {}), new PathFilter([path]), new OwnCatalogs());
+    const [path, on] = [...at.p.files].find(([, vols]) => vols[0] === 1) as [string, number[]];
+    const newest = at.p.volumes.length;
+    const { plan, own } = await planRestore(chooseBackup(at.p.volumes, {}), new PathFilter([path]), new OwnCatalogs());
     const want = [...new Set([...on, newest])].sort((a, b) => a - b);
     assert.deepEqual(plan.volumes.map((v) => v.volume), want);
     assert.deepEqual(own.map((v) => v.volume), want);

@@ -1,5 +1,5 @@
 /** restore-by-catalog, restore-by-walk, join-splits and restore-structure (explain-missing) on a real multi-volume set. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Destination } from '../../src/dest/destination.js';
@@ -9,31 +9,24 @@ import { restoreByCatalog } from '../../src/unpack/restore-by-catalog.js';
 import { restoreByWalk } from '../../src/unpack/restore-by-walk.js';
 import { WriteSink } from '../../src/unpack/sink.js';
 import { restore } from '../../src/unpack/unpack.js';
-import { removeTree, tempDir } from '../helpers/tree.js';
-import { openContext, packVolumes, type Packed } from './archive.js';
+import { openContext, usePackedSet } from './archive.js';
 
 describe('restore stages', () => {
-  let work: string;
-  let p: Packed;
-  before(async () => {
-    work = await tempDir();
-    p = await packVolumes(work);
-  });
-  after(() => removeTree(work));
+  const at = usePackedSet();
 
   it('restore-by-catalog restores every file (the split one too) and trusts every whole catalog; the walk then adds nothing', async () => {
-    const { ctx } = await openContext({ inputs: [p.set] });
+    const { ctx } = await openContext({ inputs: [at.p.set] });
     try {
       await chooseStructure(ctx);
       assert.equal(await restoreByCatalog(ctx), false, 'no file is an earlier backup\'s');
       await ctx.pool.settle();
-      assert.equal(ctx.files, p.files.size);
-      assert.deepEqual([...ctx.trusted].sort(), p.volumes.map((v) => v.volume));
-      assert.ok([...p.files.values()].some((vols) => vols.length > 1), 'the set holds a split file');
+      assert.equal(ctx.files, at.p.files.size);
+      assert.deepEqual([...ctx.trusted].sort(), at.p.volumes.map((v) => v.volume));
+      assert.ok([...at.p.files.values()].some((vols) => vols.length > 1), 'the set holds a split file');
       await restoreByWalk(ctx);
       await joinSplits(ctx);
       await ctx.pool.settle();
-      assert.equal(ctx.files, p.files.size);
+      assert.equal(ctx.files, at.p.files.size);
       assert.equal(ctx.splits.size, 0);
       assert.deepEqual(ctx.log.problems(), []);
     } finally {
@@ -42,16 +35,16 @@ describe('restore stages', () => {
   });
 
   it('restore-by-walk alone finds every whole file and gathers the split one; join-splits restores it', async () => {
-    const { ctx } = await openContext({ inputs: [p.set] });
+    const { ctx } = await openContext({ inputs: [at.p.set] });
     try {
       await restoreByWalk(ctx);
       await ctx.pool.settle();
-      const split = [...p.files.values()].filter((vols) => vols.length > 1).length;
-      assert.equal(ctx.files, p.files.size - split);
+      const split = [...at.p.files.values()].filter((vols) => vols.length > 1).length;
+      assert.equal(ctx.files, at.p.files.size - split);
       assert.equal(ctx.splits.size, split);
       await joinSplits(ctx);
       await ctx.pool.settle();
-      assert.equal(ctx.files, p.files.size);
+      assert.equal(ctx.files, at.p.files.size);
       assert.equal(ctx.incompleteSplits.size, 0);
     } finally {
       await ctx.close();
@@ -60,15 +53,15 @@ describe('restore stages', () => {
 
   it('restore-structure names the volume not given for each missing file, then the volumes missing', async () => {
     const without = 2;
-    const inputs = p.volumes.filter((v) => v.volume !== without).map((v) => v.dir as string);
-    const r = await restore({ inputs, jobs: 1 }, new WriteSink(new Destination(join(work, 'out'))));
-    const onMissing = [...p.files].filter(([, vols]) => vols.length === 1 && vols[0] === without).map(([path]) => path);
+    const inputs = at.p.volumes.filter((v) => v.volume !== without).map((v) => v.dir as string);
+    const r = await restore({ inputs, jobs: 1 }, new WriteSink(new Destination(join(at.work, 'out'))));
+    const onMissing = [...at.p.files].filter(([, vols]) => vols.length === 1 && vols[0] === without).map(([path]) => path);
     assert.ok(onMissing.length > 0);
     const missing = r.problems.filter((x) => x.reason === `on volume ${without}, which was not given`).map((x) => x.path);
     assert.deepEqual(missing.sort(), onMissing.sort());
     const split = r.problems.find((x) => x.reason.startsWith('split across volumes'));
-    if ([...p.files.values()].some((vols) => vols.includes(without) && vols.length > 1)) assert.match(split?.reason ?? '', new RegExp(`insert volume ${without}\\b`));
-    assert.equal(r.problems.at(-1)?.reason, `volume(s) ${without} of ${p.volumes.length} were not given: insert them to restore the rest`);
-    assert.equal(r.files, [...p.files.values()].filter((vols) => !vols.includes(without)).length);
+    if ([...at.p.files.values()].some((vols) => vols.includes(without) && vols.length > 1)) assert.match(split?.reason ?? '', new RegExp(`insert volume ${without}\\b`));
+    assert.equal(r.problems.at(-1)?.reason, `volume(s) ${without} of ${at.p.volumes.length} were not given: insert them to restore the rest`);
+    assert.equal(r.files, [...at.p.files.values()].filter((vols) => !vols.includes(without)).length);
   });
 });
