@@ -3,7 +3,8 @@
  * src/cli/ is a thin layer over these.
  */
 export { pack, type PackOptions, type PackResult, type PackProgress, type VolumeInfo } from './pack/pack.js';
-export { unpack, expandStructure, type UnpackOptions, type UnpackResult, type ExpandOptions, type ExpandResult, type Problem } from './unpack/unpack.js';
+export { unpack, type UnpackOptions, type UnpackResult, type Problem } from './unpack/unpack.js';
+export { expandStructure, type ExpandOptions, type ExpandResult } from './unpack/expand-structure.js';
 export { scanTree, type ScanOptions, type ScanResult } from './scan/scan.js';
 export * from './errors.js';
 export { FORMAT_VERSION } from './format/records.js';

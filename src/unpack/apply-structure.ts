@@ -7,12 +7,13 @@
 import { execFile } from 'node:child_process';
 // Synchronous calls on purpose: a handful of metadata syscalls per entry cost microseconds each,
 // where an await per call would cost a thread-pool round trip each.
-import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, readlinkSync, symlinkSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
+import { linkSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { resolveGid, resolveUid } from '../scan/owners.js';
-import type { Destination } from './dest.js';
+import type { Destination } from '../dest/destination.js';
+import { lstatOrNull, setFileMeta, setMetaAt, utimesSeconds, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
 
 const run = promisify(execFile);
 
@@ -37,20 +38,6 @@ export interface ApplyOptions {
    */
   reportLater?: () => Report;
 }
-
-/** An entry's metadata, ready to set: owners already resolved to this system's numbers. */
-export interface FileMeta {
-  mode: number;
-  /** The owner to set, or null to leave it (not root). */
-  owner: { uid: number; gid: number } | null;
-  /** Access and modification time, in seconds for utimes() (utimesSeconds). */
-  time: number;
-}
-
-/** What setFileMeta found at the path. */
-export type FileMetaFound = 'done' | 'missing' | 'not-a-file';
-/** Every FileMetaFound, so that a worker can answer with an index. */
-export const FILE_META_FOUND: readonly FileMetaFound[] = ['done', 'missing', 'not-a-file'];
 
 /** Sets regular files' metadata, maybe later and on other threads (see ApplyOptions.files). */
 export interface FileMetaSink {
@@ -77,47 +64,6 @@ export interface ApplyResult {
   hardlinks: number;
   fifos: number;
   devices: number;
-}
-
-/** Seconds for utimes(), placed half a microsecond in so libuv's truncation to microseconds is exact. */
-export function utimesSeconds(ns: bigint): number {
-  if (ns < 0n) return Number(ns) / 1e9;
-  return (Number(ns / 1000n) + 0.5) / 1e6;
-}
-
-function code(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function lstatOrNull(p: string): Stats | null {
-  try {
-    return lstatSync(p);
-  } catch (e) {
-    if (code(e) === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-/**
- * Set a regular file's owner, mode and times by path, unless nothing (or something other than a
- * regular file) is there. Also run by the extraction workers, on paths the main thread checked.
- */
-export function setFileMeta(abs: string, m: FileMeta): FileMetaFound {
-  const st = lstatOrNull(abs);
-  if (st === null) return 'missing';
-  if (!st.isFile()) return 'not-a-file';
-  setMetaAt(abs, m, false);
-  return 'done';
-}
-
-/** Set owner, mode (not on a symlink: it has none of its own) and times of what is at `abs`. */
-function setMetaAt(abs: string, m: FileMeta, isLink: boolean): void {
-  if (m.owner !== null) lchownSync(abs, m.owner.uid, m.owner.gid);
-  if (isLink) lutimesSync(abs, m.time, m.time);
-  else {
-    chmodSync(abs, m.mode);
-    utimesSync(abs, m.time, m.time);
-  }
 }
 
 interface OpenDir {

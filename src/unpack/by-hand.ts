@@ -13,7 +13,7 @@ import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { scanTree } from '../scan/scan.js';
 import type { ProblemKind } from './apply-structure.js';
-import type { Destination } from './dest.js';
+import type { Destination } from '../dest/destination.js';
 import { catalogLines, type RecordSource } from '../set/read-records.js';
 
 type Report = (path: string, reason: string, kind: ProblemKind | 'damaged') => void;

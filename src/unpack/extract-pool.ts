@@ -15,9 +15,11 @@ import type { Piscina } from 'piscina';
 import { restoreError } from '../errors.js';
 import { blobTask, metaTask, type BatchAnswer, type ExtractJob, type ExtractTask } from '../worker/extract-worker.js';
 import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
-import { FILE_META_FOUND, setFileMeta, type FileMeta, type FileMetaFound, type FileMetaSink } from './apply-structure.js';
-import type { Destination } from './dest.js';
-import { checkSmallBlob, finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
+import type { Destination } from '../dest/destination.js';
+import { FILE_META_FOUND, setFileMeta, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
+import { checkSmallBlob } from '../format/blob-check.js';
+import type { FileMetaSink } from './apply-structure.js';
+import { finishSmallBlob, type ExtractedFile, type SmallBlob } from './extract.js';
 
 /**
  * The threads are started only for archives at least this large (all volumes read, in bytes);

@@ -3,13 +3,14 @@
  * the tar entry, inflates (in memory for small blobs, streamed for large ones), verifies size and
  * CRC, and only then gives the file its real name. A damaged blob never becomes a file that looks good.
  */
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { DamagedBlobError, FormatError, UnsafePathError, XtarError } from '../errors.js';
 import { blobNameMatches } from '../format/names.js';
-import { decodeZipBlob, parseLocalHeader, parseTrailer, trailerLength, type ParsedLocalHeader } from '../format/zip.js';
-import { HOLE_BLOCK, isZero, type Destination, type PendingFile } from './dest.js';
+import { checkSmallBlob } from '../format/blob-check.js';
+import { parseLocalHeader, parseTrailer, trailerLength, type ParsedLocalHeader } from '../format/zip.js';
+import { HOLE_BLOCK, isZero, type Destination, type PendingFile } from '../dest/destination.js';
 import type { RandomReader } from './random-reader.js';
 
 /** Blobs up to this size are read and checked in memory before anything is written. */
@@ -154,25 +155,6 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
     return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown) };
   }
   return { src, size, header, name, shown };
-}
-
-/**
- * Inflate a small blob in memory and check its size, CRC-32 and (when given) the catalog's sha256:
- * the file's bytes, or a DamagedBlobError naming `shown`. (Its inner name was checked by readBlob, on
- * the same header bytes.) Run by the main thread and by the extraction workers.
- */
-export function checkSmallBlob(blob: Buffer, shown: string, sha256: string | undefined): Buffer {
-  let data: Buffer;
-  try {
-    data = decodeZipBlob(blob).data;
-  } catch (e) {
-    if (e instanceof XtarError && e.path === undefined) throw new DamagedBlobError(e.message, shown);
-    throw e;
-  }
-  if (sha256 !== undefined && hash('sha256', data, 'hex') !== sha256) {
-    throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
-  }
-  return data;
 }
 
 /** Check a small blob and (unless dest is null) write it, on this thread. Verified in memory: written straight to its name. */

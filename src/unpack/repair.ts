@@ -6,11 +6,11 @@ import { readdir } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { par2Repair, type RepairResult } from '../set/par2.js';
 import { locate } from '../set/locate.js';
-import { unpack, type UnpackResult } from './unpack.js';
+import { verify, type VerifyResult } from './verify.js';
 
 export interface RepairReport {
   volumes: { path: string; outcome: RepairResult['outcome'] | 'no recovery files' }[];
-  after: UnpackResult;
+  after: VerifyResult;
 }
 
 export async function repair(inputs: readonly string[]): Promise<RepairReport> {
@@ -26,6 +26,6 @@ export async function repair(inputs: readonly string[]): Promise<RepairReport> {
     }
     out.push({ path: v.dir, outcome: (await par2Repair(v.dir, index)).outcome });
   }
-  const after = await unpack({ inputs, dest: '/nonexistent-repair-writes-nothing', verifyOnly: true });
+  const after = await verify({ inputs });
   return { volumes: out, after };
 }

@@ -2,16 +2,16 @@
  * The extraction pool's entry: a worker thread takes a batch of small zip blobs, inflates and checks
  * each (size, CRC-32, the catalog's sha256) and writes it to the path the main thread checked and
  * made the folder for (src/unpack/extract-pool.ts); or a batch of restored files whose owner, mode
- * and times to set (apply-structure). Reading the archive and the records, path checks and folders
+ * and times to set (src/dest/file-meta.ts). Reading the archive and the records, path checks and folders
  * are the main thread's job.
  *
  * Batches travel as columns — a few NUL-joined strings (NUL is a byte no path or sha256 holds) and
  * one array of numbers — which cost far less to pass to a thread than an object per file.
  */
 import { carryError, type CarriedError } from '../errors.js';
-import { FILE_META_FOUND, setFileMeta, type FileMeta } from '../unpack/apply-structure.js';
-import { writeVerifiedAt } from '../unpack/dest.js';
-import { checkSmallBlob } from '../unpack/extract.js';
+import { writeVerifiedAt } from '../dest/destination.js';
+import { FILE_META_FOUND, setFileMeta, type FileMeta } from '../dest/file-meta.js';
+import { checkSmallBlob } from '../format/blob-check.js';
 
 /** One small blob to check and write, as the main thread gathers it. */
 export interface ExtractJob {

@@ -1,5 +1,7 @@
 /** `xtar unpack` and `xtar expand-structure`: call the library, list problems, render the result. */
-import { expandStructure, unpack, type RestorePlan } from '../../unpack/unpack.js';
+import { expandStructure } from '../../unpack/expand-structure.js';
+import { unpack, type RestorePlan } from '../../unpack/unpack.js';
+import { verify } from '../../unpack/verify.js';
 import { splitInputs } from '../../set/locate.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
@@ -86,12 +88,11 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   const bar = progressBar(!a.quiet && !a.json, 'verify');
   let r;
   try {
-    r = await unpack({ inputs: a.inputs, dest: '/nonexistent-verify-writes-nothing', verifyOnly: true, ...(a.jobs === undefined ? {} : { jobs: a.jobs }), onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
+    r = await verify({ inputs: a.inputs, ...(a.jobs === undefined ? {} : { jobs: a.jobs }), onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
   } finally {
     bar.stop();
   }
-  const damaged = r.problems.filter((p) => p.kind === 'damaged' || p.kind === 'refused');
-  const unreadable = r.files === 0 && r.problems.length > 0 && r.structure === null && damaged.some((p) => /damaged at byte 0\b/.test(p.reason));
+  const { damaged, unreadable } = r;
   printProblems(io, r.problems);
   if (a.json) {
     printJson(io, { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems });

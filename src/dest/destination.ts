@@ -1,8 +1,9 @@
 /**
- * The unpack security boundary. Every path is built from validated single components under --dest;
- * every directory on the way is either made here or checked to be a real directory (never a
- * symlink); files are created with O_NOFOLLOW|O_EXCL. Nothing in an archive can make xtar write
- * outside --dest.
+ * The destination folder: the path guard (Destination), safe creation, writing verified bytes — the
+ * unpack security boundary, also run by the extraction workers; owners, modes and times are in
+ * file-meta.ts. Every path is built from validated single components under --dest; every directory
+ * on the way is either made here or checked to be a real directory (never a symlink); files are
+ * created with O_NOFOLLOW|O_EXCL. Nothing in an archive can make xtar write outside --dest.
  */
 import { closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';

@@ -1,0 +1,116 @@
+/**
+ * The restore plan: which backup, and which volumes (its own and earlier backups') hold the selected
+ * files, from the target's catalogs — before anything is restored. Choosing which record copy to read
+ * is choose-records.ts's job.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VOLUME_MANIFEST } from '../format/layout.js';
+import type { BackupKind, CatalogLine } from '../format/records.js';
+import type { Gatherer, OwnCatalogs } from './choose-records.js';
+import type { VolumeSource } from '../set/locate.js';
+import { RandomReader } from './random-reader.js';
+import { catalogLines, readStructureHeader } from '../set/read-records.js';
+import { volumeKey, type chooseBackup, type PathFilter } from './select.js';
+
+export interface NeededVolume {
+  backup: string | null;
+  volume: number;
+  /** Where it is, or null when it was not given. */
+  path: string | null;
+}
+
+export interface RestorePlan {
+  backup: string | null;
+  kind: BackupKind;
+  volumes: NeededVolume[];
+}
+
+export interface Restore {
+  plan: RestorePlan;
+  /** The target's volumes to read, in order. */
+  own: VolumeSource[];
+}
+
+/** The volumes (of this backup or earlier ones) holding the bytes of the selected files a catalog lists. */
+export class Holders implements Gatherer<CatalogLine> {
+  /** By backup:volume, in the order first met. */
+  readonly found = new Map<string, { backup: string | null; volume: number }>();
+
+  constructor(
+    private readonly filter: PathFilter,
+    private readonly target: string | null,
+  ) {}
+
+  clear(): void {
+    this.found.clear();
+  }
+
+  add(c: CatalogLine): void {
+    if ('skipped' in c || !this.filter.selects(c.path)) return;
+    const backup = c.backup ?? this.target;
+    for (const p of c.parts) {
+      const key = volumeKey(backup, p.volume);
+      if (!this.found.has(key)) this.found.set(key, { backup, volume: p.volume });
+    }
+  }
+}
+
+/**
+ * Which volumes a restore needs: from the target backup's catalogs, every volume holding a selected
+ * file's bytes (its own, or an earlier backup's), and its newest volume given (for the records).
+ */
+export async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter, catalogs: OwnCatalogs): Promise<Restore> {
+  const { target, own, others } = choice;
+  const needed = new Map<string, NeededVolume>();
+  const need = (backup: string | null, volume: number): void => {
+    const key = volumeKey(backup, volume);
+    if (needed.has(key)) return;
+    const v = backup === target ? own.find((o) => (o.volume ?? 1) === volume) : others.get(key);
+    needed.set(key, { backup, volume, path: v ? (v.dir ?? v.archive) : null });
+  };
+  let kind: BackupKind = 'full';
+  const newest = own[own.length - 1];
+  if (newest !== undefined && newest.structure !== null) {
+    kind = (await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null))?.kind ?? 'full';
+  }
+  // The newest whole catalog.jsonl lists the volumes before it too; where it is damaged, each
+  // volume's own lines come from the copy inside its .xtar.
+  let catalogRead = false;
+  for (const v of [...own].reverse()) {
+    const r = await RandomReader.open(v.archive);
+    try {
+      const holders = new Holders(filter, target);
+      const { cat, gathered } = await catalogs.of(v, r, holders);
+      if (cat === null || cat.complete === false) continue;
+      if (!gathered) for await (const c of catalogLines(cat, () => undefined)) holders.add(c);
+      for (const h of holders.found.values()) need(h.backup, h.volume);
+      catalogRead = true;
+      if (cat.range === undefined) break;
+    } finally {
+      await r.close();
+    }
+  }
+  // Without a readable catalog every volume given is read (the tar walk finds what it can).
+  const ownNeeded = catalogRead && !filter.all ? own.filter((v) => needed.has(volumeKey(target, v.volume)) || v === newest) : own;
+  for (const v of ownNeeded) need(target, v.volume ?? 1);
+  const volumes = [...needed.values()].sort((a, b) => (a.backup ?? '').localeCompare(b.backup ?? '') || a.volume - b.volume);
+  return { plan: { backup: target, kind, volumes }, own: ownNeeded };
+}
+
+/** How many volumes the backup has, from the first of these volumes' manifests that says (null: none does). */
+export async function expectedVolumes(volumes: readonly VolumeSource[]): Promise<number | null> {
+  let expected: number | null = null;
+  for (const v of volumes) expected ??= (await readManifest(v))?.volumes ?? null;
+  return expected;
+}
+
+async function readManifest(v: VolumeSource): Promise<{ volumes: number } | null> {
+  if (v.dir === null) return null;
+  try {
+    const m = JSON.parse(await readFile(join(v.dir, VOLUME_MANIFEST), 'utf8')) as { volumes?: unknown };
+    return typeof m.volumes === 'number' && Number.isInteger(m.volumes) && m.volumes > 0 ? { volumes: m.volumes } : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Restore (or only check, by the sink) one blob — the per-file path every stage hands its files to:
+ * a small blob goes to the pool, a large one is streamed here; the outcome is counted and its
+ * problem listed in the file's place. Finding the blobs is the stages' job.
+ */
+import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
+import type { RestoreContext } from './context.js';
+import type { Outcome } from './extract-pool.js';
+import { readBlob, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
+
+export interface BlobChecks {
+  nameOk?: (entry: string, inner: string) => boolean;
+  sha256?: string;
+  saveAs?: string;
+}
+
+const NO_CHECKS: BlobChecks = {};
+
+/**
+ * Restore (or check) one blob. A small one is finished by the pool, maybe later: its outcome is
+ * counted and its problem listed then, in its place (`order`).
+ */
+export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: number, dir: string[], entry: string, more: BlobChecks = NO_CHECKS): Promise<void> {
+  const shown = [...dir, entry].join('/');
+  const log = ctx.log;
+  const order = log.place();
+  const outcome: Outcome = {
+    done: (f: ExtractedFile): void => {
+      ctx.files++;
+      ctx.bytes += f.size;
+      ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });
+    },
+    failed: (e: unknown): void => {
+      if (e instanceof XtarError && e.code !== 'EUNSAFE') ctx.damagedBytes += size;
+      if (e instanceof XtarError) log.report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged', order);
+      else if (isFatalIoError(e)) throw e;
+      else log.report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed', order);
+    },
+  };
+  // Properties set one by one, not spread in: this runs once per file, on the thread that limits unpack.
+  const o: ExtractOptions = { dest: ctx.sink.dest, dir, entry, isSparse: ctx.isSparse, keepDamaged: ctx.keepDamaged };
+  if (more.nameOk) o.nameMatches = more.nameOk;
+  if (more.sha256 !== undefined) o.sha256 = more.sha256;
+  if (more.saveAs !== undefined) o.saveAs = more.saveAs;
+  let b: Awaited<ReturnType<typeof readBlob>>;
+  try {
+    b = await readBlob(src, size, o);
+  } catch (e) {
+    outcome.failed(e);
+    return;
+  }
+  if ('blob' in b) {
+    await ctx.pool.add(b, outcome);
+    return;
+  }
+  // Large (or kept when damaged): streamed by this thread, as ever.
+  await ctx.pool.clearWayForFile([...dir, b.name]);
+  let f: ExtractedFile;
+  try {
+    f = await streamBlob(b, o);
+  } catch (e) {
+    outcome.failed(e);
+    return;
+  }
+  outcome.done(f);
+}
+
+/** A blob's path without the .zip its tar entry carries. */
+export function stripZip(path: string): string {
+  return path.endsWith('.zip') ? path.slice(0, -4) : path;
+}

@@ -1,0 +1,60 @@
+/**
+ * The last stage, once every file is done: apply the structure record under the destination (or,
+ * verifying, only read it through), list what is still missing, and the volumes not given. How an
+ * entry is applied is apply-structure.ts's; naming the volumes that hold missing files, explain-missing.ts's.
+ */
+import type { StructureEntry } from '../format/records.js';
+import type { Destination } from '../dest/destination.js';
+import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
+import type { RestoreContext } from './context.js';
+import { explainMissing, reportIncompleteSplits } from './explain-missing.js';
+import { structureEntries, type RecordSource } from '../set/read-records.js';
+
+/** The record's entries that are selected, and the folders above them (kept for their modes and times). */
+async function* selected(ctx: RestoreContext, entries: AsyncIterable<StructureEntry>): AsyncGenerator<StructureEntry> {
+  const { filter } = ctx;
+  const { keepDirs } = ctx.facts;
+  for await (const e of entries) if (filter.selects(e.path) || (e.type === 'dir' && keepDirs.has(e.path))) yield e;
+}
+
+/** Apply the structure record to `dest`; files missing where volumes or parts are missing are explained after. */
+export async function applyStructureRecord(ctx: RestoreContext, src: RecordSource, dest: Destination): Promise<ApplyResult> {
+  const { log } = ctx;
+  const missingFiles = new Set<string>();
+  const applyReport =
+    (order?: number) =>
+    (path: string, reason: string, kind: ProblemKind): void => {
+      if (kind === 'missing' && ctx.missingVolumes.length + ctx.splits.size > 0 && reason === 'the file is missing') missingFiles.add(path);
+      else log.report(path, reason, kind, order);
+    };
+  // Files' owners, modes and times are set by the pool's threads (if it runs) while the record is read on.
+  const structure = await applyStructure(selected(ctx, structureEntries(src, (where, reason) => log.report(where, reason, 'header'))), dest, {
+    owners: process.getuid?.() === 0,
+    report: applyReport(),
+    reportLater: () => applyReport(log.place()),
+    expectedMissing: (p) => log.has(p) || ctx.packSkipped.has(p) || ctx.incompleteSplits.has(p),
+    files: ctx.pool,
+  });
+  if (missingFiles.size + ctx.incompleteSplits.size > 0) await explainMissing(ctx, missingFiles);
+  return structure;
+}
+
+/** Verifying: read the structure record through (listing its damage), then the split files that could not be joined. */
+export async function checkStructureRecord(ctx: RestoreContext, src: RecordSource): Promise<void> {
+  const { log } = ctx;
+  for await (const e of structureEntries(src, (where, reason) => log.report(where, reason, 'header'))) void e;
+  reportIncompleteSplits(ctx);
+}
+
+/** Without a structure record: files were restored bare; say so. */
+export function reportNoStructure(ctx: RestoreContext): void {
+  reportIncompleteSplits(ctx);
+  ctx.log.report(ctx.volumes[0]?.archive ?? '', 'no structure record was found: files were restored without folders, links, modes, owners or times', 'missing');
+}
+
+/** The volumes the backup's manifest names that were not given. */
+export function reportMissingVolumes(ctx: RestoreContext): void {
+  if (ctx.missingVolumes.length > 0) {
+    ctx.log.report(ctx.volumes[0]?.dir ?? '', `volume(s) ${ctx.missingVolumes.join(', ')} of ${ctx.expected} were not given: insert them to restore the rest`, 'missing');
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * `xtar verify` (and the check after `xtar repair`): read everything, check every blob (CRC and
+ * sha256), every tar header and both records, writing nothing (the VerifySink); and say which
+ * problems are damage. Rendering the answer is the CLI's job.
+ */
+import type { Problem } from './problem-log.js';
+import { VerifySink } from './sink.js';
+import { restore, type RestoreOptions, type UnpackResult } from './unpack.js';
+
+export type VerifyOptions = Pick<RestoreOptions, 'inputs' | 'jobs' | 'onProgress'>;
+
+export interface VerifyResult extends UnpackResult {
+  /** The problems that are a file's damage (or a refused entry). */
+  damaged: Problem[];
+  /** Nothing could be read at all: no file, no structure record, damage from byte 0. */
+  unreadable: boolean;
+}
+
+export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
+  // Nothing is written: the result names no folder.
+  const r = await restore(opts, new VerifySink(''));
+  const damaged = r.problems.filter((p) => p.kind === 'damaged' || p.kind === 'refused');
+  const unreadable = r.files === 0 && r.problems.length > 0 && r.structure === null && damaged.some((p) => /damaged at byte 0\b/.test(p.reason));
+  return { ...r, damaged, unreadable };
+}

@@ -1,0 +1,85 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pack } from '../../src/pack/pack.js';
+import { catalogSource, ownCatalog, structureSource } from '../../src/unpack/choose-records.js';
+import { locate, type VolumeSource } from '../../src/set/locate.js';
+import { RandomReader } from '../../src/unpack/random-reader.js';
+import { removeTree, seededText, tempDir } from '../helpers/tree.js';
+
+/** Run `check` with the file at `path` cut to half its length, then put it back. */
+async function withHalf(path: string, check: () => Promise<void>): Promise<void> {
+  const whole = await readFile(path);
+  await writeFile(path, whole.subarray(0, whole.length >> 1));
+  try {
+    await check();
+  } finally {
+    await writeFile(path, whole);
+  }
+}
+
+describe('choose-records', () => {
+  let work: string;
+  let v: VolumeSource;
+  let r: RandomReader;
+
+  before(async () => {
+    work = await tempDir();
+    const src = join(work, 'src');
+    await mkdir(join(src, 'd'), { recursive: true });
+    for (let i = 0; i < 20; i++) await writeFile(join(src, 'd', `f${i}.txt`), seededText(i, 200 + i * 50));
+    await pack({ source: src, out: join(work, 'set'), jobs: 1, now: new Date('2026-11-01T00:00:00Z') });
+    v = (await locate(join(work, 'set'))).at(-1) as VolumeSource;
+    r = await RandomReader.open(v.archive);
+  });
+  after(async () => {
+    await r.close();
+    await removeTree(work);
+  });
+
+  it('uses the volume\'s own structure.jsonl when it reads whole', async () => {
+    const s = await structureSource(v, r);
+    assert.ok(s);
+    assert.equal(s.src.path, v.structure);
+    assert.equal(s.src.range, undefined);
+    assert.equal(s.whole, true);
+  });
+
+  it('takes the copy inside the .xtar when structure.jsonl is damaged', async () => {
+    await withHalf(v.structure as string, async () => {
+      const s = await structureSource(v, r);
+      assert.ok(s);
+      assert.equal(s.src.path, v.archive);
+      assert.match(s.src.label, /\(structure copy\)$/);
+      assert.ok(s.src.range !== undefined && s.src.gzip === true);
+      assert.equal(s.whole, true);
+    });
+  });
+
+  it('uses catalog.jsonl when whole, else the copy inside the .xtar; cut short everywhere: not complete', async () => {
+    const own = await ownCatalog(v, r);
+    assert.ok(own);
+    assert.equal(own.path, v.catalog);
+    assert.equal(own.complete, undefined);
+    await withHalf(v.catalog as string, async () => {
+      const copy = await ownCatalog(v, r);
+      assert.ok(copy);
+      assert.match(copy.label, /\(catalog copy\)$/);
+      assert.equal(copy.complete, undefined);
+      // catalogSource reads the volume's own file whatever its state (it covers the volumes before it).
+      assert.equal((await catalogSource(v, r))?.path, v.catalog);
+      const bare: VolumeSource = { ...v, archive: join(work, 'missing.xtar') };
+      const nothing = await RandomReader.open(v.catalog as string);
+      try {
+        // The same damaged catalog.jsonl, and an "archive" holding no copy: the plain record, marked incomplete.
+        const cut = await ownCatalog(bare, nothing);
+        assert.ok(cut);
+        assert.equal(cut.path, v.catalog);
+        assert.equal(cut.complete, false);
+      } finally {
+        await nothing.close();
+      }
+    });
+  });
+});
