@@ -8,7 +8,7 @@ import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
 import { SET_MARKER, VOLUME_MANIFEST } from '../format/layout.js';
-import { folderBytes } from '../pack/volumes.js';
+import { folderBytes } from '../set/volume-files.js';
 import { setVolumes, type VolumeSource } from '../unpack/locate.js';
 import { catalogLines } from '../unpack/read-records.js';
 

@@ -10,7 +10,8 @@ import { scanTree, sourcePathOf } from '../scan/scan.js';
 import { hasIndex, SetIndex } from '../setindex/db.js';
 import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup } from '../setindex/plan.js';
 import { hashFile } from './compress.js';
-import { creationTime, decide, historyOf, type PackOptions } from './pack.js';
+import { creationTime } from '../set/backup-id.js';
+import { decide, historyOf, type PackOptions } from './pack.js';
 
 export type DryChange = 'new' | 'modified' | 'content' | 'refresh' | 'renamed' | 'metadata' | 'deleted';
 

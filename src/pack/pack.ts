@@ -4,11 +4,11 @@
  * appear under its final name only when it is complete.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError, XtarError } from '../errors.js';
 import { blobBound, ENTRY_FRAMING_MAX } from '../format/bounds.js';
-import { backupIdFor, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_STRUCTURE } from '../format/layout.js';
+import { PARTIAL_PREFIX, VOLUME_STRUCTURE } from '../format/layout.js';
 import { blobEntryName, nestedEntryName, partBaseName } from '../format/names.js';
 import {
   decodeStructureEntry,
@@ -36,7 +36,10 @@ import { CompressPool, hashFile, openSource, SMALL_FILE_MAX, streamBlob, type Bl
 import { OutputFile } from './output-file.js';
 import { requireXorriso } from './iso.js';
 import { requirePar2 } from './par2.js';
-import { bufferSource, fileSource, gzipFile, VolumeSet, type VolumeSummary } from './volumes.js';
+import { bufferSource, fileSource, VolumeSet, type VolumeSummary } from './volumes.js';
+import { creationTime, freshBackupId, idTime } from '../set/backup-id.js';
+import { prepareSet } from '../set/prepare-set.js';
+import { gzipFile } from '../set/volume-files.js';
 
 export interface PackOptions {
   source: string;
@@ -123,46 +126,6 @@ const LOOKAHEAD_ITEMS = 2048;
 function mtimeSeconds(ns: bigint): number {
   const s = ns / 1_000_000_000n;
   return Number(ns < 0n && s * 1_000_000_000n !== ns ? s - 1n : s);
-}
-
-export function creationTime(now: Date | undefined): Date {
-  if (now) return now;
-  const sde = process.env.SOURCE_DATE_EPOCH;
-  if (sde !== undefined && /^\d+$/.test(sde)) return new Date(Number(sde) * 1000);
-  return new Date();
-}
-
-/** Make `out` a set folder (or check that it is one) and return its absolute path. */
-export async function prepareSet(out: string): Promise<string> {
-  const set = resolve(out);
-  let entries: string[] = [];
-  try {
-    const st = await stat(set);
-    if (!st.isDirectory()) throw new InputError(`${out} exists and is not a folder.`, out);
-    entries = await readdir(set);
-  } catch (e) {
-    if (e instanceof XtarError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(`Cannot use ${out}: ${(e as Error).message}.`, out, e);
-    await mkdir(set, { recursive: true });
-  }
-  if (entries.length > 0 && !entries.includes(SET_MARKER)) {
-    throw new InputError(`${out} is not empty and is not an xtar set; give a new or empty folder.`, out);
-  }
-  if (!entries.includes(SET_MARKER)) {
-    await writeFile(join(set, SET_MARKER), `${JSON.stringify({ xtar: 'set', version: 1 })}\n`);
-  }
-  return set;
-}
-
-async function freshBackupId(set: string, when: Date): Promise<string> {
-  const taken = new Set<string>();
-  for (const name of await readdir(set)) {
-    const v = parseVolumeName(name.startsWith(PARTIAL_PREFIX) ? name.slice(PARTIAL_PREFIX.length) : name);
-    if (v) taken.add(v.backupId);
-  }
-  let t = Math.floor(when.getTime() / 1000) * 1000;
-  while (taken.has(backupIdFor(new Date(t)))) t += 1000;
-  return backupIdFor(new Date(t));
 }
 
 type Item =
@@ -656,11 +619,4 @@ async function nothingChanged(set: string, source: string, latest: NonNullable<B
     renamedFiles: 0,
     deletedFiles: 0,
   };
-}
-
-/** The creation time the backup id stands for (the id may have been moved on by a second). */
-function idTime(backupId: string, created: Date): Date {
-  if (backupIdFor(created) === backupId) return created;
-  const n = (a: number, b: number): number => Number(backupId.slice(a, b));
-  return new Date(Date.UTC(n(0, 4), n(4, 6) - 1, n(6, 8), n(9, 11), n(11, 13), n(13, 15)));
 }

@@ -22,6 +22,7 @@ import { OutputFile } from './output-file.js';
 import { ISO_OVERHEAD, makeIso } from './iso.js';
 import { par2BlockSize, par2Create, par2Reserve } from './par2.js';
 import { volumeReadme } from './readme.js';
+import { folderBytes, syncDir } from '../set/volume-files.js';
 
 /** README.txt and volume.json are written last; this much room is kept for them. */
 const README_RESERVE = 8 * 1024;
@@ -409,27 +410,3 @@ export class VolumeSet {
     }
   }
 }
-
-export async function gzipFile(from: string, to: string): Promise<void> {
-  const { createGzip } = await import('node:zlib');
-  const { pipeline } = await import('node:stream/promises');
-  const { createWriteStream } = await import('node:fs');
-  await pipeline(createReadStream(from), createGzip({ level: 9 }), createWriteStream(to));
-}
-
-/** Bytes of the files in a volume folder: what it takes on a disc, before the disc's own file system. */
-export async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const n of await readdir(dir)) total += (await stat(join(dir, n))).size;
-  return total;
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-

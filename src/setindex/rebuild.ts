@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { comparePreorder } from '../activity/against.js';
 import { VOLUME_MANIFEST } from '../format/layout.js';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogLine } from '../format/records.js';
-import { folderBytes } from '../pack/volumes.js';
+import { folderBytes } from '../set/volume-files.js';
 import { setVolumes, type VolumeSource } from '../unpack/locate.js';
 import { catalogLines, type RecordSource } from '../unpack/read-records.js';
 import { readLines } from '../util/lines.js';
