@@ -8,10 +8,11 @@ import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import { scanTree, sourcePathOf } from '../scan/scan.js';
 import { hasIndex, SetIndex } from '../setindex/db.js';
-import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup } from '../setindex/plan.js';
+import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, historyOf, planBackup } from './plan-backup.js';
 import { hashFile } from './compress.js';
 import { creationTime } from '../set/backup-id.js';
-import { decide, historyOf, type PackOptions } from './pack.js';
+import { decide } from './decide.js';
+import type { PackOptions } from './pack.js';
 
 export type DryChange = 'new' | 'modified' | 'content' | 'refresh' | 'renamed' | 'metadata' | 'deleted';
 

@@ -27,7 +27,8 @@ import { hasIndex, SetIndex, type FileVersion } from '../setindex/db.js';
 import { rebuildIndex } from '../setindex/rebuild.js';
 import { setVolumes } from '../unpack/locate.js';
 import { lockSet, logToSet } from '../setindex/lock.js';
-import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup, type BackupPlan } from '../setindex/plan.js';
+import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, historyOf, planBackup, type BackupPlan } from './plan-backup.js';
+import { decide, refLine } from './decide.js';
 import { recoverIncomplete } from '../setindex/recover.js';
 import { scanTree, sourcePathOf, type ScanResult, type Skipped } from '../scan/scan.js';
 import { LineWriter, readLines } from '../util/lines.js';
@@ -166,51 +167,6 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     index?.close();
     await unlock();
   }
-}
-
-/** The history a plan needs, from the index. */
-export function historyOf(index: SetIndex, source: string): Parameters<typeof planBackup>[0] {
-  const latest = index.latest(source);
-  const latestFull = index.latest(source, 'full');
-  return { latest, latestFull, sinceFull: latestFull === null ? 0 : index.countAfter(source, latestFull.seq as number) };
-}
-
-/**
- * An incremental's decision for one file: store its bytes, refer to the copy an earlier backup holds,
- * or read it to compare with that copy (its size is the same but its mtime is not, or --checksum, or
- * a file with this size and mtime vanished elsewhere: a rename).
- */
-export type Decision = { kind: 'store' } | { kind: 'ref'; v: FileVersion } | { kind: 'check'; v: FileVersion };
-
-export function decide(index: SetIndex, plan: BackupPlan, checksum: boolean, e: StructureEntry): Decision {
-  if (plan.base === null) return { kind: 'store' };
-  const size = e.size ?? 0;
-  const prev = index.lookup(plan.base.rowid, e.path);
-  if (prev !== null && prev.blob !== null) {
-    if (plan.kind === 'cyclic' && index.isRefresh(e.path)) return { kind: 'store' };
-    if (prev.size !== size) return { kind: 'store' };
-    return prev.mtimeNs === e.mtimeNs && !checksum ? { kind: 'ref', v: prev } : { kind: 'check', v: prev };
-  }
-  if (prev === null && size > 0) {
-    const moved = index.findByTime(plan.base.rowid, size, e.mtimeNs);
-    if (moved !== null) return { kind: 'check', v: moved };
-  }
-  return { kind: 'store' };
-}
-
-/** The catalog line of a file whose bytes an earlier backup holds. */
-function refLine(path: string, v: FileVersion): CatalogFile {
-  const b = v.blob as NonNullable<FileVersion['blob']>;
-  return {
-    path,
-    size: v.size,
-    sha256: b.sha256,
-    crc32: b.crc32,
-    method: b.method,
-    parts: b.parts,
-    backup: b.holder,
-    ...(b.holderPath === path ? {} : { as: b.holderPath }),
-  };
 }
 
 async function packLocked(opts: PackOptions, set: string, tree: string, level: number, index: SetIndex): Promise<PackResult> {

@@ -1,10 +1,11 @@
 /**
  * Which kind of backup a pack makes, against which earlier backup, and why: the user's --mode, the
- * set's history and the policies (--full-every, --full-after). Pure decisions over index rows.
+ * set's history and the policies (--full-every, --full-after). Pure decisions over index rows; which
+ * files the backup stores is decide.ts.
  */
 import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
-import type { BackupRow } from './db.js';
+import type { BackupRow, SetIndex } from '../setindex/db.js';
 
 export interface PolicyOptions {
   /** Asked for with --mode; undefined: incremental when the set holds a backup of the source, else full. */
@@ -35,6 +36,13 @@ export interface History {
   latestFull: BackupRow | null;
   /** Backups of the source after its latest full. */
   sinceFull: number;
+}
+
+/** The history a plan needs, from the index. */
+export function historyOf(index: SetIndex, source: string): History {
+  const latest = index.latest(source);
+  const latestFull = index.latest(source, 'full');
+  return { latest, latestFull, sinceFull: latestFull === null ? 0 : index.countAfter(source, latestFull.seq as number) };
 }
 
 export function planBackup(h: History, p: PolicyOptions, now: Date): BackupPlan {
