@@ -37,7 +37,8 @@ import { CompressPool, hashFile, openSource, SMALL_FILE_MAX, streamBlob, type Bl
 import { OutputFile } from './output-file.js';
 import { requireXorriso } from './iso.js';
 import { requirePar2 } from './par2.js';
-import { bufferSource, fileSource, VolumeSet, type VolumeSummary } from './volumes.js';
+import { bufferSource, fileSource } from './blob-source.js';
+import { VolumeWriter, type VolumeSummary } from './volume-writer.js';
 import { creationTime, freshBackupId, idTime } from '../set/backup-id.js';
 import { prepareSet } from '../set/prepare-set.js';
 import { gzipFile } from '../set/volume-files.js';
@@ -191,7 +192,7 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
   const workDir = join(set, `${PARTIAL_PREFIX}${backupId}-work`);
   await mkdir(workDir);
 
-  let volumes: VolumeSet | undefined;
+  let volumes: VolumeWriter | undefined;
   /** The index row of the backup being written (-1: none yet, or done): dropped if the pack fails. */
   let backupRow = -1;
   let pool: CompressPool | undefined;
@@ -267,7 +268,7 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     const lazyDirs = plan.kind !== 'full';
 
     // ---- compress → assemble → write volumes ----
-    volumes = new VolumeSet({
+    volumes = new VolumeWriter({
       set,
       backupId,
       root,
@@ -277,8 +278,6 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
       structurePath,
       structureGzPath,
       workDir,
-      files: scan.files,
-      bytes: scan.bytes,
       par2Percent: opts.par2 ?? null,
       iso: opts.iso === true,
       kind: plan.kind,
@@ -431,7 +430,8 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
           else {
             await openLazyDirs(true);
             const { entry, base } = names(item);
-            await vs.addBlob(entry, base, item.job.mtimeSec, bufferSource(r.blob), catalogLine(item.e, r), r.size);
+            const line = catalogLine(item.e, r);
+            await vs.record(line(await vs.addBlob(entry, base, item.job.mtimeSec, bufferSource(r.blob), line)), r.size);
             noteChanged(item.e, r);
           }
           filesDone++;
@@ -465,7 +465,8 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
               spooled += spool.bytesWritten;
               const blob = await fileSource(spoolPath);
               try {
-                await vs.addBlob(entry, base, item.job.mtimeSec, blob, catalogLine(item.e, r), r.size);
+                const line = catalogLine(item.e, r);
+                await vs.record(line(await vs.addBlob(entry, base, item.job.mtimeSec, blob, line)), r.size);
               } finally {
                 await blob.close();
                 await rm(spoolPath, { force: true });
