@@ -45,6 +45,23 @@ export function historyOf(index: SetIndex, source: string): History {
   return { latest, latestFull, sinceFull: latestFull === null ? 0 : index.countAfter(source, latestFull.seq as number) };
 }
 
+/** The policy options of a pack, with their defaults. */
+export function policyOf(o: { mode?: BackupKind; fullEvery?: number; fullAfterMs?: number; split?: number }): PolicyOptions {
+  return {
+    ...(o.mode === undefined ? {} : { mode: o.mode }),
+    fullEvery: o.fullEvery ?? DEFAULT_FULL_EVERY,
+    fullAfterMs: o.fullAfterMs ?? DEFAULT_FULL_AFTER_MS,
+    split: o.split ?? DEFAULT_SPLIT,
+  };
+}
+
+/** A cyclic backup: choose (in the index's temporary table) the files of its base it stores again. */
+export function chooseRefresh(index: SetIndex, plan: BackupPlan, split: number): void {
+  if (plan.kind !== 'cyclic' || plan.base === null) return;
+  const nextSeq = (index.backups().at(-1)?.seq ?? 0) + 1;
+  index.chooseRefresh(plan.base.rowid, Math.ceil(plan.base.files / split), nextSeq, split);
+}
+
 export function planBackup(h: History, p: PolicyOptions, now: Date): BackupPlan {
   if (p.mode === 'full') return { kind: 'full', base: null, reason: 'asked for with --mode full' };
   if (h.latest === null) return { kind: 'full', base: null, reason: 'the set holds no backup of this folder yet' };
