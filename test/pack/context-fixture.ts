@@ -1,4 +1,5 @@
 /** Test fixture: a set folder with an index, a small source tree, and a PackContext over them. */
+import { after, before } from 'node:test';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SetIndex } from '../../src/setindex/db.js';
@@ -49,4 +50,16 @@ export async function fixture(): Promise<Fixture> {
       await removeTree(dir);
     },
   };
+}
+
+/** A fixture for the tests of the current describe(), made before them and removed after them. */
+export function withFixture(): () => Fixture {
+  let f: Fixture | undefined;
+  before(async () => {
+    f = await fixture();
+  });
+  after(async () => {
+    await f?.close();
+  });
+  return () => f as Fixture;
 }

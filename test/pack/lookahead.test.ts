@@ -1,10 +1,10 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { storedLine } from '../../src/pack/store-files.js';
 import { fileJob, Lookahead, mtimeSeconds, type Item } from '../../src/pack/lookahead.js';
 import { writeStructure } from '../../src/pack/write-structure.js';
 import type { PackContext } from '../../src/pack/context.js';
-import { fixture, type Fixture } from './context-fixture.js';
+import { withFixture } from './context-fixture.js';
 
 async function items(ctx: PackContext): Promise<string[]> {
   const st = await writeStructure(ctx);
@@ -21,26 +21,20 @@ async function items(ctx: PackContext): Promise<string[]> {
 }
 
 describe('Lookahead', () => {
-  let f: Fixture;
-  before(async () => {
-    f = await fixture();
-  });
-  after(async () => {
-    await f.close();
-  });
+  const fx = withFixture();
 
   it('turns the structure record into folder enters and exits and files to compress', async () => {
-    assert.deepEqual(await items(await f.context()), ['enter src', 'small src/a', 'enter src/sub', 'small src/sub/b', 'exit', 'exit']);
+    assert.deepEqual(await items(await fx().context()), ['enter src', 'small src/a', 'enter src/sub', 'small src/sub/b', 'exit', 'exit']);
   });
 
   it('refers to an unchanged file of the base instead of compressing it', async () => {
-    const base = await f.context();
-    base.recorder.begin({ id: base.backupId, kind: 'full', base: null, source: f.tree, root: 'src', created: base.createdIso });
+    const base = await fx().context();
+    base.recorder.begin({ id: base.backupId, kind: 'full', base: null, source: fx().tree, root: 'src', created: base.createdIso });
     const a = { path: 'src/a', type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtimeNs: 1_700_000_000_000_000_000n, size: 5 };
     const b = { ...a, path: 'src/sub/b', size: 99 };
     for (const e of [a, b]) base.recorder.stored(e, storedLine(e, { size: e.size, sha256: 'f'.repeat(64), crc32: 0, method: 8, changed: false }, [{ volume: 1, offset: 512, length: 9 }]), e.size);
     base.recorder.complete({ volumeCount: 1, volumes: [{ number: 1, bytes: 1, files: 2 }], files: 2, bytes: 104, structureSha256: 'x' });
-    const ctx = await f.context();
+    const ctx = await fx().context();
     assert.equal(ctx.plan.kind, 'incremental');
     assert.deepEqual(await items(ctx), ['enter src', 'ref src/a', 'enter src/sub', 'small src/sub/b', 'exit', 'exit']);
   });

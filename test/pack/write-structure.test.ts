@@ -1,23 +1,17 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer } from '../../src/format/records.js';
 import { gzipStructure, writeStructure } from '../../src/pack/write-structure.js';
-import { fixture, type Fixture } from './context-fixture.js';
+import { withFixture } from './context-fixture.js';
 
 describe('writeStructure', () => {
-  let f: Fixture;
-  before(async () => {
-    f = await fixture();
-  });
-  after(async () => {
-    await f.close();
-  });
+  const fx = withFixture();
 
   it('writes header, entries in tree order and trailer, and hashes the entry lines', async () => {
-    const ctx = await f.context();
+    const ctx = await fx().context();
     const st = await writeStructure(ctx);
     const lines = (await readFile(st.path, 'utf8')).split('\n').filter((l) => l !== '');
     const header = decodeStructureHeader(lines[0] as string);
@@ -32,7 +26,7 @@ describe('writeStructure', () => {
   });
 
   it('hands a full backup\'s small files to the pool during the scan, and compresses them', async () => {
-    const st = await writeStructure(await f.context());
+    const st = await writeStructure(await fx().context());
     assert.deepEqual([...st.early.keys()], ['src/a', 'src/sub/b']);
     const a = await st.early.get('src/a')?.result;
     assert.ok(a?.ok);
@@ -40,7 +34,7 @@ describe('writeStructure', () => {
   });
 
   it('hands nothing early to an incremental (its files are decided first)', async () => {
-    const ctx = await f.context();
+    const ctx = await fx().context();
     const st = await writeStructure({ ...ctx, plan: { kind: 'incremental', base: { rowid: 1, id: 'x' } as never, reason: '' } });
     assert.equal(st.early.size, 0);
   });
