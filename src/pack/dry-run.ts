@@ -8,9 +8,11 @@ import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import { scanTree, sourcePathOf } from '../scan/scan.js';
 import { hasIndex, SetIndex } from '../setindex/db.js';
-import { DEFAULT_FULL_AFTER_MS, DEFAULT_FULL_EVERY, DEFAULT_SPLIT, planBackup } from '../setindex/plan.js';
+import { chooseRefresh, DEFAULT_SPLIT, historyOf, planBackup, policyOf } from './plan-backup.js';
 import { hashFile } from './compress.js';
-import { creationTime, decide, historyOf, type PackOptions } from './pack.js';
+import { creationTime } from '../set/backup-id.js';
+import { decide } from './decide.js';
+import type { PackOptions } from './pack.js';
 
 export type DryChange = 'new' | 'modified' | 'content' | 'refresh' | 'renamed' | 'metadata' | 'deleted';
 
@@ -45,19 +47,11 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
   try {
     const plan = planBackup(
       index === null ? { latest: null, latestFull: null, sinceFull: 0 } : historyOf(index, source),
-      {
-        ...(opts.mode === undefined ? {} : { mode: opts.mode }),
-        fullEvery: opts.fullEvery ?? DEFAULT_FULL_EVERY,
-        fullAfterMs: opts.fullAfterMs ?? DEFAULT_FULL_AFTER_MS,
-        split: opts.split ?? DEFAULT_SPLIT,
-      },
+      policyOf(opts),
       creationTime(opts.now),
     );
     const r: DryRunResult = { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 0, bytes: 0, storeFiles: 0, storeBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0 };
-    if (index !== null && plan.kind === 'cyclic' && plan.base !== null) {
-      const split = opts.split ?? DEFAULT_SPLIT;
-      index.chooseRefresh(plan.base.rowid, Math.ceil(plan.base.files / split), (index.backups().at(-1)?.seq ?? 0) + 1, split);
-    }
+    if (index !== null) chooseRefresh(index, plan, opts.split ?? DEFAULT_SPLIT);
     index?.beginSeen();
     await scanTree(
       source,

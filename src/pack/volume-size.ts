@@ -1,6 +1,6 @@
 /**
  * Volume sizes: byte counts, counts with a unit, and presets for real media. Parsing only; filling
- * volumes is src/pack/volumes.ts's job.
+ * volumes is placement.ts's (the room) and volume-writer.ts's (the files) job.
  */
 import { UsageError } from '../errors.js';
 

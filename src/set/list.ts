@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
 import { SET_MARKER } from '../format/layout.js';
 import { readVolumeManifest } from './manifest.js';
-import { folderBytes } from '../pack/volumes.js';
+import { folderBytes } from './volume-files.js';
 import { setVolumes, type VolumeSource } from './locate.js';
 import { catalogLines } from './read-records.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { comparePreorder } from '../format/names.js';
 import type { VolumeManifest } from '../format/manifest.js';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogLine } from '../format/records.js';
-import { folderBytes } from '../pack/volumes.js';
+import { folderBytes } from '../set/volume-files.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
 import { catalogLines, type RecordSource } from '../set/read-records.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackupRow } from '../../src/setindex/db.js';
-import { formatAge, planBackup, type History, type PolicyOptions } from '../../src/setindex/plan.js';
+import { formatAge, planBackup, type History, type PolicyOptions } from '../../src/pack/plan-backup.js';
 
 const DAY = 86_400_000;
 const now = new Date('2026-11-23T12:00:00Z');

@@ -1,10 +1,11 @@
 /**
  * Which kind of backup a pack makes, against which earlier backup, and why: the user's --mode, the
- * set's history and the policies (--full-every, --full-after). Pure decisions over index rows.
+ * set's history and the policies (--full-every, --full-after). Pure decisions over index rows; which
+ * files the backup stores is decide.ts.
  */
 import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
-import type { BackupRow } from './db.js';
+import type { BackupRow, SetIndex } from '../setindex/db.js';
 
 export interface PolicyOptions {
   /** Asked for with --mode; undefined: incremental when the set holds a backup of the source, else full. */
@@ -35,6 +36,30 @@ export interface History {
   latestFull: BackupRow | null;
   /** Backups of the source after its latest full. */
   sinceFull: number;
+}
+
+/** The history a plan needs, from the index. */
+export function historyOf(index: SetIndex, source: string): History {
+  const latest = index.latest(source);
+  const latestFull = index.latest(source, 'full');
+  return { latest, latestFull, sinceFull: latestFull === null ? 0 : index.countAfter(source, latestFull.seq as number) };
+}
+
+/** The policy options of a pack, with their defaults. */
+export function policyOf(o: { mode?: BackupKind; fullEvery?: number; fullAfterMs?: number; split?: number }): PolicyOptions {
+  return {
+    ...(o.mode === undefined ? {} : { mode: o.mode }),
+    fullEvery: o.fullEvery ?? DEFAULT_FULL_EVERY,
+    fullAfterMs: o.fullAfterMs ?? DEFAULT_FULL_AFTER_MS,
+    split: o.split ?? DEFAULT_SPLIT,
+  };
+}
+
+/** A cyclic backup: choose (in the index's temporary table) the files of its base it stores again. */
+export function chooseRefresh(index: SetIndex, plan: BackupPlan, split: number): void {
+  if (plan.kind !== 'cyclic' || plan.base === null) return;
+  const nextSeq = (index.backups().at(-1)?.seq ?? 0) + 1;
+  index.chooseRefresh(plan.base.rowid, Math.ceil(plan.base.files / split), nextSeq, split);
 }
 
 export function planBackup(h: History, p: PolicyOptions, now: Date): BackupPlan {

@@ -1,0 +1,107 @@
+/**
+ * The end of a pack: the volumes finished and renamed, the backup's index row completed, the set's
+ * log line and the PackResult — or, when nothing changed, no backup and the result that says so.
+ */
+import { rm, stat } from 'node:fs/promises';
+import type { ScanResult } from '../scan/scan.js';
+import type { BackupRow } from '../setindex/db.js';
+import { logToSet } from '../set/lock.js';
+import type { PackContext } from './context.js';
+import type { PackResult } from './pack.js';
+import type { VolumeWriter } from './volume-writer.js';
+import type { Structure } from './write-structure.js';
+
+/** The backup the tree is the same as (same structure record, nothing skipped), when this is not a full backup. */
+export function sameTreeAs(ctx: PackContext, st: Structure): BackupRow | null {
+  const latest = ctx.plan.base === null ? null : ctx.index.latest(ctx.source);
+  const same = latest !== null && latest.structureSha256 === st.sha256 && latest.skippedFiles === 0;
+  return same && ctx.plan.kind !== 'full' ? latest : null;
+}
+
+/** No file, folder or link changed since `latest`: no backup is made; the set's log says so. */
+export async function nothingChanged(ctx: PackContext, latest: BackupRow, scan: ScanResult): Promise<PackResult> {
+  const { set, source, plan } = ctx;
+  await rm(ctx.workDir, { recursive: true, force: true });
+  await logToSet(set, new Date(), `pack ${source}: nothing changed since backup ${latest.id}; no backup made`);
+  return {
+    set,
+    backupId: '',
+    root: scan.root,
+    volumes: [],
+    files: scan.files,
+    dirs: scan.dirs,
+    entries: scan.entries,
+    bytes: scan.bytes,
+    archiveBytes: 0,
+    bytesWritten: 0,
+    skipped: scan.skipped,
+    ignored: scan.ignored,
+    changed: [],
+    kind: plan.kind,
+    base: latest.id,
+    reason: `nothing changed since ${latest.id}`,
+    nothingChanged: true,
+    storedFiles: 0,
+    storedBytes: 0,
+    unchangedFiles: scan.files,
+    renamedFiles: 0,
+    deletedFiles: 0,
+  };
+}
+
+/**
+ * Finish the volumes and complete the backup's row; or, when with --checksum every file proved the
+ * same as in `sameAs`, remove them and make no backup.
+ */
+export async function commitBackup(ctx: PackContext, st: Structure, vs: VolumeWriter, sameAs: BackupRow | null): Promise<PackResult> {
+  const { set, source, plan, index, recorder: rec, backupId } = ctx;
+  const scan = st.scan;
+  if (sameAs !== null && rec.storedFiles === 0 && rec.skippedFiles === 0) {
+    await vs.abort();
+    ctx.volumes = null;
+    rec.drop();
+    return nothingChanged(ctx, sameAs, scan);
+  }
+  const written = await vs.finish();
+  ctx.volumes = null;
+  await rm(ctx.workDir, { recursive: true, force: true });
+  let archiveBytes = 0;
+  for (const v of written) archiveBytes += (await stat(v.archive)).size;
+  const deletedFiles = plan.base === null ? 0 : index.countDeleted(plan.base.rowid, rec.backupRow);
+  rec.complete({
+    volumeCount: written.length,
+    volumes: written.map((v) => ({ number: v.volume, bytes: v.bytes, files: v.files })),
+    files: scan.files,
+    bytes: scan.bytes,
+    structureSha256: st.sha256,
+  });
+  await logToSet(
+    set,
+    new Date(),
+    `pack ${source}: backup ${backupId}, ${plan.kind}${plan.base ? ` on ${plan.base.id}` : ''} (${plan.reason}): ${rec.storedFiles} file(s) stored, ${rec.unchangedFiles} unchanged${rec.renamedFiles ? ` (${rec.renamedFiles} renamed)` : ''}, ${deletedFiles} deleted, ${rec.skippedFiles} skipped, ${written.length} volume(s)`,
+  );
+  return {
+    kind: plan.kind,
+    base: plan.base?.id ?? null,
+    reason: plan.reason,
+    nothingChanged: false,
+    storedFiles: rec.storedFiles,
+    storedBytes: rec.storedBytes,
+    unchangedFiles: rec.unchangedFiles,
+    renamedFiles: rec.renamedFiles,
+    deletedFiles,
+    set,
+    backupId,
+    root: scan.root,
+    volumes: written,
+    files: scan.files,
+    dirs: scan.dirs,
+    entries: scan.entries,
+    bytes: scan.bytes,
+    archiveBytes,
+    bytesWritten: vs.bytesWritten + ctx.spooled,
+    skipped: [...scan.skipped, ...rec.skipped],
+    ignored: scan.ignored,
+    changed: ctx.changed,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Recording a backup in the set's index: its row, and a row per file — stored, referring to an
+ * earlier backup's copy, or skipped — with the counts the summary reports. Writes no volume.
+ */
+import type { CatalogFile, StructureEntry } from '../format/records.js';
+import type { Skipped } from '../scan/scan.js';
+import type { BackupSummary, FileVersion, NewBackup, SetIndex } from '../setindex/db.js';
+
+function fileRow(e: StructureEntry): { path: string; size: number; mtimeNs: bigint; mode: number } {
+  return { path: e.path, size: e.size ?? 0, mtimeNs: e.mtimeNs, mode: e.mode };
+}
+
+export class IndexRecorder {
+  storedFiles = 0;
+  storedBytes = 0;
+  unchangedFiles = 0;
+  renamedFiles = 0;
+  skippedFiles = 0;
+  /** Files pack could not read, in the order met. */
+  readonly skipped: Skipped[] = [];
+  /** The index row of the backup being written (-1: none yet, or done): dropped if the pack fails. */
+  private row = -1;
+
+  constructor(private readonly index: SetIndex) {}
+
+  get backupRow(): number {
+    return this.row;
+  }
+
+  begin(b: NewBackup): void {
+    this.row = this.index.beginBackup(b);
+  }
+
+  /** A file whose bytes this backup stored, where `line` says. */
+  stored(e: StructureEntry, line: CatalogFile, size: number): void {
+    this.index.addFile(this.row, fileRow(e), this.index.addBlob(this.row, e.path, { sha256: line.sha256, crc32: line.crc32, method: line.method, parts: line.parts }));
+    this.storedFiles++;
+    this.storedBytes += size;
+  }
+
+  /** A file whose bytes `v`'s blob holds; `line` is its reference line. */
+  referenced(e: StructureEntry, v: FileVersion, line: CatalogFile): void {
+    this.index.addFile(this.row, fileRow(e), (v.blob as NonNullable<FileVersion['blob']>).id);
+    this.unchangedFiles++;
+    if (line.as !== undefined) this.renamedFiles++;
+  }
+
+  /** A file pack could not read. */
+  skip(e: StructureEntry, reason: string): void {
+    this.skipped.push({ path: e.path, reason });
+    this.skippedFiles++;
+    this.index.addFile(this.row, { ...fileRow(e), skipped: reason }, null);
+  }
+
+  /** The backup is written: its summary completes its row. */
+  complete(s: Omit<BackupSummary, 'storedFiles' | 'storedBytes' | 'skippedFiles'>): void {
+    this.index.completeBackup(this.row, { ...s, storedFiles: this.storedFiles, storedBytes: this.storedBytes, skippedFiles: this.skippedFiles });
+    this.row = -1;
+  }
+
+  /** Remove the backup's row and its files' rows, if any (the pack failed, or made no backup). */
+  drop(): void {
+    if (this.row >= 0) this.index.dropBackup(this.row);
+    this.row = -1;
+  }
+}

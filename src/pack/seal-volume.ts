@@ -1,0 +1,75 @@
+/**
+ * Sealing a written volume folder: its archive's gzip copy of the volume's own catalog lines, and,
+ * once the whole backup is written, README.txt, volume.json, par2 recovery data and an fsync. Knows
+ * nothing of placement or of the index.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { ARCHIVE_SUFFIX, VOLUME_MANIFEST, VOLUME_README } from '../format/layout.js';
+import { encodeTrailer, versionFor, type BackupKind } from '../format/records.js';
+import { folderBytes, syncDir } from '../set/volume-files.js';
+import { par2BlockSize, par2Create } from '../set/par2.js';
+import { volumeReadme } from './readme.js';
+
+/** What every volume of a backup says about the backup. */
+export interface BackupStamp {
+  backupId: string;
+  root: string;
+  createdIso: string;
+  kind: BackupKind;
+  base: string | null;
+  /** The absolute path that was backed up (volume.json), so a rebuilt index knows which backups follow which. */
+  source: string;
+  /** null: one volume, no limit. */
+  volumeSize: number | null;
+  /** Recovery data with par2, in percent of each volume (null: none). */
+  par2Percent: number | null;
+}
+
+/** A volume folder being written, as sealing sees it. */
+export interface SealedVolume {
+  readonly number: number;
+  readonly partialDir: string;
+  readonly archive: string;
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/**
+ * Write to `gz` the archive's copy of a volume's catalog: its own lines (bytes [from, to) of
+ * `catalogPath`), between a header and a trailer of their own, gzip-compressed.
+ */
+export async function writeOwnCatalog(gz: string, header: string, catalogPath: string, from: number, to: number, ownLines: number): Promise<void> {
+  const trailer = `${encodeTrailer(ownLines)}\n`;
+  await pipeline(
+    async function* () {
+      yield Buffer.from(header);
+      if (to > from) yield* createReadStream(catalogPath, { start: from, end: to - 1 });
+      yield Buffer.from(trailer);
+    },
+    createGzip({ level: 9 }),
+    createWriteStream(gz),
+  );
+}
+
+/** Write a volume's README.txt and volume.json, then its par2 recovery data (over everything else), and fsync the folder. */
+export async function sealVolume(o: BackupStamp, v: SealedVolume, total: number): Promise<void> {
+  await writeFile(
+    join(v.partialDir, VOLUME_README),
+    volumeReadme({ backupId: o.backupId, volume: v.number, volumes: total, root: o.root, archive: v.archive, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, base: o.base }),
+  );
+  await writeFile(
+    join(v.partialDir, VOLUME_MANIFEST),
+    `${JSON.stringify({ xtar: 'volume', version: versionFor(o.kind), backup: o.backupId, volume: v.number, volumes: total, root: o.root, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, ...(o.base === null ? {} : { base: o.base }), source: o.source })}\n`,
+  );
+  if (o.par2Percent !== null) {
+    // Recovery data over everything else in the folder, made last so it covers README and volume.json too.
+    const names = (await readdir(v.partialDir)).sort();
+    const size = o.volumeSize ?? (await folderBytes(v.partialDir));
+    await par2Create(v.partialDir, v.archive.slice(0, -ARCHIVE_SUFFIX.length), names, o.par2Percent, par2BlockSize(size));
+  }
+  await syncDir(v.partialDir);
+}

@@ -1,0 +1,171 @@
+/**
+ * Storing the files: each item of the lookahead goes to the volumes — folders opened (an
+ * incremental's only when their first blob comes), blobs compressed and placed, references and
+ * skips written as catalog lines — and to the index through the recorder. The room arithmetic,
+ * the volume files and the index rows themselves are elsewhere.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { XtarError } from '../errors.js';
+import { blobBound, ENTRY_FRAMING_MAX } from '../format/bounds.js';
+import { blobEntryName, nestedEntryName, partBaseName } from '../format/names.js';
+import type { BlobPart, CatalogFile, StructureEntry } from '../format/records.js';
+import type { ScanResult } from '../scan/scan.js';
+import type { FileVersion } from '../setindex/db.js';
+import { bufferSource, fileSource } from './blob-source.js';
+import { hashFile, openSource, streamBlob } from './compress.js';
+import type { PackContext } from './context.js';
+import { refLine } from './decide.js';
+import { baseName, Lookahead, mtimeSeconds, type Item } from './lookahead.js';
+import { OutputFile } from './output-file.js';
+import type { VolumeWriter } from './volume-writer.js';
+import type { Structure } from './write-structure.js';
+
+/** A compressed file, as its catalog line needs it. */
+type Done = { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean };
+
+/** The catalog line of a stored file, from where its parts landed. */
+export function storedLine(e: StructureEntry, r: Done, parts: BlobPart[]): CatalogFile {
+  return { path: e.path, size: r.size, sha256: r.sha256, crc32: r.crc32, method: r.method === 8 ? 'deflate' : 'store', parts };
+}
+
+/**
+ * The folders' nested tars. Incremental backups carry only the folders that hold something new: a
+ * folder's nested tar is opened when its first blob comes, and a folder with none is left out (its
+ * structure is in the record).
+ */
+class Folders {
+  private readonly pending: StructureEntry[] = [];
+
+  constructor(
+    private readonly vs: VolumeWriter,
+    private readonly largeDirs: Set<string>,
+    private readonly lazy: boolean,
+  ) {}
+
+  async enter(e: StructureEntry, name: string): Promise<void> {
+    if (this.lazy) this.pending.push(e);
+    else await this.vs.openDir(nestedEntryName(name), mtimeSeconds(e.mtimeNs), this.largeDirs.has(e.path));
+  }
+
+  async exit(): Promise<void> {
+    if (this.pending.length > 0) this.pending.pop();
+    else await this.vs.closeDir();
+  }
+
+  /** A blob comes: open the folders still waiting for one. */
+  async forBlob(): Promise<void> {
+    for (const d of this.pending) await this.vs.openDir(nestedEntryName(baseName(d.path)), mtimeSeconds(d.mtimeNs), this.largeDirs.has(d.path));
+    this.pending.length = 0;
+  }
+}
+
+function names(scan: ScanResult, item: { e: StructureEntry; name: string }): { entry: string; base: string } {
+  const short = scan.shortBlobs.has(item.e.path);
+  return { entry: blobEntryName(item.name, short), base: partBaseName(item.name, short) };
+}
+
+/** Record a stored file: its index rows, then its catalog line. */
+function recordStored(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, r: Done, parts: BlobPart[]): Promise<void> {
+  const line = storedLine(e, r, parts);
+  ctx.recorder.stored(e, line, r.size);
+  if (r.changed) ctx.changed.push(e.path);
+  return vs.record(line, r.size);
+}
+
+async function recordRef(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, v: FileVersion): Promise<void> {
+  const line = refLine(e.path, v);
+  await vs.record(line, 0);
+  ctx.recorder.referenced(e, v, line);
+}
+
+async function recordSkip(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, reason: string): Promise<void> {
+  await vs.record({ path: e.path, skipped: reason }, 0);
+  ctx.recorder.skip(e, reason);
+}
+
+/** Store every file of the structure record into the volumes, in record order. */
+export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWriter): Promise<void> {
+  const opts = ctx.opts;
+  const scan = st.scan;
+  const queue = new Lookahead(ctx, st.path, st.early);
+  await queue.start();
+  const folders = new Folders(vs, scan.largeDirs, ctx.plan.kind !== 'full');
+  let filesDone = 0;
+  let bytesDone = 0;
+  for (;;) {
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new XtarError('Pack was stopped.', { code: 'EINTR', exitCode: 130 });
+    await queue.fill();
+    const item = queue.next();
+    if (item === undefined) break;
+    switch (item.kind) {
+      case 'enter':
+        await folders.enter(item.e, item.name);
+        break;
+      case 'exit':
+        await folders.exit();
+        break;
+      case 'ref':
+        await recordRef(ctx, vs, item.e, item.v);
+        filesDone++;
+        bytesDone += item.e.size ?? 0;
+        break;
+      case 'small': {
+        const r = await item.result;
+        if (!r.ok) await recordSkip(ctx, vs, item.e, r.reason);
+        else if (r.same === true && item.prev !== null) await recordRef(ctx, vs, item.e, item.prev);
+        else {
+          await folders.forBlob();
+          const { entry, base } = names(scan, item);
+          const e = item.e;
+          await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, item.job.mtimeSec, bufferSource(r.blob), (parts) => storedLine(e, r, parts)));
+        }
+        filesDone++;
+        bytesDone += item.job.size;
+        break;
+      }
+      case 'big':
+        await storeLarge(ctx, st, vs, folders, item);
+        filesDone++;
+        bytesDone += item.job.size;
+        break;
+    }
+    if (item.kind === 'small' || item.kind === 'big' || item.kind === 'ref') {
+      opts.onProgress?.({ phase: 'pack', files: filesDone, bytes: bytesDone, totalFiles: scan.files, totalBytes: scan.bytes });
+    }
+  }
+}
+
+/** A large file: compared with its earlier copy when there is one, else streamed into the volume, or spooled first near a volume's end. */
+async function storeLarge(ctx: PackContext, st: Structure, vs: VolumeWriter, folders: Folders, item: Extract<Item, { kind: 'big' }>): Promise<void> {
+  const { e, job } = item;
+  const check = item.prev?.blob ? await hashFile(job) : null;
+  const src = check?.ok === true && check.sha256 === item.prev?.blob?.sha256 ? null : await openSource(job);
+  if (src === null) return recordRef(ctx, vs, e, item.prev as FileVersion);
+  if (!src.ok) return recordSkip(ctx, vs, e, src.reason);
+  await folders.forBlob();
+  const { entry, base } = names(st.scan, item);
+  const bound = blobBound(job.size) + ENTRY_FRAMING_MAX;
+  const lineBound = 1024 + Buffer.byteLength(e.path);
+  if (bound <= vs.roomFor(lineBound)) {
+    // Fits whatever it compresses to: stream it straight into the volume.
+    const pending = await vs.tar.beginEntry(entry, job.mtimeSec, blobBound(job.size));
+    const r = await streamBlob(vs.out, src.fh, job, ctx.level, ctx.pool.deflateChunk);
+    await vs.tar.endEntry(pending);
+    return recordStored(ctx, vs, e, r, [{ volume: vs.volumeNumber, offset: pending.dataStart, length: r.length }]);
+  }
+  // Near the end of a volume: compress into a spool first, so that its real size decides
+  // whether it goes whole into the next volume or (larger than a volume) is split.
+  const spoolPath = join(ctx.workDir, 'spool.zip');
+  const spool = await OutputFile.create(spoolPath);
+  const r = await streamBlob(spool, src.fh, job, ctx.level, ctx.pool.deflateChunk);
+  await spool.close();
+  ctx.spooled += spool.bytesWritten;
+  const blob = await fileSource(spoolPath);
+  try {
+    await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, job.mtimeSec, blob, (parts) => storedLine(e, r, parts)));
+  } finally {
+    await blob.close();
+    await rm(spoolPath, { force: true });
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Writing a backup's volumes: each volume folder holds one .xtar (nested tars of the folders whose
+ * files it carries), the structure record, the catalog of volumes 1..N and README.txt, and never
+ * more than the volume size. A blob that fits in a volume is never split; only a blob larger than a
+ * volume is cut into parts `NAME.zip.001`, `.002`, … on consecutive volumes. Volumes appear under
+ * their final names only when the whole backup is written. The room arithmetic is placement.ts; the
+ * sealing of a finished folder is seal-volume.ts; the index is not written here.
+ */
+import { createReadStream } from 'node:fs';
+import { copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { archiveName, PARTIAL_PREFIX, VOLUME_CATALOG, VOLUME_STRUCTURE, volumeName } from '../format/layout.js';
+import { CATALOG_SUFFIX, STRUCTURE_SUFFIX } from '../format/names.js';
+import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, type BlobPart, type CatalogLine } from '../format/records.js';
+import { folderBytes, syncDir } from '../set/volume-files.js';
+import { LineWriter } from '../util/lines.js';
+import { NestedTarWriter } from './assemble.js';
+import type { BlobSource } from './blob-source.js';
+import { makeIso } from './iso.js';
+import { OutputFile } from './output-file.js';
+import { placeBlob, Room, volumeLimit, wholeEntryBytes, WIDEST_PARTS, type OpenDir, type Placer, type VolumeFill } from './placement.js';
+import { sealVolume, writeOwnCatalog, type BackupStamp } from './seal-volume.js';
+
+/** A volume folder being written. */
+class Volume implements VolumeFill {
+  /** Where this volume's own lines start in its catalog.jsonl (after its header and the earlier volumes' lines). */
+  readonly ownStart: number;
+  ownLines = 0;
+  files = 0;
+  bytes = 0;
+
+  constructor(
+    readonly number: number,
+    readonly partialDir: string,
+    readonly finalDir: string,
+    readonly archive: string,
+    readonly out: OutputFile,
+    readonly tar: NestedTarWriter,
+    readonly catalog: LineWriter,
+    /** Its catalog header line, with its newline; encoded once per volume. */
+    readonly headerLine: string,
+    readonly headerBytes: number,
+  ) {
+    this.ownStart = catalog.bytes;
+  }
+
+  get archiveBytes(): number {
+    return this.out.offset;
+  }
+
+  get catalogBytes(): number {
+    return this.catalog.bytes;
+  }
+}
+
+export interface VolumeSummary {
+  volume: number;
+  path: string;
+  archive: string;
+  bytes: number;
+  files: number;
+}
+
+export interface VolumeWriterOptions extends BackupStamp {
+  set: string;
+  /** mtime for the record copies' tar headers. */
+  metaMtimeSec: number;
+  /** The scan's structure record, and its gzip copy, in the work folder. */
+  structurePath: string;
+  structureGzPath: string;
+  workDir: string;
+  /** Also write each volume as an ISO image beside its folder (room is kept for its file system). */
+  iso: boolean;
+}
+
+export class VolumeWriter implements Placer<BlobSource> {
+  private readonly volumes: Volume[] = [];
+  private current_!: Volume;
+  private room!: Room;
+  bytesWritten = 0;
+
+  constructor(private readonly o: VolumeWriterOptions) {}
+
+  async start(): Promise<void> {
+    const structureBytes = (await stat(this.o.structurePath)).size;
+    const structureGzBytes = (await stat(this.o.structureGzPath)).size;
+    const widestHeaderBytes = Buffer.byteLength(this.catalogHeader(9999)) + 1;
+    this.room = new Room(volumeLimit(this.o.volumeSize, this.o.par2Percent, this.o.iso), structureBytes, structureGzBytes, widestHeaderBytes);
+    await this.openVolume();
+  }
+
+  get current(): VolumeFill {
+    return this.current_;
+  }
+
+  get volumeNumber(): number {
+    return this.current_.number;
+  }
+
+  async openDir(entry: string, mtimeSec: number, large: boolean): Promise<void> {
+    const d: OpenDir = { entry, mtimeSec, large };
+    if (!this.room.dirFits(this.current_, d)) await this.rollover();
+    this.room.chain.push(d);
+    await this.current_.tar.openDir(entry, mtimeSec, large);
+  }
+
+  async closeDir(): Promise<void> {
+    this.room.chain.pop();
+    await this.current_.tar.closeDir();
+  }
+
+  /**
+   * Place a whole blob (or, when larger than a volume, its parts) and return where it landed; the
+   * caller records its catalog line. `line` builds the catalog line from parts, for its length.
+   */
+  async addBlob(entry: string, partBase: string, mtimeSec: number, src: BlobSource, line: (parts: BlobPart[]) => CatalogLine): Promise<BlobPart[]> {
+    if (this.o.volumeSize !== null) {
+      const lineBound = Buffer.byteLength(encodeCatalogLine(line(WIDEST_PARTS))) + 1;
+      const whole = wholeEntryBytes(entry, mtimeSec, src.length);
+      if (!this.room.fits(this.current_, whole, lineBound)) return placeBlob(this.room, this, entry, partBase, mtimeSec, src, src.length, whole, lineBound);
+    }
+    // It fits (or one volume without a limit: nothing to weigh, the weighing costs a catalog line and a header per file).
+    const offset = await this.writeEntry(entry, mtimeSec, src, 0, src.length);
+    return [{ volume: this.current_.number, offset, length: src.length }];
+  }
+
+  async writeEntry(name: string, mtimeSec: number, src: BlobSource, from: number, length: number): Promise<number> {
+    const tar = this.current_.tar;
+    const pending = await tar.beginEntry(name, mtimeSec, length);
+    const CHUNK = 4 * 1024 * 1024;
+    for (let at = 0; at < length; at += CHUNK) await this.current_.out.write(await src.read(from + at, Math.min(CHUNK, length - at)));
+    await tar.endEntry(pending);
+    return pending.dataStart;
+  }
+
+  private catalogHeader(volume: number): string {
+    const o = this.o;
+    return encodeCatalogHeader({ backup: o.backupId, volume, created: o.createdIso, kind: o.kind, ...(o.base === null ? {} : { base: o.base }) });
+  }
+
+  /** Room left in the current volume for an entry's archive bytes (for streaming a blob whose size is known only by its bound). */
+  roomFor(lineBound: number): number {
+    return this.room.roomFor(this.current_, lineBound);
+  }
+
+  get tar(): NestedTarWriter {
+    return this.current_.tar;
+  }
+
+  get out(): OutputFile {
+    return this.current_.out;
+  }
+
+  /**
+   * Record a catalog line: for a file whose blob was written into the current volume, a file pack
+   * could not read, or a file whose bytes an earlier backup holds (a reference, counted as neither a
+   * file nor bytes of this volume).
+   */
+  async record(line: CatalogLine, size: number): Promise<void> {
+    const text = encodeCatalogLine(line);
+    await this.current_.catalog.line(text);
+    this.current_.ownLines++;
+    if (!('skipped' in line) && line.backup === undefined) {
+      this.current_.files++;
+      this.current_.bytes += size;
+    }
+  }
+
+  /** Close the current volume (its folder chain, its catalog copy) and open the next with the chain reopened. */
+  async rollover(): Promise<void> {
+    if (this.o.volumeSize === null) return;
+    await this.closeVolume();
+    await this.openVolume();
+    for (const d of this.room.chain) await this.current_.tar.openDir(d.entry, d.mtimeSec, d.large);
+  }
+
+  private async openVolume(): Promise<void> {
+    const number = this.volumes.length + 1;
+    const name = volumeName(this.o.backupId, number);
+    const partialDir = join(this.o.set, PARTIAL_PREFIX + name);
+    await mkdir(partialDir);
+    // The structure record is the same on every volume: a hard link costs no second copy on this disk.
+    await link(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)).catch(() => copyFile(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)));
+    const archive = archiveName(this.o.backupId, number);
+    const out = await OutputFile.create(join(partialDir, archive));
+    const tar = new NestedTarWriter(out);
+    const catalog = await LineWriter.create(join(partialDir, VOLUME_CATALOG));
+    const header = this.catalogHeader(number);
+    await catalog.line(header);
+    // The catalog lists volumes 1..N: it starts with the previous volume's lines (its catalog less its header).
+    const prev = this.volumes[this.volumes.length - 1];
+    if (prev !== undefined) {
+      await prev.catalog.flush();
+      for await (const chunk of createReadStream(join(prev.partialDir, VOLUME_CATALOG), { encoding: 'utf8', start: prev.headerBytes })) await catalog.raw(chunk as string);
+    }
+    const v = new Volume(number, partialDir, join(this.o.set, name), archive, out, tar, catalog, `${header}\n`, Buffer.byteLength(header) + 1);
+    this.volumes.push(v);
+    this.current_ = v;
+    await this.copyIntoTar(this.o.root + STRUCTURE_SUFFIX, this.o.structureGzPath);
+  }
+
+  private async copyIntoTar(entry: string, path: string): Promise<void> {
+    const size = (await stat(path)).size;
+    const pending = await this.current_.tar.beginEntry(entry, this.o.metaMtimeSec, size);
+    for await (const chunk of createReadStream(path)) await this.current_.out.write(chunk as Buffer);
+    await this.current_.tar.endEntry(pending);
+  }
+
+  private async closeVolume(): Promise<void> {
+    const v = this.current_;
+    for (let i = this.room.chain.length; i > 0; i--) await v.tar.closeDir();
+    await v.catalog.flush();
+    const gz = join(this.o.workDir, `own-${v.number}.jsonl.gz`);
+    await writeOwnCatalog(gz, v.headerLine, join(v.partialDir, VOLUME_CATALOG), v.ownStart, v.catalog.bytes, v.ownLines);
+    await this.copyIntoTar(this.o.root + CATALOG_SUFFIX, gz);
+    await rm(gz, { force: true });
+    await v.tar.finish();
+    await v.out.close();
+    this.bytesWritten += v.out.bytesWritten;
+  }
+
+  /** Finish the last volume, write every README.txt and volume.json, and give every volume its final name. */
+  async finish(): Promise<VolumeSummary[]> {
+    await this.closeVolume();
+    const total = this.volumes.length;
+    // Catalog trailers: each counts its own lines (all volumes' files so far).
+    for (const v of this.volumes) {
+      await v.catalog.line(encodeTrailer(v.catalog.lines - 1));
+      await v.catalog.close();
+    }
+    for (const v of this.volumes) await sealVolume(this.o, v, total);
+    for (const v of this.volumes) await rename(v.partialDir, v.finalDir);
+    await syncDir(this.o.set);
+    if (this.o.iso) {
+      for (const v of this.volumes) {
+        const iso = `${v.finalDir}.iso`;
+        const size = await makeIso(v.finalDir, iso, `XTAR ${this.o.backupId} ${v.number}`);
+        if (this.o.volumeSize !== null && size > this.o.volumeSize) {
+          throw new InputError(`The image ${iso} is ${size} bytes, more than --volume-size; give a larger size.`, iso);
+        }
+      }
+    }
+    const out: VolumeSummary[] = [];
+    for (const v of this.volumes) out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes: await folderBytes(v.finalDir), files: v.files });
+    return out;
+  }
+
+  /** Remove every partial volume (after an error or an interruption). */
+  async abort(): Promise<void> {
+    for (const v of this.volumes) {
+      await v.out.abandon();
+      await v.catalog.abandon();
+      await rm(v.partialDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+}

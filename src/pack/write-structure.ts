@@ -1,0 +1,75 @@
+/**
+ * The scan, written as the structure record (header, entries, trailer) with its sha256, then its
+ * gzip copy; a full backup's first small files are handed to the pool meanwhile. Writes no volume
+ * and no index row.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { VOLUME_STRUCTURE } from '../format/layout.js';
+import { encodeStructureEntry, encodeStructureHeader, encodeTrailer, type StructureEntry } from '../format/records.js';
+import { scanTree, type ScanResult } from '../scan/scan.js';
+import { gzipFile } from '../set/volume-files.js';
+import { LineWriter } from '../util/lines.js';
+import { SMALL_FILE_MAX } from './compress.js';
+import type { PackContext } from './context.js';
+import { fileJob, LOOKAHEAD_BYTES, LOOKAHEAD_ITEMS, type EarlyJobs } from './lookahead.js';
+
+export interface Structure {
+  scan: ScanResult;
+  /** The structure record in the work folder, and (once gzipStructure ran) its gzip copy. */
+  path: string;
+  gzPath: string;
+  sha256: string;
+  early: EarlyJobs;
+}
+
+export async function writeStructure(ctx: PackContext): Promise<Structure> {
+  const { opts, plan, pool } = ctx;
+  const path = join(ctx.workDir, VOLUME_STRUCTURE);
+  const structure = await LineWriter.create(path);
+  let headerWritten = false;
+  let scanFiles = 0;
+  let scanBytes = 0;
+  const hash = createHash('sha256');
+  const stamp = { backup: ctx.backupId, created: ctx.createdIso, kind: plan.kind, ...(plan.base === null ? {} : { base: plan.base.id }) };
+  // A full backup's first small files are compressed while the scan still runs, so the workers are
+  // not idle until the structure record is complete; the volume pass picks them up by path.
+  const early: EarlyJobs = new Map();
+  let earlyBytes = 0;
+  const compressEarly = (e: StructureEntry): void => {
+    const size = e.size ?? 0;
+    if (plan.base !== null || e.type !== 'file' || size > SMALL_FILE_MAX) return;
+    if (earlyBytes + size > LOOKAHEAD_BYTES || early.size >= LOOKAHEAD_ITEMS) return;
+    const job = fileJob(ctx.tree, e, null);
+    early.set(e.path, { job, result: pool.add(job) });
+    earlyBytes += size;
+  };
+  const scan = await scanTree(
+    ctx.tree,
+    async (e) => {
+      compressEarly(e);
+      if (!headerWritten) {
+        await structure.line(encodeStructureHeader({ ...stamp, root: e.path }));
+        headerWritten = true;
+      }
+      const text = encodeStructureEntry(e);
+      hash.update(`${text}\n`);
+      await structure.line(text);
+      if (e.type === 'file') {
+        scanFiles++;
+        scanBytes += e.size ?? 0;
+        if (scanFiles % 1000 === 0) opts.onProgress?.({ phase: 'scan', files: scanFiles, bytes: scanBytes, totalFiles: 0, totalBytes: 0 });
+      }
+    },
+    { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }) },
+  );
+  await structure.line(encodeTrailer(scan.entries));
+  await structure.close();
+  pool.flush();
+  return { scan, path, gzPath: `${path}.gz`, sha256: hash.digest('hex'), early };
+}
+
+/** The structure record's gzip copy, which goes into every volume's archive. */
+export async function gzipStructure(st: Structure): Promise<void> {
+  await gzipFile(st.path, st.gzPath);
+}
