@@ -32,6 +32,8 @@ export class RestoreContext {
   bytes = 0;
   /** Bytes of the archives in blobs that failed their checks. */
   damagedBytes = 0;
+  /** Archives of which not even the first header could be read. */
+  unreadableArchives = 0;
 
   /** The structure record chosen (null: none found), and what it says before restoring. */
   structureSrc: RecordSource | null = null;

@@ -3,12 +3,10 @@
  * files, from the target's catalogs — before anything is restored. Choosing which record copy to read
  * is choose-records.ts's job.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { VOLUME_MANIFEST } from '../format/layout.js';
 import type { BackupKind, CatalogLine } from '../format/records.js';
 import type { Gatherer, OwnCatalogs } from './choose-records.js';
 import type { VolumeSource } from '../set/locate.js';
+import { readVolumeManifest } from '../set/manifest.js';
 import { RandomReader } from './random-reader.js';
 import { catalogLines, readStructureHeader } from '../set/read-records.js';
 import { volumeKey, type chooseBackup, type PathFilter } from './select.js';
@@ -101,16 +99,6 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
 /** How many volumes the backup has, from the first of these volumes' manifests that says (null: none does). */
 export async function expectedVolumes(volumes: readonly VolumeSource[]): Promise<number | null> {
   let expected: number | null = null;
-  for (const v of volumes) expected ??= (await readManifest(v))?.volumes ?? null;
+  for (const v of volumes) expected ??= v.dir === null ? null : ((await readVolumeManifest(v.dir))?.volumes ?? null);
   return expected;
-}
-
-async function readManifest(v: VolumeSource): Promise<{ volumes: number } | null> {
-  if (v.dir === null) return null;
-  try {
-    const m = JSON.parse(await readFile(join(v.dir, VOLUME_MANIFEST), 'utf8')) as { volumes?: unknown };
-    return typeof m.volumes === 'number' && Number.isInteger(m.volumes) && m.volumes > 0 ? { volumes: m.volumes } : null;
-  } catch {
-    return null;
-  }
 }

@@ -31,7 +31,10 @@ export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
         splits.set(key, s);
       },
       record: async () => undefined,
-      problem: (path, reason, kind) => log.report(path, reason, kind === 'damaged' ? 'header' : kind),
+      problem: (path, reason, kind) => {
+        if (kind === 'unreadable') ctx.unreadableArchives++;
+        log.report(path, reason, kind === 'refused' ? kind : 'header');
+      },
     });
   }
 }

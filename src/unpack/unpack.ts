@@ -51,6 +51,8 @@ export interface UnpackResult {
   bytes: number;
   /** Bytes of the archives taken by blobs that failed their checks. */
   damagedBytes: number;
+  /** Archives given of which not even the first tar header could be read. */
+  unreadableArchives: number;
   structure: ApplyResult | null;
   problems: Problem[];
 }
@@ -84,7 +86,7 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
   } finally {
     await ctx.close();
   }
-  return { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, structure, problems: ctx.log.problems() };
+  return { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, unreadableArchives: ctx.unreadableArchives, structure, problems: ctx.log.problems() };
 }
 
 /** Choose the backup, plan the restore (told to onPlan) and set up its context, readers not yet open: nothing is read from the volumes' tars yet. */

@@ -12,7 +12,7 @@ export type VerifyOptions = Pick<RestoreOptions, 'inputs' | 'jobs' | 'onProgress
 export interface VerifyResult extends UnpackResult {
   /** The problems that are a file's damage (or a refused entry). */
   damaged: Problem[];
-  /** Nothing could be read at all: no file, no structure record, damage from byte 0. */
+  /** Nothing could be read at all: no file intact, and an archive damaged from its first header. */
   unreadable: boolean;
 }
 
@@ -20,6 +20,6 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   // Nothing is written: the result names no folder.
   const r = await restore(opts, new VerifySink(''));
   const damaged = r.problems.filter((p) => p.kind === 'damaged' || p.kind === 'refused');
-  const unreadable = r.files === 0 && r.problems.length > 0 && r.structure === null && damaged.some((p) => /damaged at byte 0\b/.test(p.reason));
+  const unreadable = r.files === 0 && r.unreadableArchives > 0;
   return { ...r, damaged, unreadable };
 }

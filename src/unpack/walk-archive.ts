@@ -20,8 +20,11 @@ export interface ArchiveVisitor {
   part(dir: string[], base: string, index: number, start: number, size: number): Promise<void>;
   /** A top-level copy of a record (`ROOT.xtar-structure.jsonl`, `ROOT.xtar-catalog.jsonl`). */
   record(kind: 'structure' | 'catalog', root: string, start: number, size: number): Promise<void>;
-  /** An entry refused (not of the format, unsafe) or unreadable (damaged header, truncated). */
-  problem(path: string, reason: string, kind: 'refused' | 'damaged'): void;
+  /**
+   * An entry refused (not of the format, unsafe) or unreadable (damaged header, truncated);
+   * `unreadable`: the archive's very first header, so nothing of it could be read.
+   */
+  problem(path: string, reason: string, kind: 'refused' | 'damaged' | 'unreadable'): void;
 }
 
 interface Entry {
@@ -136,7 +139,7 @@ export async function walkArchive(r: RandomReader, v: ArchiveVisitor): Promise<v
     try {
       e = await readEntry(r, pos, r.size);
     } catch (err) {
-      v.problem(r.path, `the archive is damaged at byte ${pos}: ${describe(err)}`, 'damaged');
+      v.problem(r.path, `the archive is damaged at byte ${pos}: ${describe(err)}`, pos === 0 ? 'unreadable' : 'damaged');
       return;
     }
     if (e === null) return;

@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { seededBytes } from '../helpers/tree.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { xtar } from '../helpers/cli.js';
@@ -35,5 +36,24 @@ describe('outcomes', () => {
     const r = await xtar(['unpack', set, '--dest', join(work, 'out')]);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr, `xtar: ${join(vol, 'catalog.jsonl')}: format version 9 is newer than this xtar understands (2); upgrade xtar.\n`);
+  });
+
+  it('verify of an archive of which nothing can be read exits 2; one damaged past its start exits 1', async () => {
+    const garbage = join(work, 'garbage.xtar');
+    await writeFile(garbage, seededBytes(11, 20_000));
+    const r = await xtar(['verify', garbage, '--json']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(JSON.parse(r.stdout).intact, 0);
+    assert.match(r.stderr, /garbage\.xtar: the archive is damaged at byte 0: not a tar header \(no ustar magic\)/);
+
+    const set = join(work, 'set-tail');
+    assert.equal((await xtar(['pack', sample, '--out', set, '--quiet'])).status, 0);
+    const vol = join(set, (await readdir(set)).find((n) => n.endsWith('-vol001')) as string);
+    const archive = join(vol, (await readdir(vol)).find((n) => n.endsWith('.xtar')) as string);
+    const bytes = await readFile(archive);
+    bytes.fill(0x41, bytes.length - 3000, bytes.length - 1500);
+    await writeFile(archive, bytes);
+    const tail = await xtar(['verify', archive]);
+    assert.equal(tail.status, 1, tail.stderr);
   });
 });
