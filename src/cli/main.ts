@@ -62,12 +62,9 @@ async function main(argv: string[]): Promise<void> {
           .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
-        if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
-        if (!Number.isInteger(a.level) || a.level < 0 || a.level > 9) throw new UsageError('--level must be a whole number from 0 to 9.');
         const { runPack } = await import('./commands/pack.js');
         const { parseVolumeSize } = await import('../pack/volume-size.js');
         const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
-        if (a.par2 !== undefined && !(a.par2 > 0 && a.par2 <= 100)) throw new UsageError('--par2 must be a percentage above 0 and at most 100.');
         let changedSinceNs: bigint | undefined;
         if (a.sinceCluster !== undefined) {
           if (!Number.isInteger(a.sinceCluster) || a.sinceCluster < 1) throw new UsageError('--since-cluster must be a whole number of at least 1.');
@@ -76,8 +73,6 @@ async function main(argv: string[]): Promise<void> {
           if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
           changedSinceNs = await newestClustersStartNs(a.src as string, a.sinceCluster, radiusMs, a.exclude.map(String));
         }
-        if (!Number.isInteger(a.fullEvery) || a.fullEvery < 0) throw new UsageError('--full-every must be a whole number of at least 0.');
-        if (!Number.isInteger(a.split) || a.split < 1) throw new UsageError('--split must be a whole number of at least 1.');
         const { parseDuration } = await import('../activity/cluster.js');
         const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
         if (fullAfterMs === null) throw new UsageError(`--full-after ${JSON.stringify(a.fullAfter)} is not a duration such as 7d or 24h.`);
@@ -128,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
           .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
           .epilog(EXIT_STATUS_HELP),
       async (a) => {
-        if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
+        if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
         const { runUnpack } = await import('./commands/unpack.js');
         let at: Date | undefined;
         if (a.at !== undefined) {
@@ -169,7 +164,7 @@ async function main(argv: string[]): Promise<void> {
           .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
           .epilog(exitStatusHelp({ 1: 'something is damaged (each damaged file listed on stderr)', 2: 'nothing could be read, or a usage error' })),
       async (a) => {
-        if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) throw new UsageError('--jobs must be a whole number of at least 1.');
+        if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
         const { runVerify } = await import('./commands/unpack.js');
         status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs: a.jobs }, io);
       },

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
+import { entryErrorMessage } from '../errors.js';
 import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
 import type { ChunkTask, CompressBatchResult, CompressJob, CompressResult, CompressTask } from '../worker/compress-worker.js';
 import { SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
@@ -138,8 +139,7 @@ export async function openSource(job: CompressJob): Promise<{ ok: true; fh: File
   try {
     fh = await open(job.abs, SAFE_OPEN_FLAGS);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? 'removed before it could be read' : code === 'EACCES' ? 'permission denied' : String((e as Error).message) };
+    return { ok: false, reason: entryErrorMessage(e, 'read') };
   }
   if (!(await fh.stat()).isFile()) {
     await fh.close();

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import { scanTree, sourcePathOf } from '../scan/scan.js';
 import { hasIndex, SetIndex } from '../setindex/db.js';
+import { checkPackOptions } from './options.js';
 import { chooseRefresh, DEFAULT_SPLIT, historyOf, planBackup, policyOf } from './plan-backup.js';
 import { hashFile } from './compress.js';
 import { creationTime } from '../set/backup-id.js';
@@ -41,6 +42,7 @@ export interface DryRunResult {
 
 /** Plan a pack and report each change through `onItem` (in tree order; deletions last). */
 export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): Promise<DryRunResult> {
+  checkPackOptions(opts);
   const set = resolve(opts.out);
   const source = resolve(opts.source);
   const index = (await hasIndex(set)) ? SetIndex.open(set) : null;

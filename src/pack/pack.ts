@@ -7,7 +7,6 @@
  */
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
 import type { Skipped } from '../scan/scan.js';
 import { prepareSet } from '../set/prepare-set.js';
@@ -21,6 +20,7 @@ import { CompressPool } from './compress.js';
 import { startBackup, type BackupStart, type PackContext } from './context.js';
 import { requireXorriso } from './iso.js';
 import { requirePar2 } from '../set/par2.js';
+import { checkPackOptions } from './options.js';
 import { chooseRefresh, DEFAULT_SPLIT } from './plan-backup.js';
 import { IndexRecorder } from './recorder.js';
 import { storeFiles } from './store-files.js';
@@ -107,13 +107,9 @@ export interface PackResult {
 }
 
 export async function pack(opts: PackOptions): Promise<PackResult> {
-  const level = opts.level ?? 6;
-  if (!Number.isInteger(level) || level < 0 || level > 9) throw new InputError(`--level must be a whole number from 0 to 9, not ${level}.`);
+  const level = checkPackOptions(opts);
   const source = resolve(opts.source);
-  if (opts.par2 !== undefined) {
-    if (!(opts.par2 > 0 && opts.par2 <= 100)) throw new InputError(`--par2 must be a percentage above 0 and at most 100, not ${opts.par2}.`);
-    await requirePar2();
-  }
+  if (opts.par2 !== undefined) await requirePar2();
   if (opts.iso) await requireXorriso();
   const set = await prepareSet(opts.out);
   const unlock = await lockSet(set);

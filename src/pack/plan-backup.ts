@@ -3,7 +3,6 @@
  * set's history and the policies (--full-every, --full-after). Pure decisions over index rows; which
  * files the backup stores is decide.ts.
  */
-import { InputError } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
 import type { BackupRow, SetIndex } from '../setindex/db.js';
 
@@ -66,7 +65,6 @@ export function planBackup(h: History, p: PolicyOptions, now: Date): BackupPlan 
   if (p.mode === 'full') return { kind: 'full', base: null, reason: 'asked for with --mode full' };
   if (h.latest === null) return { kind: 'full', base: null, reason: 'the set holds no backup of this folder yet' };
   if (p.mode === 'cyclic') {
-    if (!Number.isInteger(p.split) || p.split < 1) throw new InputError(`--split must be a whole number of at least 1, not ${p.split}.`);
     return { kind: 'cyclic', base: h.latest, reason: `changes since ${h.latest.id}, and the 1/${p.split} of the files stored longest ago` };
   }
   const kind: BackupKind = p.mode ?? 'incremental';

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ARCHIVE_SUFFIX, VOLUME_MANIFEST, VOLUME_README } from '../format/layout.js';
-import { encodeTrailer, versionFor, type BackupKind } from '../format/records.js';
-import { folderBytes, syncDir } from '../set/volume-files.js';
+import { encodeVolumeManifest, type VolumeManifestFields } from '../format/manifest.js';
+import { encodeTrailer, type BackupKind } from '../format/records.js';
+import { folderBytes, syncFolder } from '../set/volume-files.js';
 import { par2BlockSize, par2Create } from '../set/par2.js';
 import { volumeReadme } from './readme.js';
 
@@ -55,21 +56,22 @@ export async function writeOwnCatalog(gz: string, header: string, catalogPath: s
   );
 }
 
-/** Write a volume's README.txt and volume.json, then its par2 recovery data (over everything else), and fsync the folder. */
+/** Write a volume's README.txt and volume.json, then its par2 recovery data (over everything else), and fsync every file and the folder. */
 export async function sealVolume(o: BackupStamp, v: SealedVolume, total: number): Promise<void> {
   await writeFile(
     join(v.partialDir, VOLUME_README),
     volumeReadme({ backupId: o.backupId, volume: v.number, volumes: total, root: o.root, archive: v.archive, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, base: o.base }),
   );
-  await writeFile(
-    join(v.partialDir, VOLUME_MANIFEST),
-    `${JSON.stringify({ xtar: 'volume', version: versionFor(o.kind), backup: o.backupId, volume: v.number, volumes: total, root: o.root, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, ...(o.base === null ? {} : { base: o.base }), source: o.source })}\n`,
-  );
+  const manifest: VolumeManifestFields = { backup: o.backupId, volume: v.number, volumes: total, root: o.root, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, source: o.source };
+  if (o.base !== null) manifest.base = o.base;
+  await writeFile(join(v.partialDir, VOLUME_MANIFEST), encodeVolumeManifest(manifest));
   if (o.par2Percent !== null) {
     // Recovery data over everything else in the folder, made last so it covers README and volume.json too.
     const names = (await readdir(v.partialDir)).sort();
     const size = o.volumeSize ?? (await folderBytes(v.partialDir));
     await par2Create(v.partialDir, v.archive.slice(0, -ARCHIVE_SUFFIX.length), names, o.par2Percent, par2BlockSize(size));
   }
-  await syncDir(v.partialDir);
+  // Every file of the folder on disk before the folder may take its final name: the archive and
+  // catalog were synced as they closed; README.txt, volume.json and the par2 files are synced here.
+  await syncFolder(v.partialDir);
 }

@@ -6,7 +6,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { XtarError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { blobBound, ENTRY_FRAMING_MAX } from '../format/bounds.js';
 import { blobEntryName, nestedEntryName, partBaseName } from '../format/names.js';
 import type { BlobPart, CatalogFile, StructureEntry } from '../format/records.js';
@@ -94,7 +94,7 @@ export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWrit
   let filesDone = 0;
   let bytesDone = 0;
   for (;;) {
-    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new XtarError('Pack was stopped.', { code: 'EINTR', exitCode: 130 });
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('an abort signal');
     await queue.fill();
     const item = queue.next();
     if (item === undefined) break;

@@ -56,4 +56,14 @@ describe('outcomes', () => {
     const tail = await xtar(['verify', archive]);
     assert.equal(tail.status, 1, tail.stderr);
   });
+
+  it('a set of a newer layout is not written into: exit 2, the marker named', async () => {
+    const set = join(work, 'newer-set');
+    assert.equal((await xtar(['pack', sample, '--out', set, '--quiet'])).status, 0);
+    await writeFile(join(set, 'xtar-set.json'), '{"xtar":"set","version":5}\n');
+    const r = await xtar(['pack', sample, '--out', set]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `xtar: ${join(set, 'xtar-set.json')}: set layout version 5 is newer than this xtar understands (1); upgrade xtar.\n`);
+    assert.equal((await readdir(set)).filter((n) => n.includes('-vol')).length, 1, 'no second backup');
+  });
 });
