@@ -18,6 +18,20 @@ export const EXIT_STATUSES: readonly { status: number; meaning: string }[] = [
   { status: EXIT_INTERRUPTED, meaning: 'interrupted' },
 ];
 
+/**
+ * What went wrong with one file, folder or record in a run that went on: a problem record, never an
+ * exception that reaches the top. damaged: a file's own bytes; header: a tar header or a record
+ * around files (they may still be restored); refused: unsafe or not of the format, not written;
+ * failed: could not be written; missing: not in what was given (a volume not inserted, a part).
+ */
+export type ProblemKind = 'damaged' | 'header' | 'refused' | 'failed' | 'missing';
+
+export interface Problem {
+  path: string;
+  reason: string;
+  kind: ProblemKind;
+}
+
 /** A finished run's exit status: 1 when any problem counts, else 0. */
 export function statusFor(problems: number): number {
   return problems > 0 ? EXIT_SOME_SKIPPED : EXIT_OK;

@@ -1,9 +1,11 @@
 /**
- * xtar as a library: pack a tree into volumes, unpack them, apply a structure record. The CLI in
+ * xtar as a library: pack a tree into volumes, unpack or verify them, apply a structure record; the
+ * errors and problem records every run ends with (src/errors.ts). The CLI in
  * src/cli/ is a thin layer over these.
  */
 export { pack, type PackOptions, type PackResult, type PackProgress, type VolumeInfo } from './pack/pack.js';
-export { unpack, type UnpackOptions, type UnpackResult, type Problem } from './unpack/unpack.js';
+export { unpack, type UnpackOptions, type UnpackResult } from './unpack/unpack.js';
+export { verify, type VerifyOptions, type VerifyResult } from './unpack/verify.js';
 export { expandStructure, type ExpandOptions, type ExpandResult } from './unpack/expand-structure.js';
 export { scanTree, type ScanOptions, type ScanResult } from './scan/scan.js';
 export * from './errors.js';

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 // where an await per call would cost a thread-pool round trip each.
 import { linkSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
+import { entryErrorMessage, isFatalIoError, XtarError, type ProblemKind as AnyProblemKind } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { resolveGid, resolveUid } from '../scan/owners.js';
 import type { Destination } from '../dest/destination.js';
@@ -17,7 +17,8 @@ import { lstatOrNull, setFileMeta, setMetaAt, utimesSeconds, type FileMeta, type
 
 const run = promisify(execFile);
 
-export type ProblemKind = 'missing' | 'refused' | 'failed';
+/** The problems applying a structure can meet. */
+export type ProblemKind = Extract<AnyProblemKind, 'missing' | 'refused' | 'failed'>;
 
 export type Report = (path: string, reason: string, kind: ProblemKind) => void;
 

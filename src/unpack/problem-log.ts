@@ -2,14 +2,9 @@
  * The problems a restore lists, in the order one thread would find them: a problem found later (by
  * a worker, or once the pool settles) takes the place its file had. Finding problems is the stages' job.
  */
-import type { ProblemKind } from './apply-structure.js';
+import type { Problem } from '../errors.js';
 
-export interface Problem {
-  path: string;
-  reason: string;
-  /** damaged: a file's own bytes; header: a tar header or record around files (they may still be restored). */
-  kind: ProblemKind | 'damaged' | 'header';
-}
+export type { Problem };
 
 export type ReportProblem = (path: string, reason: string, kind: Problem['kind']) => void;
 
