@@ -1,7 +1,7 @@
 /**
  * How source names become tar entry names and back: `NAME` → `NAME.zip` (or its short form when that
  * would exceed a file system's 255-byte name limit), a directory `NAME` → `NAME/.xtar`. Pure functions;
- * the path guard for unpacking lives in src/unpack/, not here.
+ * the path guard for unpacking lives in src/dest/, not here.
  */
 import { createHash } from 'node:crypto';
 
