@@ -31,20 +31,9 @@ export type VolumeManifestFields = Omit<VolumeManifest, 'xtar' | 'version'>;
 
 /** volume.json's text: one line, keys in this order, the version the backup's kind is written with. */
 export function encodeVolumeManifest(m: VolumeManifestFields): string {
-  return `${JSON.stringify({
-    xtar: 'volume',
-    version: versionFor(m.kind),
-    backup: m.backup,
-    volume: m.volume,
-    volumes: m.volumes,
-    root: m.root,
-    created: m.created,
-    files: m.files,
-    bytes: m.bytes,
-    kind: m.kind,
-    ...(m.base === undefined ? {} : { base: m.base }),
-    ...(m.source === undefined ? {} : { source: m.source }),
-  })}\n`;
+  const { backup, volume, volumes, root, created, files, bytes, kind, base, source } = m;
+  // JSON.stringify leaves out the keys whose value is undefined (base of a full backup).
+  return `${JSON.stringify({ xtar: 'volume', version: versionFor(kind), backup, volume, volumes, root, created, files, bytes, kind, base, source })}\n`;
 }
 
 export function decodeVolumeManifest(text: string, where = 'volume.json'): VolumeManifest {
