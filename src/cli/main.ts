@@ -19,221 +19,255 @@ function common<T>(y: Argv<T>) {
 
 let status = 0;
 
+/** `xtar pack`: its options, examples and handler. */
+function packCommand(y: Argv): Argv {
+  return y.command(
+    'pack <src>',
+    'back up a folder into a set of volumes',
+    (y) =>
+      common(y)
+        .positional('src', { type: 'string', demandOption: true, describe: 'the folder (or file) to back up' })
+        .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'the set folder to write (created if needed)' })
+        .option('jobs', { alias: 'j', type: 'number', describe: 'compression threads (default: number of cores)' })
+        .option('level', { alias: 'l', type: 'number', default: 6, describe: 'deflate level 0-9 (0 stores)' })
+        .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names (no /) or paths below SRC (with /) matching GLOB' })
+        .option('volume-size', {
+          alias: 'V',
+          type: 'string',
+          describe: 'largest volume folder: bytes, K/M/G/T (powers of 1000, as on disc labels), KiB/MiB/GiB/TiB (powers of 1024), or cd, dvd, dvd-dl, bd, bd-dl (the medium less 4 MiB for its file system)',
+        })
+        .example('$0 pack ~/photos --out /media/backup', 'back up ~/photos into the set /media/backup')
+        .example('$0 pack ~/photos --out set --volume-size cd', 'volumes that each fit on a CD-R (80 min)')
+        .option('since-cluster', { type: 'number', describe: 'pack only the files of the newest K activity clusters (radius --radius), for a quick disc of recent work' })
+        .option('radius', { type: 'string', default: '1h', describe: 'cluster radius for --since-cluster' })
+        .option('iso', { type: 'boolean', default: false, describe: 'also write each volume as an ISO 9660 image (Rock Ridge, Joliet) beside its folder, ready to burn (needs xorriso)' })
+        .option('par2', { type: 'number', describe: 'add par2 recovery data of this many percent to each volume, within its size (needs par2)' })
+        .option('mode', {
+          choices: ['full', 'incremental', 'differential', 'cyclic'] as const,
+          describe: 'full: everything; incremental: changes since the last backup (the default once the set holds one of SRC); differential: changes since the last full; cyclic: changes plus the 1/--split of the files stored longest ago',
+        })
+        .option('full-every', { type: 'number', default: 10, describe: 'make a full backup after this many others since the last full (0: never forced)' })
+        .option('full-after', { type: 'string', default: '30d', describe: 'make a full backup once the last full is this old (e.g. 7d, 24h; 0: never forced)' })
+        .option('split', { type: 'number', default: 10, describe: 'cyclic: refresh 1/N of the files per run, so every file has a copy from the last N backups' })
+        .option('checksum', { type: 'boolean', default: false, describe: 'find changed files by content (sha256), not only size and mtime' })
+        .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: show what the backup would store, and what was deleted or renamed' })
+        .example('$0 pack ~/photos --out /media/backup', 'the first time a full backup, then incrementals')
+        .example('$0 pack ~/work --out set --mode differential', 'everything changed since the last full backup')
+        .example('$0 pack /srv --out set --mode cyclic --split 7', 'never a full: each run also refreshes 1/7 of the files')
+        .example('$0 pack ~/work --out set --dry-run', 'what the next incremental would store')
+        .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
+        .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
+        .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runPack } = await import('./commands/pack.js');
+      const { parseVolumeSize } = await import('../pack/volume-size.js');
+      const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
+      let changedSinceNs: bigint | undefined;
+      if (a.sinceCluster !== undefined) {
+        if (!Number.isInteger(a.sinceCluster) || a.sinceCluster < 1) throw new UsageError('--since-cluster must be a whole number of at least 1.');
+        const { newestClustersStartNs, parseDuration } = await import('../activity/cluster.js');
+        const radiusMs = parseDuration(a.radius);
+        if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
+        changedSinceNs = await newestClustersStartNs(a.src as string, a.sinceCluster, radiusMs, a.exclude.map(String));
+      }
+      const { parseDuration } = await import('../activity/cluster.js');
+      const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
+      if (fullAfterMs === null) throw new UsageError(`--full-after ${JSON.stringify(a.fullAfter)} is not a duration such as 7d or 24h.`);
+      status = await runPack(
+        {
+          src: a.src as string,
+          out: a.out,
+          jobs: a.jobs,
+          level: a.level,
+          exclude: a.exclude.map(String),
+          json: a.json,
+          quiet: a.quiet,
+          volumeSize,
+          par2: a.par2,
+          changedSinceNs,
+          iso: a.iso,
+          mode: a.mode,
+          fullEvery: a.fullEvery,
+          fullAfterMs,
+          split: a.split,
+          checksum: a.checksum,
+          dryRun: a.dryRun,
+        },
+        io,
+      );
+    },
+  );
+}
+
+/** `xtar unpack`: its options, examples and handler. */
+function unpackCommand(y: Argv): Argv {
+  return y.command(
+    'unpack <inputs..>',
+    'restore from a set, volume folders or .xtar files',
+    (y) =>
+      common(y)
+        .positional('inputs', {
+          type: 'string',
+          array: true,
+          demandOption: true,
+          describe: 'SET, VOLUME folder(s) or FILE.xtar, then optionally PATHS or GLOBS to restore (a folder brings all below it)',
+        })
+        .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder to restore into' })
+        .option('backup', { type: 'string', describe: 'restore the tree as of this backup (an id from `xtar list`; default: the newest)' })
+        .option('at', { type: 'string', describe: 'restore the tree as of the newest backup made at or before this date and time (e.g. 2026-11-01 or 2026-11-01T18:00)' })
+        .conflicts('backup', 'at')
+        .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
+        .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate, check and write small files (default: number of cores)' })
+        .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
+        .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
+        .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
+        .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
+      const { runUnpack } = await import('./commands/unpack.js');
+      let at: Date | undefined;
+      if (a.at !== undefined) {
+        at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(a.at) ? `${a.at}T23:59:59` : a.at);
+        if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01 or 2026-11-01T18:00.`);
+      }
+      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs }, io);
+    },
+  );
+}
+
+/** `xtar expand-structure`: its options, examples and handler. */
+function expandStructureCommand(y: Argv): Argv {
+  return y.command(
+    'expand-structure <input>',
+    'bring back folders, links, FIFOs, modes, owners and times after a by-hand restore',
+    (y) =>
+      common(y)
+        .positional('input', { type: 'string', demandOption: true, describe: 'SET, VOLUME folder, FILE.xtar or a structure.jsonl file' })
+        .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder the files were restored into' })
+        .option('prune', {
+          type: 'boolean',
+          default: false,
+          describe: 'after restoring a full backup and later ones by hand into DEST: give renamed files their new names and remove files deleted since (anything below DEST/ROOT the record does not list)',
+        })
+        .example('$0 expand-structure /mnt/cdrom/20261123T070700Z-vol001/structure.jsonl --dest ~/restored', 'after tar + unzip by hand')
+        .example('$0 expand-structure SET/20261130T070000Z-vol001 --dest ~/restored --prune', 'after restoring a full and its incrementals by hand, oldest first')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runExpandStructure } = await import('./commands/unpack.js');
+      status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet, prune: a.prune }, io);
+    },
+  );
+}
+
+/** `xtar verify`: its options, examples and handler. */
+function verifyCommand(y: Argv): Argv {
+  return y.command(
+    'verify <inputs..>',
+    'read everything and name every damaged file',
+    (y) =>
+      common(y)
+        .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
+        .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
+        .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
+        .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
+        .epilog(exitStatusHelp({ 1: 'something is damaged (each damaged file listed on stderr)', 2: 'nothing could be read, or a usage error' })),
+    async (a) => {
+      if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
+      const { runVerify } = await import('./commands/unpack.js');
+      status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs: a.jobs }, io);
+    },
+  );
+}
+
+/** `xtar repair`: its options, examples and handler. */
+function repairCommand(y: Argv): Argv {
+  return y.command(
+    'repair <inputs..>',
+    'repair volumes with their par2 recovery files, then report what is intact',
+    (y) =>
+      common(y)
+        .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET or VOLUME folder(s)' })
+        .example('$0 repair /mnt/copy-of-disc-3', 'repair a damaged volume copied off its disc')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runRepair } = await import('./commands/unpack.js');
+      status = await runRepair({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
+    },
+  );
+}
+
+/** `xtar activity`: its options, examples and handler. */
+function activityCommand(y: Argv): Argv {
+  return y.command(
+    'activity <dirs..>',
+    'what changed on a disk, grouped by when it changed',
+    (y) =>
+      common(y)
+        .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'folders to look at' })
+        .option('radius', { type: 'string', default: '1h', describe: 'a cluster goes on while the next change is at most this much later (30m, 1h, 2d)' })
+        .option('since', { type: 'string', describe: 'only files changed since a duration ago (7d) or a date (2026-11-01)' })
+        .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names or paths matching GLOB, as for pack' })
+        .option('all', { type: 'boolean', default: false, describe: 'list every file of every cluster' })
+        .option('html', { type: 'string', describe: 'also write a self-contained page with a chart to FILE' })
+        .option('against', { type: 'string', describe: "only what changed since the SET's newest backup (new, modified, deleted)" })
+        .example('$0 activity ~ --since 30d', 'what happened in the home folder this month')
+        .example('$0 activity ~/work --against /media/backup --html changes.html', 'review before burning an incremental')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runActivity } = await import('./commands/activity.js');
+      status = await runActivity({ dirs: (a.dirs ?? []).map(String), radius: a.radius, since: a.since, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, all: a.all, html: a.html, against: a.against }, io);
+    },
+  );
+}
+
+/** `xtar list`: its options, examples and handler. */
+function listCommand(y: Argv): Argv {
+  return y.command(
+    'list <set>',
+    'show the backups in a set, their volumes, and which volume holds each file',
+    (y) =>
+      common(y)
+        .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
+        .option('files', { type: 'string', describe: 'also list files (matching GLOB, if given) and the volume(s) holding each' })
+        .option('obsolete', { type: 'boolean', default: false, describe: 'list the volumes no longer needed to restore the newest state (discs that can be reused)' })
+        .option('keep', { type: 'number', default: 1, describe: 'with --obsolete: keep what the last K backups of each folder need' })
+        .example('$0 list /media/backup', 'backups (oldest first) and their volumes')
+        .example('$0 list /media/backup --obsolete --keep 3', 'discs not needed for any of the last 3 backups')
+        .example("$0 list /media/backup --files '*.jpg'", 'which disc holds each photo')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runList } = await import('./commands/list.js');
+      status = await runList({ set: a.set as string, files: a.files, json: a.json, obsolete: a.obsolete, keep: a.keep }, io);
+    },
+  );
+}
+
+/** `xtar index`: its options, examples and handler. */
+function indexCommand(y: Argv): Argv {
+  return y.command(
+    'index <action> <set>',
+    "make the set's index again from its volumes",
+    (y) =>
+      common(y)
+        .positional('action', { choices: ['rebuild'] as const, demandOption: true, describe: 'rebuild: read every backup\'s records and write the index anew' })
+        .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
+        .example('$0 index rebuild /media/backup', 'after copying the discs back into a folder, or losing the index')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runIndexRebuild } = await import('./commands/index-rebuild.js');
+      status = await runIndexRebuild({ set: a.set as string, json: a.json, quiet: a.quiet }, io);
+    },
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
-  await yargs(argv)
+  const cli = yargs(argv)
     .scriptName('xtar')
-    .usage('$0 <command> [options]\n\nAn archiver for discs and cold media: each file is compressed on its own, then tarred,\nso damage costs only the files that stood there.')
-    .command(
-      'pack <src>',
-      'back up a folder into a set of volumes',
-      (y) =>
-        common(y)
-          .positional('src', { type: 'string', demandOption: true, describe: 'the folder (or file) to back up' })
-          .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'the set folder to write (created if needed)' })
-          .option('jobs', { alias: 'j', type: 'number', describe: 'compression threads (default: number of cores)' })
-          .option('level', { alias: 'l', type: 'number', default: 6, describe: 'deflate level 0-9 (0 stores)' })
-          .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names (no /) or paths below SRC (with /) matching GLOB' })
-          .option('volume-size', {
-            alias: 'V',
-            type: 'string',
-            describe: 'largest volume folder: bytes, K/M/G/T (powers of 1000, as on disc labels), KiB/MiB/GiB/TiB (powers of 1024), or cd, dvd, dvd-dl, bd, bd-dl (the medium less 4 MiB for its file system)',
-          })
-          .example('$0 pack ~/photos --out /media/backup', 'back up ~/photos into the set /media/backup')
-          .example('$0 pack ~/photos --out set --volume-size cd', 'volumes that each fit on a CD-R (80 min)')
-          .option('since-cluster', { type: 'number', describe: 'pack only the files of the newest K activity clusters (radius --radius), for a quick disc of recent work' })
-          .option('radius', { type: 'string', default: '1h', describe: 'cluster radius for --since-cluster' })
-          .option('iso', { type: 'boolean', default: false, describe: 'also write each volume as an ISO 9660 image (Rock Ridge, Joliet) beside its folder, ready to burn (needs xorriso)' })
-          .option('par2', { type: 'number', describe: 'add par2 recovery data of this many percent to each volume, within its size (needs par2)' })
-          .option('mode', {
-            choices: ['full', 'incremental', 'differential', 'cyclic'] as const,
-            describe: 'full: everything; incremental: changes since the last backup (the default once the set holds one of SRC); differential: changes since the last full; cyclic: changes plus the 1/--split of the files stored longest ago',
-          })
-          .option('full-every', { type: 'number', default: 10, describe: 'make a full backup after this many others since the last full (0: never forced)' })
-          .option('full-after', { type: 'string', default: '30d', describe: 'make a full backup once the last full is this old (e.g. 7d, 24h; 0: never forced)' })
-          .option('split', { type: 'number', default: 10, describe: 'cyclic: refresh 1/N of the files per run, so every file has a copy from the last N backups' })
-          .option('checksum', { type: 'boolean', default: false, describe: 'find changed files by content (sha256), not only size and mtime' })
-          .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: show what the backup would store, and what was deleted or renamed' })
-          .example('$0 pack ~/photos --out /media/backup', 'the first time a full backup, then incrementals')
-          .example('$0 pack ~/work --out set --mode differential', 'everything changed since the last full backup')
-          .example('$0 pack /srv --out set --mode cyclic --split 7', 'never a full: each run also refreshes 1/7 of the files')
-          .example('$0 pack ~/work --out set --dry-run', 'what the next incremental would store')
-          .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
-          .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
-          .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
-          .epilog(EXIT_STATUS_HELP),
-      async (a) => {
-        const { runPack } = await import('./commands/pack.js');
-        const { parseVolumeSize } = await import('../pack/volume-size.js');
-        const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
-        let changedSinceNs: bigint | undefined;
-        if (a.sinceCluster !== undefined) {
-          if (!Number.isInteger(a.sinceCluster) || a.sinceCluster < 1) throw new UsageError('--since-cluster must be a whole number of at least 1.');
-          const { newestClustersStartNs, parseDuration } = await import('../activity/cluster.js');
-          const radiusMs = parseDuration(a.radius);
-          if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
-          changedSinceNs = await newestClustersStartNs(a.src as string, a.sinceCluster, radiusMs, a.exclude.map(String));
-        }
-        const { parseDuration } = await import('../activity/cluster.js');
-        const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
-        if (fullAfterMs === null) throw new UsageError(`--full-after ${JSON.stringify(a.fullAfter)} is not a duration such as 7d or 24h.`);
-        status = await runPack(
-          {
-            src: a.src as string,
-            out: a.out,
-            jobs: a.jobs,
-            level: a.level,
-            exclude: a.exclude.map(String),
-            json: a.json,
-            quiet: a.quiet,
-            volumeSize,
-            par2: a.par2,
-            changedSinceNs,
-            iso: a.iso,
-            mode: a.mode,
-            fullEvery: a.fullEvery,
-            fullAfterMs,
-            split: a.split,
-            checksum: a.checksum,
-            dryRun: a.dryRun,
-          },
-          io,
-        );
-      },
-    )
-    .command(
-      'unpack <inputs..>',
-      'restore from a set, volume folders or .xtar files',
-      (y) =>
-        common(y)
-          .positional('inputs', {
-            type: 'string',
-            array: true,
-            demandOption: true,
-            describe: 'SET, VOLUME folder(s) or FILE.xtar, then optionally PATHS or GLOBS to restore (a folder brings all below it)',
-          })
-          .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder to restore into' })
-          .option('backup', { type: 'string', describe: 'restore the tree as of this backup (an id from `xtar list`; default: the newest)' })
-          .option('at', { type: 'string', describe: 'restore the tree as of the newest backup made at or before this date and time (e.g. 2026-11-01 or 2026-11-01T18:00)' })
-          .conflicts('backup', 'at')
-          .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
-          .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate, check and write small files (default: number of cores)' })
-          .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
-          .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
-          .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
-          .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
-          .epilog(EXIT_STATUS_HELP),
-      async (a) => {
-        if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
-        const { runUnpack } = await import('./commands/unpack.js');
-        let at: Date | undefined;
-        if (a.at !== undefined) {
-          at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(a.at) ? `${a.at}T23:59:59` : a.at);
-          if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01 or 2026-11-01T18:00.`);
-        }
-        status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs }, io);
-      },
-    )
-    .command(
-      'expand-structure <input>',
-      'bring back folders, links, FIFOs, modes, owners and times after a by-hand restore',
-      (y) =>
-        common(y)
-          .positional('input', { type: 'string', demandOption: true, describe: 'SET, VOLUME folder, FILE.xtar or a structure.jsonl file' })
-          .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder the files were restored into' })
-          .option('prune', {
-            type: 'boolean',
-            default: false,
-            describe: 'after restoring a full backup and later ones by hand into DEST: give renamed files their new names and remove files deleted since (anything below DEST/ROOT the record does not list)',
-          })
-          .example('$0 expand-structure /mnt/cdrom/20261123T070700Z-vol001/structure.jsonl --dest ~/restored', 'after tar + unzip by hand')
-          .example('$0 expand-structure SET/20261130T070000Z-vol001 --dest ~/restored --prune', 'after restoring a full and its incrementals by hand, oldest first')
-          .epilog(EXIT_STATUS_HELP),
-      async (a) => {
-        const { runExpandStructure } = await import('./commands/unpack.js');
-        status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet, prune: a.prune }, io);
-      },
-    )
-    .command(
-      'verify <inputs..>',
-      'read everything and name every damaged file',
-      (y) =>
-        common(y)
-          .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
-          .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
-          .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
-          .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
-          .epilog(exitStatusHelp({ 1: 'something is damaged (each damaged file listed on stderr)', 2: 'nothing could be read, or a usage error' })),
-      async (a) => {
-        if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
-        const { runVerify } = await import('./commands/unpack.js');
-        status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs: a.jobs }, io);
-      },
-    )
-    .command(
-      'repair <inputs..>',
-      'repair volumes with their par2 recovery files, then report what is intact',
-      (y) =>
-        common(y)
-          .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET or VOLUME folder(s)' })
-          .example('$0 repair /mnt/copy-of-disc-3', 'repair a damaged volume copied off its disc')
-          .epilog(EXIT_STATUS_HELP),
-      async (a) => {
-        const { runRepair } = await import('./commands/unpack.js');
-        status = await runRepair({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
-      },
-    )
-    .command(
-      'activity <dirs..>',
-      'what changed on a disk, grouped by when it changed',
-      (y) =>
-        common(y)
-          .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'folders to look at' })
-          .option('radius', { type: 'string', default: '1h', describe: 'a cluster goes on while the next change is at most this much later (30m, 1h, 2d)' })
-          .option('since', { type: 'string', describe: 'only files changed since a duration ago (7d) or a date (2026-11-01)' })
-          .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names or paths matching GLOB, as for pack' })
-          .option('all', { type: 'boolean', default: false, describe: 'list every file of every cluster' })
-          .option('html', { type: 'string', describe: 'also write a self-contained page with a chart to FILE' })
-          .option('against', { type: 'string', describe: "only what changed since the SET's newest backup (new, modified, deleted)" })
-          .example('$0 activity ~ --since 30d', 'what happened in the home folder this month')
-          .example('$0 activity ~/work --against /media/backup --html changes.html', 'review before burning an incremental')
-          .epilog(EXIT_STATUS_HELP),
-      async (a) => {
-        const { runActivity } = await import('./commands/activity.js');
-        status = await runActivity({ dirs: (a.dirs ?? []).map(String), radius: a.radius, since: a.since, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, all: a.all, html: a.html, against: a.against }, io);
-      },
-    )
-    .command(
-      'list <set>',
-      'show the backups in a set, their volumes, and which volume holds each file',
-      (y) =>
-        common(y)
-          .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
-          .option('files', { type: 'string', describe: 'also list files (matching GLOB, if given) and the volume(s) holding each' })
-          .option('obsolete', { type: 'boolean', default: false, describe: 'list the volumes no longer needed to restore the newest state (discs that can be reused)' })
-          .option('keep', { type: 'number', default: 1, describe: 'with --obsolete: keep what the last K backups of each folder need' })
-          .example('$0 list /media/backup', 'backups (oldest first) and their volumes')
-          .example('$0 list /media/backup --obsolete --keep 3', 'discs not needed for any of the last 3 backups')
-          .example("$0 list /media/backup --files '*.jpg'", 'which disc holds each photo')
-          .epilog(EXIT_STATUS_HELP),
-      async (a) => {
-        const { runList } = await import('./commands/list.js');
-        status = await runList({ set: a.set as string, files: a.files, json: a.json, obsolete: a.obsolete, keep: a.keep }, io);
-      },
-    )
-    .command(
-      'index <action> <set>',
-      "make the set's index again from its volumes",
-      (y) =>
-        common(y)
-          .positional('action', { choices: ['rebuild'] as const, demandOption: true, describe: 'rebuild: read every backup\'s records and write the index anew' })
-          .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
-          .example('$0 index rebuild /media/backup', 'after copying the discs back into a folder, or losing the index')
-          .epilog(EXIT_STATUS_HELP),
-      async (a) => {
-        const { runIndexRebuild } = await import('./commands/index-rebuild.js');
-        status = await runIndexRebuild({ set: a.set as string, json: a.json, quiet: a.quiet }, io);
-      },
-    )
+    .usage('$0 <command> [options]\n\nAn archiver for discs and cold media: each file is compressed on its own, then tarred,\nso damage costs only the files that stood there.');
+  for (const add of [packCommand, unpackCommand, expandStructureCommand, verifyCommand, repairCommand, activityCommand, listCommand, indexCommand]) add(cli);
+  await cli
     .demandCommand(1, 'Name a command: pack, unpack, verify, expand-structure, list or index.')
     .strict()
     .recommendCommands()
