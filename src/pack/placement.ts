@@ -19,6 +19,8 @@ export const TRAILER_RESERVE = 64;
 export const MIN_PART = 64 * 1024;
 /** The widest parts a catalog line can name: a trial line with these bounds a line's length before its parts are known. */
 export const WIDEST_PARTS: BlobPart[] = [{ volume: 99999, offset: 1e15, length: 1e15 }];
+/** What each part after the first adds to a catalog line at most: `,` and one widest part. */
+export const PART_LINE_BYTES = 1 + JSON.stringify({ volume: 99999, offset: 1e15, length: 1e15 }).length;
 
 /** A folder open in the current volume's nested tars (reopened at the top of the next volume). */
 export interface OpenDir {
@@ -115,9 +117,15 @@ export class Room {
     return this.limit - this.usage(v, 0, lineBound);
   }
 
-  /** Room for the data of a part whose header takes `header` bytes, in whole tar blocks. */
-  partRoom(v: VolumeFill, header: number, lineBound: number): number {
-    const room = this.limit - this.usage(v, header, lineBound * 2);
+  /** Room for the data of a part whose header takes `header` bytes and whose catalog line may take `line`, in whole tar blocks. */
+  partRoom(v: VolumeFill, header: number, line: number): number {
+    const room = this.limit - this.usage(v, header, line);
+    return room - (room % 512);
+  }
+
+  /** The same room in a fresh volume (the current folder chain reopened). */
+  freshPartRoom(v: VolumeFill, header: number, line: number): number {
+    const room = this.limit - this.freshUsage(v, line) - header;
     return room - (room % 512);
   }
 }
@@ -140,7 +148,10 @@ export interface Placer<S> {
 /**
  * Place a blob that does not fit in the current volume: whole into a fresh volume when it fits there,
  * else (larger than a volume) as parts `partBase.001`, … on consecutive volumes, each filling what is
- * left. `whole` is its whole entry's bytes, `lineBound` its catalog line's.
+ * left. `whole` is its whole entry's bytes, `lineBound` its catalog line's with one part. The line is
+ * recorded on the volume of the last part, so the room of part k keeps what a line of k parts takes.
+ * The first part starts in the next volume when less than MIN_PART is left here and a fresh volume
+ * has more; every later part starts a volume of its own, so the parts' volumes follow one another.
  */
 export async function placeBlob<S>(room: Room, p: Placer<S>, entry: string, partBase: string, mtimeSec: number, src: S, length: number, whole: number, lineBound: number): Promise<BlobPart[]> {
   if (!room.fits(p.current, whole, lineBound) && room.freshUsage(p.current, lineBound) + whole <= room.limit) await p.rollover();
@@ -153,12 +164,13 @@ export async function placeBlob<S>(room: Room, p: Placer<S>, entry: string, part
   for (let index = 1; done < length; index++) {
     const name = partEntryName(partBase, index);
     const header = encodeHeader({ name, size: 0, mtimeSec }).length;
-    let fit = room.partRoom(p.current, header, lineBound);
-    if (fit < Math.min(MIN_PART, length - done)) {
+    const line = lineBound + (index - 1) * PART_LINE_BYTES;
+    let fit = room.partRoom(p.current, header, line);
+    if (index === 1 && fit < Math.min(MIN_PART, length - done) && room.freshPartRoom(p.current, header, line) > fit) {
       await p.rollover();
-      fit = room.partRoom(p.current, header, lineBound);
-      if (fit <= 0) throw new InputError(`--volume-size is too small: a volume cannot hold even part of ${entry}.`);
+      fit = room.partRoom(p.current, header, line);
     }
+    if (fit <= 0) throw new InputError(`--volume-size is too small: a volume cannot hold even part of ${entry}.`);
     const n = Math.min(fit, length - done);
     const offset = await p.writeEntry(name, mtimeSec, src, done, n);
     parts.push({ volume: p.volumeNumber, offset, length: n });
