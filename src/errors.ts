@@ -152,6 +152,17 @@ export function entryErrorMessage(e: unknown, context: OsErrorContext = 'write')
 }
 
 /**
+ * One entry's error as the problem it is listed as (node-tar's warnMethod: every recoverable problem
+ * through one function): an XtarError is refused, in its own sentence; a fatal I/O error is thrown on,
+ * as it ends the run; anything else `failed`: "cannot DOING: sentence".
+ */
+export function entryProblem(path: string, err: unknown, doing: string): Problem & { kind: 'refused' | 'failed' } {
+  if (err instanceof XtarError) return { path, reason: err.message, kind: 'refused' };
+  if (isFatalIoError(err)) throw err;
+  return { path, reason: `cannot ${doing}: ${entryErrorMessage(err)}`, kind: 'failed' };
+}
+
+/**
  * An error as it crosses from a worker thread to the main thread, with what the main thread needs to
  * handle it as if it had been thrown there: an XtarError's class, code, exit status and path, or an
  * operating-system error's code (isFatalIoError, entryErrorMessage) and path.

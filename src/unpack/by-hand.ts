@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, rm } from 'node:fs/promises';
 import { comparePreorder } from '../format/names.js';
-import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
+import { entryProblem } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { scanTree } from '../scan/scan.js';
 import type { ProblemKind } from './apply-structure.js';
@@ -68,9 +68,8 @@ export async function placeRenamed(dest: Destination, catalog: RecordSource, rep
         await fh.close();
       }
     } catch (e) {
-      if (e instanceof XtarError) report(c.path, e.message, 'refused');
-      else if (isFatalIoError(e)) throw e;
-      else report(c.path, `cannot place the renamed file: ${entryErrorMessage(e)}`, 'failed');
+      const p = entryProblem(c.path, e, 'place the renamed file');
+      report(p.path, p.reason, p.kind);
     }
   }
   return placed;
@@ -101,9 +100,8 @@ export async function pruneUnlisted(dest: Destination, root: string, entries: As
       await rm(dest.pathOf(p.split('/')), { recursive: true, force: true });
       removed++;
     } catch (e) {
-      if (e instanceof XtarError) report(p, e.message, 'refused');
-      else if (isFatalIoError(e)) throw e;
-      else report(p, `cannot remove it: ${entryErrorMessage(e)}`, 'failed');
+      const problem = entryProblem(p, e, 'remove it');
+      report(problem.path, problem.reason, problem.kind);
     }
   }
   dest.forget();

@@ -3,7 +3,7 @@
  * record there; a VerifySink writes nothing, checking every blob and reading the record through.
  * Reading and checking the blobs is the stages' (and extract.ts's) job.
  */
-import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
+import { entryProblem } from '../errors.js';
 import type { Destination } from '../dest/destination.js';
 import type { ApplyResult, FileMetaSink } from './apply-structure.js';
 import type { RestoreContext } from './context.js';
@@ -37,9 +37,8 @@ export class WriteSink implements Sink {
     try {
       this.dest.ensureDir(path);
     } catch (e) {
-      if (e instanceof XtarError) log.report(path.join('/'), e.message, 'refused');
-      else if (isFatalIoError(e)) throw e;
-      else log.report(path.join('/'), `cannot create the folder: ${entryErrorMessage(e)}`, 'failed');
+      const p = entryProblem(path.join('/'), e, 'create the folder');
+      log.report(p.path, p.reason, p.kind);
     }
   }
 

@@ -44,3 +44,14 @@ describe('exit statuses', () => {
     assert.deepEqual(describeFailure(other), { message: 'EXDEV: cross-device link not permitted.', status: 2 });
   });
 });
+
+describe('entryProblem', () => {
+  it('refuses an XtarError in its own sentence, throws a fatal I/O error on, and words any other failure', async () => {
+    const { entryProblem } = await import('../../src/errors.js');
+    assert.deepEqual(entryProblem('a/b', new UnsafePathError('Refused a/b: outside.'), 'remove it'), { path: 'a/b', reason: 'Refused a/b: outside.', kind: 'refused' });
+    const full = Object.assign(new Error('no space'), { code: 'ENOSPC' });
+    assert.throws(() => entryProblem('a/b', full, 'remove it'), (e) => e === full);
+    const denied = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    assert.deepEqual(entryProblem('a/b', denied, 'remove it'), { path: 'a/b', reason: 'cannot remove it: permission denied', kind: 'failed' });
+  });
+});
