@@ -4,7 +4,7 @@
  * (8 bytes a file) plus what is shown: the first pass finds the cluster boundaries, the second
  * gathers counts, bytes, busiest folders and the files to show. Rendering is in render.ts.
  */
-import { walkFilesSync } from '../scan/scan.js';
+import { walkFilesSync } from '../scan/quick-walk.js';
 
 export interface ClusterOptions {
   /** Gap (ms) that ends a cluster: a gap of more than this splits. */

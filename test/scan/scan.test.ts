@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { link, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StructureEntry } from '../../src/format/records.js';
-import { compileExcludes, scanTree } from '../../src/scan/scan.js';
+import { compileExcludes } from '../../src/scan/excludes.js';
+import { scanTree } from '../../src/scan/scan.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
 
 describe('scanTree', () => {
