@@ -1,21 +1,16 @@
 /**
- * Applying the structure record to a tree under --dest: makes empty folders, symlinks, hard links,
- * FIFOs and devices, then sets owners (as root), modes and times — folders last, deepest first, so a
- * read-only folder still gets its contents. Used by unpack after the data, and by expand-structure
- * after a by-hand restore. Never follows a symlink on the way to a path.
+ * Applying the structure record to a tree under --dest: makes empty folders, then sets owners (as
+ * root), modes and times — folders last, deepest first, so a read-only folder still gets its
+ * contents; regular files' metadata goes to the worker pool when there is one. Used by unpack after
+ * the data, and by expand-structure after a by-hand restore. Never follows a symlink on the way to a
+ * path. Symlinks, hard links, FIFOs and devices are made in make-nodes.ts.
  */
-import { execFile } from 'node:child_process';
-// Synchronous calls on purpose: a handful of metadata syscalls per entry cost microseconds each,
-// where an await per call would cost a thread-pool round trip each.
-import { linkSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { entryErrorMessage, isFatalIoError, XtarError, type ProblemKind as AnyProblemKind } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { resolveGid, resolveUid } from '../scan/owners.js';
 import type { Destination } from '../dest/destination.js';
-import { lstatOrNull, setFileMeta, setMetaAt, utimesSeconds, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
-
-const run = promisify(execFile);
+import { setFileMeta, setMetaAt, utimesSeconds, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
+import { makeNode, type NodeContext } from './make-nodes.js';
 
 /** The problems applying a structure can meet. */
 export type ProblemKind = Extract<AnyProblemKind, 'missing' | 'refused' | 'failed'>;
@@ -55,7 +50,7 @@ export interface FileMetaSink {
   settle(): Promise<void>;
 }
 
-/** Folders whose metadata waits (see applyStructure) at most: then the files queued inside them are settled first. */
+/** Folders whose metadata waits (see StructureApplier.closing) at most: then the files queued inside them are settled first. */
 const CLOSING_DIRS = 1024;
 
 export interface ApplyResult {
@@ -73,163 +68,125 @@ interface OpenDir {
   e: StructureEntry;
 }
 
-export async function applyStructure(entries: AsyncIterable<StructureEntry>, dest: Destination, opts: ApplyOptions): Promise<ApplyResult> {
-  const result: ApplyResult = { dirs: 0, files: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0 };
-  const stack: OpenDir[] = [];
+export function applyStructure(entries: AsyncIterable<StructureEntry>, dest: Destination, opts: ApplyOptions): Promise<ApplyResult> {
+  return new StructureApplier(dest, opts).run(entries);
+}
 
-  /** An entry's owner (as root), mode and time, as they are set. */
-  const metaOf = (e: StructureEntry): FileMeta => ({
-    mode: e.mode,
-    owner: opts.owners ? { uid: resolveUid(e.uid, e.user), gid: resolveGid(e.gid, e.group) } : null,
-    time: utimesSeconds(e.mtimeNs),
-  });
-  const setMeta = (abs: string, e: StructureEntry, isLink: boolean): void => setMetaAt(abs, metaOf(e), isLink);
-
-  const closeDir = (d: OpenDir): void => {
-    try {
-      setMeta(d.abs, d.e, false);
-    } catch (err) {
-      if (isFatalIoError(err)) throw err;
-      opts.report(d.path, `cannot set metadata: ${entryErrorMessage(err)}`, 'failed');
-    }
-  };
+/** One application of a structure record: its counts, the open folders, and those waiting to be closed. */
+class StructureApplier implements NodeContext {
+  readonly result: ApplyResult = { dirs: 0, files: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0 };
+  /** Folders entered and not yet left, outermost first. */
+  private readonly stack: OpenDir[] = [];
   /**
    * Folders left, deepest first, whose metadata is still to be set: after the files queued inside
    * them (a read-only or unsearchable folder would bar them), so the sink is settled first.
    */
-  let closing: OpenDir[] = [];
-  const closeWaiting = async (): Promise<void> => {
-    await opts.files?.settle();
-    const dirs = closing;
-    closing = [];
-    for (const d of dirs) closeDir(d);
-  };
+  private closing: OpenDir[] = [];
 
-  /** An entry's error, listed as one thread's loop lists it; fatal I/O errors end the run. */
-  const reportError = (path: string, err: unknown, report: Report): void => {
-    if (err instanceof XtarError) report(path, err.message, 'refused');
-    else if (isFatalIoError(err)) throw err;
-    else report(path, `cannot restore: ${entryErrorMessage(err)}`, 'failed');
-  };
-  const fileSettled =
-    (e: StructureEntry, report: Report) =>
-    (r: FileMetaFound | { error: unknown }): void => {
-      if (r === 'done') result.files++;
-      else if (r === 'missing') {
-        if (!opts.expectedMissing?.(e.path)) report(e.path, 'the file is missing', 'missing');
-      } else if (r === 'not-a-file') report(e.path, 'something other than a regular file is in its place', 'refused');
-      else reportError(e.path, r.error, report);
-    };
+  constructor(
+    readonly dest: Destination,
+    readonly opts: ApplyOptions,
+  ) {}
 
-  const replaceable = (abs: string, path: string): boolean => {
-    const st = lstatOrNull(abs);
-    if (st === null) return true;
-    if (st.isDirectory()) {
-      opts.report(path, 'a folder is in the way', 'refused');
-      return false;
+  async run(entries: AsyncIterable<StructureEntry>): Promise<ApplyResult> {
+    for await (const e of entries) {
+      this.leaveDirsAbove(e.path);
+      if (this.closing.length >= CLOSING_DIRS) await this.closeWaiting();
+      try {
+        await this.one(e);
+      } catch (err) {
+        this.reportError(e.path, err, this.opts.report);
+      }
     }
-    unlinkSync(abs);
-    return true;
-  };
+    while (this.stack.length > 0) this.closing.push(this.stack.pop() as OpenDir);
+    await this.closeWaiting();
+    return this.result;
+  }
 
-  const one = async (e: StructureEntry): Promise<void> => {
+  /** Leaving folders: everything inside them is done (or queued), so their own metadata comes next. */
+  private leaveDirsAbove(path: string): void {
+    const stack = this.stack;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as OpenDir;
+      if (path.startsWith(`${top.path}/`)) break;
+      this.closing.push(stack.pop() as OpenDir);
+    }
+  }
+
+  /** Apply one entry. Runs once per file on the thread that limits unpack: nothing per file beyond what a file needs. */
+  private async one(e: StructureEntry): Promise<void> {
     const parts = e.path.split('/');
-    const files = opts.files;
+    const files = this.opts.files;
     if (e.type === 'dir') {
       await files?.clearWayForDir(parts);
-      const abs = dest.ensureDir(parts);
-      stack.push({ path: e.path, abs, e });
-      result.dirs++;
+      this.enterDir(e, parts);
       return;
     }
     await files?.clearWayForDir(parts.slice(0, -1));
-    dest.ensureDir(parts.slice(0, -1));
-    const abs = dest.pathOf(parts);
+    this.dest.ensureDir(parts.slice(0, -1));
+    const abs = this.dest.pathOf(parts);
     if (e.type === 'file') {
-      if (files === undefined) fileSettled(e, opts.report)(setFileMeta(abs, metaOf(e)));
-      else await files.setFileMeta(parts, abs, metaOf(e), fileSettled(e, opts.reportLater?.() ?? opts.report));
+      if (files === undefined) this.fileSettled(e, this.opts.report)(setFileMeta(abs, this.metaOf(e)));
+      else await files.setFileMeta(parts, abs, this.metaOf(e), this.fileSettled(e, this.opts.reportLater?.() ?? this.opts.report));
       return;
     }
     // Anything else replaces what is at its path: not while a file there waits for its metadata.
     await files?.clearWayForFile(parts);
-    switch (e.type) {
-      case 'symlink': {
-        const st = lstatOrNull(abs);
-        const same = st?.isSymbolicLink() === true && readlinkSync(abs) === e.target;
-        if (!same) {
-          if (!(replaceable(abs, e.path))) return;
-          symlinkSync(e.target as string, abs);
-        }
-        setMeta(abs, e, true);
-        result.symlinks++;
-        return;
-      }
-      case 'hardlink': {
-        const targetParts = (e.target as string).split('/');
-        await files?.clearWayForDir(targetParts.slice(0, -1));
-        dest.ensureDir(targetParts.slice(0, -1));
-        const targetAbs = dest.pathOf(targetParts);
-        const t = lstatOrNull(targetAbs);
-        if (t === null || !t.isFile()) {
-          if (!opts.expectedMissing?.(e.target as string)) {
-            opts.report(e.path, `its target ${e.target} is ${t === null ? 'missing' : 'not a regular file'}`, t === null ? 'missing' : 'refused');
-          }
-          return;
-        }
-        const st = lstatOrNull(abs);
-        if (st !== null && st.ino === t.ino && st.dev === t.dev) {
-          result.hardlinks++;
-          return;
-        }
-        if (!(replaceable(abs, e.path))) return;
-        linkSync(targetAbs, abs);
-        result.hardlinks++;
-        return;
-      }
-      case 'fifo': {
-        const st = lstatOrNull(abs);
-        if (!st?.isFIFO()) {
-          if (!(replaceable(abs, e.path))) return;
-          await run('mkfifo', ['-m', '600', '--', abs]);
-        }
-        setMeta(abs, e, false);
-        result.fifos++;
-        return;
-      }
-      case 'char':
-      case 'block': {
-        const st = lstatOrNull(abs);
-        const right = e.type === 'char' ? st?.isCharacterDevice() : st?.isBlockDevice();
-        if (!right) {
-          if (process.getuid?.() !== 0) {
-            opts.report(e.path, 'device files can only be made by root', 'failed');
-            return;
-          }
-          if (!(replaceable(abs, e.path))) return;
-          await run('mknod', ['-m', '600', '--', abs, e.type === 'char' ? 'c' : 'b', String(e.major), String(e.minor)]);
-        }
-        setMeta(abs, e, false);
-        result.devices++;
-        return;
-      }
-    }
-  };
+    await makeNode(this, e, abs);
+  }
 
-  for await (const e of entries) {
-    // Leaving folders: everything inside them is done (or queued), so their own metadata comes next.
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1] as OpenDir;
-      if (e.path.startsWith(`${top.path}/`)) break;
-      closing.push(stack.pop() as OpenDir);
-    }
-    if (closing.length >= CLOSING_DIRS) await closeWaiting();
+  /** Make (or check) the folder; its metadata waits until it is left (see `closing`). */
+  private enterDir(e: StructureEntry, parts: readonly string[]): void {
+    const abs = this.dest.ensureDir(parts);
+    this.stack.push({ path: e.path, abs, e });
+    this.result.dirs++;
+  }
+
+  /** Set the metadata of every folder waiting, once the files queued inside them are settled. */
+  private async closeWaiting(): Promise<void> {
+    await this.opts.files?.settle();
+    const dirs = this.closing;
+    this.closing = [];
+    for (const d of dirs) this.closeDir(d);
+  }
+
+  private closeDir(d: OpenDir): void {
     try {
-      await one(e);
+      this.setMeta(d.abs, d.e, false);
     } catch (err) {
-      reportError(e.path, err, opts.report);
+      if (isFatalIoError(err)) throw err;
+      this.opts.report(d.path, `cannot set metadata: ${entryErrorMessage(err)}`, 'failed');
     }
   }
-  while (stack.length > 0) closing.push(stack.pop() as OpenDir);
-  await closeWaiting();
-  return result;
+
+  /** What to do once a regular file's metadata is set (or not): count it or list the problem. */
+  private fileSettled(e: StructureEntry, report: Report): (r: FileMetaFound | { error: unknown }) => void {
+    return (r) => {
+      if (r === 'done') this.result.files++;
+      else if (r === 'missing') {
+        if (!this.opts.expectedMissing?.(e.path)) report(e.path, 'the file is missing', 'missing');
+      } else if (r === 'not-a-file') report(e.path, 'something other than a regular file is in its place', 'refused');
+      else this.reportError(e.path, r.error, report);
+    };
+  }
+
+  /** An entry's error, listed as one thread's loop lists it; fatal I/O errors end the run. */
+  private reportError(path: string, err: unknown, report: Report): void {
+    if (err instanceof XtarError) report(path, err.message, 'refused');
+    else if (isFatalIoError(err)) throw err;
+    else report(path, `cannot restore: ${entryErrorMessage(err)}`, 'failed');
+  }
+
+  /** An entry's owner (as root), mode and time, as they are set. */
+  private metaOf(e: StructureEntry): FileMeta {
+    return {
+      mode: e.mode,
+      owner: this.opts.owners ? { uid: resolveUid(e.uid, e.user), gid: resolveGid(e.gid, e.group) } : null,
+      time: utimesSeconds(e.mtimeNs),
+    };
+  }
+
+  setMeta(abs: string, e: StructureEntry, isLink: boolean): void {
+    setMetaAt(abs, this.metaOf(e), isLink);
+  }
 }
