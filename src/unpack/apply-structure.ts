@@ -5,7 +5,7 @@
  * the data, and by expand-structure after a by-hand restore. Never follows a symlink on the way to a
  * path. Symlinks, hard links, FIFOs and devices are made in make-nodes.ts.
  */
-import { entryErrorMessage, isFatalIoError, XtarError, type ProblemKind as AnyProblemKind } from '../errors.js';
+import { entryErrorMessage, entryProblem, isFatalIoError, type ProblemKind as AnyProblemKind } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { resolveGid, resolveUid } from '../scan/owners.js';
 import type { Destination } from '../dest/destination.js';
@@ -172,9 +172,8 @@ class StructureApplier implements NodeContext {
 
   /** An entry's error, listed as one thread's loop lists it; fatal I/O errors end the run. */
   private reportError(path: string, err: unknown, report: Report): void {
-    if (err instanceof XtarError) report(path, err.message, 'refused');
-    else if (isFatalIoError(err)) throw err;
-    else report(path, `cannot restore: ${entryErrorMessage(err)}`, 'failed');
+    const p = entryProblem(path, err, 'restore');
+    report(p.path, p.reason, p.kind);
   }
 
   /** An entry's owner (as root), mode and time, as they are set. */
