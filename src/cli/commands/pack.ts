@@ -2,7 +2,7 @@
 import { InterruptedError } from '../../errors.js';
 import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryItem } from '../../pack/dry-run.js';
-import { pack, type PackOptions } from '../../pack/pack.js';
+import { pack, type PackOptions, type PackResult } from '../../pack/pack.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
 
@@ -33,78 +33,67 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const options: PackOptions = {
-      source: a.src,
-      out: a.out,
-      level: a.level,
-      exclude: a.exclude,
-      signal: ac.signal,
-      ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
-      ...(a.par2 === undefined ? {} : { par2: a.par2 }),
-      ...(a.changedSinceNs === undefined ? {} : { changedSinceNs: a.changedSinceNs }),
-      ...(a.iso ? { iso: true } : {}),
-      ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
-      ...(a.mode === undefined ? {} : { mode: a.mode }),
-      ...(a.fullEvery === undefined ? {} : { fullEvery: a.fullEvery }),
-      ...(a.fullAfterMs === undefined ? {} : { fullAfterMs: a.fullAfterMs }),
-      ...(a.split === undefined ? {} : { split: a.split }),
-      ...(a.checksum ? { checksum: true } : {}),
-      onProgress: (p) => {
-        if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
-      },
-    };
+    const options = packOptionsOf(a, ac.signal, (p) => {
+      if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
+    });
     if (a.dryRun) return await runDryRun(options, a, io);
     const r = await pack(options);
     bar.stop();
-    if (r.nothingChanged) {
-      if (a.json) printJson(io, { set: r.set, backup: null, nothingChanged: true, base: r.base, files: r.files, bytes: r.bytes });
-      else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
-      printProblems(io, r.ignored);
-      return 0;
-    }
-    const problems = [...r.skipped, ...r.changed.map((path) => ({ path, reason: 'file changed as we read it' }))];
-    printProblems(io, problems);
-    printProblems(io, r.ignored);
-    if (a.json) {
-      printJson(io, {
-        set: r.set,
-        backup: r.backupId,
-        kind: r.kind,
-        base: r.base,
-        reason: r.reason,
-        storedFiles: r.storedFiles,
-        storedBytes: r.storedBytes,
-        unchangedFiles: r.unchangedFiles,
-        renamedFiles: r.renamedFiles,
-        deletedFiles: r.deletedFiles,
-        root: r.root,
-        files: r.files,
-        dirs: r.dirs,
-        entries: r.entries,
-        bytes: r.bytes,
-        archiveBytes: r.archiveBytes,
-        bytesWritten: r.bytesWritten,
-        volumes: r.volumes,
-        skipped: r.skipped,
-        changed: r.changed,
-        ignored: r.ignored,
-      });
-    } else if (!a.quiet) {
-      const ratio = r.bytes > 0 ? ` (${((100 * r.archiveBytes) / r.bytes).toFixed(1)}% of ${humanBytes(r.bytes)})` : '';
-      if (r.kind === 'full') io.stdout.write(`full backup ${r.backupId} (${r.reason})\n`);
-      else {
-        io.stdout.write(`${r.kind} backup ${r.backupId} on ${r.base} (${r.reason}): ${r.storedFiles} file(s) stored, ${r.unchangedFiles} unchanged`);
-        io.stdout.write(`${r.renamedFiles ? ` (${r.renamedFiles} renamed)` : ''}, ${r.deletedFiles} deleted\n`);
-      }
-      io.stdout.write(`packed ${r.files} files, ${r.dirs} folders into ${r.volumes.length} volume(s): ${humanBytes(r.archiveBytes)}${ratio}\n`);
-      for (const v of r.volumes) io.stdout.write(`  ${v.path}\n`);
-    }
-    return statusFor(problems.length);
+    return renderPack(r, a, io);
   } finally {
     bar.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The library's options from the command's arguments. */
+function packOptionsOf(a: PackArgs, signal: AbortSignal, onProgress: NonNullable<PackOptions['onProgress']>): PackOptions {
+  return {
+    source: a.src,
+    out: a.out,
+    level: a.level,
+    exclude: a.exclude,
+    signal,
+    ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
+    ...(a.par2 === undefined ? {} : { par2: a.par2 }),
+    ...(a.changedSinceNs === undefined ? {} : { changedSinceNs: a.changedSinceNs }),
+    ...(a.iso ? { iso: true } : {}),
+    ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
+    ...(a.mode === undefined ? {} : { mode: a.mode }),
+    ...(a.fullEvery === undefined ? {} : { fullEvery: a.fullEvery }),
+    ...(a.fullAfterMs === undefined ? {} : { fullAfterMs: a.fullAfterMs }),
+    ...(a.split === undefined ? {} : { split: a.split }),
+    ...(a.checksum ? { checksum: true } : {}),
+    onProgress,
+  };
+}
+
+/** What a pack made (or that it made nothing), as text or one JSON object; the problems on stderr; the exit status. */
+function renderPack(r: PackResult, a: PackArgs, io: Io): number {
+  if (r.nothingChanged) {
+    if (a.json) printJson(io, { set: r.set, backup: null, nothingChanged: true, base: r.base, files: r.files, bytes: r.bytes });
+    else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
+    printProblems(io, r.ignored);
+    return 0;
+  }
+  const problems = [...r.skipped, ...r.changed.map((path) => ({ path, reason: 'file changed as we read it' }))];
+  printProblems(io, problems);
+  printProblems(io, r.ignored);
+  if (a.json) {
+    const { set, backupId: backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored } = r;
+    printJson(io, { set, backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored });
+  } else if (!a.quiet) {
+    const ratio = r.bytes > 0 ? ` (${((100 * r.archiveBytes) / r.bytes).toFixed(1)}% of ${humanBytes(r.bytes)})` : '';
+    if (r.kind === 'full') io.stdout.write(`full backup ${r.backupId} (${r.reason})\n`);
+    else {
+      io.stdout.write(`${r.kind} backup ${r.backupId} on ${r.base} (${r.reason}): ${r.storedFiles} file(s) stored, ${r.unchangedFiles} unchanged`);
+      io.stdout.write(`${r.renamedFiles ? ` (${r.renamedFiles} renamed)` : ''}, ${r.deletedFiles} deleted\n`);
+    }
+    io.stdout.write(`packed ${r.files} files, ${r.dirs} folders into ${r.volumes.length} volume(s): ${humanBytes(r.archiveBytes)}${ratio}\n`);
+    for (const v of r.volumes) io.stdout.write(`  ${v.path}\n`);
+  }
+  return statusFor(problems.length);
 }
 
 /** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
