@@ -1,9 +1,9 @@
 /**
- * `xtar pack`: scan the source into the structure record, then stream one volume — every file
- * compressed once, every directory a nested tar — with the catalog beside it, and make the volume
- * appear under its final name only when it is complete. This file is the pipeline and its public
- * types; each stage is a module of its own (context, plan-backup, write-structure, lookahead,
- * store-files, placement, volume-writer, recorder, commit).
+ * `xtar pack` as a pipeline, and its public types: under the set's lock, plan the backup (context,
+ * plan-backup, decide) → scan to the structure record (write-structure) → compress and place every
+ * file into volumes (lookahead, store-files, placement, volume-writer) → record it in the index
+ * (recorder) → commit (commit): volumes appear under their final names only when all are complete.
+ * Each stage is a module of its own; this file only calls them in order.
  */
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -1,4 +1,4 @@
-/** `xtar list SET [--files [GLOB]]`: call the catalog library, render backups and volumes. */
+/** `xtar list SET [--files [GLOB]] [--obsolete]`: call the set listing and the index, render backups and volumes. */
 import { listFiles, listSet } from '../../set/list.js';
 import { obsoleteVolumes } from '../../setindex/obsolete.js';
 import { UsageError } from '../../errors.js';
