@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
-import { scanTree, sourcePathOf } from '../scan/scan.js';
+import { scanTree, sourcePathOf, type Skipped } from '../scan/scan.js';
 import { hasIndex, SetIndex } from '../setindex/db.js';
 import { checkPackOptions } from './options.js';
 import { chooseRefresh, DEFAULT_SPLIT, historyOf, planBackup, policyOf } from './plan-backup.js';
@@ -14,6 +14,7 @@ import { hashFile } from './compress.js';
 import { creationTime } from '../set/backup-id.js';
 import { decide } from './decide.js';
 import type { PackOptions } from './pack.js';
+import { setLeftOut } from './write-structure.js';
 
 export type DryChange = 'new' | 'modified' | 'content' | 'refresh' | 'renamed' | 'metadata' | 'deleted';
 
@@ -38,6 +39,8 @@ export interface DryRunResult {
   renamedFiles: number;
   metadataFiles: number;
   deletedFiles: number;
+  /** What the scan left out on purpose: the set, when it lies inside the source. */
+  ignored: Skipped[];
 }
 
 /** Plan a pack and report each change through `onItem` (in tree order; deletions last). */
@@ -52,10 +55,10 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
       policyOf(opts),
       creationTime(opts.now),
     );
-    const r: DryRunResult = { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 0, bytes: 0, storeFiles: 0, storeBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0 };
+    const r: DryRunResult = { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 0, bytes: 0, storeFiles: 0, storeBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0, ignored: [] };
     if (index !== null) chooseRefresh(index, plan, opts.split ?? DEFAULT_SPLIT);
     index?.beginSeen();
-    await scanTree(
+    const scan = await scanTree(
       source,
       async (e) => {
         if (e.type !== 'file') return;
@@ -88,8 +91,9 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
           onItem({ path: e.path, change: 'metadata', size });
         }
       },
-      { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }) },
+      { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), leaveOut: setLeftOut(set, source) },
     );
+    r.ignored = scan.ignored;
     if (index !== null && plan.base !== null) {
       for (const path of index.unseen(plan.base.rowid)) {
         r.deletedFiles++;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { VOLUME_STRUCTURE } from '../format/layout.js';
 import { encodeStructureEntry, encodeStructureHeader, encodeTrailer, type StructureEntry } from '../format/records.js';
-import { scanTree, type ScanResult } from '../scan/scan.js';
+import { scanTree, type ScanOptions, type ScanResult } from '../scan/scan.js';
 import { gzipFile } from '../set/volume-files.js';
 import { LineWriter } from '../util/lines.js';
 import { SMALL_FILE_MAX } from './compress.js';
@@ -61,12 +61,17 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
         if (scanFiles % 1000 === 0) opts.onProgress?.({ phase: 'scan', files: scanFiles, bytes: scanBytes, totalFiles: 0, totalBytes: 0 });
       }
     },
-    { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }) },
+    { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }), leaveOut: setLeftOut(ctx.set, ctx.tree) },
   );
   await structure.line(encodeTrailer(scan.entries));
   await structure.close();
   pool.flush();
   return { scan, path, gzPath: `${path}.gz`, sha256: hash.digest('hex'), early };
+}
+
+/** The set, left out of a backup of a folder that holds it (as GNU tar leaves out its own archive). */
+export function setLeftOut(set: string, tree: string): NonNullable<ScanOptions['leaveOut']> {
+  return { path: set, reason: `the set ${set} is inside ${tree} and is left out of the backup` };
 }
 
 /** The structure record's gzip copy, which goes into every volume's archive. */

@@ -10,13 +10,19 @@ import { entryErrorMessage, InputError } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
 import type { StructureEntry } from '../format/records.js';
 import { compileExcludes } from './excludes.js';
-import { TreeWalker } from './walker.js';
+import { TreeWalker, type LeaveOut } from './walker.js';
 
 export interface ScanOptions {
   /** GNU tar style: a pattern without '/' matches a name at any depth; with '/' it matches the path below SRC. */
   exclude?: readonly string[];
   /** Leave out files (not folders) last changed before this time, in ns since 1970. */
   changedSinceNs?: bigint;
+  /**
+   * A folder left out wherever the walk meets it — the set being written, when it lies inside the
+   * source — known by device and inode, so no other folder of its name is; `reason` is noted in
+   * `ignored` where it is met. Nothing is left out when it does not exist.
+   */
+  leaveOut?: { path: string; reason: string };
 }
 
 export interface Skipped {
@@ -42,7 +48,7 @@ export interface ScanResult {
   /** The bound of the top-level entry. */
   rootBound: number;
   skipped: Skipped[];
-  /** Things passed over the way GNU tar passes them (sockets): reported, but not an error. */
+  /** Things left out on purpose (the set being written, ScanOptions.leaveOut): noted, but not a problem. */
   ignored: Skipped[];
 }
 
@@ -80,8 +86,18 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
     skipped: [],
     ignored: [],
   };
-  await new TreeWalker(result, sink, excluded, opts.changedSinceNs).walkRoot(source, root, rootStat);
+  const leaveOut = opts.leaveOut === undefined ? undefined : await folderToLeaveOut(opts.leaveOut);
+  if (leaveOut !== undefined && rootStat.dev === leaveOut.dev && rootStat.ino === leaveOut.ino) {
+    throw new InputError(`${src} is the set itself: it cannot be backed up into itself.`, src);
+  }
+  await new TreeWalker(result, sink, excluded, opts.changedSinceNs, leaveOut).walkRoot(source, root, rootStat);
   return result;
+}
+
+/** The device and inode of the folder to leave out, or undefined when it is not a folder that exists. */
+async function folderToLeaveOut(l: { path: string; reason: string }): Promise<LeaveOut | undefined> {
+  const st = await lstat(l.path, { bigint: true }).catch(() => null);
+  return st?.isDirectory() === true ? { dev: st.dev, ino: st.ino, reason: l.reason } : undefined;
 }
 
 async function statRoot(src: string, source: string): Promise<BigIntStats> {

@@ -22,6 +22,13 @@ const ZIP_LIKE = /\.zip(\.\d{3,})?$/;
 const PART_SUFFIX = /\.\d{3,}$/;
 const USTAR_MAX = 0o77777777777;
 
+/** A folder the walk passes over (the set being written), by device and inode, and why. */
+export interface LeaveOut {
+  dev: bigint;
+  ino: bigint;
+  reason: string;
+}
+
 export class TreeWalker {
   /** `dev:ino` of each file with more than one name → the record path it was first met under. */
   private readonly hardlinks = new Map<string, string>();
@@ -32,6 +39,7 @@ export class TreeWalker {
     private readonly excluded: (rel: string, name: string) => boolean,
     /** Leaves last changed before this (ns) are left out; folders never are. */
     private readonly changedSinceNs: bigint | undefined,
+    private readonly leaveOut: LeaveOut | undefined,
   ) {}
 
   /** Walk from the root (a folder or a regular file, already checked) and note its bound. */
@@ -91,6 +99,10 @@ export class TreeWalker {
       return 0;
     }
     if (st.isDirectory()) {
+      if (this.leaveOut !== undefined && st.ino === this.leaveOut.ino && st.dev === this.leaveOut.dev) {
+        this.result.ignored.push({ path: childPath, reason: this.leaveOut.reason });
+        return 0;
+      }
       if (ZIP_LIKE.test(name)) zipLikeDirs.add(name.replace(PART_SUFFIX, ''));
       return this.visitDir(childAbs, childPath, childRel, st);
     }
@@ -116,8 +128,7 @@ export class TreeWalker {
     if (st.isSymbolicLink()) return this.visitSymlink(abs, path, st);
     if (st.isFIFO()) return this.visitFifo(path, st);
     if (st.isCharacterDevice() || st.isBlockDevice()) return this.visitDevice(path, st);
-    if (st.isSocket()) this.result.ignored.push({ path, reason: 'socket ignored' });
-    else this.skip(path, 'unknown file type');
+    this.skip(path, st.isSocket() ? 'a socket cannot be stored' : 'unknown file type');
     return 0;
   }
 

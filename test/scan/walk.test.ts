@@ -63,16 +63,33 @@ describe('scanTree, case by case', () => {
     assert.equal(r.bytes, 6 + 5 + 4 + 1 + 1 + 1 + 20);
   });
 
-  it('skips a name or a symlink target that is not UTF-8, and ignores a socket, each with its sentence', async () => {
+  it('skips a name or a symlink target that is not UTF-8, and a socket, each with its sentence', async () => {
     const { seen, r } = await scan(src);
+    // A socket is a skipped file like any other (README: skipped → exit 1), not merely "ignored".
     assert.deepEqual(r.skipped, [
       { path: 'src/badlink', reason: 'symlink target is not valid UTF-8' },
       { path: 'src/dir-\ufffd', reason: 'name is not valid UTF-8' },
+      { path: 'src/sock', reason: 'a socket cannot be stored' },
     ]);
-    assert.deepEqual(r.ignored, [{ path: 'src/sock', reason: 'socket ignored' }]);
+    assert.deepEqual(r.ignored, []);
     const paths = seen.map((e) => e.path);
     for (const p of ['src/badlink', 'src/dir-\ufffd', 'src/dir-\ufffd/inside', 'src/sock']) assert.ok(!paths.includes(p), p);
     assert.equal(r.entries, seen.length);
+  });
+
+  it('leaves out the one folder named by leaveOut (by device and inode), not another of its name, and notes it', async () => {
+    const tree = join(work, 'with-set');
+    await mkdir(join(tree, 'set/vol'), { recursive: true });
+    await mkdir(join(tree, 'docs/set'), { recursive: true });
+    await writeFile(join(tree, 'set/vol/a'), 'a');
+    await writeFile(join(tree, 'docs/set/b'), 'b');
+    const { seen, r } = await scan(tree, { leaveOut: { path: join(tree, 'set'), reason: 'the set is left out' } });
+    assert.deepEqual(listed(seen), ['dir:with-set', 'dir:with-set/docs', 'dir:with-set/docs/set', 'file:with-set/docs/set/b']);
+    assert.deepEqual(r.ignored, [{ path: 'with-set/set', reason: 'the set is left out' }]);
+    assert.deepEqual(r.skipped, []);
+    // A folder that does not exist leaves nothing out; the source itself cannot be the folder left out.
+    assert.equal((await scan(tree, { leaveOut: { path: join(work, 'nowhere'), reason: 'x' } })).seen.length, 7);
+    await assert.rejects(scan(tree, { leaveOut: { path: tree, reason: 'x' } }), /is the set itself/);
   });
 
   it('--changed-since leaves old leaves out but keeps every folder', async () => {

@@ -3,7 +3,7 @@ import { InterruptedError } from '../../errors.js';
 import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryItem } from '../../pack/dry-run.js';
 import { pack, type PackOptions, type PackResult } from '../../pack/pack.js';
-import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
+import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
 
 export interface PackArgs {
@@ -74,12 +74,12 @@ function renderPack(r: PackResult, a: PackArgs, io: Io): number {
   if (r.nothingChanged) {
     if (a.json) printJson(io, { set: r.set, backup: null, nothingChanged: true, base: r.base, files: r.files, bytes: r.bytes });
     else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
-    printProblems(io, r.ignored);
+    printNotes(io, r.ignored);
     return 0;
   }
   const problems = [...r.skipped, ...r.changed.map((path) => ({ path, reason: 'file changed as we read it' }))];
   printProblems(io, problems);
-  printProblems(io, r.ignored);
+  printNotes(io, r.ignored);
   if (a.json) {
     const { set, backupId: backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored } = r;
     printJson(io, { set, backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored });
@@ -103,6 +103,7 @@ async function runDryRun(options: PackOptions, a: PackArgs, io: Io): Promise<num
     if (a.json) items.push(i);
     else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
   });
+  printNotes(io, r.ignored);
   if (a.json) printJson(io, { ...r, items });
   else if (!a.quiet) {
     io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storeFiles} of ${r.files} files (${humanBytes(r.storeBytes)})`);

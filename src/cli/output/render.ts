@@ -56,6 +56,11 @@ export function printProblems(io: Io, items: readonly { path: string; reason: st
   for (const p of items) io.stderr.write(`${verb}: ${p.path}: ${p.reason}\n`);
 }
 
+/** Notes on stderr, once each: what was left out on purpose (the set inside the source). They change no exit status. */
+export function printNotes(io: Io, items: readonly { reason: string }[]): void {
+  for (const n of items) io.stderr.write(`xtar: note: ${n.reason}\n`);
+}
+
 export function printJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

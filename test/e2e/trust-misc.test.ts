@@ -1,0 +1,66 @@
+/**
+ * Issue 14 ("Trust"), the smaller findings end to end: a set inside its source is left out of the
+ * backup with a note; a socket is a skipped file (exit 1).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { xtar } from '../helpers/cli.js';
+import { removeTree, tempDir } from '../helpers/tree.js';
+
+describe('trust: the set inside its source, sockets', () => {
+  let work: string;
+  before(async () => {
+    work = await tempDir();
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  it('--out inside SRC: the set is left out (a user folder of its name is not), said once, exit 0; --json and --dry-run too', async () => {
+    const src = join(work, 'home');
+    const set = join(src, 'backup');
+    await mkdir(join(src, 'docs/backup'), { recursive: true });
+    await writeFile(join(src, 'a.txt'), 'a');
+    await writeFile(join(src, 'docs/backup/b.txt'), 'b');
+    const note = `xtar: note: the set ${set} is inside ${src} and is left out of the backup\n`;
+    const first = await xtar(['pack', src, '--out', set]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.stderr, note);
+    // The second run would meet the first one's volumes, index and log: still nothing of the set, nothing changed.
+    const second = await xtar(['pack', src, '--out', set, '--json']);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stderr, note);
+    const json = JSON.parse(second.stdout) as { nothingChanged?: boolean };
+    assert.equal(json.nothingChanged, true, second.stdout);
+    await writeFile(join(src, 'c.txt'), 'c');
+    const third = await xtar(['pack', src, '--out', set, '--json']);
+    assert.equal(third.status, 0, third.stderr);
+    const made = JSON.parse(third.stdout) as { ignored: { path: string; reason: string }[]; skipped: unknown[]; changed: unknown[] };
+    assert.deepEqual(made.ignored, [{ path: 'home/backup', reason: `the set ${set} is inside ${src} and is left out of the backup` }]);
+    assert.deepEqual([made.skipped, made.changed], [[], []]);
+    const list = await xtar(['list', set, '--files']);
+    const files = list.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]);
+    assert.deepEqual([...new Set(files)].sort(), ['home/a.txt', 'home/c.txt', 'home/docs/backup/b.txt']);
+    const dry = await xtar(['pack', src, '--out', set, '--dry-run']);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.equal(dry.stderr, note);
+  });
+
+  it('a socket alone is a skipped file: listed, exit 1', async () => {
+    const src = join(work, 'sock-src');
+    await mkdir(src);
+    await writeFile(join(src, 'kept'), 'kept');
+    const server = createServer();
+    await new Promise<void>((ok) => server.listen(join(src, 'sock'), ok));
+    try {
+      const r = await xtar(['pack', src, '--out', join(work, 'sock-set'), '--quiet']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, 'xtar: sock-src/sock: a socket cannot be stored\n');
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  });
+});
