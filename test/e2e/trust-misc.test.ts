@@ -1,14 +1,25 @@
 /**
  * Issue 14 ("Trust"), the smaller findings end to end: a set inside its source is left out of the
- * backup with a note; a socket is a skipped file (exit 1).
+ * backup with a note; a socket is a skipped file (exit 1); a lock naming a pid that now runs another
+ * program is taken over.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
+
+const sample = new URL('../../../fixtures/sample', import.meta.url).pathname;
+
+/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
+function startOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
+}
 
 describe('trust: the set inside its source, sockets', () => {
   let work: string;
@@ -62,5 +73,41 @@ describe('trust: the set inside its source, sockets', () => {
     } finally {
       await new Promise<void>((ok) => server.close(() => ok()));
     }
+  });
+});
+
+describe('trust: the set lock', { skip: existsSync('/proc/self/stat') ? false : 'needs /proc' }, () => {
+  let work: string;
+  let set: string;
+  let sleeper: ChildProcess;
+  before(async () => {
+    work = await tempDir();
+    set = join(work, 'set');
+    sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise<void>((ok, fail) => sleeper.once('spawn', ok).once('error', fail));
+    const first = await xtar(['pack', sample, '--out', set, '--quiet']);
+    assert.equal(first.status, 0, first.stderr);
+  });
+  after(async () => {
+    sleeper.kill();
+    await removeTree(work);
+  });
+
+  it('a lock naming a live pid that is another program now (another start time) is taken over', async () => {
+    const pid = sleeper.pid as number;
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    await writeFile(join(set, 'xtar.lock'), `${pid} ${BigInt(startOf(pid)) + 7n} ${boot}\n`);
+    const r = await xtar(['pack', sample, '--out', set, '--quiet', '--mode', 'full']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(existsSync(join(set, 'xtar.lock')), false);
+  });
+
+  it('a lock naming the live process that wrote it (its start time right) makes pack end: exit 2, one sentence', async () => {
+    const pid = sleeper.pid as number;
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    await writeFile(join(set, 'xtar.lock'), `${pid} ${startOf(pid)} ${boot}\n`);
+    const r = await xtar(['pack', sample, '--out', set, '--quiet', '--mode', 'full']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `xtar: Another xtar (pid ${pid}) is writing to ${set}; wait for it to finish.\n`);
   });
 });
