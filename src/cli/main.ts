@@ -11,6 +11,27 @@ import type { Io } from './output/render.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
+/**
+ * Commands that only read, which end at once (exit 0) when the reader of their output goes away
+ * (`xtar list SET --files | head -1`). Any other command writes something — volumes, files, an index,
+ * a page — and finishes its work with the rest of its output dropped, ending with its own status, so
+ * that no half-written volume is left behind.
+ */
+const ENDS_WHEN_READER_GOES = new Set(['list', 'verify']);
+let endsWhenReaderGoes = false;
+
+/** EPIPE on stdout or stderr: the reader closed on purpose, so no stack trace and no message. */
+function onOutputError(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') {
+    if (endsWhenReaderGoes) process.exit(0);
+    return;
+  }
+  process.exitCode = describeFailure(e).status;
+  process.exit();
+}
+process.stdout.on('error', onOutputError);
+process.stderr.on('error', onOutputError);
+
 function common<T>(y: Argv<T>) {
   return y
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout at the end' })
@@ -268,6 +289,9 @@ async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nAn archiver for discs and cold media: each file is compressed on its own, then tarred,\nso damage costs only the files that stood there.');
   for (const add of [packCommand, unpackCommand, expandStructureCommand, verifyCommand, repairCommand, activityCommand, listCommand, indexCommand]) add(cli);
   await cli
+    .middleware((a) => {
+      endsWhenReaderGoes = ENDS_WHEN_READER_GOES.has(String(a._[0]));
+    })
     .demandCommand(1, 'Name a command: pack, unpack, verify, expand-structure, list or index.')
     .strict()
     .recommendCommands()

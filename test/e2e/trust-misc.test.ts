@@ -1,19 +1,31 @@
 /**
  * Issue 14 ("Trust"), the smaller findings end to end: a set inside its source is left out of the
  * backup with a note; a socket is a skipped file (exit 1); a lock naming a pid that now runs another
- * program is taken over.
+ * program is taken over; a reader that closes stdout early ends nothing badly.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { xtar } from '../helpers/cli.js';
+import { CLI, xtar, type CliResult } from '../helpers/cli.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
 
 const sample = new URL('../../../fixtures/sample', import.meta.url).pathname;
+
+/** Run xtar with its stdout's reader gone before the first line (as `| head -0` would): status and stderr. */
+function xtarReaderGone(args: readonly string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), stdout: '', stderr }));
+  });
+}
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
 function startOf(pid: number): string {
@@ -109,5 +121,36 @@ describe('trust: the set lock', { skip: existsSync('/proc/self/stat') ? false : 
     const r = await xtar(['pack', sample, '--out', set, '--quiet', '--mode', 'full']);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr, `xtar: Another xtar (pid ${pid}) is writing to ${set}; wait for it to finish.\n`);
+  });
+});
+
+describe('trust: a reader that closes stdout early (EPIPE)', () => {
+  let work: string;
+  let set: string;
+  before(async () => {
+    work = await tempDir();
+    set = join(work, 'set');
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  it('pack finishes its backup: exit 0, nothing on stderr, the set verifies and holds no partial volume', async () => {
+    const r = await xtarReaderGone(['pack', sample, '--out', set]);
+    assert.deepEqual([r.status, r.stderr], [0, '']);
+    const again = await xtarReaderGone(['pack', sample, '--out', set, '--mode', 'full', '--json']);
+    assert.deepEqual([again.status, again.stderr], [0, '']);
+    const names = await readdir(set);
+    assert.deepEqual(names.filter((n) => n.startsWith('.partial')), []);
+    assert.equal(names.filter((n) => /-vol\d+$/.test(n)).length, 2);
+    const v = await xtar(['verify', set, '--quiet']);
+    assert.equal(v.status, 0, v.stderr);
+  });
+
+  it('list --files and verify end quietly with exit 0, no stack trace', async () => {
+    for (const args of [['list', set, '--files'], ['list', set, '--json'], ['verify', set]]) {
+      const r = await xtarReaderGone(args);
+      assert.deepEqual([r.status, r.stderr], [0, ''], args.join(' '));
+    }
   });
 });
