@@ -5,11 +5,11 @@
  * on the way is either made here or checked to be a real directory (never a symlink); files are
  * created with O_NOFOLLOW|O_EXCL. Nothing in an archive can make xtar write outside --dest.
  */
-import { closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { UnsafePathError } from '../errors.js';
+import { osErrorSentence, UnsafePathError, XtarError } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
 
 export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -21,6 +21,42 @@ export function isZero(b: Buffer): boolean {
   return b.equals(b.length === HOLE_BLOCK ? ZEROS : ZEROS.subarray(0, b.length));
 }
 
+/**
+ * The root is made on first use; when it, or a folder on the way, cannot be made at all (a read-only
+ * mount, no permission, a file in the way), the run ends here in one sentence rather than with the
+ * same error for every file. Looks at the nearest folder that exists, and writes nothing.
+ */
+function checkRootCanBeMade(root: string): void {
+  let at = root;
+  for (;;) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(at).isDirectory();
+    } catch (e) {
+      const parent = dirname(at);
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && parent !== at) {
+        at = parent;
+        continue;
+      }
+      throw cannotMake(root, at, e);
+    }
+    if (!isDir) throw cannotMake(root, at, Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }));
+    if (at === root) return; // it exists: what is written into it is checked entry by entry
+    try {
+      accessSync(at, constants.W_OK | constants.X_OK);
+      return;
+    } catch (e) {
+      throw cannotMake(root, at, e);
+    }
+  }
+}
+
+function cannotMake(root: string, at: string, e: unknown): XtarError {
+  const why = osErrorSentence(e, 'fatal') ?? osErrorSentence(e, 'write') ?? (e instanceof Error ? e.message : String(e));
+  return new XtarError(`Cannot create the destination ${root}: ${why}${at === root ? '' : ` (${at})`}.`, { code: 'EDEST', path: root, cause: e });
+}
+
 export class Destination {
   readonly root: string;
   /**
@@ -30,8 +66,10 @@ export class Destination {
    */
   private readonly safeDirs = new Map<string, string>();
 
+  /** Ends the run at once (XtarError, exit 2) when the root cannot be made at all. */
   constructor(root: string) {
     this.root = resolve(root);
+    checkRootCanBeMade(this.root);
   }
 
   /** The absolute path for record-path components, after checking each is a safe single name. */

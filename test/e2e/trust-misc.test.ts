@@ -1,17 +1,18 @@
 /**
  * Issue 14 ("Trust"), the smaller findings end to end: a set inside its source is left out of the
  * backup with a note; a socket is a skipped file (exit 1); a lock naming a pid that now runs another
- * program is taken over; a reader that closes stdout early ends nothing badly.
+ * program is taken over; a reader that closes stdout early ends nothing badly; a destination that
+ * cannot be made ends unpack in one sentence.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI, xtar, type CliResult } from '../helpers/cli.js';
-import { removeTree, tempDir } from '../helpers/tree.js';
+import { isRoot, removeTree, tempDir } from '../helpers/tree.js';
 
 const sample = new URL('../../../fixtures/sample', import.meta.url).pathname;
 
@@ -152,5 +153,41 @@ describe('trust: a reader that closes stdout early (EPIPE)', () => {
       const r = await xtarReaderGone(args);
       assert.deepEqual([r.status, r.stderr], [0, ''], args.join(' '));
     }
+  });
+});
+
+describe('trust: a destination that cannot be made', () => {
+  let work: string;
+  let set: string;
+  let ro: string | null = null;
+  before(async () => {
+    work = await tempDir();
+    set = join(work, 'set');
+    const p = await xtar(['pack', sample, '--out', set, '--quiet']);
+    assert.equal(p.status, 0, p.stderr);
+  });
+  after(async () => {
+    if (ro !== null) execFileSync('umount', [ro]);
+    await removeTree(work);
+  });
+
+  it('on a read-only mount: exit 2, one sentence naming the destination and why, not a line per file', { skip: isRoot ? false : 'mounting needs root' }, async () => {
+    const mnt = join(work, 'ro');
+    await mkdir(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mnt]);
+    ro = mnt;
+    const dest = join(mnt, 'missing', 'out');
+    const r = await xtar(['unpack', set, '--dest', dest]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `xtar: Cannot create the destination ${dest}: the file system is read-only (${mnt}).\n`);
+  });
+
+  it('under a file: exit 2, one sentence naming the file in the way', async () => {
+    const file = join(work, 'a-file');
+    await writeFile(file, 'x');
+    const dest = join(file, 'out');
+    const r = await xtar(['unpack', set, '--dest', dest]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `xtar: Cannot create the destination ${dest}: a file is in the way of a folder (${file}).\n`);
   });
 });
