@@ -26,8 +26,10 @@ function onOutputError(e: NodeJS.ErrnoException): void {
     if (endsWhenReaderGoes) process.exit(0);
     return;
   }
-  process.exitCode = describeFailure(e).status;
-  process.exit();
+  // Any other failure (a full disk under `> FILE`) ends the run: one sentence, where stderr still works.
+  const { message, status: s } = describeFailure(e);
+  if (process.stderr.writable) process.stderr.write(`xtar: ${message}\n`);
+  process.exit(s);
 }
 process.stdout.on('error', onOutputError);
 process.stderr.on('error', onOutputError);

@@ -7,11 +7,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI, xtar, type CliResult } from '../helpers/cli.js';
+import { processStart } from '../../src/set/lock.js';
 import { isRoot, removeTree, tempDir } from '../helpers/tree.js';
 
 const sample = new URL('../../../fixtures/sample', import.meta.url).pathname;
@@ -26,12 +27,6 @@ function xtarReaderGone(args: readonly string[]): Promise<CliResult> {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), stdout: '', stderr }));
   });
-}
-
-/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
-function startOf(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
 }
 
 describe('trust: the set inside its source, sockets', () => {
@@ -109,7 +104,7 @@ describe('trust: the set lock', { skip: existsSync('/proc/self/stat') ? false : 
   it('a lock naming a live pid that is another program now (another start time) is taken over', async () => {
     const pid = sleeper.pid as number;
     const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
-    await writeFile(join(set, 'xtar.lock'), `${pid} ${BigInt(startOf(pid)) + 7n} ${boot}\n`);
+    await writeFile(join(set, 'xtar.lock'), `${pid} ${BigInt(processStart(pid) ?? 0) + 7n} ${boot}\n`);
     const r = await xtar(['pack', sample, '--out', set, '--quiet', '--mode', 'full']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(existsSync(join(set, 'xtar.lock')), false);
@@ -118,7 +113,7 @@ describe('trust: the set lock', { skip: existsSync('/proc/self/stat') ? false : 
   it('a lock naming the live process that wrote it (its start time right) makes pack end: exit 2, one sentence', async () => {
     const pid = sleeper.pid as number;
     const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
-    await writeFile(join(set, 'xtar.lock'), `${pid} ${startOf(pid)} ${boot}\n`);
+    await writeFile(join(set, 'xtar.lock'), `${pid} ${processStart(pid)} ${boot}\n`);
     const r = await xtar(['pack', sample, '--out', set, '--quiet', '--mode', 'full']);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr, `xtar: Another xtar (pid ${pid}) is writing to ${set}; wait for it to finish.\n`);
