@@ -33,9 +33,12 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const options = packOptionsOf(a, ac.signal, (p) => {
-      if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
-    });
+    const options: PackOptions = {
+      ...packOptionsOf(a, ac.signal, (p) => {
+        if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
+      }),
+      onNote: (line) => io.stderr.write(`xtar: ${line}\n`),
+    };
     if (a.dryRun) return await runDryRun(options, a, io);
     const r = await pack(options);
     bar.stop();
