@@ -17,15 +17,26 @@ import type { PackResult } from './pack.js';
 import type { VolumeWriter } from './volume-writer.js';
 import type { Structure } from './write-structure.js';
 
-/** The backup the tree is the same as (same structure record, nothing skipped), when this is not a full backup. */
+/**
+ * The backup the tree is the same as (same structure record), when this is not a full backup. When
+ * that backup skipped files, the tree is the same only if the same files cannot be read again:
+ * commitBackup decides once every file was tried (sameSkipped).
+ */
 export function sameTreeAs(ctx: PackContext, st: Structure): BackupRow | null {
   const latest = ctx.plan.base === null ? null : ctx.index.latest(ctx.source);
-  const same = latest !== null && latest.structureSha256 === st.sha256 && latest.skippedFiles === 0;
+  const same = latest !== null && latest.structureSha256 === st.sha256;
   return same && ctx.plan.kind !== 'full' ? latest : null;
+}
+
+/** This pack skipped exactly the files `latest` skipped (the trees being the same, equal counts and each one skipped there). */
+function sameSkipped(ctx: PackContext, latest: BackupRow): boolean {
+  const rec = ctx.recorder;
+  return rec.skippedFiles === latest.skippedFiles && rec.skipped.every((s) => (ctx.index.lookup(latest.rowid, s.path)?.skipped ?? null) !== null);
 }
 
 /** No file, folder or link changed since `latest`: no backup is made; the set's log says so. */
 export async function nothingChanged(ctx: PackContext, latest: BackupRow, scan: ScanResult): Promise<PackResult> {
+  const skipped = [...scan.skipped, ...ctx.recorder.skipped];
   const { set, source, plan } = ctx;
   await rm(ctx.workDir, { recursive: true, force: true });
   await logToSet(set, new Date(), `pack ${source}: nothing changed since backup ${latest.id}; no backup made`);
@@ -40,7 +51,7 @@ export async function nothingChanged(ctx: PackContext, latest: BackupRow, scan: 
     bytes: scan.bytes,
     archiveBytes: 0,
     bytesWritten: 0,
-    skipped: scan.skipped,
+    skipped,
     ignored: scan.ignored,
     changed: [],
     kind: plan.kind,
@@ -62,7 +73,7 @@ export async function nothingChanged(ctx: PackContext, latest: BackupRow, scan: 
 export async function commitBackup(ctx: PackContext, st: Structure, vs: VolumeWriter, sameAs: BackupRow | null): Promise<PackResult> {
   const { set, source, plan, index, recorder: rec, backupId } = ctx;
   const scan = st.scan;
-  if (sameAs !== null && rec.storedFiles === 0 && rec.skippedFiles === 0) {
+  if (sameAs !== null && rec.storedFiles === 0 && sameSkipped(ctx, sameAs)) {
     await vs.abort();
     ctx.volumes = null;
     rec.drop();

@@ -148,14 +148,15 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     ctx = { ...start, opts, set, tree, level, index, pool: new CompressPool(level, opts.jobs), recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0 };
     const st = await writeStructure(ctx);
     const sameAs = sameTreeAs(ctx, st);
-    if (sameAs !== null && !ctx.checksum) return await nothingChanged(ctx, sameAs, st.scan);
+    // Files that backup could not read are tried again: whether they still cannot be is known after.
+    if (sameAs !== null && sameAs.skippedFiles === 0 && !ctx.checksum) return await nothingChanged(ctx, sameAs, st.scan);
     await gzipStructure(st);
     ctx.recorder.begin({ id: ctx.backupId, kind: ctx.plan.kind, base: ctx.plan.base?.id ?? null, source: ctx.source, root: st.scan.root, created: ctx.createdIso });
     chooseRefresh(index, ctx.plan, opts.split ?? DEFAULT_SPLIT);
     const vs = (ctx.volumes = openVolumes(ctx, st));
     await vs.start();
     await storeFiles(ctx, st, vs);
-    // With --checksum the tree may prove unchanged only now that every file was read.
+    // With --checksum (or files skipped last time) the tree may prove unchanged only now that every file was read.
     return await commitBackup(ctx, st, vs, sameAs);
   } catch (e) {
     await abandon(start, ctx);

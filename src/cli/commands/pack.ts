@@ -77,8 +77,10 @@ function renderPack(r: PackResult, a: PackArgs, io: Io): number {
   if (r.nothingChanged) {
     if (a.json) printJson(io, { set: r.set, backup: null, nothingChanged: true, base: r.base, files: r.files, bytes: r.bytes });
     else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
+    // Files that still cannot be read (as in that backup) are still reported.
+    printProblems(io, r.skipped);
     printProblems(io, r.ignored);
-    return 0;
+    return statusFor(r.skipped.length);
   }
   const problems = [...r.skipped, ...r.changed.map((path) => ({ path, reason: 'file changed as we read it' }))];
   printProblems(io, problems);
