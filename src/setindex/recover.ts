@@ -33,15 +33,21 @@ export async function recoverIncomplete(index: SetIndex, set: string): Promise<s
       imported.push(b.id);
     } else for (const v of vols) if (v.dir !== null) await rm(v.dir, { recursive: true, force: true });
   }
-  // Complete backups newer than any the index holds (oldest first: a later one's references need
-  // the earlier's rows). An older one would take a place in the order that is not its own; `xtar
-  // index rebuild` puts it where it belongs.
+  // Complete backups the index lacks, newer than any it holds of their source (oldest first: a later
+  // one's references need the earlier's rows). An older one would take a place in the order that is
+  // not its own; `xtar index rebuild` puts it where it belongs.
   const known = index.ids();
-  const newest = [...known].sort().at(-1) ?? '';
   for (const [id, vols] of [...onDisk.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    if (known.has(id) || id <= newest || !(await completeOnDisk(vols))) continue;
-    await importBackup(index, id, vols);
-    imported.push(id);
+    if (known.has(id) || !(await completeOnDisk(vols))) continue;
+    const source = (await readVolumeManifest(vols[0]?.dir as string))?.source;
+    if (source === undefined || id <= (index.latest(source)?.id ?? '')) continue;
+    try {
+      await importBackup(index, id, vols);
+      imported.push(id);
+    } catch (e) {
+      // The index cannot be written: say so. Volumes that cannot be read stay out, as before.
+      if (String((e as { code?: unknown }).code).startsWith('SQLITE_')) throw e;
+    }
   }
   // Folders of a pack that never finished (the lock says no other pack is running).
   for (const name of await readdir(set)) {
