@@ -12,7 +12,7 @@
  */
 import Database from 'better-sqlite3';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { IndexError, XtarError } from '../errors.js';
 import type { BackupKind, BlobPart } from '../format/records.js';
 
@@ -207,7 +207,7 @@ export class SetIndex {
       this.migrate();
     } catch (e) {
       if (e instanceof XtarError) throw e;
-      throw new IndexError(`Cannot open the set's index ${file}: ${(e as Error).message}; \`xtar index rebuild\` makes it again from the volumes.`, e);
+      throw new IndexError(`Cannot open the set's index ${file}: ${(e as Error).message}; \`xtar index rebuild ${dirname(file)}\` makes it again from the volumes.`, e);
     }
     this.pathId = this.db.prepare('SELECT id FROM paths WHERE path = ?').pluck();
     this.insertPath = this.db.prepare('INSERT INTO paths(path) VALUES (?)');

@@ -122,7 +122,12 @@ export async function openHealed(set: string, opts: { write: boolean; note: (lin
  * brought up to date with the volumes: an answer never comes from an empty, damaged or stale index.
  */
 export async function openIndex(set: string, note: (line: string) => void): Promise<SetIndex> {
-  const unlock = await lockSet(set);
+  const unlock = await lockSet(set).catch(async (e: unknown) => {
+    if (!READ_ONLY.has(String((e as NodeJS.ErrnoException).code))) throw e;
+    return null;
+  });
+  // A set on a read-only file system (discs) is read as it is, when its index is sound.
+  if (unlock === null) return openReadOnly(set);
   try {
     const index = await openHealed(set, { write: false, note });
     try {
@@ -135,4 +140,20 @@ export async function openIndex(set: string, note: (line: string) => void): Prom
   } finally {
     await unlock();
   }
+}
+
+/** Errors that say the set folder cannot be written. */
+const READ_ONLY = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/** The index of a set that cannot be written: used when sound, else refused with its path and the command. */
+async function openReadOnly(set: string): Promise<SetIndex> {
+  const file = join(set, INDEX_FILE);
+  const why = await stat(file).then(
+    () => damage(set, file, true),
+    () => 'missing',
+  );
+  if (why !== null) {
+    throw new IndexError(`The set's index ${file} is ${why === 'missing' ? 'missing' : `damaged (${why})`} and the set cannot be written: copy the set where it can be and run \`${rebuildCommand(set)}\` there.`);
+  }
+  return SetIndex.open(set);
 }

@@ -85,6 +85,30 @@ describe('the index heals itself', () => {
     assert.match(r.stderr, /was damaged \(an empty file\); rebuilt it from the volumes/);
   });
 
+  it('list --obsolete on a read-only set: answers from a sound index, refuses an emptied one with its path and the command', async (t) => {
+    if (!isRoot) return t.skip('needs root for a read-only bind mount');
+    const { src, set } = await setWithFull(work, 'ro-list');
+    await pack(src, set, 1);
+    const sound = await xtar(['list', set, '--obsolete', '--json']);
+    const readOnly = async (): Promise<Awaited<ReturnType<typeof xtar>>> => {
+      execFileSync('mount', ['--bind', set, set]);
+      try {
+        execFileSync('mount', ['-o', 'remount,ro,bind', set]);
+        return await xtar(['list', set, '--obsolete', '--json']);
+      } finally {
+        execFileSync('umount', [set]);
+      }
+    };
+    const r = await readOnly();
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(sound.stdout));
+    await truncate(join(set, INDEX), 0);
+    const empty = await readOnly();
+    assert.equal(empty.status, 2, empty.stdout);
+    assert.ok(empty.stderr.includes(join(set, INDEX)), empty.stderr);
+    assert.ok(empty.stderr.includes(`xtar index rebuild ${set}`), empty.stderr);
+  });
+
   it('garbage inside the index: moved aside (kept), rebuilt, said once; the pack makes an incremental', async () => {
     const { src, set, full } = await setWithFull(work, 'garbage');
     const file = join(set, INDEX);
