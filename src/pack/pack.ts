@@ -121,7 +121,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   try {
     // A lost or damaged index is made again from the volumes; a backup they hold that it lacks is imported.
     index = await openHealed(set, { write: true, note });
-    for (const id of await recoverIncomplete(index, set)) note(`backup ${id} was complete on disk but not in the set's index; imported it from its volumes.`);
+    for (const id of await recoverIncomplete(index, set)) note(`backup ${id} was complete on disk but not recorded in the set's index; imported it from its volumes.`);
     return await packLocked(opts, set, source, level, index);
   } catch (e) {
     if (index === undefined || !isIndexDamage(e)) throw e;

@@ -207,7 +207,7 @@ describe('the index heals itself', () => {
     assert.equal(third.kind, 'incremental', third.stderr);
     assert.equal(third.base, id, 'builds on the backup the full disk could not record');
     assert.notEqual(third.base, full.backup);
-    assert.match(third.stderr, new RegExp(`backup ${id} was complete on disk but not in the set's index; imported it`));
+    assert.match(third.stderr, new RegExp(`backup ${id} was complete on disk but not recorded in the set's index; imported it`));
     const out = join(work, 'full-out');
     const u = await xtar(['unpack', set, '--dest', out]);
     assert.equal(u.status, 0, u.stderr);
