@@ -195,7 +195,12 @@ function verifyCommand(y: Argv): Argv {
         .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
         .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
         .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
-        .epilog(exitStatusHelp({ 1: 'something is damaged (each damaged file listed on stderr)', 2: 'nothing could be read, or a usage error' })),
+        .epilog(
+          `verify SET reads the newest backup and every earlier volume its files' bytes are on, and checks that the newest backup of each folder backed up can be restored in full: each volume it needs, its own or an earlier backup's, is in the set (older backups are not asked: list --obsolete may have let you reuse volumes only they need).\n\n${exitStatusHelp({
+            1: 'something is damaged (each damaged file listed on stderr), or a SET lacks a volume its newest backup needs (named)',
+            2: 'nothing could be read, or a usage error',
+          })}`,
+        ),
     async (a) => {
       if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
       const { runVerify } = await import('./commands/unpack.js');

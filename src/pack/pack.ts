@@ -10,11 +10,12 @@ import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import type { Skipped } from '../scan/scan.js';
 import { prepareSet } from '../set/prepare-set.js';
-import { hasIndex, SetIndex } from '../setindex/db.js';
+import { IndexError } from '../errors.js';
+import { INDEX_FILE, type SetIndex } from '../setindex/db.js';
+import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
-import { rebuildIndex } from '../setindex/rebuild.js';
 import { recoverIncomplete } from '../setindex/recover.js';
-import { setVolumes } from '../set/locate.js';
+import { join } from 'node:path';
 import { commitBackup, nothingChanged, sameTreeAs } from './commit.js';
 import { CompressPool } from './compress.js';
 import { startBackup, type BackupStart, type PackContext } from './context.js';
@@ -58,6 +59,8 @@ export interface PackOptions {
   split?: number;
   /** Compare contents (sha256), not only size and mtime, to find changed files. */
   checksum?: boolean;
+  /** One line for the user when the set's index was healed (rebuilt, or a backup imported from its volumes). */
+  onNote?: (line: string) => void;
 }
 
 export interface PackProgress {
@@ -113,13 +116,24 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   if (opts.iso) await requireXorriso();
   const set = await prepareSet(opts.out);
   const unlock = await lockSet(set);
+  const note = opts.onNote ?? ((): void => undefined);
   let index: SetIndex | undefined;
   try {
-    // A set whose index was lost (or made by an older xtar) gets it back from its volumes first.
-    if (!(await hasIndex(set)) && (await setVolumes(set)).size > 0) await rebuildIndex(set);
-    index = SetIndex.open(set);
-    await recoverIncomplete(index, set);
+    // A lost or damaged index is made again from the volumes; a backup they hold that it lacks is imported.
+    index = await openHealed(set, { write: true, note });
+    for (const id of await recoverIncomplete(index, set)) note(`backup ${id} was complete on disk but not recorded in the set's index; imported it from its volumes.`);
     return await packLocked(opts, set, source, level, index);
+  } catch (e) {
+    if (index === undefined || !isIndexDamage(e)) throw e;
+    // Damage SQLite found mid-run: the file goes aside now, so the next run starts from the volumes.
+    index.close();
+    index = undefined;
+    const file = join(set, INDEX_FILE);
+    const aside = await moveAside(set).catch(() => null);
+    throw new IndexError(
+      `The set's index ${file} is damaged (${(e as Error).message.replace(/\.$/, '')}); ${aside === null ? 'move it away' : `it was moved to ${aside}`} and run the pack again (or \`${rebuildCommand(set)}\`): it is made again from the volumes.`,
+      e,
+    );
   } finally {
     index?.close();
     await unlock();
@@ -134,14 +148,15 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     ctx = { ...start, opts, set, tree, level, index, pool: new CompressPool(level, opts.jobs), recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0 };
     const st = await writeStructure(ctx);
     const sameAs = sameTreeAs(ctx, st);
-    if (sameAs !== null && !ctx.checksum) return await nothingChanged(ctx, sameAs, st.scan);
+    // Files that backup could not read are tried again: whether they still cannot be is known after.
+    if (sameAs !== null && sameAs.skippedFiles === 0 && !ctx.checksum) return await nothingChanged(ctx, sameAs, st.scan);
     await gzipStructure(st);
     ctx.recorder.begin({ id: ctx.backupId, kind: ctx.plan.kind, base: ctx.plan.base?.id ?? null, source: ctx.source, root: st.scan.root, created: ctx.createdIso });
     chooseRefresh(index, ctx.plan, opts.split ?? DEFAULT_SPLIT);
     const vs = (ctx.volumes = openVolumes(ctx, st));
     await vs.start();
     await storeFiles(ctx, st, vs);
-    // With --checksum the tree may prove unchanged only now that every file was read.
+    // With --checksum (or files skipped last time) the tree may prove unchanged only now that every file was read.
     return await commitBackup(ctx, st, vs, sameAs);
   } catch (e) {
     await abandon(start, ctx);
@@ -175,5 +190,10 @@ function openVolumes(ctx: PackContext, st: Structure): VolumeWriter {
 async function abandon(start: BackupStart, ctx: PackContext | undefined): Promise<void> {
   await ctx?.volumes?.abort();
   await rm(start.workDir, { recursive: true, force: true }).catch(() => undefined);
-  ctx?.recorder.drop();
+  try {
+    ctx?.recorder.drop();
+  } catch {
+    // The index cannot be written (full, damaged): the rows stay as an incomplete backup, which the
+    // next writer removes (recover.ts); the error that stopped the pack is the one to report.
+  }
 }

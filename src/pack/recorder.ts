@@ -58,6 +58,11 @@ export class IndexRecorder {
     this.row = -1;
   }
 
+  /** The row is no longer this recorder's to complete or drop (its volumes are in place: recover.ts imports it). */
+  forget(): void {
+    this.row = -1;
+  }
+
   /** Remove the backup's row and its files' rows, if any (the pack failed, or made no backup). */
   drop(): void {
     if (this.row >= 0) this.index.dropBackup(this.row);

@@ -16,8 +16,7 @@ import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
 import { catalogLines, type RecordSource } from '../set/read-records.js';
 import { readLines } from '../util/lines.js';
-import { hasIndex, INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
-import { lockSet } from '../set/lock.js';
+import { INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
 
 export interface ImportResult {
   id: string;
@@ -153,17 +152,4 @@ export async function rebuildIndex(set: string): Promise<RebuildResult> {
   for (const suffix of ['-journal', '-wal', '-shm']) await rm(target + suffix, { force: true });
   await rename(temp, target);
   return { index: target, backups, failed };
-}
-
-/** The set's index, made from the volumes first when it is missing (a set copied back from discs). */
-export async function openIndex(set: string): Promise<SetIndex> {
-  if (!(await hasIndex(set))) {
-    const unlock = await lockSet(set);
-    try {
-      await rebuildIndex(set);
-    } finally {
-      await unlock();
-    }
-  }
-  return SetIndex.open(set);
 }

@@ -2,7 +2,7 @@
 import { listFiles, listSet } from '../../set/list.js';
 import { obsoleteVolumes } from '../../setindex/obsolete.js';
 import { UsageError } from '../../errors.js';
-import { openIndex } from '../../setindex/rebuild.js';
+import { openIndex } from '../../setindex/heal.js';
 import { join, resolve } from 'node:path';
 import { humanBytes, printJson, type Io } from '../output/render.js';
 
@@ -60,7 +60,7 @@ async function runObsolete(a: ListArgs, io: Io): Promise<number> {
   const keep = a.keep ?? 1;
   if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep must be a whole number of at least 1.');
   await listSet(a.set); // says clearly when this is not a set
-  const index = await openIndex(resolve(a.set));
+  const index = await openIndex(resolve(a.set), (line) => io.stderr.write(`xtar: ${line}\n`));
   try {
     const r = obsoleteVolumes(index, keep);
     if (a.json) printJson(io, { keep, kept: r.kept, obsolete: r.obsolete.map((v) => ({ ...v, path: join(resolve(a.set), v.name) })), bytes: r.bytes });

@@ -33,9 +33,12 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const options = packOptionsOf(a, ac.signal, (p) => {
-      if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
-    });
+    const options: PackOptions = {
+      ...packOptionsOf(a, ac.signal, (p) => {
+        if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
+      }),
+      onNote: (line) => io.stderr.write(`xtar: ${line}\n`),
+    };
     if (a.dryRun) return await runDryRun(options, a, io);
     const r = await pack(options);
     bar.stop();
@@ -74,8 +77,10 @@ function renderPack(r: PackResult, a: PackArgs, io: Io): number {
   if (r.nothingChanged) {
     if (a.json) printJson(io, { set: r.set, backup: null, nothingChanged: true, base: r.base, files: r.files, bytes: r.bytes });
     else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
+    // Files that still cannot be read (as in that backup) are still reported.
+    printProblems(io, r.skipped);
     printNotes(io, r.ignored);
-    return 0;
+    return statusFor(r.skipped.length);
   }
   const problems = [...r.skipped, ...r.changed.map((path) => ({ path, reason: 'file changed as we read it' }))];
   printProblems(io, problems);

@@ -2,6 +2,7 @@
 import { expandStructure } from '../../unpack/expand-structure.js';
 import { unpack, type RestorePlan } from '../../unpack/unpack.js';
 import { verify } from '../../unpack/verify.js';
+import { checkChains, type ChainGap } from '../../unpack/check-chain.js';
 import { splitInputs } from '../../set/locate.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
@@ -93,9 +94,13 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
     bar.stop();
   }
   const { damaged, unreadable } = r;
+  // A set folder: can its newest backups be restored in full (every volume of their chains in the set)?
+  const gaps: ChainGap[] = [];
+  for (const input of a.inputs) gaps.push(...((await checkChains(input)) ?? []));
   printProblems(io, r.problems);
+  for (const g of gaps) io.stderr.write(`xtar: ${g.message}\n`);
   if (a.json) {
-    printJson(io, { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems });
+    printJson(io, { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems, chainGaps: gaps });
   } else if (!a.quiet) {
     if (r.problems.length === 0) io.stdout.write(`all ${r.files} files intact (${humanBytes(r.bytes)})\n`);
     else {
@@ -113,10 +118,12 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
         io.stdout.write(`  ${dir}/  ${names.length} damaged: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}\n`);
       }
     }
+    if (gaps.length > 0) io.stdout.write(`the set's newest backup cannot be restored in full: ${gaps.length} volume(s) it needs are not in the set (named above)\n`);
   }
   if (unreadable) return 2;
-  // Volumes not given (or files on them) are reported, but are not damage.
-  return statusFor(r.problems.filter((p) => p.kind !== 'missing').length);
+  // Volumes not given (or files on them) are reported, but are not damage — unless the input is a
+  // set that lacks a volume its newest backup needs: then it cannot be restored in full.
+  return statusFor(r.problems.filter((p) => p.kind !== 'missing').length + gaps.length);
 }
 
 export interface RepairArgs {
