@@ -60,7 +60,7 @@ export function decodeVolumeManifest(text: string, where = 'volume.json'): Volum
   let summed = false;
   if (o.sum !== undefined) {
     const tail = SUM_TAIL.exec(line);
-    if (tail === null || sha256Hex(`${line.slice(0, tail.index)}}`) !== tail[1]) throw new FormatError(`${where}: its checksum does not match (the file is damaged).`, { code: 'ECHECKSUM' });
+    if (tail === null || sha256Hex(`${line.slice(0, tail.index)}}`) !== tail[1]) throw new FormatError(`${where}: its checksum does not match: the file is damaged.`, { code: 'ECHECKSUM' });
     summed = true;
   }
   if (o.xtar !== 'volume') throw new FormatError(`${where}: not an xtar volume manifest.`);

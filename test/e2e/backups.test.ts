@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { CLI, run, xtar } from '../helpers/cli.js';
 import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
@@ -242,6 +243,9 @@ describe('backups over time', () => {
     const donor = JSON.parse(lines[at('src/docs/note4.txt')] as string) as { parts: unknown };
     victim.parts = donor.parts; // note3's line now points at note4's blob
     lines[at('src/docs/note3.txt')] = JSON.stringify(victim);
+    // Forged as a forger would: the trailer's digest made over the edited lines, so the record checks.
+    const end = lines.findIndex((l) => l.startsWith('{"end":'));
+    lines[end] = JSON.stringify({ ...(JSON.parse(lines[end] as string) as object), sha256: createHash('sha256').update(lines.slice(0, end).map((l) => `${l}\n`).join('')).digest('hex') });
     await writeFile(catalog, lines.join('\n'));
     const dest = join(work, 'forge/out');
     const r = await xtar(['unpack', set, '--dest', dest]);
