@@ -4,6 +4,7 @@
  * lines is read-records.ts's job; what is done with them, the stages'.
  */
 import { basename } from 'node:path';
+import { XtarError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type CatalogLine, type StructureEntry } from '../format/records.js';
 import { checkVolumeManifest } from '../set/manifest.js';
 import { readLines } from '../util/lines.js';
@@ -208,6 +209,9 @@ export async function checkRecord<T>(
 ): Promise<{ state: RecordState; digest: boolean }> {
   let n = 0;
   let broken = false;
+  // A header of a newer version ends the run (upgrade xtar) — if the record checks: one flipped bit
+  // can turn a version 1 into a 9, and that is damage, not a newer record.
+  let newer: unknown = null;
   const digest = new RecordDigest();
   gather?.clear();
   try {
@@ -215,7 +219,8 @@ export async function checkRecord<T>(
       if (n++ === 0) {
         try {
           decodeHeader(line, src.label);
-        } catch {
+        } catch (e) {
+          if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
           broken = true;
         }
         digest.line(line);
@@ -224,9 +229,10 @@ export async function checkRecord<T>(
       const t = decodeTrailer(line);
       if (t !== null) {
         const sum = t.sha256 ?? expected;
+        const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
+        if (newer !== null && (good || sum === undefined)) throw newer;
         if (broken) return { state: 'broken', digest: sum !== undefined };
         if (sum === undefined) return { state: 'legacy', digest: false };
-        const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
         return { state: good ? 'checked' : 'damaged', digest: true };
       }
       digest.line(line);
@@ -238,7 +244,8 @@ export async function checkRecord<T>(
         broken = true;
       }
     }
-  } catch {
+  } catch (e) {
+    if (e === newer) throw e;
     return { state: 'broken', digest: expected !== undefined };
   }
   return { state: 'broken', digest: expected !== undefined };

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { CLI, run, xtar } from '../helpers/cli.js';
 import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
@@ -18,6 +17,7 @@ import { killMidPack } from '../helpers/kill.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir, type NodeInfo } from '../helpers/tree.js';
 import { SetIndex } from '../../src/setindex/db.js';
 import { PARTIAL_PREFIX } from '../../src/format/layout.js';
+import { recordLines, sealedRecord } from '../helpers/records.js';
 
 const DAY = 86_400;
 const EPOCH = 1_790_000_000; // 2026-09-21
@@ -244,9 +244,7 @@ describe('backups over time', () => {
     victim.parts = donor.parts; // note3's line now points at note4's blob
     lines[at('src/docs/note3.txt')] = JSON.stringify(victim);
     // Forged as a forger would: the trailer's digest made over the edited lines, so the record checks.
-    const end = lines.findIndex((l) => l.startsWith('{"end":'));
-    lines[end] = JSON.stringify({ ...(JSON.parse(lines[end] as string) as object), sha256: createHash('sha256').update(lines.slice(0, end).map((l) => `${l}\n`).join('')).digest('hex') });
-    await writeFile(catalog, lines.join('\n'));
+    await writeFile(catalog, sealedRecord(recordLines(lines.join('\n'))));
     const dest = join(work, 'forge/out');
     const r = await xtar(['unpack', set, '--dest', dest]);
     assert.equal(r.status, 1, r.stderr);

@@ -6,11 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pack } from '../../src/pack/pack.js';
 import { unpack } from '../../src/unpack/unpack.js';
 import { verify } from '../../src/unpack/verify.js';
+import { RandomReader } from '../../src/unpack/random-reader.js';
+import { topLevelRecords } from '../../src/unpack/walk-archive.js';
 import { mulberry32 } from '../../scripts/prng.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir, touchNs, type NodeInfo } from '../helpers/tree.js';
 
@@ -127,5 +130,97 @@ describe('integrity of the records: seeded single-bit flips', () => {
         if (v.damaged.length > 0) failures.push(`${what}: verify blames files: ${v.damaged.map((p) => `${p.path}: ${p.reason}`).join('; ')}`);
       }
     }
+  });
+});
+
+/** Overwrite the middle of a record's gzip copy inside the .xtar (its data, not its tar header): the copy no longer reads. */
+async function spoilCopy(archive: string, which: 'structure' | 'catalog'): Promise<void> {
+  const r = await RandomReader.open(archive);
+  const at = (await topLevelRecords(r))[which];
+  await r.close();
+  assert.ok(at, `the archive holds a ${which} copy`);
+  const bytes = await readFile(archive);
+  bytes.fill(0x55, at.start + 20, at.start + at.size - 10);
+  await writeFile(archive, bytes);
+}
+
+describe('integrity of the records: when no copy checks', () => {
+  let work: string;
+  let src: string;
+  let want: Map<string, NodeInfo>;
+  /** A fresh one-volume set of the tree: its volume folder and archive. */
+  const fresh = async (name: string): Promise<{ set: string; vol: string; archive: string }> => {
+    const set = join(work, name);
+    await pack({ source: src, out: set, jobs: 1, now: new Date('2026-11-02T00:00:00Z') });
+    const vol = join(set, (await readdir(set)).find((n) => n.endsWith('-vol001')) as string);
+    return { set, vol, archive: join(vol, `${vol.slice(vol.lastIndexOf('/') + 1)}.xtar`) };
+  };
+
+  before(async () => {
+    work = await tempDir();
+    src = join(work, 'tree');
+    await mkdir(src);
+    await makeTree(src);
+    want = await snapshot(src);
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  it('catalog.jsonl and its copy both damaged: the lines are hints, every blob they miss is found by the tar walk', async () => {
+    const { set, vol, archive } = await fresh('cat-both');
+    const path = join(vol, 'catalog.jsonl');
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    // One line points one byte off; another carries a wrong sha256 digit: both still parse.
+    lines[1] = (lines[1] as string).replace(/"offset":(\d+)/, (_m, n: string) => `"offset":${Number(n) + 1}`);
+    lines[2] = (lines[2] as string).replace(/"sha256":"([0-9a-f])/, (_m, c: string) => `"sha256":"${c === '0' ? '1' : '0'}`);
+    await writeFile(path, lines.join('\n'));
+    await spoilCopy(archive, 'catalog');
+    const dest = join(work, 'cat-both-out');
+    const r = await unpack({ inputs: [set], dest, jobs: 1 });
+    assert.deepEqual(diffSnapshots(want, await snapshot(join(dest, 'tree'))), []);
+    assert.deepEqual(r.problems.map((p) => p.kind), ['header', 'header']);
+    assert.match(r.problems[0]?.reason ?? '', /^catalog\.jsonl is damaged \(its checksum does not match\)$/);
+    assert.match(r.problems[1]?.reason ?? '', /^the copy of catalog\.jsonl inside the archive is damaged/);
+    const v = await verify({ inputs: [set], jobs: 1 });
+    assert.deepEqual(v.damaged, []);
+    assert.equal(v.problems.length, 2);
+  });
+
+  it('structure.jsonl and its copy both damaged: no mode, time or path of it is applied; files restored, the record named', async () => {
+    const { set, vol, archive } = await fresh('st-both');
+    const path = join(vol, 'structure.jsonl');
+    const text = await readFile(path, 'utf8');
+    const changed = text.replace('"mode":"0600"', '"mode":"6777"');
+    assert.notEqual(changed, text);
+    await writeFile(path, changed);
+    await spoilCopy(archive, 'structure');
+    const dest = join(work, 'st-both-out');
+    const r = await unpack({ inputs: [set], dest, jobs: 1 });
+    assert.equal(r.structure, null);
+    const got = await snapshot(join(dest, 'tree'));
+    for (const [p, w] of want) if (w.type === 'file') assert.equal(got.get(p)?.sha256, w.sha256, p);
+    for (const [p, g] of got) assert.ok((g.mode & 0o7000) === 0, `${p}: no setuid/setgid/sticky from the damaged record`);
+    assert.ok(r.problems.every((p) => p.kind === 'header'), JSON.stringify(r.problems));
+    assert.deepEqual(
+      r.problems.map((p) => p.reason.replace(/ \(.*/, '')),
+      ['structure.jsonl is damaged', 'the copy of structure.jsonl inside the archive is damaged', 'no copy of the structure record checks out, so none was applied: files were restored without folders\' modes, links, owners or times'],
+    );
+  });
+
+  it('a set from before digests (the v1 golden set) with a catalog line one byte off still restores every file', async () => {
+    const repo = fileURLToPath(new URL('../../../', import.meta.url));
+    const set = join(work, 'v1');
+    await cp(join(repo, 'test/fixtures/archives/v1/sample-set'), set, { recursive: true });
+    const path = join(set, '20251123T070500Z-vol001', 'catalog.jsonl');
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    lines[1] = (lines[1] as string).replace(/"offset":(\d+)/, (_m, n: string) => `"offset":${Number(n) + 1}`);
+    await writeFile(path, lines.join('\n'));
+    const dest = join(work, 'v1-out');
+    const r = await unpack({ inputs: [set], dest, jobs: 1 });
+    assert.deepEqual(r.problems, []);
+    const sample = await snapshot(join(repo, 'fixtures/sample'));
+    const got = await snapshot(join(dest, 'sample'));
+    for (const [p, w] of sample) if (w.type === 'file') assert.equal(got.get(p)?.sha256, w.sha256, p);
   });
 });
