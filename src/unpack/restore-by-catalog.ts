@@ -51,7 +51,13 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
       if (!filter.selects(c.path)) continue;
       const last = c.parts[c.parts.length - 1];
       if (last === undefined || last.volume !== number) continue;
-      for (const p of c.parts) ctx.restored.add(`${p.volume}:${p.offset}`);
+      // Hints: the blobs this line claims first (another line may rightly claim one it points to wrongly).
+      const claimed: string[] | null = hint ? [] : null;
+      for (const p of c.parts) {
+        const key = `${p.volume}:${p.offset}`;
+        if (claimed !== null && !ctx.restored.has(key)) claimed.push(key);
+        ctx.restored.add(key);
+      }
       const comps = c.path.split('/');
       const name = comps[comps.length - 1] as string;
       const missingVols = c.parts.map((p) => p.volume).filter((n) => !byVolume.has(n));
@@ -66,9 +72,9 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
       if (made !== undefined) await made;
       const src = parts.length === 1 ? sliceOf(parts[0]!.r, parts[0]!.start) : concatOf(parts);
       const checks: BlobChecks = { nameOk: (_e, inner) => inner === name, sha256: c.sha256 };
-      if (hint) {
+      if (claimed !== null) {
         checks.deferDamage = () => {
-          for (const p of c.parts) ctx.restored.delete(`${p.volume}:${p.offset}`);
+          for (const key of claimed) ctx.restored.delete(key);
           untrust.add(number);
         };
       }
