@@ -37,10 +37,6 @@ function stateReason(state: RecordState): string {
   return state === 'damaged' ? 'its checksum does not match' : 'it does not read whole: cut short, or a line does not decode';
 }
 
-function recordName(src: RecordSource): string {
-  return src.range === undefined ? basename(src.path) : src.label;
-}
-
 /**
  * Choose the structure record of a volume: its own file when it checks (or, from before revision
  * 2.1, reads whole), else the copy inside its .xtar. With `facts`, the pass that checks a record also
@@ -51,30 +47,15 @@ function recordName(src: RecordSource): string {
  */
 export async function structureSource(v: VolumeSource, r: RandomReader, facts?: StructureFacts, expected?: string): Promise<StructureChoice | null> {
   const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure };
-  const notes: RecordNote[] = [];
-  let digestSeen = expected !== undefined;
-  if (plain) {
-    const c = await checkRecord(plain, decodeStructureHeader, decodeStructureEntry, facts, expected);
-    if (c.state === 'checked' || c.state === 'legacy') return { src: plain, whole: true, checked: c.state === 'checked', notes };
-    digestSeen ||= c.digest;
-    notes.push({ path: plain.path, reason: `${recordName(plain)} is damaged (${stateReason(c.state)})` });
-  }
-  const recs = await topLevelRecords(r);
-  const s = recs.structure;
-  const copy: RecordSource | null = s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
-  if (copy) {
-    const c = await checkRecord(copy, decodeStructureHeader, decodeStructureEntry, facts);
-    digestSeen ||= c.digest;
-    if (c.state === 'checked' || (c.state === 'legacy' && !digestSeen)) {
-      for (const n of notes) n.reason += '; the copy inside the archive was used';
-      return { src: copy, whole: true, checked: c.state === 'checked', notes };
-    }
-    if (digestSeen) notes.push({ path: copy.path, reason: `the copy of structure.jsonl inside the archive is damaged (${stateReason(c.state)})` });
-  }
-  const either = plain ?? copy;
-  if (either === null) return null;
+  const structureCopy = async (): Promise<RecordSource | null> => {
+    const s = (await topLevelRecords(r)).structure;
+    return s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
+  };
+  const c = await chooseCopy(plain, structureCopy, decodeStructureHeader, decodeStructureEntry, facts, expected, 'structure.jsonl', '');
+  if (c.chosen !== null) return { src: c.chosen, whole: true, checked: c.checked, notes: c.notes };
+  if (c.either === null) return null;
   // Nothing checks: a record with a digest is not believed; one from before digests is read for what it holds, as ever.
-  return digestSeen ? { src: null, whole: false, checked: false, notes } : { src: either, whole: false, checked: false, notes: [] };
+  return c.digestSeen ? { src: null, whole: false, checked: false, notes: c.notes } : { src: c.either, whole: false, checked: false, notes: [] };
 }
 
 export interface StructureChoice {
@@ -165,28 +146,48 @@ export type OwnCatalog = RecordSource & {
  */
 export async function ownCatalog(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>, expected?: string): Promise<OwnCatalog | null> {
   const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog };
+  const hints = ': its lines were used only where the blob they point to checks out; the tar walk restored the rest';
+  const c = await chooseCopy(plain, () => catalogCopy(v, r), decodeCatalogHeader, decodeCatalogLine, lines, expected, 'catalog.jsonl', hints);
+  if (c.chosen === plain && plain !== null) return c.checked ? { ...plain, checked: true } : plain;
+  if (c.chosen !== null) return { ...c.chosen, checked: c.checked, plainDamaged: plain !== null, notes: c.notes };
+  return c.either === null ? null : { ...c.either, complete: false, notes: c.digestSeen ? c.notes : [] };
+}
+
+/**
+ * The choice both records make: the plain file when it checks (or is whole and from before
+ * digests), else the copy (`copyOf`) when it does; `notes` name each that failed (as `name`; `more`
+ * is added to the copy's). With nothing chosen, `either` is what there is and `digestSeen` whether any copy (or
+ * volume.json's `expected`) had a digest — then nothing of it may be believed.
+ */
+async function chooseCopy<T>(
+  plain: RecordSource | null,
+  copyOf: () => Promise<RecordSource | null>,
+  decodeHeader: (line: string, where: string) => unknown,
+  decodeEntry: (line: string, where: string) => T,
+  gather: Gatherer<T> | undefined,
+  expected: string | undefined,
+  name: string,
+  more: string,
+): Promise<{ chosen: RecordSource | null; checked: boolean; notes: RecordNote[]; either: RecordSource | null; digestSeen: boolean }> {
   const notes: RecordNote[] = [];
   let digestSeen = expected !== undefined;
   if (plain) {
-    const c = await checkRecord(plain, decodeCatalogHeader, decodeCatalogLine, lines, expected);
-    if (c.state === 'checked') return { ...plain, checked: true };
-    if (c.state === 'legacy') return plain;
+    const c = await checkRecord(plain, decodeHeader, decodeEntry, gather, expected);
+    if (c.state === 'checked' || c.state === 'legacy') return { chosen: plain, checked: c.state === 'checked', notes, either: plain, digestSeen };
     digestSeen ||= c.digest;
-    notes.push({ path: plain.path, reason: `${recordName(plain)} is damaged (${stateReason(c.state)})` });
+    notes.push({ path: plain.path, reason: `${name} is damaged (${stateReason(c.state)})` });
   }
-  const copy = await catalogCopy(v, r);
+  const copy = await copyOf();
   if (copy) {
-    const c = await checkRecord(copy, decodeCatalogHeader, decodeCatalogLine, lines);
+    const c = await checkRecord(copy, decodeHeader, decodeEntry, gather);
     digestSeen ||= c.digest;
     if (c.state === 'checked' || (c.state === 'legacy' && !digestSeen)) {
       for (const n of notes) n.reason += '; the copy inside the archive was used';
-      return { ...copy, checked: c.state === 'checked', plainDamaged: plain !== null, notes };
+      return { chosen: copy, checked: c.state === 'checked', notes, either: copy, digestSeen };
     }
-    if (digestSeen) notes.push({ path: copy.path, reason: `the copy of catalog.jsonl inside the archive is damaged (${stateReason(c.state)}): its lines were used only where the blob they point to checks out; the tar walk restored the rest` });
+    if (digestSeen) notes.push({ path: copy.path, reason: `the copy of ${name} inside the archive is damaged (${stateReason(c.state)})${more}` });
   }
-  if (!digestSeen) notes.length = 0;
-  if (plain) return { ...plain, complete: false, notes };
-  return copy ? { ...copy, complete: false, notes } : null;
+  return { chosen: null, checked: false, notes, either: plain ?? copy, digestSeen };
 }
 
 /** Collects what a pass over a record finds; cleared when a pass over another record begins. */
