@@ -5,6 +5,7 @@
  * A reader ignores keys it does not know (a later minor version may add some) and refuses a file of
  * a newer format version.
  */
+import { createHash } from 'node:crypto';
 import { FormatError } from '../errors.js';
 import { BACKUP_ID_RE, checkPath, checkVersion, decodeStamp, parseJsonLine, uint, versionFor, type BackupKind } from './records.js';
 
@@ -25,19 +26,43 @@ export interface VolumeManifest {
   base?: string;
   /** The absolute path that was backed up, so a rebuilt index knows which backups follow which. */
   source?: string;
+  /** Revision 2.1: the digests in the trailers of this volume's structure.jsonl and catalog.jsonl. */
+  structureSha256?: string;
+  catalogSha256?: string;
+  /** Revision 2.1: whether the file carried its own checksum (`sum`) and it matched. */
+  summed?: boolean;
 }
 
-export type VolumeManifestFields = Omit<VolumeManifest, 'xtar' | 'version'>;
+export type VolumeManifestFields = Omit<VolumeManifest, 'xtar' | 'version' | 'summed'>;
 
-/** volume.json's text: one line, keys in this order, the version the backup's kind is written with. */
+const SUM_TAIL = /,"sum":"([0-9a-f]{64})"\}$/;
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * volume.json's text: one line, keys in this order, the version the backup's kind is written with,
+ * and last its own checksum `sum`: the sha256 of the line as it would be without the `,"sum":"…"`
+ * member (so a reader strips that member, hashes, compares).
+ */
 export function encodeVolumeManifest(m: VolumeManifestFields): string {
-  const { backup, volume, volumes, root, created, files, bytes, kind, base, source } = m;
+  const { backup, volume, volumes, root, created, files, bytes, kind, base, source, structureSha256, catalogSha256 } = m;
   // JSON.stringify leaves out the keys whose value is undefined (base of a full backup).
-  return `${JSON.stringify({ xtar: 'volume', version: versionFor(kind), backup, volume, volumes, root, created, files, bytes, kind, base, source })}\n`;
+  const body = JSON.stringify({ xtar: 'volume', version: versionFor(kind), backup, volume, volumes, root, created, files, bytes, kind, base, source, structureSha256, catalogSha256 });
+  return `${body.slice(0, -1)},"sum":"${sha256Hex(body)}"}\n`;
 }
 
+/** Decode volume.json; a FormatError when it does not decode, or carries a `sum` its bytes do not match. */
 export function decodeVolumeManifest(text: string, where = 'volume.json'): VolumeManifest {
-  const o = parseJsonLine(text.trim(), where);
+  const line = text.trim();
+  const o = parseJsonLine(line, where);
+  let summed = false;
+  if (o.sum !== undefined) {
+    const tail = SUM_TAIL.exec(line);
+    if (tail === null || sha256Hex(`${line.slice(0, tail.index)}}`) !== tail[1]) throw new FormatError(`${where}: its checksum does not match: the file is damaged.`, { code: 'ECHECKSUM' });
+    summed = true;
+  }
   if (o.xtar !== 'volume') throw new FormatError(`${where}: not an xtar volume manifest.`);
   checkVersion(o.version, where);
   if (typeof o.backup !== 'string' || !BACKUP_ID_RE.test(o.backup)) throw new FormatError(`${where}: backup must be a backup id.`);
@@ -63,6 +88,9 @@ export function decodeVolumeManifest(text: string, where = 'volume.json'): Volum
   };
   if (stamp.base !== undefined) m.base = stamp.base;
   if (o.source !== undefined) m.source = o.source as string;
+  if (typeof o.structureSha256 === 'string') m.structureSha256 = o.structureSha256;
+  if (typeof o.catalogSha256 === 'string') m.catalogSha256 = o.catalogSha256;
+  if (summed) m.summed = true;
   return m;
 }
 

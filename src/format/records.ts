@@ -3,6 +3,7 @@
  * file, link, FIFO and device with its metadata) and the catalog (every file's size, sha256 and where
  * its blob lies). Encoding, decoding and validation only; reading files is the caller's job.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { FormatError } from '../errors.js';
 import { isSafeRelativePath } from './names.js';
 
@@ -66,6 +67,12 @@ export interface StructureHeader extends BackupStamp {
 export interface RecordTrailer {
   end: true;
   entries: number;
+  /**
+   * The sha256 (lowercase hex) of every byte of the record before the trailer line — its header and
+   * entry lines, each with its newline. Written since revision 2.1; absent in older records. Kept as
+   * found (not validated): a damaged value is simply one that does not match.
+   */
+  sha256?: string;
 }
 
 export interface CatalogHeader extends BackupStamp {
@@ -260,8 +267,9 @@ export function checkVersion(v: unknown, where: string): void {
   if (v > FORMAT_VERSION) throw new FormatError(`${where}: format version ${v} is newer than this xtar understands (${FORMAT_VERSION}); upgrade xtar.`, { code: 'EVERSION' });
 }
 
-export function encodeTrailer(entries: number): string {
-  return JSON.stringify({ end: true, entries });
+/** The trailer line: the count of entry lines and (revision 2.1 on) the digest of the lines before it. */
+export function encodeTrailer(entries: number, sha256?: string): string {
+  return JSON.stringify(sha256 === undefined ? { end: true, entries } : { end: true, entries, sha256 });
 }
 
 /** A trailer line, or null when the line is not one. */
@@ -269,7 +277,32 @@ export function decodeTrailer(line: string): RecordTrailer | null {
   if (!line.startsWith('{"end":')) return null;
   const o = parseJsonLine(line, 'record trailer');
   if (o.end !== true) return null;
-  return { end: true, entries: uint(o.entries, 'entries', 'record trailer') };
+  const t: RecordTrailer = { end: true, entries: uint(o.entries, 'entries', 'record trailer') };
+  if (o.sha256 !== undefined) t.sha256 = typeof o.sha256 === 'string' ? o.sha256 : JSON.stringify(o.sha256);
+  return t;
+}
+
+/**
+ * The digest a record's trailer carries, computed line by line: feed it every line before the
+ * trailer (as read, without its newline: the newline is counted here) and compare.
+ */
+export class RecordDigest {
+  private readonly hash: Hash = createHash('sha256');
+
+  /** A line as read (no newline). */
+  line(text: string): void {
+    this.hash.update(text);
+    this.hash.update('\n');
+  }
+
+  /** Bytes that are already whole lines, newlines included. */
+  bytes(chunk: string | Uint8Array): void {
+    this.hash.update(chunk);
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 // ---- catalog -------------------------------------------------------------------------------------

@@ -177,6 +177,7 @@ function openVolumes(ctx: PackContext, st: Structure): VolumeWriter {
     volumeSize: opts.volumeSize ?? null,
     structurePath: st.path,
     structureGzPath: st.gzPath,
+    structureSha256: st.recordSha256,
     workDir: ctx.workDir,
     par2Percent: opts.par2 ?? null,
     iso: opts.iso === true,

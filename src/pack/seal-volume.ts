@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ARCHIVE_SUFFIX, VOLUME_MANIFEST, VOLUME_README } from '../format/layout.js';
 import { encodeVolumeManifest, type VolumeManifestFields } from '../format/manifest.js';
-import { encodeTrailer, type BackupKind } from '../format/records.js';
+import { encodeTrailer, RecordDigest, type BackupKind } from '../format/records.js';
 import { folderBytes, syncFolder } from '../set/volume-files.js';
 import { par2BlockSize, par2Create } from '../set/par2.js';
 import { volumeReadme } from './readme.js';
@@ -37,19 +37,28 @@ export interface SealedVolume {
   readonly archive: string;
   readonly files: number;
   readonly bytes: number;
+  /** The digest in its catalog.jsonl's trailer. */
+  readonly catalogSha256?: string | undefined;
 }
 
 /**
  * Write to `gz` the archive's copy of a volume's catalog: its own lines (bytes [from, to) of
- * `catalogPath`), between a header and a trailer of their own, gzip-compressed.
+ * `catalogPath`), between a header and a trailer of their own (with the digest of the copy's own
+ * lines), gzip-compressed.
  */
 export async function writeOwnCatalog(gz: string, header: string, catalogPath: string, from: number, to: number, ownLines: number): Promise<void> {
-  const trailer = `${encodeTrailer(ownLines)}\n`;
+  const digest = new RecordDigest();
   await pipeline(
     async function* () {
+      digest.bytes(header);
       yield Buffer.from(header);
-      if (to > from) yield* createReadStream(catalogPath, { start: from, end: to - 1 });
-      yield Buffer.from(trailer);
+      if (to > from) {
+        for await (const chunk of createReadStream(catalogPath, { start: from, end: to - 1 })) {
+          digest.bytes(chunk as Buffer);
+          yield chunk as Buffer;
+        }
+      }
+      yield Buffer.from(`${encodeTrailer(ownLines, digest.hex())}\n`);
     },
     createGzip({ level: 9 }),
     createWriteStream(gz),
@@ -57,13 +66,15 @@ export async function writeOwnCatalog(gz: string, header: string, catalogPath: s
 }
 
 /** Write a volume's README.txt and volume.json, then its par2 recovery data (over everything else), and fsync every file and the folder. */
-export async function sealVolume(o: BackupStamp, v: SealedVolume, total: number): Promise<void> {
+export async function sealVolume(o: BackupStamp & { structureSha256?: string }, v: SealedVolume, total: number): Promise<void> {
   await writeFile(
     join(v.partialDir, VOLUME_README),
     volumeReadme({ backupId: o.backupId, volume: v.number, volumes: total, root: o.root, archive: v.archive, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, base: o.base }),
   );
   const manifest: VolumeManifestFields = { backup: o.backupId, volume: v.number, volumes: total, root: o.root, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, source: o.source };
   if (o.base !== null) manifest.base = o.base;
+  if (o.structureSha256 !== undefined) manifest.structureSha256 = o.structureSha256;
+  if (v.catalogSha256 !== undefined) manifest.catalogSha256 = v.catalogSha256;
   await writeFile(join(v.partialDir, VOLUME_MANIFEST), encodeVolumeManifest(manifest));
   if (o.par2Percent !== null) {
     // Recovery data over everything else in the folder, made last so it covers README and volume.json too.

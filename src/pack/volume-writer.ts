@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { archiveName, PARTIAL_PREFIX, VOLUME_CATALOG, VOLUME_STRUCTURE, volumeName } from '../format/layout.js';
 import { CATALOG_SUFFIX, STRUCTURE_SUFFIX } from '../format/names.js';
-import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, type BlobPart, type CatalogLine } from '../format/records.js';
+import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, RecordDigest, type BlobPart, type CatalogLine } from '../format/records.js';
 import { folderBytes, syncDir } from '../set/volume-files.js';
 import { LineWriter } from '../util/lines.js';
 import { NestedTarWriter } from './assemble.js';
@@ -29,6 +29,8 @@ class Volume implements VolumeFill {
   ownLines = 0;
   files = 0;
   bytes = 0;
+  /** The digest of its catalog.jsonl's trailer, once finished. */
+  catalogSha256: string | undefined;
 
   constructor(
     readonly number: number,
@@ -41,6 +43,8 @@ class Volume implements VolumeFill {
     /** Its catalog header line, with its newline; encoded once per volume. */
     readonly headerLine: string,
     readonly headerBytes: number,
+    /** Of every byte written to its catalog.jsonl so far. */
+    readonly digest: RecordDigest,
   ) {
     this.ownStart = catalog.bytes;
   }
@@ -66,9 +70,10 @@ export interface VolumeWriterOptions extends BackupStamp {
   set: string;
   /** mtime for the record copies' tar headers. */
   metaMtimeSec: number;
-  /** The scan's structure record, and its gzip copy, in the work folder. */
+  /** The scan's structure record, and its gzip copy, in the work folder; the digest its trailer carries. */
   structurePath: string;
   structureGzPath: string;
+  structureSha256?: string;
   workDir: string;
   /** Also write each volume as an ISO image beside its folder (room is kept for its file system). */
   iso: boolean;
@@ -158,8 +163,9 @@ export class VolumeWriter implements Placer<BlobSource> {
    * file nor bytes of this volume).
    */
   async record(line: CatalogLine, size: number): Promise<void> {
-    const text = encodeCatalogLine(line);
-    await this.current_.catalog.line(text);
+    const text = `${encodeCatalogLine(line)}\n`;
+    this.current_.digest.bytes(text);
+    await this.current_.catalog.raw(text);
     this.current_.ownLines++;
     if (!('skipped' in line) && line.backup === undefined) {
       this.current_.files++;
@@ -187,14 +193,19 @@ export class VolumeWriter implements Placer<BlobSource> {
     const tar = new NestedTarWriter(out);
     const catalog = await LineWriter.create(join(partialDir, VOLUME_CATALOG));
     const header = this.catalogHeader(number);
+    const digest = new RecordDigest();
+    digest.line(header);
     await catalog.line(header);
     // The catalog lists volumes 1..N: it starts with the previous volume's lines (its catalog less its header).
     const prev = this.volumes[this.volumes.length - 1];
     if (prev !== undefined) {
       await prev.catalog.flush();
-      for await (const chunk of createReadStream(join(prev.partialDir, VOLUME_CATALOG), { encoding: 'utf8', start: prev.headerBytes })) await catalog.raw(chunk as string);
+      for await (const chunk of createReadStream(join(prev.partialDir, VOLUME_CATALOG), { encoding: 'utf8', start: prev.headerBytes })) {
+        digest.bytes(chunk as string);
+        await catalog.raw(chunk as string);
+      }
     }
-    const v = new Volume(number, partialDir, join(this.o.set, name), archive, out, tar, catalog, `${header}\n`, Buffer.byteLength(header) + 1);
+    const v = new Volume(number, partialDir, join(this.o.set, name), archive, out, tar, catalog, `${header}\n`, Buffer.byteLength(header) + 1, digest);
     this.volumes.push(v);
     this.current_ = v;
     await this.copyIntoTar(this.o.root + STRUCTURE_SUFFIX, this.o.structureGzPath);
@@ -226,7 +237,8 @@ export class VolumeWriter implements Placer<BlobSource> {
     const total = this.volumes.length;
     // Catalog trailers: each counts its own lines (all volumes' files so far).
     for (const v of this.volumes) {
-      await v.catalog.line(encodeTrailer(v.catalog.lines - 1));
+      v.catalogSha256 = v.digest.hex();
+      await v.catalog.line(encodeTrailer(v.catalog.lines - 1, v.catalogSha256));
       await v.catalog.close();
     }
     for (const v of this.volumes) await sealVolume(this.o, v, total);

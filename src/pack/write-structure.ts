@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { VOLUME_STRUCTURE } from '../format/layout.js';
-import { encodeStructureEntry, encodeStructureHeader, encodeTrailer, type StructureEntry } from '../format/records.js';
+import { encodeStructureEntry, encodeStructureHeader, encodeTrailer, RecordDigest, type StructureEntry } from '../format/records.js';
 import { scanTree, type ScanOptions, type ScanResult } from '../scan/scan.js';
 import { gzipFile } from '../set/volume-files.js';
 import { LineWriter } from '../util/lines.js';
@@ -19,7 +19,10 @@ export interface Structure {
   /** The structure record in the work folder, and (once gzipStructure ran) its gzip copy. */
   path: string;
   gzPath: string;
+  /** Of the entry lines only: the index compares it to tell an unchanged tree. */
   sha256: string;
+  /** Of the record's bytes before its trailer (header included), as the trailer says: volume.json repeats it. */
+  recordSha256: string;
   early: EarlyJobs;
 }
 
@@ -31,6 +34,7 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
   let scanFiles = 0;
   let scanBytes = 0;
   const hash = createHash('sha256');
+  const record = new RecordDigest();
   const stamp = { backup: ctx.backupId, created: ctx.createdIso, kind: plan.kind, ...(plan.base === null ? {} : { base: plan.base.id }) };
   // A full backup's first small files are compressed while the scan still runs, so the workers are
   // not idle until the structure record is complete; the volume pass picks them up by path.
@@ -49,12 +53,15 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
     async (e) => {
       compressEarly(e);
       if (!headerWritten) {
-        await structure.line(encodeStructureHeader({ ...stamp, root: e.path }));
+        const header = encodeStructureHeader({ ...stamp, root: e.path });
+        record.line(header);
+        await structure.line(header);
         headerWritten = true;
       }
-      const text = encodeStructureEntry(e);
-      hash.update(`${text}\n`);
-      await structure.line(text);
+      const line = `${encodeStructureEntry(e)}\n`;
+      hash.update(line);
+      record.bytes(line);
+      await structure.raw(line);
       if (e.type === 'file') {
         scanFiles++;
         scanBytes += e.size ?? 0;
@@ -63,10 +70,11 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
     },
     { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }), leaveOut: setLeftOut(ctx.set, ctx.tree) },
   );
-  await structure.line(encodeTrailer(scan.entries));
+  const recordSha256 = record.hex();
+  await structure.line(encodeTrailer(scan.entries, recordSha256));
   await structure.close();
   pool.flush();
-  return { scan, path, gzPath: `${path}.gz`, sha256: hash.digest('hex'), early };
+  return { scan, path, gzPath: `${path}.gz`, sha256: hash.digest('hex'), recordSha256, early };
 }
 
 /** The set, left out of a backup of a folder that holds it (as GNU tar leaves out its own archive). */

@@ -6,13 +6,25 @@ import { decodeVolumeManifest, type VolumeManifest } from '../format/manifest.js
 
 /**
  * The volume.json of the volume folder `dir`, or null when there is none, it cannot be read, or it
- * is not a valid manifest (a volume is still usable without it: its records say the rest).
+ * is not a valid manifest — a damaged one (its `sum` does not match) included: a volume is still
+ * usable without it, its records say the rest.
  */
 export async function readVolumeManifest(dir: string): Promise<VolumeManifest | null> {
+  return (await checkVolumeManifest(dir)).manifest;
+}
+
+/** As readVolumeManifest, and why a volume.json that exists was not used (null: it was, or there is none). */
+export async function checkVolumeManifest(dir: string): Promise<{ path: string; manifest: VolumeManifest | null; damaged: string | null }> {
   const path = join(dir, VOLUME_MANIFEST);
+  let text: string;
   try {
-    return decodeVolumeManifest(await readFile(path, 'utf8'), path);
+    text = await readFile(path, 'utf8');
   } catch {
-    return null;
+    return { path, manifest: null, damaged: null };
+  }
+  try {
+    return { path, manifest: decodeVolumeManifest(text, path), damaged: null };
+  } catch (e) {
+    return { path, manifest: null, damaged: (e as Error).message };
   }
 }

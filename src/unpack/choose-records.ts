@@ -3,7 +3,10 @@
  * the copy inside its .xtar; and what one pass over the record chosen gathers meanwhile. Reading the
  * lines is read-records.ts's job; what is done with them, the stages'.
  */
-import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry } from '../format/records.js';
+import { basename } from 'node:path';
+import { XtarError } from '../errors.js';
+import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type CatalogLine, type StructureEntry } from '../format/records.js';
+import { checkVolumeManifest } from '../set/manifest.js';
 import { readLines } from '../util/lines.js';
 import type { RestoreContext } from './context.js';
 import type { VolumeSource } from '../set/locate.js';
@@ -12,20 +15,54 @@ import { structureEntries, type RecordSource } from '../set/read-records.js';
 import type { PathFilter } from './select.js';
 import { topLevelRecords } from './walk-archive.js';
 
+/** A problem a choice of records found, for the restore to list (kind 'header'). */
+export interface RecordNote {
+  path: string;
+  reason: string;
+}
+
+/** What one pass over a record found. */
+export type RecordState =
+  /** Read whole, its entry count right, and its digest matches (revision 2.1 records). */
+  | 'checked'
+  /** Read whole, and carries no digest — nor was one expected (a record written before revision 2.1). */
+  | 'legacy'
+  /** Read whole, but its digest or count does not match, or it lacks the digest its volume.json expects. */
+  | 'damaged'
+  /** Does not read whole: unreadable, a line that does not decode, or no end line. */
+  | 'broken';
+
+/** How a record that was not used is named in a problem. */
+function stateReason(state: RecordState): string {
+  return state === 'damaged' ? 'its checksum does not match' : 'it does not read whole: cut short, or a line does not decode';
+}
+
 /**
- * Choose the structure record: the volume's own file when it reads whole, else the copy inside its
- * .xtar. With `facts`, the pass that checks a record is whole also gathers them (started afresh
- * for each record tried); `whole` says whether the record chosen was checked so, its facts complete.
+ * Choose the structure record of a volume: its own file when it checks (or, from before revision
+ * 2.1, reads whole), else the copy inside its .xtar. With `facts`, the pass that checks a record also
+ * gathers them (started afresh for each record tried); `whole` says whether the record chosen was
+ * read whole so, its facts complete; `checked` whether its digest matched. When a digest was seen
+ * (or `expected`, by volume.json) and no copy checks, `src` is null: the facts of a damaged record
+ * are never applied. `notes` name the records that were not used.
  */
-export async function structureSource(v: VolumeSource, r: RandomReader, facts?: StructureFacts): Promise<{ src: RecordSource; whole: boolean } | null> {
+export async function structureSource(v: VolumeSource, r: RandomReader, facts?: StructureFacts, expected?: string): Promise<StructureChoice | null> {
   const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure };
-  if (plain && (await recordIsWhole(plain, decodeStructureHeader, decodeStructureEntry, facts))) return { src: plain, whole: true };
-  const recs = await topLevelRecords(r);
-  const s = recs.structure;
-  const copy: RecordSource | null = s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
-  if (copy && (await recordIsWhole(copy, decodeStructureHeader, decodeStructureEntry, facts))) return { src: copy, whole: true };
-  const either = plain ?? copy;
-  return either === null ? null : { src: either, whole: false };
+  const structureCopy = async (): Promise<RecordSource | null> => {
+    const s = (await topLevelRecords(r)).structure;
+    return s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
+  };
+  const c = await chooseCopy(plain, structureCopy, decodeStructureHeader, decodeStructureEntry, facts, expected, 'structure.jsonl', '');
+  if (c.chosen !== null) return { src: c.chosen, whole: true, checked: c.checked, notes: c.notes };
+  if (c.either === null) return null;
+  // Nothing checks: a record with a digest is not believed; one from before digests is read for what it holds, as ever.
+  return c.digestSeen ? { src: null, whole: false, checked: false, notes: c.notes } : { src: c.either, whole: false, checked: false, notes: [] };
+}
+
+export interface StructureChoice {
+  src: RecordSource | null;
+  whole: boolean;
+  checked: boolean;
+  notes: RecordNote[];
 }
 
 /**
@@ -66,6 +103,13 @@ async function catalogCopy(v: VolumeSource, r: RandomReader): Promise<RecordSour
   return c ? { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (catalog copy)`, gzip: true } : null;
 }
 
+/** The digests a volume's volume.json gives its records (none when it is absent, damaged or older). */
+export async function expectedDigests(v: VolumeSource): Promise<{ structure?: string; catalog?: string }> {
+  if (v.dir === null) return {};
+  const m = (await checkVolumeManifest(v.dir)).manifest;
+  return { ...(m?.structureSha256 === undefined ? {} : { structure: m.structureSha256 }), ...(m?.catalogSha256 === undefined ? {} : { catalog: m.catalogSha256 }) };
+}
+
 /** ownCatalog for each volume, decided once per run: deciding reads the whole record. */
 export class OwnCatalogs {
   private readonly chosen = new Map<VolumeSource, Promise<OwnCatalog | null>>();
@@ -77,25 +121,73 @@ export class OwnCatalogs {
   async of(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>): Promise<{ cat: OwnCatalog | null; gathered: boolean }> {
     const known = this.chosen.get(v);
     if (known !== undefined) return { cat: await known, gathered: false };
-    const choosing = ownCatalog(v, r, lines);
+    const choosing = expectedDigests(v).then((d) => ownCatalog(v, r, lines, d.catalog));
     this.chosen.set(v, choosing);
     const cat = await choosing;
     return { cat, gathered: lines !== undefined && cat !== null && cat.complete !== false };
   }
 }
 
-export type OwnCatalog = RecordSource & { complete?: boolean };
+export type OwnCatalog = RecordSource & {
+  /** false: the record was cut short or does not check; its lines are only hints. */
+  complete?: boolean;
+  /** Its digest matched: every line is as pack wrote it. */
+  checked?: boolean;
+  /** The volume's catalog.jsonl did not check, and this is the copy inside the archive. */
+  plainDamaged?: boolean;
+  /** The records that were not used, for the restore to list. */
+  notes?: RecordNote[];
+};
 
 /**
- * The catalog lines of a volume's own files: its catalog.jsonl when that reads cleanly to its end
- * line, else the copy inside its .xtar. `complete` is false when the record was cut short.
+ * The catalog lines of a volume's own files: its catalog.jsonl when it checks (or, from before
+ * revision 2.1, reads cleanly to its end line), else the copy inside its .xtar. `complete` is false
+ * when neither does: the record is cut short or damaged, and its lines serve only as hints.
  */
-export async function ownCatalog(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>): Promise<OwnCatalog | null> {
-  if (v.catalog !== null && (await recordIsWhole({ path: v.catalog, label: v.catalog }, decodeCatalogHeader, decodeCatalogLine, lines))) return { path: v.catalog, label: v.catalog };
-  const copy = await catalogCopy(v, r);
-  if (copy && (await recordIsWhole(copy, decodeCatalogHeader, decodeCatalogLine, lines))) return copy;
-  if (v.catalog !== null) return { path: v.catalog, label: v.catalog, complete: false };
-  return copy ? { ...copy, complete: false } : null;
+export async function ownCatalog(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>, expected?: string): Promise<OwnCatalog | null> {
+  const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog };
+  const hints = ': its lines were used only where the blob they point to checks out; the tar walk restored the rest';
+  const c = await chooseCopy(plain, () => catalogCopy(v, r), decodeCatalogHeader, decodeCatalogLine, lines, expected, 'catalog.jsonl', hints);
+  if (c.chosen === plain && plain !== null) return c.checked ? { ...plain, checked: true } : plain;
+  if (c.chosen !== null) return { ...c.chosen, checked: c.checked, plainDamaged: plain !== null, notes: c.notes };
+  return c.either === null ? null : { ...c.either, complete: false, notes: c.digestSeen ? c.notes : [] };
+}
+
+/**
+ * The choice both records make: the plain file when it checks (or is whole and from before
+ * digests), else the copy (`copyOf`) when it does; `notes` name each that failed (as `name`; `more`
+ * is added to the copy's). With nothing chosen, `either` is what there is and `digestSeen` whether any copy (or
+ * volume.json's `expected`) had a digest — then nothing of it may be believed.
+ */
+async function chooseCopy<T>(
+  plain: RecordSource | null,
+  copyOf: () => Promise<RecordSource | null>,
+  decodeHeader: (line: string, where: string) => unknown,
+  decodeEntry: (line: string, where: string) => T,
+  gather: Gatherer<T> | undefined,
+  expected: string | undefined,
+  name: string,
+  more: string,
+): Promise<{ chosen: RecordSource | null; checked: boolean; notes: RecordNote[]; either: RecordSource | null; digestSeen: boolean }> {
+  const notes: RecordNote[] = [];
+  let digestSeen = expected !== undefined;
+  if (plain) {
+    const c = await checkRecord(plain, decodeHeader, decodeEntry, gather, expected);
+    if (c.state === 'checked' || c.state === 'legacy') return { chosen: plain, checked: c.state === 'checked', notes, either: plain, digestSeen };
+    digestSeen ||= c.digest;
+    notes.push({ path: plain.path, reason: `${name} is damaged (${stateReason(c.state)})` });
+  }
+  const copy = await copyOf();
+  if (copy) {
+    const c = await checkRecord(copy, decodeHeader, decodeEntry, gather);
+    digestSeen ||= c.digest;
+    if (c.state === 'checked' || (c.state === 'legacy' && !digestSeen)) {
+      for (const n of notes) n.reason += '; the copy inside the archive was used';
+      return { chosen: copy, checked: c.state === 'checked', notes, either: copy, digestSeen };
+    }
+    if (digestSeen) notes.push({ path: copy.path, reason: `the copy of ${name} inside the archive is damaged (${stateReason(c.state)})${more}` });
+  }
+  return { chosen: null, checked: false, notes, either: plain ?? copy, digestSeen };
 }
 
 /** Collects what a pass over a record finds; cleared when a pass over another record begins. */
@@ -104,44 +196,107 @@ export interface Gatherer<T> {
   add(entry: T): void;
 }
 
-/** Whether a record reads cleanly from its header to its end line (one pass; its entries can be gathered meanwhile). */
-export async function recordIsWhole<T>(src: RecordSource, decodeHeader: (line: string, where: string) => unknown, decodeEntry: (line: string, where: string) => T, gather?: Gatherer<T>): Promise<boolean> {
+/**
+ * One pass over a record: whether it reads whole, its count right and its digest matching the one
+ * its trailer carries (`expected`, from volume.json, when the trailer carries none). Its entries
+ * are gathered meanwhile, until a line does not decode. `digest`: whether a digest was found.
+ */
+export async function checkRecord<T>(
+  src: RecordSource,
+  decodeHeader: (line: string, where: string) => unknown,
+  decodeEntry: (line: string, where: string) => T,
+  gather?: Gatherer<T>,
+  expected?: string,
+): Promise<{ state: RecordState; digest: boolean }> {
   let n = 0;
+  let broken = false;
+  // A header of a newer version ends the run (upgrade xtar) — if the record checks: one flipped bit
+  // can turn a version 1 into a 9, and that is damage, not a newer record.
+  let newer: unknown = null;
+  const digest = new RecordDigest();
   gather?.clear();
   try {
     for await (const line of readLines(src.path, src.range, src.gzip)) {
-      if (n++ === 0) decodeHeader(line, src.label);
-      else if (decodeTrailer(line) !== null) return true;
-      else {
+      if (n++ === 0) {
+        try {
+          decodeHeader(line, src.label);
+        } catch (e) {
+          if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
+          broken = true;
+        }
+        digest.line(line);
+        continue;
+      }
+      const t = decodeTrailer(line);
+      if (t !== null) {
+        const sum = t.sha256 ?? expected;
+        const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
+        if (newer !== null && (good || sum === undefined)) throw newer;
+        if (broken) return { state: 'broken', digest: sum !== undefined };
+        if (sum === undefined) return { state: 'legacy', digest: false };
+        return { state: good ? 'checked' : 'damaged', digest: true };
+      }
+      digest.line(line);
+      if (broken) continue;
+      try {
         const entry = decodeEntry(line, src.label);
         gather?.add(entry);
+      } catch {
+        broken = true;
       }
     }
-  } catch {
-    return false;
+  } catch (e) {
+    if (e === newer) throw e;
+    return { state: 'broken', digest: expected !== undefined };
   }
-  return false;
+  return { state: 'broken', digest: expected !== undefined };
 }
 
 /**
- * The structure record to apply — the first volume's that has one — and its facts (ctx.facts,
- * ctx.totalBytes), gathered while checking it reads whole, or by reading it once more when it does not.
+ * The structure record to apply — the first volume's whose record checks (or, before revision 2.1,
+ * that has one) — and its facts (ctx.facts, ctx.totalBytes), gathered while checking it, or by
+ * reading it once more when an old record does not read whole. A volume.json that fails its own
+ * checksum, and each record not used, is listed (kind 'header'); verifying, every volume's
+ * structure record is checked. When records with digests exist and none checks, there is none to
+ * apply (ctx.structureDamaged).
  */
 export async function chooseStructure(ctx: RestoreContext): Promise<void> {
-  const { facts } = ctx;
+  const { facts, log } = ctx;
+  const verifying = ctx.sink.dest === null;
+  const expected: (string | undefined)[] = [];
+  for (const v of ctx.volumes) {
+    const m = v.dir === null ? null : await checkVolumeManifest(v.dir);
+    if (m?.damaged) log.report(m.path, `${basename(m.path)} cannot be used (${m.damaged.slice(m.path.length + 2).replace(/\.$/, '')}); it was ignored`, 'header');
+    expected.push(m?.manifest?.structureSha256);
+  }
   let src: RecordSource | null = null;
   let factsWhole = false;
+  let fallback: RecordSource | null = null;
+  let damaged = false;
   for (const [i, v] of ctx.volumes.entries()) {
-    if (src !== null) break;
-    const found = await structureSource(v, ctx.readers[i] as RandomReader, facts);
-    src = found?.src ?? null;
-    factsWhole = found?.whole ?? false;
+    const r = ctx.readers[i] as RandomReader;
+    if (src !== null) {
+      // Verifying: the other volumes' copies too (facts are not gathered again).
+      if (!verifying) break;
+      for (const n of (await structureSource(v, r, undefined, expected[i]))?.notes ?? []) log.report(n.path, n.reason, 'header');
+      continue;
+    }
+    const found = await structureSource(v, r, facts, expected[i]);
+    for (const n of found?.notes ?? []) log.report(n.path, n.reason, 'header');
+    if (found === null) continue;
+    if (found.whole) {
+      src = found.src;
+      factsWhole = true;
+    } else if (found.src === null) damaged = true;
+    else fallback ??= found.src;
   }
-  // A structure record that does not read whole was not gathered from: read what it holds.
-  if (src && !factsWhole) {
+  // A record from before digests that does not read whole was not gathered from: read what it holds.
+  if (src === null && !damaged && fallback !== null) {
+    src = fallback;
     facts.clear();
     for await (const e of structureEntries(src, () => undefined)) facts.add(e);
-  }
+  } else if (src === null || !factsWhole) facts.clear();
   ctx.structureSrc = src;
+  ctx.structureDamaged = src === null && damaged;
   ctx.totalBytes = facts.totalBytes;
 }

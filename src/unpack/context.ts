@@ -37,6 +37,8 @@ export class RestoreContext {
 
   /** The structure record chosen (null: none found), and what it says before restoring. */
   structureSrc: RecordSource | null = null;
+  /** No structure record because every copy found fails its checksum (not because there is none). */
+  structureDamaged = false;
   readonly facts: StructureFacts;
   totalBytes = 0;
   readonly isSparse = (path: string): boolean => this.facts.sparse.has(path);

@@ -12,6 +12,11 @@ export interface BlobChecks {
   nameOk?: (entry: string, inner: string) => boolean;
   sha256?: string;
   saveAs?: string;
+  /**
+   * A blob read where an unchecked catalog says: when it fails its checks or its name (not a write), this
+   * is called instead of listing the damage — the tar walk may still find the file elsewhere.
+   */
+  deferDamage?: () => void;
 }
 
 const NO_CHECKS: BlobChecks = {};
@@ -31,6 +36,7 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
       ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });
     },
     failed: (e: unknown): void => {
+      if (more.deferDamage !== undefined && e instanceof XtarError) return more.deferDamage();
       if (e instanceof XtarError && e.code !== 'EUNSAFE') ctx.damagedBytes += size;
       if (e instanceof XtarError) log.report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged', order);
       else if (isFatalIoError(e)) throw e;

@@ -8,7 +8,7 @@ import type { RestoreContext } from './context.js';
 import { concatOf, sliceOf } from './extract.js';
 import type { RandomReader } from './random-reader.js';
 import { catalogLines } from '../set/read-records.js';
-import { restoreBlob } from './restore-blob.js';
+import { restoreBlob, type BlobChecks } from './restore-blob.js';
 
 /**
  * Each file is restored with the volume of its last part, from all its parts. The files pack could
@@ -18,14 +18,23 @@ import { restoreBlob } from './restore-blob.js';
 export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
   const { filter, log, byVolume } = ctx;
   let referenced = false;
+  // Volumes where a blob was not where an unchecked catalog said: the tar walk reads them after all.
+  const untrust = new Set<number>();
+  let hinted = false;
   for (const [i, v] of ctx.volumes.entries()) {
     const r = ctx.readers[i] as RandomReader;
     const number = v.volume ?? 1;
     const { cat: own } = await ctx.catalogs.of(v, r);
+    for (const n of own?.notes ?? []) log.report(n.path, n.reason, 'header');
     const plain = await catalogSource(v, r);
-    const skipsFromOwn = own !== null && plain !== null && own.path === plain.path && own.range?.start === plain.range?.start;
+    // A catalog.jsonl that failed its check lends nothing: the copy used holds this volume's skipped files.
+    const skipsFromOwn = own !== null && (own.plainDamaged === true || (plain !== null && own.path === plain.path && own.range?.start === plain.range?.start));
     if (plain && !skipsFromOwn) for await (const c of catalogLines(plain, () => undefined)) if ('skipped' in c) ctx.packSkipped.add(c.path);
     if (!own) continue;
+    // An unchecked catalog (from before digests, or damaged in every copy) may point wrong: a blob
+    // that fails where it says is left to the tar walk, which reports it only if it fails there too.
+    const hint = own.checked !== true;
+    hinted ||= hint;
     let badLines = 0;
     for await (const c of catalogLines(own, (where, reason) => {
       badLines++;
@@ -42,7 +51,13 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
       if (!filter.selects(c.path)) continue;
       const last = c.parts[c.parts.length - 1];
       if (last === undefined || last.volume !== number) continue;
-      for (const p of c.parts) ctx.restored.add(`${p.volume}:${p.offset}`);
+      // Hints: the blobs this line claims first (another line may rightly claim one it points to wrongly).
+      const claimed: string[] | null = hint ? [] : null;
+      for (const p of c.parts) {
+        const key = `${p.volume}:${p.offset}`;
+        if (claimed !== null && !ctx.restored.has(key)) claimed.push(key);
+        ctx.restored.add(key);
+      }
       const comps = c.path.split('/');
       const name = comps[comps.length - 1] as string;
       const missingVols = c.parts.map((p) => p.volume).filter((n) => !byVolume.has(n));
@@ -56,9 +71,21 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
       const made = ctx.sink.makeDirs(dir, ctx.pool, log);
       if (made !== undefined) await made;
       const src = parts.length === 1 ? sliceOf(parts[0]!.r, parts[0]!.start) : concatOf(parts);
-      await restoreBlob(ctx, src, total, dir, name, { nameOk: (_e, inner) => inner === name, sha256: c.sha256 });
+      const checks: BlobChecks = { nameOk: (_e, inner) => inner === name, sha256: c.sha256 };
+      if (claimed !== null) {
+        checks.deferDamage = () => {
+          for (const key of claimed) ctx.restored.delete(key);
+          untrust.add(number);
+        };
+      }
+      await restoreBlob(ctx, src, total, dir, name, checks);
     }
     if (badLines === 0 && own.complete !== false) ctx.trusted.add(number);
+  }
+  if (hinted) {
+    // Deferred failures may come from the pool's threads: every one is in before the walk begins.
+    await ctx.pool.settle();
+    for (const n of untrust) ctx.trusted.delete(n);
   }
   return referenced;
 }

@@ -46,10 +46,13 @@ export async function checkStructureRecord(ctx: RestoreContext, src: RecordSourc
   reportIncompleteSplits(ctx);
 }
 
-/** Without a structure record: files were restored bare; say so. */
+/** Without a structure record (none found, or none that checks): files were restored bare; say so. */
 export function reportNoStructure(ctx: RestoreContext): void {
   reportIncompleteSplits(ctx);
-  ctx.log.report(ctx.volumes[0]?.archive ?? '', 'no structure record was found: files were restored without folders, links, modes, owners or times', 'missing');
+  if (ctx.structureDamaged) {
+    // Each damaged copy is already named; this says what became of the tree.
+    ctx.log.report(ctx.volumes[0]?.archive ?? '', 'no copy of the structure record checks out, so none was applied: files were restored without folders\' modes, links, owners or times', 'header');
+  } else ctx.log.report(ctx.volumes[0]?.archive ?? '', 'no structure record was found: files were restored without folders, links, modes, owners or times', 'missing');
 }
 
 /** The volumes the backup's manifest names that were not given. */

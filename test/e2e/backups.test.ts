@@ -17,6 +17,7 @@ import { killMidPack } from '../helpers/kill.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir, type NodeInfo } from '../helpers/tree.js';
 import { SetIndex } from '../../src/setindex/db.js';
 import { PARTIAL_PREFIX } from '../../src/format/layout.js';
+import { recordLines, sealedRecord } from '../helpers/records.js';
 
 const DAY = 86_400;
 const EPOCH = 1_790_000_000; // 2026-09-21
@@ -242,7 +243,8 @@ describe('backups over time', () => {
     const donor = JSON.parse(lines[at('src/docs/note4.txt')] as string) as { parts: unknown };
     victim.parts = donor.parts; // note3's line now points at note4's blob
     lines[at('src/docs/note3.txt')] = JSON.stringify(victim);
-    await writeFile(catalog, lines.join('\n'));
+    // Forged as a forger would: the trailer's digest made over the edited lines, so the record checks.
+    await writeFile(catalog, sealedRecord(recordLines(lines.join('\n'))));
     const dest = join(work, 'forge/out');
     const r = await xtar(['unpack', set, '--dest', dest]);
     assert.equal(r.status, 1, r.stderr);

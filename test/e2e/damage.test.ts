@@ -128,7 +128,9 @@ describe('damaged volumes', () => {
       for (let i = 1000; i < 1000 + 4096 && i < c.length; i++) c[i] = 0x41;
       await writeFile(join(vol, 'catalog.jsonl'), c);
     });
-    assert.equal(plain.unpack.status, 0, plain.unpack.stderr);
+    // Every file restored; the damaged record is named (exit 1), not passed over in silence.
+    assert.equal(plain.unpack.status, 1, plain.unpack.stderr);
+    assert.match(plain.unpack.stderr, /catalog\.jsonl: catalog\.jsonl is damaged \(.*\); the copy inside the archive was used/);
     await assertRecovered(new Set(), plain.dest);
     // The copy sits at the end of the archive, before the two end blocks.
     const copy = await damaged('catalog-copy', [[archiveSize - 1024 - 2048, archiveSize - 1024]], 6);
@@ -142,7 +144,8 @@ describe('damaged volumes', () => {
       for (let i = 2000; i < 2000 + 4096 && i < st.length; i++) st[i] = 0x7b;
       await writeFile(join(vol, 'structure.jsonl'), st);
     });
-    assert.equal(d.unpack.status, 0, d.unpack.stderr);
+    assert.equal(d.unpack.status, 1, d.unpack.stderr);
+    assert.match(d.unpack.stderr, /structure\.jsonl: structure\.jsonl is damaged \(.*\); the copy inside the archive was used/);
     const want = await snapshot(src);
     const got = await snapshot(join(d.dest, 'tree'));
     for (const [p, info] of want) {

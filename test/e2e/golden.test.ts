@@ -1,8 +1,9 @@
 /**
  * Old archives must always restore: the golden v1 set in test/fixtures/archives/v1 (never
- * regenerated) unpacks to fixtures/sample, and the golden v2 set (a full backup and an incremental
- * on it, test/fixtures/archives/v2) restores either backup's tree exactly. And packing is deterministic: the same tree at the same
- * SOURCE_DATE_EPOCH gives the same bytes, so golden archives can be compared byte for byte.
+ * regenerated) unpacks to fixtures/sample, and the golden v2 and v3 sets (a full backup and an
+ * incremental on it, test/fixtures/archives/v2 and v3 — v3 of revision 2.1, records with digests)
+ * restore either backup's tree exactly. And packing is deterministic: the same tree at the same
+ * SOURCE_DATE_EPOCH gives the same bytes, so today's full backup is compared byte for byte with v3's.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,10 @@ const goldenV2 = join(repo, 'test/fixtures/archives/v2/sample-set');
 /** SOURCE_DATE_EPOCH and every mtime of the v2 full backup, and of what changed for its incremental. */
 const V2_FULL = { id: '20251201T000000Z', epoch: 1764547200 };
 const V2_INC = { id: '20251202T000000Z', epoch: 1764633600 };
+/** The same for the v3 set (revision 2.1): the same tree and changes, a month later. */
+const goldenV3 = join(repo, 'test/fixtures/archives/v3/sample-set');
+const V3_FULL = { id: '20260101T000000Z', epoch: 1767225600 };
+const V3_INC = { id: '20260102T000000Z', epoch: 1767312000 };
 
 interface Want {
   type: 'dir' | 'file';
@@ -34,29 +39,29 @@ interface Want {
  * The tree the v2 full backup was made of: fixtures/sample with every mtime at V2_FULL.epoch and the
  * modes cp -r gives under umask 022 (written out here, so a checkout's own umask does not matter).
  */
-async function v2FullTree(): Promise<Map<string, Want>> {
+async function v2FullTree(full = V2_FULL): Promise<Map<string, Want>> {
   const want = new Map<string, Want>();
   for (const [p, info] of await snapshot(sample)) {
     assert.ok(info.type === 'dir' || info.type === 'file', `fixtures/sample holds only folders and files (${p})`);
     const data = info.type === 'file' ? await readFile(join(sample, p)) : undefined;
     const mode = info.type === 'dir' || p === 'src/hello.sh' ? 0o755 : 0o644;
-    want.set(p, { type: info.type, mode, mtimeSec: V2_FULL.epoch, ...(data ? { data } : {}) });
+    want.set(p, { type: info.type, mode, mtimeSec: full.epoch, ...(data ? { data } : {}) });
   }
   return want;
 }
 
 /** The full's tree with the changes recorded in test/fixtures/archives/v2/README.md. */
-async function v2IncrementalTree(): Promise<Map<string, Want>> {
-  const want = await v2FullTree();
+async function v2IncrementalTree(full = V2_FULL, inc = V2_INC): Promise<Map<string, Want>> {
+  const want = await v2FullTree(full);
   const at = (p: string): Want => want.get(p) ?? assert.fail(`${p} is in fixtures/sample`);
   const notes = at('docs/notes.txt');
-  want.set('docs/notes.txt', { ...notes, data: Buffer.concat([notes.data as Buffer, Buffer.from('A line added for the incremental.\n')]), mtimeSec: V2_INC.epoch });
-  want.set('docs/letters/2025-12-02.txt', { type: 'file', mode: 0o644, mtimeSec: V2_INC.epoch, data: Buffer.from('Dear disc,\nthis letter came after the full backup.\n') });
+  want.set('docs/notes.txt', { ...notes, data: Buffer.concat([notes.data as Buffer, Buffer.from('A line added for the incremental.\n')]), mtimeSec: inc.epoch });
+  want.set('docs/letters/2025-12-02.txt', { type: 'file', mode: 0o644, mtimeSec: inc.epoch, data: Buffer.from('Dear disc,\nthis letter came after the full backup.\n') });
   assert.ok(want.delete('docs/letters/2026-11-01.txt'));
   want.set('photos/gradient-renamed.png', at('photos/gradient.png'));
   want.delete('photos/gradient.png');
   want.set('README.md', { ...at('README.md'), mode: 0o600 });
-  for (const dir of ['docs/letters', 'photos']) want.set(dir, { ...at(dir), mtimeSec: V2_INC.epoch });
+  for (const dir of ['docs/letters', 'photos']) want.set(dir, { ...at(dir), mtimeSec: inc.epoch });
   return want;
 }
 
@@ -142,6 +147,21 @@ describe('golden archives and determinism', () => {
     assert.ok((await readFile(va)).equals(await readFile(vb)), 'same bytes with 1 job and with all cores');
   });
 
+  it('the v3 golden set (revision 2.1): both backups restore their trees exactly, and verify finds nothing', async () => {
+    const inc = join(work, 'golden-v3-inc');
+    const r = await xtar(['unpack', goldenV3, '--dest', inc]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(treeDiffs(await snapshot(join(inc, 'sample')), await v2IncrementalTree(V3_FULL, V3_INC)), []);
+    const full = join(work, 'golden-v3-full');
+    const f = await xtar(['unpack', goldenV3, '--dest', full, '--backup', V3_FULL.id]);
+    assert.equal(f.status, 0, f.stderr);
+    assert.deepEqual(treeDiffs(await snapshot(join(full, 'sample')), await v2FullTree(V3_FULL)), []);
+    const v = await xtar(['verify', goldenV3]);
+    assert.equal(v.status, 0, v.stderr);
+    const trailer = (await readFile(join(goldenV3, `${V3_INC.id}-vol001`, 'structure.jsonl'), 'utf8')).trimEnd().split('\n').at(-1) as string;
+    assert.match(trailer, /^\{"end":true,"entries":\d+,"sha256":"[0-9a-f]{64}"\}$/);
+  });
+
   it('CI sets umask 022 before npm test, so the v1 byte comparison runs there instead of skipping', async () => {
     const ci = await readFile(join(repo, '.ci/run'), 'utf8');
     const umaskAt = ci.search(/^umask 022$/m);
@@ -149,24 +169,28 @@ describe('golden archives and determinism', () => {
     assert.ok(umaskAt >= 0 && testAt > umaskAt, '.ci/run must run `umask 022` on its own line before `npm test`');
   });
 
-  it('packing fixtures/sample today gives the same bytes as the v1 golden archive', async (t) => {
-    // xtar 0.1 made it as root with umask 022 (owner root, modes from cp -r): other users or umasks
-    // record other owners or modes, so the bytes cannot match. CI (.ci/run) runs as root with umask 022.
+  it('packing fixtures/sample today gives the same bytes as the v3 golden full backup (archive and records)', async (t) => {
+    // Made as root with umask 022 (owner root, modes from cp -r): other users or umasks record other
+    // owners or modes, so the bytes cannot match. CI (.ci/run) runs as root with umask 022. (The v1
+    // archive, without digests, is no longer what xtar writes; it must still restore: above.)
     const umask = process.umask();
     if (!isRoot || umask !== 0o022) {
-      t.skip(`needs root and umask 022 (the v1 golden archive recorded owner root and modes made under umask 022); here uid ${process.getuid?.()}, umask ${umask.toString(8).padStart(3, '0')}`);
+      t.skip(`needs root and umask 022 (the v3 golden set recorded owner root and modes made under umask 022); here uid ${process.getuid?.()}, umask ${umask.toString(8).padStart(3, '0')}`);
       return;
     }
-    // The archive records the root folder's name: "sample", as when v1 was made.
-    const src = join(work, 'v1-again', 'sample');
-    await mkdir(join(work, 'v1-again'));
+    // The archive records the root folder's name: "sample", as when v3 was made.
+    const src = join(work, 'v3-again', 'sample');
+    await mkdir(join(work, 'v3-again'));
     execFileSync('cp', ['-r', sample, src]);
-    execFileSync('find', [src, '-exec', 'touch', '-h', '-d', `@${EPOCH}`, '{}', '+']);
-    const env = { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) };
-    const r = await xtar(['pack', src, '--out', join(work, 'v1-again', 'set'), '--json'], { env });
+    execFileSync('find', [src, '-exec', 'touch', '-h', '-d', `@${V3_FULL.epoch}`, '{}', '+']);
+    const env = { ...process.env, SOURCE_DATE_EPOCH: String(V3_FULL.epoch) };
+    const r = await xtar(['pack', src, '--out', join(work, 'v3-again', 'set'), '--json'], { env });
     assert.equal(r.status, 0, r.stderr);
-    const archive = (JSON.parse(r.stdout) as { volumes: { archive: string }[] }).volumes[0]?.archive as string;
-    const goldArchive = join(golden, '20251123T070500Z-vol001/20251123T070500Z-vol001.xtar');
-    assert.ok((await readFile(archive)).equals(await readFile(goldArchive)), 'same bytes as the v1 golden archive');
+    const vol = (JSON.parse(r.stdout) as { volumes: { path: string }[] }).volumes[0]?.path as string;
+    const gold = join(goldenV3, `${V3_FULL.id}-vol001`);
+    // volume.json names the source path (here a temporary folder), so it is not compared.
+    for (const name of [`${V3_FULL.id}-vol001.xtar`, 'structure.jsonl', 'catalog.jsonl']) {
+      assert.ok((await readFile(join(vol, name))).equals(await readFile(join(gold, name))), `${name}: same bytes as the v3 golden set`);
+    }
   });
 });

@@ -1,4 +1,5 @@
 /** volume.json and xtar-set.json: the bytes xtar has always written, and what a reader refuses. */
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeSetMarker, decodeVolumeManifest, encodeSetMarker, encodeVolumeManifest } from '../../src/format/manifest.js';
@@ -10,18 +11,48 @@ const INCREMENTAL =
   '{"xtar":"volume","version":2,"backup":"20261201T223600Z","volume":2,"volumes":3,"root":"sample","created":"2026-12-01T22:36:00.000Z","files":1,"bytes":117,"kind":"incremental","base":"20261201T223542Z","source":"/src/sample"}\n';
 
 describe('volume.json', () => {
-  it('decodes and encodes to the same bytes (full and incremental)', () => {
+  it('decodes volume.json from before revision 2.1 (no sum); encodes the same keys and its own sum last', () => {
     for (const text of [WRITTEN, INCREMENTAL]) {
       const m = decodeVolumeManifest(text);
       const { xtar, version, ...fields } = m;
       assert.equal(xtar, 'volume');
-      assert.equal(encodeVolumeManifest(fields), text);
+      assert.equal(m.summed, undefined);
+      const again = encodeVolumeManifest(fields);
+      const body = text.trimEnd();
+      assert.equal(again, `${body.slice(0, -1)},"sum":"${createHash('sha256').update(body).digest('hex')}"}\n`);
+      assert.equal(decodeVolumeManifest(again).summed, true);
       assert.equal(version, m.kind === 'full' ? 1 : 2);
     }
     const m = decodeVolumeManifest(INCREMENTAL);
     assert.equal(m.base, '20261201T223542Z');
     assert.equal(m.volume, 2);
     assert.equal(m.volumes, 3);
+  });
+
+  it('revision 2.1: the records\' digests round-trip, and any flipped bit fails the sum (never believed)', () => {
+    const { xtar: _x, version: _v, ...fields } = decodeVolumeManifest(INCREMENTAL);
+    const text = encodeVolumeManifest({ ...fields, structureSha256: 'a'.repeat(64), catalogSha256: 'b'.repeat(64) });
+    const m = decodeVolumeManifest(text);
+    assert.equal(m.structureSha256, 'a'.repeat(64));
+    assert.equal(m.catalogSha256, 'b'.repeat(64));
+    const bytes = Buffer.from(text);
+    const keyAt = text.indexOf('"sum"');
+    let believed = 0;
+    for (let bit = 0; bit < (bytes.length - 1) * 8; bit++) {
+      const b = Buffer.from(bytes);
+      b[bit >> 3] = (b[bit >> 3] as number) ^ (1 << (bit & 7));
+      let d: ReturnType<typeof decodeVolumeManifest> | null = null;
+      try {
+        d = decodeVolumeManifest(b.toString('utf8'));
+      } catch {
+        continue;
+      }
+      // Only a flip in the key "sum" itself leaves a manifest that decodes: as one without a sum, whose values are intact.
+      assert.ok((bit >> 3) > keyAt && (bit >> 3) < keyAt + 5, `bit ${bit} gave a manifest that decodes`);
+      assert.deepEqual({ ...d, summed: true }, m);
+      believed++;
+    }
+    assert.ok(believed <= 3 * 8);
   });
 
   it('ignores keys it does not know', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FormatError } from '../../src/errors.js';
@@ -8,6 +9,7 @@ import {
   decodeStructureEntry,
   decodeStructureHeader,
   decodeTrailer,
+  RecordDigest,
   encodeCatalogLine,
   encodeStructureEntry,
   encodeStructureHeader,
@@ -78,6 +80,27 @@ describe('structure record lines', () => {
     assert.deepEqual([cat.version, cat.kind, cat.base, cat.volume], [2, 'cyclic', '20261123T000000Z', 2]);
     assert.throws(() => decodeStructureHeader('{"xtar":"structure","version":2,"root":"r","kind":"weekly"}'), /unknown backup kind/);
     assert.throws(() => decodeStructureHeader('{"xtar":"structure","version":2,"root":"r","kind":"incremental","base":"../x"}'), /base must be a backup id/);
+  });
+});
+
+describe('record digests (revision 2.1)', () => {
+  it('the trailer carries the sha256 of every byte before it; an old reader\'s keys are unchanged', () => {
+    const body = '{"xtar":"catalog","version":1}\n{"path":"r/a"}\n';
+    const d = new RecordDigest();
+    for (const line of body.split('\n').slice(0, -1)) d.line(line);
+    const hex = d.hex();
+    assert.equal(hex, createHash('sha256').update(body).digest('hex'));
+    const bytes = new RecordDigest();
+    bytes.bytes(body);
+    assert.equal(bytes.hex(), hex);
+    const text = encodeTrailer(1, hex);
+    assert.equal(text, `{"end":true,"entries":1,"sha256":"${hex}"}`);
+    assert.deepEqual(decodeTrailer(text), { end: true, entries: 1, sha256: hex });
+    // Without a digest, as every record before revision 2.1: byte for byte as before.
+    assert.equal(encodeTrailer(1), '{"end":true,"entries":1}');
+    assert.deepEqual(decodeTrailer('{"end":true,"entries":1}'), { end: true, entries: 1 });
+    // A damaged digest is kept as found: it will not match.
+    assert.deepEqual(decodeTrailer('{"end":true,"entries":1,"sha256":17}'), { end: true, entries: 1, sha256: '17' });
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -21,9 +22,10 @@ describe('seal-volume', () => {
     const catalog = join(dir, 'catalog.jsonl');
     await writeFile(catalog, 'H\nold\nmine1\nmine2\n');
     await writeOwnCatalog(join(dir, 'own.gz'), 'HEADER\n', catalog, 6, 18, 2);
-    assert.equal(gunzipSync(await readFile(join(dir, 'own.gz'))).toString(), 'HEADER\nmine1\nmine2\n{"end":true,"entries":2}\n');
+    const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+    assert.equal(gunzipSync(await readFile(join(dir, 'own.gz'))).toString(), `HEADER\nmine1\nmine2\n{"end":true,"entries":2,"sha256":"${sha('HEADER\nmine1\nmine2\n')}"}\n`);
     await writeOwnCatalog(join(dir, 'none.gz'), 'HEADER\n', catalog, 18, 18, 0);
-    assert.equal(gunzipSync(await readFile(join(dir, 'none.gz'))).toString(), 'HEADER\n{"end":true,"entries":0}\n');
+    assert.equal(gunzipSync(await readFile(join(dir, 'none.gz'))).toString(), `HEADER\n{"end":true,"entries":0,"sha256":"${sha('HEADER\n')}"}\n`);
   });
 
   it('sealVolume writes README.txt and volume.json for its place among the volumes', async () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack } from '../../src/pack/pack.js';
-import { catalogSource, ownCatalog, structureSource } from '../../src/unpack/choose-records.js';
+import { catalogSource, checkRecord, expectedDigests, ownCatalog, structureSource } from '../../src/unpack/choose-records.js';
+import { decodeStructureEntry, decodeStructureHeader } from '../../src/format/records.js';
 import { locate, type VolumeSource } from '../../src/set/locate.js';
 import { RandomReader } from '../../src/unpack/random-reader.js';
 import { removeTree, seededText, tempDir } from '../helpers/tree.js';
@@ -41,8 +42,8 @@ describe('choose-records', () => {
   it('uses the volume\'s own structure.jsonl when it reads whole', async () => {
     const s = await structureSource(v, r);
     assert.ok(s);
-    assert.equal(s.src.path, v.structure);
-    assert.equal(s.src.range, undefined);
+    assert.equal(s.src?.path, v.structure);
+    assert.equal(s.src?.range, undefined);
     assert.equal(s.whole, true);
   });
 
@@ -50,9 +51,9 @@ describe('choose-records', () => {
     await withHalf(v.structure as string, async () => {
       const s = await structureSource(v, r);
       assert.ok(s);
-      assert.equal(s.src.path, v.archive);
-      assert.match(s.src.label, /\(structure copy\)$/);
-      assert.ok(s.src.range !== undefined && s.src.gzip === true);
+      assert.equal(s.src?.path, v.archive);
+      assert.match(s.src?.label, /\(structure copy\)$/);
+      assert.ok(s.src?.range !== undefined && s.src?.gzip === true);
       assert.equal(s.whole, true);
     });
   });
@@ -80,6 +81,81 @@ describe('choose-records', () => {
       } finally {
         await nothing.close();
       }
+    });
+  });
+
+  describe('digests (revision 2.1)', () => {
+    /** Run `check` with `path` changed by `edit`, then put it back. */
+    async function withEdit(path: string, edit: (text: string) => string, check: () => Promise<void>): Promise<void> {
+      const whole = await readFile(path, 'utf8');
+      const changed = edit(whole);
+      assert.notEqual(changed, whole);
+      await writeFile(path, changed);
+      try {
+        await check();
+      } finally {
+        await writeFile(path, whole);
+      }
+    }
+    const oneMode = (t: string): string => t.replace('"mode":"0644"', '"mode":"0645"');
+    const noDigest = (t: string): string => t.replace(/,"sha256":"[0-9a-f]{64}"\}\n$/, '}\n');
+
+    it('a structure.jsonl that still parses but fails its checksum: the copy is used, checked, and the plain file named', async () => {
+      await withEdit(v.structure as string, oneMode, async () => {
+        const s = await structureSource(v, r);
+        assert.equal(s?.src?.path, v.archive);
+        assert.equal(s?.checked, true);
+        assert.deepEqual(s?.notes, [{ path: v.structure, reason: 'structure.jsonl is damaged (its checksum does not match); the copy inside the archive was used' }]);
+      });
+    });
+
+    it('no copy that checks: nothing to apply (src null), each damaged record named', async () => {
+      const bare: VolumeSource = { ...v, archive: join(work, 'missing.xtar') };
+      const nothing = await RandomReader.open(v.catalog as string);
+      try {
+        await withEdit(v.structure as string, oneMode, async () => {
+          const s = await structureSource(bare, nothing);
+          assert.equal(s?.src, null);
+          assert.equal(s?.notes.length, 1);
+        });
+      } finally {
+        await nothing.close();
+      }
+    });
+
+    it('a record without a digest reads as before (legacy), unless volume.json expects one', async () => {
+      await withEdit(v.structure as string, (t) => oneMode(noDigest(t)), async () => {
+        const legacy = await structureSource(v, r);
+        assert.equal(legacy?.src?.path, v.structure);
+        assert.equal(legacy?.whole, true);
+        assert.equal(legacy?.checked, false);
+        const expected = (await expectedDigests(v)).structure;
+        assert.match(expected ?? '', /^[0-9a-f]{64}$/);
+        const strict = await structureSource(v, r, undefined, expected);
+        assert.equal(strict?.src?.path, v.archive);
+        assert.equal(strict?.checked, true);
+      });
+    });
+
+    it('checkRecord: a wrong entry count is damage; a line that does not decode is broken', async () => {
+      const plain = { path: v.structure as string, label: 'structure.jsonl' };
+      assert.deepEqual(await checkRecord(plain, decodeStructureHeader, decodeStructureEntry), { state: 'checked', digest: true });
+      await withEdit(v.structure as string, (t) => t.replace(/"entries":(\d+)/, (_m, n: string) => `"entries":${Number(n) + 1}`), async () => {
+        assert.deepEqual(await checkRecord(plain, decodeStructureHeader, decodeStructureEntry), { state: 'damaged', digest: true });
+      });
+      await withEdit(v.structure as string, (t) => t.replace('"type":"file"', '"type":"fil"'), async () => {
+        assert.deepEqual(await checkRecord(plain, decodeStructureHeader, decodeStructureEntry), { state: 'broken', digest: true });
+      });
+    });
+
+    it('a catalog.jsonl with a changed sha256 digit: the copy is used and checked, the plain file named', async () => {
+      await withEdit(v.catalog as string, (t) => t.replace(/"sha256":"([0-9a-f])/, (_m, c: string) => `"sha256":"${c === '0' ? '1' : '0'}`), async () => {
+        const own = await ownCatalog(v, r, undefined, (await expectedDigests(v)).catalog);
+        assert.match(own?.label ?? '', /\(catalog copy\)$/);
+        assert.equal(own?.checked, true);
+        assert.equal(own?.plainDamaged, true);
+        assert.deepEqual(own?.notes, [{ path: v.catalog, reason: 'catalog.jsonl is damaged (its checksum does not match); the copy inside the archive was used' }]);
+      });
     });
   });
 });
