@@ -1,6 +1,6 @@
 /**
  * The extraction pool's entry: a worker thread takes a batch of small zip blobs, inflates and checks
- * each (size, CRC-32, the catalog's sha256) and writes it to the path the main thread checked and
+ * each (size, CRC-32, the catalog's sha256) and writes it (under a temporary name, renamed once whole) to the path the main thread checked and
  * made the folder for (src/unpack/extract-pool.ts); or a batch of restored files whose owner, mode
  * and times to set (src/dest/file-meta.ts). Reading the archive and the records, path checks and folders
  * are the main thread's job.
@@ -24,6 +24,8 @@ export interface ExtractJob {
   shown: string;
   sha256: string | undefined;
   holes: boolean;
+  /** Whether to keep a file already at `abs` (Destination.keepIf). */
+  keep: number;
 }
 
 export type ExtractTask =
@@ -38,7 +40,9 @@ export type ExtractTask =
       abs: string;
       shown: string;
       sha256: string;
-      /** Per job: start, end, holes (1 or 0). */
+      /** The run's part of temporary names (Destination.tmpTag). */
+      tag: string;
+      /** Per job: start, end, holes (1 or 0), keep. */
       numbers: Float64Array;
     }
   | {
@@ -58,10 +62,10 @@ export interface BatchAnswer {
   errors: { index: number; error: CarriedError }[];
 }
 
-export function blobTask(data: Uint8Array, jobs: readonly ExtractJob[]): ExtractTask {
-  const numbers = new Float64Array(jobs.length * 3);
-  jobs.forEach((j, i) => numbers.set([j.start, j.end, j.holes ? 1 : 0], i * 3));
-  return { kind: 'blobs', data, abs: jobs.map((j) => j.abs ?? '').join('\0'), shown: jobs.map((j) => j.shown).join('\0'), sha256: jobs.map((j) => j.sha256 ?? '').join('\0'), numbers };
+export function blobTask(data: Uint8Array, jobs: readonly ExtractJob[], tag: string): ExtractTask {
+  const numbers = new Float64Array(jobs.length * 4);
+  jobs.forEach((j, i) => numbers.set([j.start, j.end, j.holes ? 1 : 0, j.keep], i * 4));
+  return { kind: 'blobs', data, abs: jobs.map((j) => j.abs ?? '').join('\0'), shown: jobs.map((j) => j.shown).join('\0'), sha256: jobs.map((j) => j.sha256 ?? '').join('\0'), tag, numbers };
 }
 
 export function metaTask(abs: readonly string[], metas: readonly FileMeta[]): ExtractTask {
@@ -96,8 +100,8 @@ export default function run(task: ExtractTask): BatchAnswer {
   abs.forEach((path, i) =>
     each(i, () => {
       const name = shown[i] as string;
-      const bytes = checkSmallBlob(data.subarray(n[3 * i], n[3 * i + 1]), name, sha256[i] || undefined);
-      if (path !== '') writeVerifiedAt(path, name, bytes, n[3 * i + 2] === 1);
+      const bytes = checkSmallBlob(data.subarray(n[4 * i], n[4 * i + 1]), name, sha256[i] || undefined);
+      if (path !== '') writeVerifiedAt(path, name, bytes, n[4 * i + 2] === 1, task.tag, n[4 * i + 3] as number);
       return bytes.length;
     }),
   );
