@@ -24,7 +24,8 @@ const NO_CHECKS: BlobChecks = {};
  */
 export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: number, dir: string[], entry: string, more: BlobChecks = NO_CHECKS): Promise<void> {
   ctx.sink.dest?.stopIfInterrupted();
-  const shown = [...dir, entry].join('/');
+  // The tar entry's path until the zip's own name is read (a short-form entry name is not the file's).
+  let shown = [...dir, entry].join('/');
   const log = ctx.log;
   const order = log.place();
   // A dry run lists each file checked whole by what writing it would do (`verdict`).
@@ -68,6 +69,7 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
     outcome.failed(e);
     return;
   }
+  shown = b.shown;
   if (dry !== null) {
     try {
       verdict = 'blob' in b ? dry.verdict(b.components, b.mtimeSec) : dry.verdict([...dir, b.name], b.header.info.mtimeSec);
