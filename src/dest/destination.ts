@@ -58,10 +58,8 @@ export class DestinationError extends XtarError {
     readonly problems: Problem[],
   ) {
     const why = osErrorSentence(cause, 'fatal') ?? (cause instanceof Error ? cause.message : String(cause));
-    super(
-      `The destination ${root} cannot take more: ${why}. ${notWritten} file(s) could not be written (listed above) and the restore stopped there; no file was left partly written under its name.`,
-      { code: 'EDEST', cause },
-    );
+    const cost = notWritten === 0 ? 'The restore stopped there' : `${notWritten} file(s) could not be written (listed above) and the restore stopped there`;
+    super(`Cannot write to the destination ${root}: ${why}. ${cost}; no file was left partly written under its name.`, { code: 'EDEST', cause });
   }
 }
 

@@ -116,7 +116,7 @@ describe('unpack safety', () => {
       const dest = join(disk, 'out');
       const r = await xtar(['unpack', set, 'src/a', '--dest', dest, '-q']);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`The destination ${dest} cannot take more: the disk is full\\. (\\d+) file\\(s\\) could not be written`));
+      assert.match(r.stderr, new RegExp(`Cannot write to the destination ${dest}: the disk is full\\. (\\d+) file\\(s\\) could not be written`));
       const notWritten = Number(/(\d+) file\(s\) could not be written/.exec(r.stderr)?.[1]);
       assert.ok(notWritten > 0);
       assert.equal(r.stderr.match(/: cannot write the file: the disk is full$/gm)?.length, notWritten, r.stderr);
@@ -132,7 +132,7 @@ describe('unpack safety', () => {
       const r = await xtar(['unpack', set, 'src/b', '--dest', dest, '-q']);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /src\/b\/big: cannot write the file: the disk is full/);
-      assert.match(r.stderr, new RegExp(`The destination ${dest} cannot take more: the disk is full\\. 1 file\\(s\\) could not be written`));
+      assert.match(r.stderr, new RegExp(`Cannot write to the destination ${dest}: the disk is full\\. 1 file\\(s\\) could not be written`));
       assert.doesNotMatch(r.stderr, /damaged/);
       assert.deepEqual(await temporaries(dest), []);
       assert.deepEqual(await readdir(join(dest, 'src', 'b')), []);
