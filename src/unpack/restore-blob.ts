@@ -24,8 +24,8 @@ const NO_CHECKS: BlobChecks = {};
  */
 export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: number, dir: string[], entry: string, more: BlobChecks = NO_CHECKS): Promise<void> {
   ctx.sink.dest?.stopIfInterrupted();
-  // The tar entry's path until the zip's own name is read (a short-form entry name is not the file's).
-  let shown = [...dir, entry].join('/');
+  // The file's path once the zip's own name is read; until then, the tar entry's (a short-form entry name is not the file's), made only if needed.
+  let shown: string | null = null;
   const log = ctx.log;
   const order = log.place();
   // A dry run lists each file checked whole by what writing it would do (`verdict`).
@@ -39,22 +39,24 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
       ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });
     },
     failed: (e: unknown): void => {
+      const at = stripZip(shown ?? [...dir, entry].join('/'));
       if (e instanceof XtarError) {
+        const where = e.path === undefined ? at : stripZip(e.path);
         if (e.code === KEPT_NEWER || e.code === KEPT_OLD) {
           // Kept by --keep-old-files (a refusal) or --keep-newer-files (a note): its metadata is left too.
-          ctx.sink.dest?.kept.add(stripZip(e.path ?? shown));
-          if (e.code === KEPT_OLD) log.report(stripZip(e.path ?? shown), e.message, 'refused', order);
+          ctx.sink.dest?.kept.add(where);
+          if (e.code === KEPT_OLD) log.report(where, e.message, 'refused', order);
           return;
         }
         if (e instanceof InterruptedError) throw e;
         if (e.code !== 'EUNSAFE') ctx.damagedBytes += size;
-        log.report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged', order);
+        log.report(where, e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged', order);
       } else if (isFatalIoError(e)) {
         // The destination's fault (full, read-only, ...): this file is listed, and the run ends (unpack.ts names the destination).
-        log.report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e, 'fatal')}`, 'failed', order);
+        log.report(at, `cannot write the file: ${entryErrorMessage(e, 'fatal')}`, 'failed', order);
         if (ctx.sink.dest !== null) ctx.sink.dest.notWritten++;
         throw e;
-      } else log.report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed', order);
+      } else log.report(at, `cannot write the file: ${entryErrorMessage(e)}`, 'failed', order);
     },
   };
   // Properties set one by one, not spread in: this runs once per file, on the thread that limits unpack.

@@ -4,6 +4,7 @@ import { unpack, type RestorePlan } from '../../unpack/unpack.js';
 import { DestinationError, KeptFileError, UNPACK_STOPPED, type ExistingPolicy } from '../../dest/destination.js';
 import { InterruptedError } from '../../errors.js';
 import type { DryRunListing } from '../../unpack/sink.js';
+import type { Progress } from '../../unpack/context.js';
 import { verify } from '../../unpack/verify.js';
 import { splitInputs } from '../../set/locate.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
@@ -53,7 +54,8 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
       onPlan: (p) => {
         if (!a.quiet && !a.json) describePlan(io, p);
       },
-      onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files),
+      // No progress object per file when nothing shows it.
+      ...(a.quiet || a.json || a.dryRun === true ? {} : { onProgress: (p: Progress) => bar.update(p.bytes, p.totalBytes, p.files) }),
     });
     bar.stop();
     printProblems(io, r.problems);
