@@ -82,28 +82,32 @@ function metaAt(numbers: Float64Array, i: number): FileMeta {
 export default function run(task: ExtractTask): BatchAnswer {
   const abs = task.abs.split('\0');
   const answer: BatchAnswer = { values: new Float64Array(abs.length), errors: [] };
-  const each = (i: number, job: () => number): void => {
-    try {
-      answer.values[i] = job();
-    } catch (e) {
-      answer.errors.push({ index: i, error: carryError(e) });
-    }
-  };
   const n = task.numbers;
+  // Plain loops, no closure per file: they run once per small file.
   if (task.kind === 'meta') {
-    abs.forEach((path, i) => each(i, () => FILE_META_FOUND.indexOf(setFileMeta(path, metaAt(n, i)))));
+    for (let i = 0; i < abs.length; i++) {
+      try {
+        answer.values[i] = FILE_META_FOUND.indexOf(setFileMeta(abs[i] as string, metaAt(n, i)));
+      } catch (e) {
+        answer.errors.push({ index: i, error: carryError(e) });
+      }
+    }
     return answer;
   }
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   const shown = task.shown.split('\0');
   const sha256 = task.sha256.split('\0');
-  abs.forEach((path, i) =>
-    each(i, () => {
+  const tag = task.tag;
+  for (let i = 0; i < abs.length; i++) {
+    try {
+      const path = abs[i] as string;
       const name = shown[i] as string;
       const bytes = checkSmallBlob(data.subarray(n[4 * i], n[4 * i + 1]), name, sha256[i] || undefined);
-      if (path !== '') writeVerifiedAt(path, name, bytes, n[4 * i + 2] === 1, task.tag, n[4 * i + 3] as number);
-      return bytes.length;
-    }),
-  );
+      if (path !== '') writeVerifiedAt(path, name, bytes, n[4 * i + 2] === 1, tag, n[4 * i + 3] as number);
+      answer.values[i] = bytes.length;
+    } catch (e) {
+      answer.errors.push({ index: i, error: carryError(e) });
+    }
+  }
   return answer;
 }
