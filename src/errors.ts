@@ -105,10 +105,10 @@ export class SetBusyError extends XtarError {
   }
 }
 
-/** The run was interrupted by a signal (SIGINT/SIGTERM). */
+/** The run was interrupted by a signal (SIGINT/SIGTERM); `after`: what was cleaned up (pack's words by default). */
 export class InterruptedError extends XtarError {
-  constructor(signal: string) {
-    super(`Interrupted by ${signal}; the volumes being written were removed.`, { code: 'EINTR', exitCode: EXIT_INTERRUPTED });
+  constructor(signal: string, after = 'the volumes being written were removed') {
+    super(`Interrupted by ${signal}; ${after}.`, { code: 'EINTR', exitCode: EXIT_INTERRUPTED });
   }
 }
 

@@ -142,10 +142,20 @@ function unpackCommand(y: Argv): Argv {
         .conflicts('backup', 'at')
         .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
         .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate, check and write small files (default: number of cores)' })
+        .option('overwrite', { type: 'boolean', describe: 'replace a file already in the destination (the default, as GNU tar)' })
+        .option('keep-old-files', { alias: 'k', type: 'boolean', describe: 'never replace a file already in the destination: keep it and list it as refused (exit 1)' })
+        .option('keep-newer-files', { type: 'boolean', describe: "keep a file already in the destination whose mtime is the same as the archive's copy or newer, and name it (exit 0, as GNU tar)" })
+        .conflicts('overwrite', ['keep-old-files', 'keep-newer-files'])
+        .conflicts('keep-old-files', 'keep-newer-files')
+        .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: check every file and list what would be written, replaced or kept' })
         .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
         .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
         .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
         .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
+        .example('$0 unpack /media/backup -C ~/work --overwrite', 'replace the files already in ~/work (the default)')
+        .example('$0 unpack /media/backup -C ~/work --keep-old-files', 'restore only what is missing; each file already there is kept and named')
+        .example('$0 unpack /media/backup -C ~/work --keep-newer-files', 'replace only files older than the archive\'s copies')
+        .example('$0 unpack /media/backup -C ~/work --dry-run', 'list what would be written and what replaced; write nothing')
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
@@ -155,7 +165,8 @@ function unpackCommand(y: Argv): Argv {
         at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(a.at) ? `${a.at}T23:59:59` : a.at);
         if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01 or 2026-11-01T18:00.`);
       }
-      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs }, io);
+      const existing = a.keepOldFiles ? 'keep-old' : a.keepNewerFiles ? 'keep-newer' : 'overwrite';
+      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs, existing, dryRun: a.dryRun }, io);
     },
   );
 }

@@ -5,11 +5,12 @@
  * on the way is either made here or checked to be a real directory (never a symlink); files are
  * created with O_NOFOLLOW|O_EXCL. Nothing in an archive can make xtar write outside --dest.
  */
-import { accessSync, closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { osErrorSentence, UnsafePathError, XtarError } from '../errors.js';
+import { threadId } from 'node:worker_threads';
+import { InterruptedError, osErrorSentence, UnsafePathError, XtarError, type Problem } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
 
 export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -19,6 +20,47 @@ const ZEROS = Buffer.alloc(HOLE_BLOCK);
 
 export function isZero(b: Buffer): boolean {
   return b.equals(b.length === HOLE_BLOCK ? ZEROS : ZEROS.subarray(0, b.length));
+}
+
+/**
+ * Every file is written under a temporary name beside its real one, `.xtar-tmp-TAG-THREAD-N` (TAG one
+ * run's, THREAD the writing thread's, N its count), and renamed into place only when whole and checked.
+ */
+export const TMP_PREFIX = '.xtar-tmp-';
+
+/** What an interrupted unpack says it left (InterruptedError's second half). */
+export const UNPACK_STOPPED = 'the files restored so far are whole, the rest were not written, and no temporary file was left';
+
+/** What becomes of a file already at a restored file's path (GNU tar's options of the same names). */
+export type ExistingPolicy = 'overwrite' | 'keep-old' | 'keep-newer';
+
+/** A file kept in place by the policy: --keep-old-files (listed as refused) or --keep-newer-files (a note). */
+export class KeptFileError extends XtarError {
+  constructor(shown: string, old: boolean) {
+    super(
+      old ? 'a file is already there: kept as it is (--keep-old-files)' : "the file there is as new as the archive's copy or newer: kept (--keep-newer-files)",
+      { code: old ? KEPT_OLD : KEPT_NEWER, path: shown },
+    );
+  }
+}
+export const KEPT_OLD = 'EKEEPOLD';
+export const KEPT_NEWER = 'EKEEPNEWER';
+
+/**
+ * The destination could not take more (full, read-only, out of quota, failing): the run stops. Its
+ * message names the destination and the files not written; `problems` lists them (and all else found).
+ */
+export class DestinationError extends XtarError {
+  constructor(
+    root: string,
+    cause: unknown,
+    notWritten: number,
+    readonly problems: Problem[],
+  ) {
+    const why = osErrorSentence(cause, 'fatal') ?? (cause instanceof Error ? cause.message : String(cause));
+    const cost = notWritten === 0 ? 'The restore stopped there' : `${notWritten} file(s) could not be written (listed above) and the restore stopped there`;
+    super(`Cannot write to the destination ${root}: ${why}. ${cost}; no file was left partly written under its name.`, { code: 'EDEST', cause });
+  }
 }
 
 /**
@@ -59,6 +101,16 @@ function cannotMake(root: string, at: string, e: unknown): XtarError {
 
 export class Destination {
   readonly root: string;
+  /** What to do with a file already at a restored file's path. */
+  existing: ExistingPolicy = 'overwrite';
+  /** Stops the run (between files) once aborted: its reason is thrown. */
+  signal: AbortSignal | undefined = undefined;
+  /** Files kept in place by the policy, by record path: their metadata is left as it is too. */
+  readonly kept = new Set<string>();
+  /** Files that could not be written because the destination failed (full, read-only, ...). */
+  notWritten = 0;
+  /** This run's part of temporary names (`.xtar-tmp-TAG-`): a folder's other temporaries are a killed run's, removed. */
+  readonly tmpTag = randomBytes(4).toString('hex');
   /**
    * Directories known to be real directories under root (this run made or checked them), by their
    * components joined with NUL — a byte no safe name holds, so a key stands for exactly one list of
@@ -96,8 +148,9 @@ export class Destination {
     const known = this.safeDirs.get(key);
     if (known !== undefined) return known;
     let abs = this.root;
-    if (components.length === 0) mkdirSync(this.root, { recursive: true });
-    else {
+    if (components.length === 0) {
+      if (mkdirSync(this.root, { recursive: true }) === undefined) this.sweep(abs);
+    } else {
       abs = join(this.makeDir(components.slice(0, -1)), components[components.length - 1] as string);
       this.realDir(abs, components.join('/'));
     }
@@ -118,7 +171,10 @@ export class Destination {
   private realDir(abs: string, shown: string): void {
     try {
       const st = lstatSync(abs);
-      if (st.isDirectory()) return;
+      if (st.isDirectory()) {
+        this.sweep(abs);
+        return;
+      }
       if (st.isSymbolicLink()) throw new UnsafePathError(`Refused ${shown}: it would be written through the symlink ${abs}.`, shown);
       throw new UnsafePathError(`Refused ${shown}: ${abs} exists and is not a folder.`, shown);
     } catch (e) {
@@ -136,8 +192,44 @@ export class Destination {
    * Write a file whose bytes are already verified, straight to its name (see writeVerifiedAt), after
    * making its folder and checking its name.
    */
-  writeVerifiedFile(components: readonly string[], data: Buffer, holes: boolean): void {
-    writeVerifiedAt(this.filePath(components), components.join('/'), data, holes);
+  writeVerifiedFile(components: readonly string[], data: Buffer, holes: boolean, keep: number): void {
+    writeVerifiedAt(this.filePath(components), components.join('/'), data, holes, this.tmpTag, keep);
+  }
+
+  /**
+   * The `keep` number for a file the archive dates `mtimeSec` (seconds), as writeVerifiedAt takes it:
+   * Infinity (overwrite: nothing is looked at), -Infinity (keep any file there), or the time itself.
+   */
+  keepIf(mtimeSec: number): number {
+    return this.existing === 'overwrite' ? Infinity : this.existing === 'keep-old' ? -Infinity : mtimeSec;
+  }
+
+  /** Throw the reason the run was stopped, if it was. */
+  stopIfInterrupted(): void {
+    if (this.signal?.aborted) throw this.signal.reason instanceof InterruptedError ? this.signal.reason : new InterruptedError('an abort signal', UNPACK_STOPPED);
+  }
+
+  /**
+   * Remove what a killed run left in a folder that was there before this run: files named
+   * `.xtar-tmp-*` that are not this run's. Never follows anything; errors leave them.
+   */
+  private sweep(abs: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(abs);
+    } catch {
+      return;
+    }
+    const own = `${TMP_PREFIX}${this.tmpTag}-`;
+    for (const n of names) {
+      if (!n.startsWith(TMP_PREFIX) || n.startsWith(own)) continue;
+      const p = join(abs, n);
+      try {
+        if (lstatSync(p).isFile()) unlinkSync(p);
+      } catch {
+        // Gone already, or not ours to remove.
+      }
+    }
   }
 
   /** Whether the folder at `components` is known (made or checked by this run): ensureDir would touch nothing. */
@@ -155,39 +247,57 @@ export class Destination {
    * `commit` to move it to its real name — replacing a file or symlink there, never a folder — or
    * `discard` to remove it.
    */
-  async createFile(components: readonly string[]): Promise<PendingFile> {
+  async createFile(components: readonly string[], keep = Infinity): Promise<PendingFile> {
     const finalPath = this.filePath(components);
+    if (keep !== Infinity) checkExisting(finalPath, components.join('/'), keep);
     // filePath made and checked the folder: the temporary file goes beside its final name.
-    const dir = dirname(finalPath);
-    const name = components[components.length - 1] as string;
-    for (;;) {
-      const tmp = join(dir, `.xtar-tmp-${randomBytes(6).toString('hex')}`);
-      try {
-        const fh = await open(tmp, CREATE_FLAGS, 0o600);
-        return new PendingFile(fh, tmp, finalPath, name);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-    }
+    const tmp = tmpPathFor(finalPath, this.tmpTag);
+    const fh = await open(tmp, CREATE_FLAGS, 0o600);
+    return new PendingFile(fh, tmp, finalPath, components[components.length - 1] as string);
+  }
+}
+
+/** Temporary files made by this thread so far: each gets the next number. */
+let tmpCount = 0;
+
+/** A new temporary name beside `abs` (see TMP_PREFIX). */
+function tmpPathFor(abs: string, tag: string): string {
+  return `${abs.slice(0, abs.lastIndexOf('/') + 1)}${TMP_PREFIX}${tag}-${threadId}-${tmpCount++}`;
+}
+
+/** Throw KeptFileError when a file at `abs` is to be kept (see Destination.keepIf); a folder there is refused later, by the rename. */
+function checkExisting(abs: string, shown: string, keep: number): void {
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!st.isDirectory() && st.mtimeMs / 1000 >= keep) throw new KeptFileError(shown, keep === -Infinity);
+}
+
+function removeQuietly(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch {
+    // Already gone.
   }
 }
 
 /**
- * Write verified bytes to `abs` — a path Destination.filePath returned, its folders checked — with
- * O_EXCL|O_NOFOLLOW, after removing a file or symlink in the way (never a folder). `holes` leaves
- * all-zero blocks unwritten. Also run by the extraction workers (src/worker/extract-worker.ts) on
- * paths the main thread checked: it touches nothing but `abs` itself.
+ * Write verified bytes to `abs` — a path Destination.filePath returned, its folders checked — under a
+ * temporary name beside it (O_EXCL|O_NOFOLLOW), renamed into place once whole: rename() replaces a
+ * file or symlink there itself, never a folder (refused), and never follows a symlink. A failed write
+ * removes its temporary file, and what stood at `abs` stays. `holes` leaves all-zero blocks unwritten;
+ * `keep` (Destination.keepIf) may keep a file already there. Also run by the extraction workers
+ * (src/worker/extract-worker.ts) on paths the main thread checked: it touches nothing but `abs` and
+ * its temporary name.
  */
-export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes: boolean): void {
-  let fd: number;
-  try {
-    fd = openSync(abs, CREATE_FLAGS, 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    if (lstatSync(abs).isDirectory()) throw new UnsafePathError(`Refused ${shown}: a folder of that name is in the way.`, shown);
-    unlinkSync(abs);
-    fd = openSync(abs, CREATE_FLAGS, 0o600);
-  }
+export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes: boolean, tag: string, keep: number): void {
+  if (keep !== Infinity) checkExisting(abs, shown, keep);
+  const tmp = tmpPathFor(abs, tag);
+  const fd = openSync(tmp, CREATE_FLAGS, 0o600);
   try {
     if (!holes) {
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
@@ -199,8 +309,27 @@ export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes:
       }
       ftruncateSync(fd, data.length);
     }
-  } finally {
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } finally {
+      removeQuietly(tmp);
+    }
+    throw e;
+  }
+  try {
     closeSync(fd);
+  } catch (e) {
+    removeQuietly(tmp);
+    throw e;
+  }
+  try {
+    renameSync(tmp, abs);
+  } catch (e) {
+    removeQuietly(tmp);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw new UnsafePathError(`Refused ${shown}: a folder of that name is in the way.`, shown);
+    throw e;
   }
 }
 

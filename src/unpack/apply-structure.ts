@@ -3,13 +3,14 @@
  * root), modes and times — folders last, deepest first, so a read-only folder still gets its
  * contents; regular files' metadata goes to the worker pool when there is one. Used by unpack after
  * the data, and by expand-structure after a by-hand restore. Never follows a symlink on the way to a
- * path. Symlinks, hard links, FIFOs and devices are made in make-nodes.ts.
+ * path. Symlinks, hard links, FIFOs and devices are made in make-nodes.ts. What the Destination's
+ * policy kept in place (--keep-old-files, --keep-newer-files) is left as it is, metadata and all.
  */
 import { entryErrorMessage, entryProblem, isFatalIoError, type ProblemKind as AnyProblemKind } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { resolveGid, resolveUid } from '../scan/owners.js';
-import type { Destination } from '../dest/destination.js';
-import { setFileMeta, setMetaAt, utimesSeconds, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
+import { KeptFileError, type Destination } from '../dest/destination.js';
+import { lstatOrNull, setFileMeta, setMetaAt, utimesSeconds, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
 import { makeNode, type NodeContext } from './make-nodes.js';
 
 /** The problems applying a structure can meet. */
@@ -90,6 +91,7 @@ class StructureApplier implements NodeContext {
 
   async run(entries: AsyncIterable<StructureEntry>): Promise<ApplyResult> {
     for await (const e of entries) {
+      this.dest.stopIfInterrupted();
       this.leaveDirsAbove(e.path);
       if (this.closing.length >= CLOSING_DIRS) await this.closeWaiting();
       try {
@@ -126,13 +128,27 @@ class StructureApplier implements NodeContext {
     this.dest.ensureDir(parts.slice(0, -1));
     const abs = this.dest.pathOf(parts);
     if (e.type === 'file') {
+      // A file kept by the policy (--keep-old-files, --keep-newer-files) keeps its own metadata too.
+      if (this.dest.kept.size > 0 && this.dest.kept.has(e.path)) return;
       if (files === undefined) this.fileSettled(e, this.opts.report)(setFileMeta(abs, this.metaOf(e)));
       else await files.setFileMeta(parts, abs, this.metaOf(e), this.fileSettled(e, this.opts.reportLater?.() ?? this.opts.report));
       return;
     }
     // Anything else replaces what is at its path: not while a file there waits for its metadata.
     await files?.clearWayForFile(parts);
+    if (this.dest.existing !== 'overwrite' && this.keepsNode(e, abs)) return;
     await makeNode(this, e, abs);
+  }
+
+  /** Whether the policy keeps what is at `abs` (not a folder) instead of the node `e`: listed, as for a file. */
+  private keepsNode(e: StructureEntry, abs: string): boolean {
+    const st = lstatOrNull(abs);
+    if (st === null || st.isDirectory()) return false;
+    const old = this.dest.existing === 'keep-old';
+    if (!old && st.mtimeMs * 1e6 < Number(e.mtimeNs)) return false;
+    this.dest.kept.add(e.path);
+    if (old) this.opts.report(e.path, new KeptFileError(e.path, true).message, 'refused');
+    return true;
   }
 
   /** Make (or check) the folder; its metadata waits until it is left (see `closing`). */

@@ -101,7 +101,12 @@ export class ExtractPool implements FileMetaSink {
   private roomWaiters: (() => void)[] = [];
   /** An error that ends the run: a worker failed, or an outcome threw (a fatal I/O error). Thrown by add and settle. */
   private failure: { error: unknown } | null = null;
-  /** Settles when `failure` is set: whatever waits for the workers stops waiting then (they may never answer). */
+  /**
+   * Whether a worker failed (it may never answer), not only an outcome (the workers still finish what
+   * they hold, so that no file is left half written, and close() waits for them).
+   */
+  private broken = false;
+  /** Settles when a worker failed: whatever waits for the workers stops waiting then (they may never answer). */
   private readonly failed: Promise<void>;
   private wakeOnFailure: () => void = () => undefined;
   private readonly threads: number;
@@ -226,7 +231,7 @@ export class ExtractPool implements FileMetaSink {
 
   /**
    * Stop the threads, after the batches they hold are finished (so no file is left half written) —
-   * unless the run failed: then at once, as a thread that failed to boot would never answer.
+   * unless a worker failed: then at once, as a thread that failed to boot would never answer.
    */
   async close(): Promise<void> {
     await this.drain();
@@ -239,7 +244,7 @@ export class ExtractPool implements FileMetaSink {
 
   /** Wait until every sent batch is answered, or the run has failed (a failed thread may never answer). */
   private async drain(): Promise<void> {
-    while (this.running.size > 0 && this.failure === null) await Promise.race([Promise.all(this.running), this.failed]);
+    while (this.running.size > 0 && !this.broken) await Promise.race([Promise.all(this.running), this.failed]);
   }
 
   /** Whether writing a file at `components` could meet a queued file: one at the same path, or where a folder on its way is still to be made. */
@@ -272,7 +277,7 @@ export class ExtractPool implements FileMetaSink {
     }
     // The blob is a view into the reader's window: copied, it is the batch's own.
     blob.copy(g.data, g.bytes);
-    g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes });
+    g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes, keep: b.keep });
     const name = b.components[b.components.length - 1] as string;
     g.answers.push({ done: (size) => outcome.done({ name, size }), failed: (error) => outcome.failed(error) });
     g.keys.push(key);
@@ -284,11 +289,12 @@ export class ExtractPool implements FileMetaSink {
   /** Send the batch being gathered to a worker: a batch of blobs shares its buffer, not copied. */
   private flush(): void {
     const batch = this.gathering;
-    if (batch.jobs.length === 0 || this.pool === null) return;
+    // Once the run has failed nothing more is sent: what the workers hold they finish.
+    if (batch.jobs.length === 0 || this.pool === null || this.failure !== null) return;
     const data = batch.kind === 'blobs' ? batch.data : null;
     this.gathering = newBatch();
     this.tasksInFlight++;
-    const task = batch.kind === 'meta' ? metaTask(batch.jobs, batch.metas) : blobTask(data as Buffer, batch.jobs);
+    const task = batch.kind === 'meta' ? metaTask(batch.jobs, batch.metas) : blobTask(data as Buffer, batch.jobs, this.dest?.tmpTag ?? '');
     const answered = this.pool.run(task).then(
       (results) => {
         // The worker is done with the buffer: fill it again.
@@ -320,13 +326,16 @@ export class ExtractPool implements FileMetaSink {
         if (error !== undefined) a.failed(restoreError(error));
         else a.done(answer.values[i] as number);
       } catch (e) {
-        this.fail(e);
+        this.fail(e, false);
       }
     });
   }
 
-  private fail(e: unknown): void {
+  /** The run ends with `e`; `broken`: a worker failed (see `broken`). */
+  private fail(e: unknown, broken = true): void {
     this.failure ??= { error: e };
+    if (!broken) return;
+    this.broken = true;
     this.wakeOnFailure();
   }
 

@@ -1,12 +1,13 @@
 /**
  * Turns one zip blob from an archive into a file under --dest: checks the zip's inner name against
  * the tar entry, inflates (in memory for small blobs, streamed for large ones), verifies size and
- * CRC, and only then gives the file its real name. A damaged blob never becomes a file that looks good.
+ * CRC, and only then gives the file its real name (written under a temporary one until then). A
+ * damaged blob never becomes a file that looks good, nor does one cut short by a failed write.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { DamagedBlobError, FormatError, UnsafePathError, XtarError } from '../errors.js';
+import { DamagedBlobError, FormatError, InterruptedError, UnsafePathError, XtarError } from '../errors.js';
 import { blobNameMatches } from '../format/names.js';
 import { checkSmallBlob } from '../format/blob-check.js';
 import { parseLocalHeader, parseTrailer, trailerLength, type ParsedLocalHeader } from '../format/zip.js';
@@ -115,6 +116,10 @@ export interface SmallBlob {
   sha256: string | undefined;
   /** Leave all-zero blocks as holes (the file was sparse). */
   holes: boolean;
+  /** Whether to keep a file already at its path (Destination.keepIf). */
+  keep: number;
+  /** The modification time the zip gives it (seconds, to 2 s). */
+  mtimeSec: number;
 }
 
 /** A blob to stream (large, or kept when damaged): its local header is read and its name checked. */
@@ -152,15 +157,16 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
   if (size <= IN_MEMORY_MAX && header.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
     const blob = await src.read(0, size);
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
-    return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown) };
+    const keep = o.dest === null ? Infinity : o.dest.keepIf(header.info.mtimeSec);
+    return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown), keep, mtimeSec: header.info.mtimeSec };
   }
   return { src, size, header, name, shown };
 }
 
-/** Check a small blob and (unless dest is null) write it, on this thread. Verified in memory: written straight to its name. */
+/** Check a small blob and (unless dest is null) write it, on this thread: verified in memory, then written (writeVerifiedAt). */
 export function finishSmallBlob(b: SmallBlob, dest: Destination | null): ExtractedFile {
   const data = checkSmallBlob(b.blob, b.shown, b.sha256);
-  dest?.writeVerifiedFile(b.components, data, b.holes);
+  dest?.writeVerifiedFile(b.components, data, b.holes, b.keep);
   return { name: b.components[b.components.length - 1] as string, size: data.length };
 }
 
@@ -171,7 +177,8 @@ export async function streamBlob(b: LargeBlob, o: ExtractOptions): Promise<Extra
   const dataStart = h.headerLength;
   const tl = trailerLength(h);
   if (h.headerLength + h.info.compressedSize + tl !== b.size) throw new DamagedBlobError('the zip does not fill its tar entry exactly', shown);
-  const p = o.dest === null ? null : await o.dest.createFile([...dir, name]);
+  const dest = o.dest;
+  const p = dest === null ? null : await dest.createFile([...dir, name], dest.keepIf(h.info.mtimeSec));
   try {
     const w = p === null ? null : new FileWriter(p, (o.isSparse ?? (() => false))(shown));
     let crc = 0;
@@ -179,6 +186,7 @@ export async function streamBlob(b: LargeBlob, o: ExtractOptions): Promise<Extra
     const hash = createHash('sha256');
     async function* compressed(): AsyncGenerator<Buffer> {
       for (let pos = 0; pos < h.info.compressedSize; ) {
+        dest?.stopIfInterrupted();
         const c = await src.read(dataStart + pos, Math.min(CHUNK, h.info.compressedSize - pos));
         if (c.length === 0) throw new FormatError('the blob is cut short', { code: 'ETRUNC' });
         pos += c.length;
@@ -187,6 +195,8 @@ export async function streamBlob(b: LargeBlob, o: ExtractOptions): Promise<Extra
     }
     const input = Readable.from(compressed());
     const plain = h.info.method === 8 ? input.pipe(zlib.createInflateRaw({ chunkSize: CHUNK })) : input;
+    // pipe() passes no error on: a read that fails (or an interruption) must end the loop below, not go unhandled.
+    if (plain !== input) input.once('error', (e) => plain.destroy(e));
     try {
       for await (const c of plain as AsyncIterable<Buffer>) {
         if (written + c.length > h.info.size) throw new DamagedBlobError('the blob inflates to more bytes than its zip header says', shown);
@@ -200,6 +210,9 @@ export async function streamBlob(b: LargeBlob, o: ExtractOptions): Promise<Extra
       if (o.sha256 !== undefined && hash.digest('hex') !== o.sha256) throw new DamagedBlobError("the restored bytes do not match the catalog's sha256", shown);
       parseTrailer(Buffer.from(await src.read(dataStart + h.info.compressedSize, tl)), h);
     } catch (e) {
+      // A write that failed (ENOSPC, ...) is the destination's fault, not the archive's.
+      const syscall = (e as NodeJS.ErrnoException).syscall;
+      if (syscall === 'write' || syscall === 'ftruncate' || e instanceof InterruptedError) throw e;
       const err = e instanceof XtarError ? e : new DamagedBlobError(`the compressed data is damaged (${(e as Error).message})`, shown);
       if (o.keepDamaged && p !== null && w !== null) {
         await w.finish();

@@ -3,9 +3,11 @@
  * a small blob goes to the pool, a large one is streamed here; the outcome is counted and its
  * problem listed in the file's place. Finding the blobs is the stages' job.
  */
-import { entryErrorMessage, isFatalIoError, XtarError } from '../errors.js';
+import { entryErrorMessage, InterruptedError, isFatalIoError, XtarError } from '../errors.js';
+import { KEPT_NEWER, KEPT_OLD } from '../dest/destination.js';
 import type { RestoreContext } from './context.js';
 import type { Outcome } from './extract-pool.js';
+import type { DryRunListing } from './sink.js';
 import { readBlob, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
 
 export interface BlobChecks {
@@ -26,21 +28,41 @@ const NO_CHECKS: BlobChecks = {};
  * counted and its problem listed then, in its place (`order`).
  */
 export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: number, dir: string[], entry: string, more: BlobChecks = NO_CHECKS): Promise<void> {
-  const shown = [...dir, entry].join('/');
+  ctx.sink.dest?.stopIfInterrupted();
+  // The file's path once the zip's own name is read; until then, the tar entry's (a short-form entry name is not the file's), made only if needed.
+  let shown: string | null = null;
   const log = ctx.log;
   const order = log.place();
+  // A dry run lists each file checked whole by what writing it would do (`verdict`).
+  const dry = ctx.sink.dryRun;
+  let verdict: keyof DryRunListing = 'write';
   const outcome: Outcome = {
     done: (f: ExtractedFile): void => {
+      if (dry !== null) dry.add([...dir, f.name].join('/'), verdict);
       ctx.files++;
       ctx.bytes += f.size;
       ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });
     },
     failed: (e: unknown): void => {
-      if (more.deferDamage !== undefined && e instanceof XtarError) return more.deferDamage();
-      if (e instanceof XtarError && e.code !== 'EUNSAFE') ctx.damagedBytes += size;
-      if (e instanceof XtarError) log.report(stripZip(e.path ?? shown), e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged', order);
-      else if (isFatalIoError(e)) throw e;
-      else log.report(stripZip(shown), `cannot write the file: ${entryErrorMessage(e)}`, 'failed', order);
+      const at = stripZip(shown ?? [...dir, entry].join('/'));
+      if (e instanceof XtarError) {
+        const where = e.path === undefined ? at : stripZip(e.path);
+        if (e.code === KEPT_NEWER || e.code === KEPT_OLD) {
+          // Kept by --keep-old-files (a refusal) or --keep-newer-files (a note): its metadata is left too.
+          ctx.sink.dest?.kept.add(where);
+          if (e.code === KEPT_OLD) log.report(where, e.message, 'refused', order);
+          return;
+        }
+        if (e instanceof InterruptedError) throw e;
+        if (more.deferDamage !== undefined) return more.deferDamage();
+        if (e.code !== 'EUNSAFE') ctx.damagedBytes += size;
+        log.report(where, e.message, e.code === 'EUNSAFE' ? 'refused' : 'damaged', order);
+      } else if (isFatalIoError(e)) {
+        // The destination's fault (full, read-only, ...): this file is listed, and the run ends (unpack.ts names the destination).
+        log.report(at, `cannot write the file: ${entryErrorMessage(e, 'fatal')}`, 'failed', order);
+        if (ctx.sink.dest !== null) ctx.sink.dest.notWritten++;
+        throw e;
+      } else log.report(at, `cannot write the file: ${entryErrorMessage(e)}`, 'failed', order);
     },
   };
   // Properties set one by one, not spread in: this runs once per file, on the thread that limits unpack.
@@ -54,6 +76,15 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
   } catch (e) {
     outcome.failed(e);
     return;
+  }
+  shown = b.shown;
+  if (dry !== null) {
+    try {
+      verdict = 'blob' in b ? dry.verdict(b.components, b.mtimeSec) : dry.verdict([...dir, b.name], b.header.info.mtimeSec);
+    } catch (e) {
+      outcome.failed(e);
+      return;
+    }
   }
   if ('blob' in b) {
     await ctx.pool.add(b, outcome);

@@ -4,7 +4,8 @@
  * missing entries are listed; the rest is restored. The stages live in their own modules.
  */
 import { resolve } from 'node:path';
-import { Destination } from '../dest/destination.js';
+import { Destination, DestinationError, type ExistingPolicy } from '../dest/destination.js';
+import { isFatalIoError } from '../errors.js';
 import type { ApplyResult } from './apply-structure.js';
 import { chooseStructure, OwnCatalogs, StructureFacts } from './choose-records.js';
 import { RestoreContext } from './context.js';
@@ -18,7 +19,7 @@ import { restoreByWalk } from './restore-by-walk.js';
 import { restoreReferenced } from './restore-referenced.js';
 import { reportMissingVolumes, reportNoStructure } from './restore-structure.js';
 import { chooseBackup, PathFilter } from './select.js';
-import { VerifySink, WriteSink, type Sink } from './sink.js';
+import { DryRunSink, VerifySink, WriteSink, type DryRunListing, type Sink } from './sink.js';
 
 export type { Problem } from './problem-log.js';
 export type { NeededVolume, RestorePlan } from './plan-restore.js';
@@ -41,6 +42,16 @@ export interface UnpackOptions {
   onPlan?: (p: RestorePlan) => void;
   /** Threads that inflate, check and write small files (default: the number of cores). */
   jobs?: number;
+  /**
+   * A file already at a restored file's path (as GNU tar): 'overwrite' replaces it (the default);
+   * 'keep-old' keeps it, listed as refused (exit 1); 'keep-newer' keeps it when its mtime is the same
+   * as the archive's copy or newer, named in `kept` (not a problem: exit 0).
+   */
+  existing?: ExistingPolicy;
+  /** Write nothing: check every blob and list what would be written, replaced or kept (`dryRun` in the result). */
+  dryRun?: boolean;
+  /** Once aborted, the restore stops between files (its reason, an InterruptedError, is thrown); nothing is left half written. */
+  signal?: AbortSignal;
 }
 
 export interface UnpackResult {
@@ -55,13 +66,21 @@ export interface UnpackResult {
   unreadableArchives: number;
   structure: ApplyResult | null;
   problems: Problem[];
+  /** Files (and other nodes) left as they were by `existing` (with 'keep-old', also listed as problems). */
+  kept: string[];
+  /** With dryRun: what would be written, replaced and kept, in the order found. */
+  dryRun?: DryRunListing;
 }
 
 /** What a restore into a sink is told: unpack's options, less where to write. */
 export type RestoreOptions = Omit<UnpackOptions, 'dest' | 'verifyOnly'>;
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
-  return restore(opts, opts.verifyOnly ? new VerifySink(resolve(opts.dest)) : new WriteSink(new Destination(opts.dest)));
+  if (opts.verifyOnly) return restore(opts, new VerifySink(resolve(opts.dest)));
+  const dest = new Destination(opts.dest);
+  dest.existing = opts.existing ?? 'overwrite';
+  dest.signal = opts.signal;
+  return restore(opts, opts.dryRun ? new DryRunSink(dest) : new WriteSink(dest));
 }
 
 /** Restore the backup chosen from the volumes given into `sink`: the stages, in order. */
@@ -69,6 +88,7 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
   const { plan, ctx } = await prepareRestore(opts, sink);
   const { pool } = ctx;
   let structure: ApplyResult | null = null;
+  let failure: { error: unknown } | null = null;
   try {
     await ctx.open();
     // The threads (if the archives are worth them) boot while the records are read.
@@ -83,10 +103,21 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
     if (ctx.structureSrc === null) reportNoStructure(ctx);
     else structure = await sink.finishStructure(ctx, ctx.structureSrc);
     reportMissingVolumes(ctx);
+  } catch (e) {
+    failure = { error: e };
   } finally {
+    // (The pool finishes what its threads hold first: their outcomes are listed too.)
     await ctx.close();
   }
-  return { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, unreadableArchives: ctx.unreadableArchives, structure, problems: ctx.log.problems() };
+  if (failure !== null) {
+    // The destination full (or read-only, failing ...): its fault, named, with the files it cost.
+    if (sink.dest !== null && isFatalIoError(failure.error)) throw new DestinationError(sink.root, failure.error, sink.dest.notWritten, ctx.log.problems());
+    throw failure.error;
+  }
+  const kept = [...(sink.dest?.kept ?? [])];
+  const r: UnpackResult = { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, unreadableArchives: ctx.unreadableArchives, structure, problems: ctx.log.problems(), kept };
+  if (sink.dryRun !== null) r.dryRun = sink.dryRun.listing;
+  return r;
 }
 
 /** Choose the backup, plan the restore (told to onPlan) and set up its context, readers not yet open: nothing is read from the volumes' tars yet. */

@@ -1,6 +1,6 @@
 /**
  * The extraction pool's entry: a worker thread takes a batch of small zip blobs, inflates and checks
- * each (size, CRC-32, the catalog's sha256) and writes it to the path the main thread checked and
+ * each (size, CRC-32, the catalog's sha256) and writes it (under a temporary name, renamed once whole) to the path the main thread checked and
  * made the folder for (src/unpack/extract-pool.ts); or a batch of restored files whose owner, mode
  * and times to set (src/dest/file-meta.ts). Reading the archive and the records, path checks and folders
  * are the main thread's job.
@@ -24,6 +24,8 @@ export interface ExtractJob {
   shown: string;
   sha256: string | undefined;
   holes: boolean;
+  /** Whether to keep a file already at `abs` (Destination.keepIf). */
+  keep: number;
 }
 
 export type ExtractTask =
@@ -38,7 +40,9 @@ export type ExtractTask =
       abs: string;
       shown: string;
       sha256: string;
-      /** Per job: start, end, holes (1 or 0). */
+      /** The run's part of temporary names (Destination.tmpTag). */
+      tag: string;
+      /** Per job: start, end, holes (1 or 0), keep. */
       numbers: Float64Array;
     }
   | {
@@ -58,10 +62,10 @@ export interface BatchAnswer {
   errors: { index: number; error: CarriedError }[];
 }
 
-export function blobTask(data: Uint8Array, jobs: readonly ExtractJob[]): ExtractTask {
-  const numbers = new Float64Array(jobs.length * 3);
-  jobs.forEach((j, i) => numbers.set([j.start, j.end, j.holes ? 1 : 0], i * 3));
-  return { kind: 'blobs', data, abs: jobs.map((j) => j.abs ?? '').join('\0'), shown: jobs.map((j) => j.shown).join('\0'), sha256: jobs.map((j) => j.sha256 ?? '').join('\0'), numbers };
+export function blobTask(data: Uint8Array, jobs: readonly ExtractJob[], tag: string): ExtractTask {
+  const numbers = new Float64Array(jobs.length * 4);
+  jobs.forEach((j, i) => numbers.set([j.start, j.end, j.holes ? 1 : 0, j.keep], i * 4));
+  return { kind: 'blobs', data, abs: jobs.map((j) => j.abs ?? '').join('\0'), shown: jobs.map((j) => j.shown).join('\0'), sha256: jobs.map((j) => j.sha256 ?? '').join('\0'), tag, numbers };
 }
 
 export function metaTask(abs: readonly string[], metas: readonly FileMeta[]): ExtractTask {
@@ -78,28 +82,32 @@ function metaAt(numbers: Float64Array, i: number): FileMeta {
 export default function run(task: ExtractTask): BatchAnswer {
   const abs = task.abs.split('\0');
   const answer: BatchAnswer = { values: new Float64Array(abs.length), errors: [] };
-  const each = (i: number, job: () => number): void => {
-    try {
-      answer.values[i] = job();
-    } catch (e) {
-      answer.errors.push({ index: i, error: carryError(e) });
-    }
-  };
   const n = task.numbers;
+  // Plain loops, no closure per file: they run once per small file.
   if (task.kind === 'meta') {
-    abs.forEach((path, i) => each(i, () => FILE_META_FOUND.indexOf(setFileMeta(path, metaAt(n, i)))));
+    for (let i = 0; i < abs.length; i++) {
+      try {
+        answer.values[i] = FILE_META_FOUND.indexOf(setFileMeta(abs[i] as string, metaAt(n, i)));
+      } catch (e) {
+        answer.errors.push({ index: i, error: carryError(e) });
+      }
+    }
     return answer;
   }
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   const shown = task.shown.split('\0');
   const sha256 = task.sha256.split('\0');
-  abs.forEach((path, i) =>
-    each(i, () => {
+  const tag = task.tag;
+  for (let i = 0; i < abs.length; i++) {
+    try {
+      const path = abs[i] as string;
       const name = shown[i] as string;
-      const bytes = checkSmallBlob(data.subarray(n[3 * i], n[3 * i + 1]), name, sha256[i] || undefined);
-      if (path !== '') writeVerifiedAt(path, name, bytes, n[3 * i + 2] === 1);
-      return bytes.length;
-    }),
-  );
+      const bytes = checkSmallBlob(data.subarray(n[4 * i], n[4 * i + 1]), name, sha256[i] || undefined);
+      if (path !== '') writeVerifiedAt(path, name, bytes, n[4 * i + 2] === 1, tag, n[4 * i + 3] as number);
+      answer.values[i] = bytes.length;
+    } catch (e) {
+      answer.errors.push({ index: i, error: carryError(e) });
+    }
+  }
   return answer;
 }

@@ -1,6 +1,10 @@
 /** `xtar unpack` and `xtar expand-structure`: call the library, list problems, render the result. */
 import { expandStructure } from '../../unpack/expand-structure.js';
 import { unpack, type RestorePlan } from '../../unpack/unpack.js';
+import { DestinationError, KeptFileError, UNPACK_STOPPED, type ExistingPolicy } from '../../dest/destination.js';
+import { InterruptedError } from '../../errors.js';
+import type { DryRunListing } from '../../unpack/sink.js';
+import type { Progress } from '../../unpack/context.js';
 import { verify } from '../../unpack/verify.js';
 import { checkChains, type ChainGap } from '../../unpack/check-chain.js';
 import { splitInputs } from '../../set/locate.js';
@@ -16,6 +20,8 @@ export interface UnpackArgs {
   backup?: string | undefined;
   at?: Date | undefined;
   jobs?: number | undefined;
+  existing?: ExistingPolicy;
+  dryRun?: boolean;
 }
 
 /** Which backup a restore reads, and the volumes it needs — before it starts, so the right discs are at hand. */
@@ -28,7 +34,11 @@ function describePlan(io: Io, p: RestorePlan): void {
 }
 
 export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
-  const bar = progressBar(!a.quiet && !a.json, 'unpack');
+  const bar = progressBar(!a.quiet && !a.json && a.dryRun !== true, 'unpack');
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig, UNPACK_STOPPED));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const { inputs, paths } = await splitInputs(a.inputs);
     const r = await unpack({
@@ -39,19 +49,46 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
       ...(a.backup === undefined ? {} : { backup: a.backup }),
       ...(a.at === undefined ? {} : { at: a.at }),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
+      existing: a.existing ?? 'overwrite',
+      dryRun: a.dryRun === true,
+      signal: ac.signal,
       onPlan: (p) => {
         if (!a.quiet && !a.json) describePlan(io, p);
       },
-      onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files),
+      // No progress object per file when nothing shows it.
+      ...(a.quiet || a.json || a.dryRun === true ? {} : { onProgress: (p: Progress) => bar.update(p.bytes, p.totalBytes, p.files) }),
     });
     bar.stop();
     printProblems(io, r.problems);
-    if (a.json) printJson(io, { dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, problems: r.problems });
-    else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.problems.length ? `; ${r.problems.length} problem(s) listed above` : ''}\n`);
+    // Kept by --keep-newer-files: named, as GNU tar warns, but not a problem (--keep-old-files' are problems, above).
+    if (a.existing === 'keep-newer') for (const k of r.kept) io.stderr.write(`xtar: ${k}: ${new KeptFileError(k, false).message}\n`);
+    if (r.dryRun !== undefined) renderDryRun(io, a, r.dryRun, r.dest);
+    else if (a.json) printJson(io, { dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, problems: r.problems });
+    else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.kept.length ? `; kept ${r.kept.length} already there` : ''}${r.problems.length ? `; ${r.problems.length} problem(s) listed above` : ''}\n`);
     return statusFor(r.problems.length);
+  } catch (e) {
+    // The destination failed (full, ...): the files it cost are listed before the sentence that ends the run.
+    if (e instanceof DestinationError) printProblems(io, e.problems);
+    throw e;
   } finally {
     bar.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+}
+
+/** `unpack --dry-run`: each file that would be written, by what it would do; nothing was written. */
+function renderDryRun(io: Io, a: UnpackArgs, d: DryRunListing, dest: string): void {
+  if (a.json) {
+    printJson(io, { dest, dryRun: true, ...d });
+    return;
+  }
+  if (a.quiet) return;
+  const keptAs = a.existing === 'keep-old' ? 'refuse (already there)' : 'keep (already there, as new or newer)';
+  for (const p of d.write) io.stdout.write(`write    ${p}\n`);
+  for (const p of d.replace) io.stdout.write(`replace  ${p}\n`);
+  for (const p of d.keep) io.stdout.write(`${keptAs}  ${p}\n`);
+  io.stdout.write(`dry run: would write ${d.write.length} new file(s) and replace ${d.replace.length} in ${dest}${d.keep.length ? `, and leave ${d.keep.length} already there` : ''}; nothing was written\n`);
 }
 
 export interface ExpandArgs {
