@@ -67,6 +67,27 @@ export function treeFiles(dir: string, exclude: readonly string[] = []): FileSou
   return async (visit) => walkFilesSync(dir, exclude, visit);
 }
 
+/** Newest first; files changed at the same time by name (byte order, as the archive sorts). */
+export function newestFirst(a: ActivityFile, b: ActivityFile): number {
+  return b.mtimeMs - a.mtimeMs || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+}
+
+/** Keep the `limit` newest files seen so far (all of them when the limit is Infinity), sorted newest first. */
+function keepNewest(kept: ActivityFile[], f: ActivityFile, limit: number): void {
+  if (limit === Infinity) {
+    kept.push(f);
+    return;
+  }
+  if (limit <= 0) return;
+  if (kept.length >= limit) {
+    if (newestFirst(f, kept[kept.length - 1] as ActivityFile) >= 0) return;
+    kept.pop();
+  }
+  let i = kept.length;
+  while (i > 0 && newestFirst(f, kept[i - 1] as ActivityFile) < 0) i--;
+  kept.splice(i, 0, f);
+}
+
 /** Cluster the files a source yields (it is run twice). Newest cluster first. */
 export async function clusterFiles(source: FileSource, o: ClusterOptions): Promise<Cluster[]> {
   const since = o.sinceMs ?? -Infinity;
@@ -95,7 +116,7 @@ export async function clusterFiles(source: FileSource, o: ClusterOptions): Promi
     const slash = f.path.lastIndexOf('/');
     const dir = slash < 0 ? '.' : f.path.slice(0, slash);
     c.dirs.set(dir, (c.dirs.get(dir) ?? 0) + 1);
-    if (c.paths.length < o.showFiles) c.paths.push(f);
+    keepNewest(c.paths, f, o.showFiles);
   });
   const clusters: Cluster[] = bounds.map(([start, end], i) => {
     const c = acc[i] as (typeof acc)[number];
@@ -105,13 +126,12 @@ export async function clusterFiles(source: FileSource, o: ClusterOptions): Promi
       files: c.files,
       bytes: c.bytes,
       dirs: [...c.dirs.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, o.showDirs ?? 5).map(([dir, files]) => ({ dir, files })),
-      paths: c.paths.sort((a, b) => b.mtimeMs - a.mtimeMs),
+      paths: c.paths.sort(newestFirst),
     };
   });
   return clusters.reverse();
 }
 
-/** `1h`, `90m`, `2d`, `30s`, `1w` → milliseconds. */
 /**
  * The start of the oldest of the newest `k` activity clusters of a tree, in ns since 1970 (what
  * `pack --since-cluster K` packs from), or undefined when the tree has no file.
@@ -122,6 +142,7 @@ export async function newestClustersStartNs(dir: string, k: number, radiusMs: nu
   return oldest === undefined ? undefined : BigInt(Math.floor(oldest.start)) * 1_000_000n;
 }
 
+/** `1h`, `90m`, `2d`, `30s`, `1w` → milliseconds. */
 export function parseDuration(text: string): number | null {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/.exec(text.trim());
   if (!m) return null;

@@ -37,7 +37,8 @@ process.stderr.on('error', onOutputError);
 function common<T>(y: Argv<T>) {
   return y
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout at the end' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress and no summary' });
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress and no summary' })
+    .option('utc', { type: 'boolean', default: false, describe: 'show and read times in UTC (marked UTC) instead of local time with its offset' });
 }
 
 let status = 0;
@@ -138,7 +139,7 @@ function unpackCommand(y: Argv): Argv {
         })
         .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder to restore into' })
         .option('backup', { type: 'string', describe: 'restore the tree as of this backup (an id from `xtar list`; default: the newest)' })
-        .option('at', { type: 'string', describe: 'restore the tree as of the newest backup made at or before this date and time (e.g. 2026-11-01 or 2026-11-01T18:00)' })
+        .option('at', { type: 'string', describe: 'restore the tree as of the newest backup made at or before this date and time, local unless it names a zone (2026-11-01, 2026-11-01 18:00, 2026-11-01 18:00 +01:00, 2026-11-01T17:00Z); a date or minute counts to its end' })
         .conflicts('backup', 'at')
         .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
         .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate, check and write small files (default: number of cores)' })
@@ -162,8 +163,10 @@ function unpackCommand(y: Argv): Argv {
       const { runUnpack } = await import('./commands/unpack.js');
       let at: Date | undefined;
       if (a.at !== undefined) {
-        at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(a.at) ? `${a.at}T23:59:59` : a.at);
-        if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01 or 2026-11-01T18:00.`);
+        const { parseTime, zoneFor } = await import('../util/time.js');
+        const ms = parseTime(a.at, zoneFor(a.utc), { end: true });
+        if (ms === null) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01, 2026-11-01 18:00 or 2026-11-01 18:00 +01:00.`);
+        at = new Date(ms);
       }
       const existing = a.keepOldFiles ? 'keep-old' : a.keepNewerFiles ? 'keep-newer' : 'overwrite';
       status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs, existing, dryRun: a.dryRun }, io);
@@ -246,7 +249,7 @@ function activityCommand(y: Argv): Argv {
       common(y)
         .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'folders to look at' })
         .option('radius', { type: 'string', default: '1h', describe: 'a cluster goes on while the next change is at most this much later (30m, 1h, 2d)' })
-        .option('since', { type: 'string', describe: 'only files changed since a duration ago (7d) or a date (2026-11-01)' })
+        .option('since', { type: 'string', describe: 'only files changed since a duration ago (7d) or a date, local unless it names a zone (2026-11-01, 2026-11-01 18:00 +01:00)' })
         .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names or paths matching GLOB, as for pack' })
         .option('all', { type: 'boolean', default: false, describe: 'list every file of every cluster' })
         .option('html', { type: 'string', describe: 'also write a self-contained page with a chart to FILE' })
@@ -256,7 +259,7 @@ function activityCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runActivity } = await import('./commands/activity.js');
-      status = await runActivity({ dirs: (a.dirs ?? []).map(String), radius: a.radius, since: a.since, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, all: a.all, html: a.html, against: a.against }, io);
+      status = await runActivity({ dirs: (a.dirs ?? []).map(String), radius: a.radius, since: a.since, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, all: a.all, html: a.html, against: a.against, utc: a.utc }, io);
     },
   );
 }
@@ -278,7 +281,7 @@ function listCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runList } = await import('./commands/list.js');
-      status = await runList({ set: a.set as string, files: a.files, json: a.json, obsolete: a.obsolete, keep: a.keep }, io);
+      status = await runList({ set: a.set as string, files: a.files, json: a.json, obsolete: a.obsolete, keep: a.keep, utc: a.utc }, io);
     },
   );
 }

@@ -97,24 +97,25 @@ const TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{
 
 /**
  * Reads `2026-11-01`, `2026-11-01 18:00`, `2026-11-01T18:00:30`, each with an optional zone (`Z`,
- * `UTC`, `+01:00`, `+0100`, `-05`). Without a zone the time is read in `z` (local by default). A
- * date alone means its first millisecond, or its last with `endOfDay`. Null when it is none of these.
+ * `UTC`, `+01:00`, `+0100`, `-05`). Without a zone the time is read in `z` (local by default). What
+ * it names is a span — a day, a minute, a second — and the result is its first millisecond, or its
+ * last with `end` (so `--at` with a time copied from `list`, shown to the minute, includes that
+ * minute's backups). Null when it is none of these.
  */
-export function parseTime(text: string, z: TimeZoneChoice = {}, o: { endOfDay?: boolean } = {}): number | null {
+export function parseTime(text: string, z: TimeZoneChoice = {}, o: { end?: boolean } = {}): number | null {
   const m = TIME.exec(text.trim());
   if (!m) return null;
+  const fill = (part: string | undefined, first: number, last: number): number => (part !== undefined ? Number(part) : o.end ? last : first);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const dateOnly = m[4] === undefined;
-  const h = dateOnly ? (o.endOfDay ? 23 : 0) : Number(m[4]);
-  const mi = dateOnly ? (o.endOfDay ? 59 : 0) : Number(m[5]);
-  const s = m[6] !== undefined ? Number(m[6]) : dateOnly && o.endOfDay ? 59 : 0;
-  const frac = m[7] !== undefined ? Number(`0.${m[7]}`) * 1000 : dateOnly && o.endOfDay ? 999 : 0;
+  const h = fill(m[4], 0, 23);
+  const mi = fill(m[5], 0, 59);
+  const s = fill(m[6], 0, 59);
+  const frac = m[7] !== undefined ? Math.floor(Number(`0.${m[7]}`) * 1000) : o.end ? 999 : 0;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
-  const check = new Date(Date.UTC(y, mo - 1, d));
-  if (check.getUTCDate() !== d) return null; // 2026-02-30
+  if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return null; // 2026-02-30
   const zone = m[8];
-  if (zone === undefined) return fromWall(y, mo, d, h, mi, s, Math.floor(frac), z);
-  const naive = Date.UTC(y, mo - 1, d, h, mi, s, Math.floor(frac));
+  if (zone === undefined) return fromWall(y, mo, d, h, mi, s, frac, z);
+  const naive = Date.UTC(y, mo - 1, d, h, mi, s, frac);
   if (/^(z|utc)$/i.test(zone)) return naive;
   const zm = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone) as RegExpExecArray;
   const off = (Number(zm[2]) * 60 + Number(zm[3] ?? 0)) * (zm[1] === '-' ? -1 : 1);

@@ -29,9 +29,11 @@ describe('time', () => {
   it('reads what it prints', () => {
     for (const z of [BERLIN, { timeZone: 'America/New_York' }, zoneFor(true)]) assert.equal(parseTime(formatTime(T, z, { seconds: true }), {}), T);
   });
-  it('a date alone is the start of that day, or its end for --at', () => {
+  it('a date alone is the start of that day, or its end for --at; a minute likewise', () => {
     assert.equal(parseTime('2026-11-01', BERLIN), Date.UTC(2026, 9, 31, 23));
-    assert.equal(parseTime('2026-11-01', BERLIN, { endOfDay: true }), Date.UTC(2026, 10, 1, 22, 59, 59, 999));
+    assert.equal(parseTime('2026-11-01', BERLIN, { end: true }), Date.UTC(2026, 10, 1, 22, 59, 59, 999));
+    assert.equal(parseTime('2026-11-23 08:23 +01:00', {}, { end: true }), Date.UTC(2026, 10, 23, 7, 23, 59, 999));
+    assert.equal(parseTime('2026-11-23 08:23:17 +01:00', {}, { end: true }), T + 999);
   });
   it('clock changes: a repeated hour reads as its first, a skipped one moves forward', () => {
     // Berlin 2026-10-25: 03:00 CEST becomes 02:00 CET, so 02:30 happens twice.

@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js';
 import { openIndex } from '../../setindex/heal.js';
 import { join, resolve } from 'node:path';
 import { humanBytes, printJson, type Io } from '../output/render.js';
+import { formatTime, zoneFor } from '../../util/time.js';
 
 export interface ListArgs {
   set: string;
@@ -14,6 +15,8 @@ export interface ListArgs {
   /** List the volumes no longer needed (to restore the newest state, or the last `keep` backups). */
   obsolete?: boolean;
   keep?: number;
+  /** Times in UTC instead of local time (src/util/time.ts). */
+  utc?: boolean | undefined;
 }
 
 export async function runList(a: ListArgs, io: Io): Promise<number> {
@@ -41,7 +44,8 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
   }
   for (const b of backups) {
     const on = b.base === null ? '' : ` on ${b.base}`;
-    io.stdout.write(`${b.id}  ${b.kind}${on}  ${b.created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)\n`);
+    const created = Number.isNaN(Date.parse(b.created)) ? b.created : formatTime(Date.parse(b.created), zoneFor(a.utc));
+    io.stdout.write(`${b.id}  ${b.kind}${on}  ${created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)\n`);
     for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: ${humanBytes(v.bytes)}, ${v.files} files  ${v.path}\n`);
     if (b.volumeCount !== null && b.volumeCount > b.volumes.length) io.stdout.write(`  missing: volume(s) ${missing(b.volumeCount, b.volumes.map((v) => v.volume)).join(', ')}\n`);
     for (const f of files.get(b.id) ?? []) {
