@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { xtar } from '../helpers/cli.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
+import { decodePng } from '../activity/png.js';
 
 const H = 3600;
 const BASE = 1_700_000_000;
@@ -18,42 +18,6 @@ const BASE = 1_700_000_000;
 interface J {
   clusters: { start: string; end: string; files: number; bytes: number; paths: string[]; dirs: { dir: string; files: number }[]; changes?: { path: string; change: string }[] }[];
   deleted?: string[];
-}
-
-/** Decode an 8-bit RGB/RGBA PNG (what Chromium writes) into rows of pixels. */
-function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Buffer } {
-  let pos = 8;
-  let width = 0;
-  let height = 0;
-  let channels = 4;
-  const idat: Buffer[] = [];
-  while (pos < png.length) {
-    const len = png.readUInt32BE(pos);
-    const type = png.toString('latin1', pos + 4, pos + 8);
-    const data = png.subarray(pos + 8, pos + 8 + len);
-    if (type === 'IHDR') {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-      channels = data[9] === 6 ? 4 : 3;
-    } else if (type === 'IDAT') idat.push(data);
-    pos += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const out = Buffer.alloc(height * stride);
-  for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)] as number;
-    for (let x = 0; x < stride; x++) {
-      const cur = raw[y * (stride + 1) + 1 + x] as number;
-      const a = x >= channels ? (out[y * stride + x - channels] as number) : 0;
-      const b = y > 0 ? (out[(y - 1) * stride + x] as number) : 0;
-      const c = x >= channels && y > 0 ? (out[(y - 1) * stride + x - channels] as number) : 0;
-      const p = a + b - c;
-      const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
-      out[y * stride + x] = (cur + pred) & 0xff;
-    }
-  }
-  return { width, height, channels, pixels: out };
 }
 
 describe('xtar activity', () => {
