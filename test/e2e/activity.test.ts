@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
-import { decodePng } from '../activity/png.js';
+import { decodePng, findChromium, headless } from '../activity/png.js';
 
 const H = 3600;
 const BASE = 1_700_000_000;
@@ -95,7 +95,7 @@ describe('xtar activity', () => {
   });
 
   it('the HTML page renders in headless Chromium with the chart visible', async (t) => {
-    const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+    const chromium = findChromium();
     if (chromium === undefined) {
       t.skip('no Chromium here (.ci/run installs it)');
       return;
@@ -105,7 +105,7 @@ describe('xtar activity', () => {
     const page = await readFile(html, 'utf8');
     assert.doesNotMatch(page, /https?:\/\//, 'self-contained: no network');
     const shot = join(work, 'shot.png');
-    const r = spawnSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', `--user-data-dir=${join(work, 'profile')}`, '--hide-scrollbars', '--window-size=1024,800', `--screenshot=${shot}`, `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(chromium, [...headless(join(work, 'profile'), `--screenshot=${shot}`), `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const png = decodePng(await readFile(shot));
     assert.equal(png.width, 1024);
