@@ -1,35 +1,69 @@
 /**
- * The README.txt that goes on every volume: what the disc is, and how to restore it with nothing but
- * sh, tar, find, unzip (and cat for split files). The restore script in it is run verbatim by the
- * by-hand tests, so what the README says is what is tested.
+ * The README.txt that goes on every volume: what the disc is, and how to restore it with standard
+ * tools only (SCRIPT_TOOLS), on GNU, BusyBox and BSD/macOS systems, and on Windows. The restore
+ * script in it is run verbatim by the by-hand tests, so what the README says is what is tested.
  */
 
 export const SCRIPT_BEGIN = '#--- begin restore script';
 export const SCRIPT_END = '#--- end restore script';
 
 /**
- * POSIX sh. Steps: (1) untar the volume; (2) expand every nested `.xtar`, outermost first, removing
- * each before tar reads it from stdin (so a folder named `.xtar` can take its place); (3) move every
- * blob aside under a fresh name, remembering its folder, then unzip each back into its folder — once
- * all blobs are out of the way no unzip can overwrite a blob that is still to be unzipped, whatever
- * the names (`x` beside `x.zip`, shortened long names).
+ * Every program the restore script runs (builtins of dash, bash and BusyBox ash aside, printf
+ * included anyway): the README's "needs only" list, and what the by-hand tests put on PATH. `locale`
+ * is optional (it finds a UTF-8 locale), and either `unzip` or `bsdtar` opens the zips.
+ */
+export const SCRIPT_TOOLS = ['sh', 'tar', 'unzip', 'find', 'mkdir', 'mktemp', 'mv', 'rm', 'rmdir', 'cat', 'xargs', 'printf'] as const;
+export const SCRIPT_TOOLS_OPTIONAL = ['locale', 'bsdtar'] as const;
+
+/**
+ * POSIX sh, for GNU, BusyBox and BSD/macOS userlands alike. Setup: a UTF-8 locale when `locale`
+ * knows one (bsdtar cannot write a UTF-8 name under C); which tar (`tar`, else `bsdtar`) and which
+ * zip reader (Info-ZIP `unzip -UU -^` under C, which writes names byte for byte; BusyBox `unzip`; else
+ * `bsdtar`, which reads zips too; else any `unzip`), using only `-xf`, `-C`, `-d`, `-o`, `-q` beyond
+ * that. Steps: (1) untar the volume; (2) expand every nested `.xtar`, outermost first, removing each
+ * before tar reads it from stdin (so a folder named `.xtar` can take its place); (3) join split
+ * parts; (4) move every blob aside under a fresh name, remembering its folder and name, then unzip
+ * each into its folder — once all blobs are out of the way no unzip can overwrite a blob still to be
+ * unzipped, whatever the names (`x` beside `x.zip`, shortened long names). A zip that cannot be
+ * opened goes back under its name. What could not be done is said in one line each, at the end.
  */
 export const RESTORE_SCRIPT = `${SCRIPT_BEGIN}
 # Usage: sh restore.sh DEST VOLUME1.xtar [VOLUME2.xtar ...]    (DEST should be empty or new)
 set -eu
-export LC_ALL=C
+say() { printf 'restore.sh: %s\\n' "$*" >&2; }
+# A UTF-8 locale if there is one: bsdtar cannot write a UTF-8 name under C.
+utf8=
+if command -v locale >/dev/null 2>&1; then
+  for l in C.UTF-8 C.utf8 en_US.UTF-8 en_US.utf8 UTF-8; do
+    if [ "$(LC_ALL=$l locale charmap 2>/dev/null || :)" = UTF-8 ]; then utf8=$l; break; fi
+  done
+fi
+export LC_ALL="\${utf8:-C}"
+# Which tar, and which reader for the zips (Info-ZIP or BusyBox unzip, else bsdtar, else any unzip).
+if command -v tar >/dev/null 2>&1; then tar=tar; elif command -v bsdtar >/dev/null 2>&1; then tar=bsdtar
+else say "found no tar (nor bsdtar): nothing restored"; exit 1; fi
+case $($tar --version 2>&1 || :) in *bsdtar*|*libarchive*) bsd=$tar ;; *) bsd= ;; esac
+if [ -z "$bsd" ] && command -v bsdtar >/dev/null 2>&1; then bsd=bsdtar; fi
+zip=
+if command -v unzip >/dev/null 2>&1; then
+  case $(unzip -v 2>&1 || :) in *Info-ZIP*) zip=info-zip ;; *BusyBox*) zip=busybox ;; *) zip=unzip ;; esac
+fi
+case $zip in info-zip|busybox) ;; *) [ -z "$bsd" ] || zip=$bsd ;; esac
+[ -n "$zip" ] || { say "found no unzip (nor bsdtar): the files stay NAME.zip"; }
 dest=$1; shift
+case $dest in /*) ;; *) dest=$(pwd)/$dest ;; esac
 mkdir -p "$dest"
 for a do
   case $a in /*) ;; *) a=$(pwd)/$a ;; esac
   # 1. The volume's own tar.
-  (cd "$dest" && tar -xf "$a")
+  (cd "$dest" && $tar -xf "$a")
   # 2. Every folder's contents are a hidden tar named .xtar inside it: expand them until none is left.
   while [ -n "$(find "$dest" -type f -name .xtar -print -quit)" ]; do
     find "$dest" -type f -name .xtar -exec sh -c '
+      tar=$1; shift
       for f do
-        { rm -f "$f" && tar -xf - -C "\${f%/.xtar}"; } < "$f" || exit 1
-      done' sh {} +
+        (cd "\${f%/.xtar}" && rm -f .xtar && exec $tar -xf -) < "$f" || exit 1
+      done' sh "$tar" {} +
   done
 done
 cd "$dest"
@@ -40,18 +74,32 @@ find . -type f -name '*.zip.001' -exec sh -c '
     while f=$(printf "%s.%03d" "$base" "$i") && [ -f "$f" ]; do cat "$f" >> "$base" && rm -f "$f"; i=$((i + 1)); done
   done' sh {} +
 # 4. Every file is a zip holding it. Move them all aside first, then unzip each into its folder.
+[ -n "$zip" ] || exit 1
 work=$(mktemp -d ./.xtar-unzip.XXXXXX)
 find . -path "$work" -prune -o -type f -name '*.zip' -exec sh -c '
   work=$1; shift
   for z do
-    n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0" "$n" "\${z%/*}" >> "$work/list" || exit 1
+    n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0%s\\0" "$n" "\${z%/*}" "$z" >> "$work/list" || exit 1
   done' sh "$work" {} +
 if [ -f "$work/list" ]; then
-  xargs -0 -n 1000 sh -c '
-    while [ $# -gt 1 ]; do unzip -qq -o -UU -^ "$1" -d "$2" && rm -f "$1" || exit 1; shift 2; done' sh < "$work/list"
+  xargs -0 -n 999 sh -c '
+    zip=$1; work=$2; shift 2
+    while [ $# -gt 2 ]; do
+      case $zip in
+        info-zip) LC_ALL=C unzip -qq -o -UU -^ "$1" -d "$2" ;;
+        busybox|unzip) unzip -q -o "$1" -d "$2" ;;
+        *) "$zip" -xf "$1" -C "$2" ;;
+      esac && rm -f "$1" || { mv -f "$1" "$3" && printf x >> "$work/failed" || exit 1; }
+      shift 3
+    done' sh "$zip" "$work" < "$work/list"
   rm -f "$work/list"
 fi
+bad=
+if [ -f "$work/failed" ]; then bad=$(cat "$work/failed"); rm -f "$work/failed"; fi
 rmdir "$work"
+[ "$zip" != "$bsd" ] || say "bsdtar opened the zips: some names may differ (a \\\\ read as a folder, NFD as NFC); xtar expand-structure gives them back"
+[ -n "$utf8" ] || [ -z "$bsd" ] || say "no UTF-8 locale found: bsdtar may have skipped names that are not ASCII"
+[ -z "$bad" ] || { say "\${#bad} zip(s) could not be opened and are left as NAME.zip"; exit 1; }
 ${SCRIPT_END}`;
 
 export interface ReadmeInfo {
@@ -110,8 +158,8 @@ Restoring with xtar
     xtar unpack THIS-FOLDER --dest DEST                 (this volume alone: its whole files)
     xtar unpack VOLUME-1 VOLUME-2 ... --dest DEST      (several volumes, wherever they were copied)
 
-Restoring by hand (sh, tar, find, unzip — nothing else)
--------------------------------------------------------
+Restoring by hand (standard tools only)
+---------------------------------------
 Each file was compressed on its own into a one-file zip named NAME.zip (a very long name is
 shortened to PREFIX~HASH.zip; the zip still holds the full name). Each folder's contents were
 put into a tar named .xtar inside that folder, nested all the way down. To undo it:
@@ -125,8 +173,13 @@ put into a tar named .xtar inside that folder, nested all the way down. To undo 
 
 Step 4 moves the zips aside first because names can collide: a file "x" beside a file "x.zip"
 gives "x.zip" and "x.zip.zip", and unzipping the second would overwrite the first if it were
-still there. The script below does all of it and is what xtar's tests run. Save the lines
-between the markers as restore.sh and run:
+still there. The script below does all of it and is what xtar's tests run, with GNU tools
+(Linux), with BusyBox alone, and with bsdtar (macOS, the BSDs) for the tars and the zips. It
+needs only ${SCRIPT_TOOLS.join(', ')}
+(and, if present, locale to find a UTF-8 locale; bsdtar opens the zips where there is no
+Info-ZIP or BusyBox unzip). It picks its tar and unzip itself, uses options they all take, and
+says in one line each what it could not do. Save the lines between the markers as restore.sh
+and run:
 
     sh restore.sh DEST /path/to/${i.archive}                 (this volume alone)
     sh restore.sh DEST /path/to/*-vol*/*.xtar               (all volumes, in order)
@@ -136,6 +189,25 @@ ${RESTORE_SCRIPT}
 The outer tar also holds gzip-compressed copies of the structure record and the catalog
 (${i.root}.xtar-structure.jsonl.gz and ${i.root}.xtar-catalog.jsonl.gz), for when the plain
 files beside the archive are lost.
+
+Names a system cannot hold as they are: some tools write a name differently (bsdtar's zip
+reader reads a \\ in a name as a folder: "back\\slash" becomes the folder "back" holding
+"slash"; macOS and bsdtar may write an NFD name as NFC; Windows cannot hold \\ : * ? " < > | in a
+name, and 7-Zip writes _ instead). xtar expand-structure (below) finds each such file under the
+name it was given, checks its sha256 against the catalog, and renames it back — on a system that
+can hold the name — or names it if the bytes differ.
+
+On Windows (10 and later) the built-in tar.exe (bsdtar) reads both the tars and the zips:
+  1. tar -xf ${i.archive} -C DEST
+  2. for every file named .xtar: move it out of its folder to a name ending in .tar (say
+     C:\\t\\1.tar), then  tar -xf C:\\t\\1.tar -C ITS-FOLDER  and delete it; repeat until no
+     .xtar is left (a folder may itself be named .xtar: hence moving the file first)
+  3. join split parts:  copy /b NAME.zip.001+NAME.zip.002 NAME.zip
+  4. move every *.zip aside (to another folder, noting where each came from), then
+     tar -xf NAME.zip -C THE-FOLDER-IT-CAME-FROM  for each
+With 7-Zip instead of tar.exe: 7z x FILE -oFOLDER for each step. 7-Zip refuses the .xtar of an
+empty folder (1,024 zero bytes, an empty tar) unless it is named *.tar: rename it first, or
+just delete it and keep the folder.
 
 Repairing a damaged volume with par2
 ------------------------------------

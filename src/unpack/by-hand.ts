@@ -1,20 +1,23 @@
 /**
- * Finishing a by-hand restore of backups over time (see docs/FORMAT.md, "Backups over time"): after
- * the full backup and each later one were untarred and unzipped into the same folder, files renamed
- * since still sit under their old names and files deleted since are still there. `expand-structure
- * --prune` gives the renamed ones their new names (from the catalog's `as`, checked against its
- * sha256) and removes what the structure record does not list.
+ * Finishing a by-hand restore. (1) A platform's tools may write a name other than the recorded one (a
+ * zip reader that turns `\` into `/`, NFD into NFC, `:` into `_`): `restoreNames` finds such a file
+ * under the names those transformations give, checks its sha256 against the catalog, and renames it
+ * back. (2) Backups over time (see docs/FORMAT.md, "Backups over time"): after the full backup and
+ * each later one were untarred and unzipped into the same folder, files renamed since still sit under
+ * their old names and files deleted since are still there. `expand-structure --prune` gives the
+ * renamed ones their new names (from the catalog's `as`, checked against its sha256) and removes what
+ * the structure record does not list.
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, rm } from 'node:fs/promises';
+import { copyFile, lstat, open, rename, rm, rmdir } from 'node:fs/promises';
 import { comparePreorder } from '../format/names.js';
 import { entryProblem } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
 import { scanTree } from '../scan/scan.js';
 import type { ProblemKind } from './apply-structure.js';
 import type { Destination } from '../dest/destination.js';
-import { catalogLines, type RecordSource } from '../set/read-records.js';
+import { catalogLines, structureEntries, type RecordSource } from '../set/read-records.js';
 
 type Report = (path: string, reason: string, kind: ProblemKind | 'damaged') => void;
 
@@ -22,6 +25,115 @@ const CHUNK = 1024 * 1024;
 
 async function exists(p: string): Promise<boolean> {
   return lstat(p).then(() => true, () => false);
+}
+
+/** Characters Windows file systems cannot hold in a name; 7-Zip and others write `_` instead. */
+const NOT_ON_WINDOWS = /[:*?"<>|\\]/g;
+
+/**
+ * The other names a by-hand restore may have given the file at record path `p`: a `\`
+ * read as a folder separator (bsdtar's zip reader), NFC or NFD (macOS, bsdtar), characters Windows
+ * cannot hold written as `_`, and their combinations. Never `p` itself.
+ */
+export function otherNames(p: string): string[] {
+  const cut = p.lastIndexOf('/') + 1;
+  const dir = p.slice(0, cut);
+  const name = p.slice(cut);
+  const out = new Set<string>();
+  for (const d of [dir, dir.replace(/\\/g, '/'), dir.replace(NOT_ON_WINDOWS, '_')]) {
+    for (const n of [name, name.replace(/\\/g, '/'), name.replace(NOT_ON_WINDOWS, '_')]) {
+      for (const form of [d + n, (d + n).normalize('NFC'), (d + n).normalize('NFD')]) out.add(form);
+    }
+  }
+  out.delete(p);
+  return [...out].filter((c) => !c.split('/').some((x) => x === '' || x === '.' || x === '..'));
+}
+
+async function sha256Of(abs: string): Promise<string> {
+  const h = createHash('sha256');
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    for await (const c of fh.createReadStream({ autoClose: false })) h.update(c as Buffer);
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
+}
+
+async function isFile(abs: string): Promise<boolean> {
+  return lstat(abs).then((s) => s.isFile(), () => false);
+}
+
+/**
+ * Give each file missing under its recorded name that name back, when the folder holds it under a
+ * name a platform's tools make of it (otherNames) with the catalog's sha256: renamed, or copied when
+ * that other name is itself a file of the catalog. Folders left empty by such a rename and not in the
+ * structure record are removed. A candidate whose bytes differ is named in a problem and left alone.
+ */
+export async function restoreNames(dest: Destination, catalog: RecordSource, structure: RecordSource, report: Report): Promise<number> {
+  const missing: { path: string; sha256: string }[] = [];
+  const cataloged = new Set<string>();
+  const candidates = new Set<string>();
+  for await (const c of catalogLines(catalog, () => undefined)) {
+    if ('skipped' in c) continue;
+    try {
+      if (await exists(dest.pathOf(c.path.split('/')))) continue;
+    } catch {
+      continue; // an unsafe path: applyStructure names it
+    }
+    missing.push({ path: c.path, sha256: c.sha256 });
+    for (const o of otherNames(c.path)) candidates.add(o);
+  }
+  if (missing.length === 0) return 0;
+  // Which candidates are files of the catalog in their own right (copy, don't take them away).
+  for await (const c of catalogLines(catalog, () => undefined)) if (candidates.has(c.path)) cataloged.add(c.path);
+  let fixed = 0;
+  const emptied = new Set<string>();
+  for (const m of missing) {
+    const differing: string[] = [];
+    for (const o of otherNames(m.path)) {
+      let abs: string;
+      try {
+        abs = dest.pathOf(o.split('/'));
+      } catch {
+        continue;
+      }
+      if (!(await isFile(abs))) continue;
+      try {
+        if ((await sha256Of(abs)) !== m.sha256) {
+          differing.push(o);
+          continue;
+        }
+        const to = m.path.split('/');
+        const toAbs = dest.filePath(to);
+        if (cataloged.has(o)) await copyFile(abs, toAbs, constants.COPYFILE_EXCL);
+        else {
+          await rename(abs, toAbs);
+          const parts = o.split('/');
+          for (let i = parts.length - 1; i > 0; i--) {
+            const d = parts.slice(0, i).join('/');
+            if (!m.path.startsWith(`${d}/`)) emptied.add(d);
+          }
+        }
+        fixed++;
+        differing.length = 0;
+        break;
+      } catch (e) {
+        const p = entryProblem(m.path, e, `rename ${o} back to it`);
+        report(p.path, p.reason, p.kind);
+      }
+    }
+    for (const o of differing) report(m.path, `${o} may be this file under a name this system gave it, but its sha256 differs from the catalog's`, 'missing');
+  }
+  if (emptied.size > 0) {
+    const listed = new Set<string>();
+    for await (const e of structureEntries(structure, () => undefined)) if (emptied.has(e.path)) listed.add(e.path);
+    for (const d of [...emptied].sort((a, b) => b.length - a.length)) {
+      if (!listed.has(d)) await rmdir(dest.pathOf(d.split('/'))).catch(() => undefined);
+    }
+    dest.forget();
+  }
+  return fixed;
 }
 
 /** Copy each file an earlier backup stored under another path (`as`) to its path, when missing there. */

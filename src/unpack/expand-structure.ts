@@ -1,15 +1,16 @@
 /**
  * `xtar expand-structure`: apply a structure record (from a set, a volume, an .xtar's copy, or a
- * structure file) to a tree restored by hand, maybe renaming and pruning first (by-hand.ts). Restoring
- * files from volumes is unpack.ts's job.
+ * structure file) to a tree restored by hand, after giving back the names a platform's tools changed
+ * and maybe renaming and pruning (by-hand.ts). Restoring files from volumes is unpack.ts's job.
  */
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Destination } from '../dest/destination.js';
 import { InputError } from '../errors.js';
 import { ARCHIVE_SUFFIX, VOLUME_CATALOG } from '../format/layout.js';
+import { CATALOG_SUFFIX, STRUCTURE_SUFFIX } from '../format/names.js';
 import { applyStructure, type ApplyResult } from './apply-structure.js';
-import { placeRenamed, pruneUnlisted } from './by-hand.js';
+import { placeRenamed, pruneUnlisted, restoreNames } from './by-hand.js';
 import { catalogSource, structureSource } from './choose-records.js';
 import { locate, type VolumeSource } from '../set/locate.js';
 import { ProblemLog, type Problem } from './problem-log.js';
@@ -29,6 +30,8 @@ export interface ExpandOptions {
 export interface ExpandResult {
   dest: string;
   structure: ApplyResult;
+  /** Files given back the name a platform's tools changed (a `\` read as `/`, NFC for NFD, ...). */
+  names: number;
   /** With prune: files copied from the path an earlier backup stored them under, and paths removed. */
   renamed: number;
   pruned: number;
@@ -45,8 +48,10 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
   if (st === null) throw new InputError(`${opts.input} does not exist.`, opts.input);
   if (st.isFile() && !abs.endsWith(ARCHIVE_SUFFIX)) {
     src = { path: abs, label: opts.input, gzip: abs.endsWith('.gz') };
-    const beside = join(dirname(abs), VOLUME_CATALOG);
-    if (await stat(beside).then((s) => s.isFile(), () => false)) catalog = { path: beside, label: beside };
+    // The catalog beside it: catalog.jsonl beside structure.jsonl, or the outer tar's gzip copy beside its own.
+    const copy = abs.endsWith(STRUCTURE_SUFFIX) ? abs.slice(0, -STRUCTURE_SUFFIX.length) + CATALOG_SUFFIX : null;
+    const beside = copy ?? join(dirname(abs), VOLUME_CATALOG);
+    if (await stat(beside).then((s) => s.isFile(), () => false)) catalog = { path: beside, label: beside, gzip: copy !== null };
   } else {
     // The newest volume: its catalog lists every file of the backup.
     const v = (await locate(opts.input)).at(-1) as VolumeSource;
@@ -59,6 +64,7 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
   const report = log.add;
   try {
     const dest = new Destination(opts.dest);
+    const names = catalog === null ? 0 : await restoreNames(dest, catalog, src, report);
     let renamed = 0;
     let pruned = 0;
     if (opts.prune) {
@@ -71,7 +77,7 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
       dest,
       { owners: process.getuid?.() === 0, report },
     );
-    return { dest: dest.root, structure, renamed, pruned, problems: log.problems() };
+    return { dest: dest.root, structure, names, renamed, pruned, problems: log.problems() };
   } finally {
     await reader?.close();
   }

@@ -273,3 +273,15 @@ export function diffSnapshots(a: Map<string, NodeInfo>, b: Map<string, NodeInfo>
   for (const p of b.keys()) if (!a.has(p)) diffs.push(`extra: ${JSON.stringify(p)}`);
   return diffs;
 }
+
+/**
+ * Names some platforms' tools cannot write as they are, added to a tree (the nasty one): an NFD name
+ * (macOS and bsdtar may write it NFC), a colon (Windows), a backslash in a folder's name and in a
+ * file's beside an NFC twin of different bytes. Returns their paths below `root`.
+ */
+export async function addUnportableNames(root: string): Promise<string[]> {
+  const names = ['cafe\u0301 NFD.txt', 'caf\u00e9 NFC.txt', 'colon: on Windows.txt', 'dir\\with\\backslash/inside.txt', 'dir\\with\\backslash/more\\back.txt'];
+  await mkdir(join(root, 'dir\\with\\backslash'), { recursive: true });
+  for (const [i, n] of names.entries()) await writeFile(join(root, n), `unportable name ${i}: ${n}\n`);
+  return names;
+}

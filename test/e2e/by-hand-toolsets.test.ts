@@ -1,0 +1,101 @@
+/**
+ * The README.txt script on any system: run with only GNU tools, only BusyBox, or bsdtar for both the
+ * tars and the zips (as on macOS and Windows), each under LC_ALL=C and under a UTF-8 locale, then
+ * `xtar expand-structure`: the tree must come back exactly, awkward and unportable names included.
+ * PATH holds exactly the programs README.txt says the script needs, so that list is checked too.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run, xtar } from '../helpers/cli.js';
+import { addUnportableNames, diffSnapshots, makeNastyTree, removeTree, snapshot, tempDir } from '../helpers/tree.js';
+import { SCRIPT_BEGIN, SCRIPT_END, SCRIPT_TOOLS } from '../../src/pack/readme.js';
+
+function which(tool: string): string | null {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Each toolset: where each program the script may call points (null: absent). */
+const TOOLSETS: Record<string, (tool: string) => string | null> = {
+  gnu: (t) => (t === 'sh' ? which('dash') : which(t)),
+  busybox: (t) => (t === 'locale' || t === 'bsdtar' ? null : which('busybox')),
+  bsdtar: (t) => (t === 'unzip' ? null : t === 'tar' ? which('bsdtar') : t === 'sh' ? which('dash') : which(t)),
+};
+const LOCALES = ['C', 'C.UTF-8'];
+const missing = ['dash', 'busybox', 'bsdtar', 'unzip', 'locale'].filter((t) => which(t) === null);
+
+describe('restore by hand with GNU, BusyBox and bsdtar userlands', { skip: missing.length > 0 ? `needs ${missing.join(', ')}` : false }, () => {
+  let work: string;
+  let src: string;
+  let volume: string;
+  let archive: string;
+  let script: string;
+
+  before(async () => {
+    work = await tempDir();
+    src = await makeNastyTree(join(work, 'in'));
+    await addUnportableNames(src);
+    const r = await xtar(['pack', src, '--out', join(work, 'set'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const v = (JSON.parse(r.stdout) as { volumes: { path: string; archive: string }[] }).volumes[0];
+    volume = v?.path as string;
+    archive = v?.archive as string;
+    const text = await readFile(join(volume, 'README.txt'), 'utf8');
+    const start = text.indexOf(SCRIPT_BEGIN);
+    const end = text.indexOf(SCRIPT_END);
+    assert.ok(start >= 0 && end > start, 'README.txt holds the restore script');
+    script = join(work, 'restore.sh');
+    await writeFile(script, text.slice(start, end + SCRIPT_END.length) + '\n');
+  });
+  after(async () => {
+    await removeTree(work);
+  });
+
+  for (const [name, where] of Object.entries(TOOLSETS)) {
+    for (const locale of LOCALES) {
+      it(`${name} tools, LC_ALL=${locale}: the script, then expand-structure, give the tree back exactly`, async () => {
+        const bin = join(work, `bin-${name}-${locale}`);
+        await mkdir(bin);
+        for (const t of [...SCRIPT_TOOLS, 'locale', 'bsdtar']) {
+          const to = where(t);
+          if (to !== null) await symlink(to, join(bin, t));
+        }
+        const dest = join(work, `by-hand-${name}-${locale}`);
+        const env = { PATH: bin, LC_ALL: locale, HOME: work };
+        const r = await run(join(bin, 'sh'), [script, dest, archive], { env });
+        assert.equal(r.status, 0, `restore script failed with ${name} tools:\n${r.stderr}`);
+        const ex = await xtar(['expand-structure', join(volume, 'structure.jsonl'), '--dest', dest]);
+        assert.equal(ex.status, 0, ex.stderr);
+        assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty'))), []);
+      });
+    }
+  }
+
+  it('expand-structure gives back the names other platforms write (\\ as a folder, NFC for NFD, _ for :), checked by sha256', async () => {
+    const dest = join(work, 'renamed');
+    const r = await run('sh', [script, dest, archive]);
+    assert.equal(r.status, 0, r.stderr);
+    const at = (p: string): string => join(dest, 'nasty', p);
+    // What bsdtar, macOS or 7-Zip on Windows would have written.
+    await mkdir(at('back'));
+    await rename(at('back\\slash'), at('back/slash'));
+    await rename(at('cafe\u0301 NFD.txt'), at('caf\u00e9 NFD.txt'));
+    await rename(at('colon: on Windows.txt'), at('colon_ on Windows.txt'));
+    await mkdir(at('dir/with/backslash'), { recursive: true });
+    await rename(at('dir\\with\\backslash/inside.txt'), at('dir/with/backslash/inside.txt'));
+    // A file under such a name that is not the recorded one (other bytes): named, left alone.
+    await rename(at('glob[1]*?.txt'), at('glob[1]__.txt'));
+    await writeFile(at('glob[1]__.txt'), 'not the same bytes\n');
+    const ex = await xtar(['expand-structure', join(volume, 'structure.jsonl'), '--dest', dest]);
+    assert.notEqual(ex.status, 0);
+    assert.match(ex.stderr, /glob\[1\]__\.txt may be this file .* sha256 differs/);
+    const diff = diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty')));
+    assert.deepEqual(diff, ['missing: "glob[1]*?.txt"', 'extra: "glob[1]__.txt"']);
+  });
+});
