@@ -130,7 +130,8 @@ const RETRY_PAUSE_MS = 200;
  */
 async function recordBackup(ctx: PackContext, st: Structure, written: readonly { volume: number; bytes: number; files: number; path: string }[]): Promise<number> {
   const { index, plan, recorder: rec, backupId, set } = ctx;
-  const deleted = (row: number): number => (plan.base === null ? 0 : index.countDeleted(plan.base.rowid, row));
+  // A path renamed since the base is not counted as deleted: the file lives on under its new name.
+  const deleted = (row: number): number => (plan.base === null ? 0 : index.countDeleted(plan.base.rowid, row) - rec.renamedAway(row));
   let error: unknown;
   try {
     const n = deleted(rec.backupRow);

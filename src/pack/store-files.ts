@@ -76,7 +76,7 @@ function recordStored(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, r: 
 async function recordRef(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, v: FileVersion): Promise<void> {
   const line = refLine(e.path, v);
   await vs.record(line, 0);
-  ctx.recorder.referenced(e, v, line);
+  ctx.recorder.referenced(e, v);
 }
 
 async function recordSkip(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, reason: string): Promise<void> {
