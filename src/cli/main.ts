@@ -42,6 +42,11 @@ function common<T>(y: Argv<T>) {
 
 let status = 0;
 
+/** A note for the user, on stderr: it changes no exit status. */
+function noteOnStderr(line: string): void {
+  io.stderr.write(`xtar: ${line}\n`);
+}
+
 /** `xtar pack`: its options, examples and handler. */
 function packCommand(y: Argv): Argv {
   return y.command(
@@ -158,7 +163,7 @@ function unpackCommand(y: Argv): Argv {
         .example('$0 unpack /media/backup -C ~/work --dry-run', 'list what would be written and what replaced; write nothing')
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
-      if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
+      const jobs = (await import('../pack/options.js')).capJobs(a.jobs, noteOnStderr);
       const { runUnpack } = await import('./commands/unpack.js');
       let at: Date | undefined;
       if (a.at !== undefined) {
@@ -166,7 +171,7 @@ function unpackCommand(y: Argv): Argv {
         if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(a.at)} is not a date such as 2026-11-01 or 2026-11-01T18:00.`);
       }
       const existing = a.keepOldFiles ? 'keep-old' : a.keepNewerFiles ? 'keep-newer' : 'overwrite';
-      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs, existing, dryRun: a.dryRun }, io);
+      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs, existing, dryRun: a.dryRun }, io);
     },
   );
 }
@@ -213,9 +218,9 @@ function verifyCommand(y: Argv): Argv {
           })}`,
         ),
     async (a) => {
-      if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
+      const jobs = (await import('../pack/options.js')).capJobs(a.jobs, noteOnStderr);
       const { runVerify } = await import('./commands/unpack.js');
-      status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs: a.jobs }, io);
+      status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs }, io);
     },
   );
 }
