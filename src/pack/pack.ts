@@ -59,6 +59,8 @@ export interface PackOptions {
   split?: number;
   /** Compare contents (sha256), not only size and mtime, to find changed files. */
   checksum?: boolean;
+  /** Called with each file's path (as the records name it, `ROOT/…`) once its bytes are in a volume (`pack -v`). */
+  onStored?: (path: string) => void;
   /** One line for the user when the set's index was healed (rebuilt, or a backup imported from its volumes). */
   onNote?: (line: string) => void;
 }
@@ -85,6 +87,8 @@ export interface PackResult {
   bytes: number;
   /** Bytes of the .xtar archives. */
   archiveBytes: number;
+  /** Bytes of the records beside each archive (structure.jsonl and catalog.jsonl of every volume): part of the volumes' `bytes`. */
+  recordBytes: number;
   /** Bytes handed to the file system while writing archives (overwrites of headers included). */
   bytesWritten: number;
   skipped: Skipped[];

@@ -69,6 +69,7 @@ function names(scan: ScanResult, item: { e: StructureEntry; name: string }): { e
 function recordStored(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, r: Done, parts: BlobPart[]): Promise<void> {
   const line = storedLine(e, r, parts);
   ctx.recorder.stored(e, line, r.size);
+  ctx.opts.onStored?.(e.path);
   if (r.changed) ctx.changed.push(e.path);
   return vs.record(line, r.size);
 }
