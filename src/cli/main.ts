@@ -43,6 +43,15 @@ function common<T>(y: Argv<T>) {
 
 let status = 0;
 
+/** A note for the user, on stderr: it changes no exit status. */
+function noteOnStderr(line: string): void {
+  io.stderr.write(`xtar: ${line}\n`);
+}
+
+/** Why `pack -C` is refused, and what to write instead. */
+const PACK_C =
+  "pack has no -C: name the folder to back up by its path and the set with --out (-o), e.g. `xtar pack ~/photos -o /media/backup` (the backup stores it as photos/, as `tar -C ~ photos` would).";
+
 /** `xtar pack`: its options, examples and handler. */
 function packCommand(y: Argv): Argv {
   return y.command(
@@ -52,6 +61,12 @@ function packCommand(y: Argv): Argv {
       common(y)
         .positional('src', { type: 'string', demandOption: true, describe: 'the folder (or file) to back up' })
         .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'the set folder to write (created if needed)' })
+        .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print each file's path on stdout as its bytes are stored (as tar -v)" })
+        // tar's -C DIR is the folder to work in; pack names SRC by its path instead, so -C is refused with the way to say it.
+        .option('C', { type: 'string', hidden: true })
+        .middleware((a) => {
+          if (a.C !== undefined) throw new UsageError(PACK_C);
+        }, true)
         .option('jobs', { alias: 'j', type: 'number', describe: 'compression threads (default: number of cores)' })
         .option('level', { alias: 'l', type: 'number', default: 6, describe: 'deflate level 0-9 (0 stores)' })
         .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names (no /) or paths below SRC (with /) matching GLOB' })
@@ -61,6 +76,7 @@ function packCommand(y: Argv): Argv {
           describe: 'largest volume folder: bytes, K/M/G/T (powers of 1000, as on disc labels), KiB/MiB/GiB/TiB (powers of 1024), or cd, dvd, dvd-dl, bd, bd-dl (the medium less 4 MiB for its file system)',
         })
         .example('$0 pack ~/photos --out /media/backup', 'back up ~/photos into the set /media/backup')
+        .example('$0 pack -v ~/photos -o /media/backup', "the same, naming each file as it is stored")
         .example('$0 pack ~/photos --out set --volume-size cd', 'volumes that each fit on a CD-R (80 min)')
         .option('since-cluster', { type: 'number', describe: 'pack only the files of the newest K activity clusters (radius --radius), for a quick disc of recent work' })
         .option('radius', { type: 'string', default: '1h', describe: 'cluster radius for --since-cluster' })
@@ -84,6 +100,8 @@ function packCommand(y: Argv): Argv {
         .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
+      if (a.out.trim() === '') throw new UsageError('--out needs a folder: the set to write, e.g. --out /media/backup.');
+      if (a.verbose && a.json) throw new UsageError('--verbose lists files on stdout, where --json prints its object: give one of them.');
       const { runPack } = await import('./commands/pack.js');
       const { parseVolumeSize } = await import('../pack/volume-size.js');
       const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
@@ -117,6 +135,7 @@ function packCommand(y: Argv): Argv {
           split: a.split,
           checksum: a.checksum,
           dryRun: a.dryRun,
+          verbose: a.verbose,
         },
         io,
       );
@@ -159,7 +178,7 @@ function unpackCommand(y: Argv): Argv {
         .example('$0 unpack /media/backup -C ~/work --dry-run', 'list what would be written and what replaced; write nothing')
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
-      if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
+      const jobs = (await import('../pack/options.js')).capJobs(a.jobs, noteOnStderr);
       const { runUnpack } = await import('./commands/unpack.js');
       let at: Date | undefined;
       if (a.at !== undefined) {
@@ -169,7 +188,7 @@ function unpackCommand(y: Argv): Argv {
         at = new Date(ms);
       }
       const existing = a.keepOldFiles ? 'keep-old' : a.keepNewerFiles ? 'keep-newer' : 'overwrite';
-      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs: a.jobs, existing, dryRun: a.dryRun }, io);
+      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs, existing, dryRun: a.dryRun }, io);
     },
   );
 }
@@ -216,9 +235,9 @@ function verifyCommand(y: Argv): Argv {
           })}`,
         ),
     async (a) => {
-      if (a.jobs !== undefined) (await import('../pack/options.js')).checkJobs(a.jobs);
+      const jobs = (await import('../pack/options.js')).capJobs(a.jobs, noteOnStderr);
       const { runVerify } = await import('./commands/unpack.js');
-      status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs: a.jobs }, io);
+      status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs }, io);
     },
   );
 }
@@ -304,16 +323,35 @@ function indexCommand(y: Argv): Argv {
   );
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Every command, in the order `xtar --help` lists them. */
+const COMMANDS: [name: string, add: (y: Argv) => Argv][] = [
+  ['pack', packCommand],
+  ['unpack', unpackCommand],
+  ['expand-structure', expandStructureCommand],
+  ['verify', verifyCommand],
+  ['repair', repairCommand],
+  ['activity', activityCommand],
+  ['list', listCommand],
+  ['index', indexCommand],
+];
+
+/** `xtar help [COMMAND]` is `xtar [COMMAND] --help`, as in git and npm. */
+function helpAsOption(argv: string[]): string[] {
+  return argv[0] === 'help' ? [...argv.slice(1, 2), '--help'] : argv;
+}
+
+async function main(given: string[]): Promise<void> {
+  const argv = helpAsOption(given);
+  const names = COMMANDS.map(([name]) => name);
   const cli = yargs(argv)
     .scriptName('xtar')
     .usage('$0 <command> [options]\n\nAn archiver for discs and cold media: each file is compressed on its own, then tarred,\nso damage costs only the files that stood there.');
-  for (const add of [packCommand, unpackCommand, expandStructureCommand, verifyCommand, repairCommand, activityCommand, listCommand, indexCommand]) add(cli);
+  for (const [, add] of COMMANDS) add(cli);
   await cli
     .middleware((a) => {
       endsWhenReaderGoes = ENDS_WHEN_READER_GOES.has(String(a._[0]));
     })
-    .demandCommand(1, 'Name a command: pack, unpack, verify, expand-structure, list or index.')
+    .demandCommand(1, `Name a command: ${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''} (xtar help COMMAND shows its options).`)
     .strict()
     .recommendCommands()
     .epilog(EXIT_STATUS_HELP)

@@ -12,6 +12,7 @@ import { importBackup } from '../setindex/rebuild.js';
 import { setVolumes } from '../set/locate.js';
 import { logToSet } from '../set/lock.js';
 import { join } from 'node:path';
+import { VOLUME_CATALOG, VOLUME_STRUCTURE } from '../format/layout.js';
 import type { PackContext } from './context.js';
 import type { PackResult } from './pack.js';
 import type { VolumeWriter } from './volume-writer.js';
@@ -50,6 +51,7 @@ export async function nothingChanged(ctx: PackContext, latest: BackupRow, scan: 
     entries: scan.entries,
     bytes: scan.bytes,
     archiveBytes: 0,
+    recordBytes: 0,
     bytesWritten: 0,
     skipped,
     ignored: scan.ignored,
@@ -83,7 +85,11 @@ export async function commitBackup(ctx: PackContext, st: Structure, vs: VolumeWr
   ctx.volumes = null;
   await rm(ctx.workDir, { recursive: true, force: true });
   let archiveBytes = 0;
-  for (const v of written) archiveBytes += (await stat(v.archive)).size;
+  let recordBytes = 0;
+  for (const v of written) {
+    archiveBytes += (await stat(v.archive)).size;
+    for (const name of [VOLUME_STRUCTURE, VOLUME_CATALOG]) recordBytes += (await stat(join(v.path, name))).size;
+  }
   const deletedFiles = await recordBackup(ctx, st, written);
   // The backup is recorded: a log line that cannot be written (a full disk) does not undo it.
   await logToSet(
@@ -110,6 +116,7 @@ export async function commitBackup(ctx: PackContext, st: Structure, vs: VolumeWr
     entries: scan.entries,
     bytes: scan.bytes,
     archiveBytes,
+    recordBytes,
     bytesWritten: vs.bytesWritten + ctx.spooled,
     skipped: [...scan.skipped, ...rec.skipped],
     ignored: scan.ignored,
@@ -130,7 +137,8 @@ const RETRY_PAUSE_MS = 200;
  */
 async function recordBackup(ctx: PackContext, st: Structure, written: readonly { volume: number; bytes: number; files: number; path: string }[]): Promise<number> {
   const { index, plan, recorder: rec, backupId, set } = ctx;
-  const deleted = (row: number): number => (plan.base === null ? 0 : index.countDeleted(plan.base.rowid, row));
+  // A path renamed since the base is not counted as deleted: the file lives on under its new name.
+  const deleted = (row: number): number => (plan.base === null ? 0 : index.countDeleted(plan.base.rowid, row) - rec.renamedAway(row));
   let error: unknown;
   try {
     const n = deleted(rec.backupRow);

@@ -58,6 +58,7 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
     const r: DryRunResult = { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 0, bytes: 0, storeFiles: 0, storeBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0, ignored: [] };
     if (index !== null) chooseRefresh(index, plan, opts.split ?? DEFAULT_SPLIT);
     index?.beginSeen();
+    const renamedFrom = new Set<string>();
     const scan = await scanTree(
       source,
       async (e) => {
@@ -82,9 +83,11 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
           if (!same) return store(prev === null ? 'new' : 'content');
         }
         r.unchangedFiles++;
-        const from = d.v.blob?.holderPath;
-        if (prev === null && from !== undefined && from !== e.path) {
+        // Renamed since the base: the base's version stood under another path (not the name its blob was first stored under).
+        const from = d.v.path;
+        if (prev === null && from !== e.path) {
           r.renamedFiles++;
+          renamedFrom.add(from);
           onItem({ path: e.path, change: 'renamed', size, from });
         } else if (prev !== null && (prev.mode !== e.mode || prev.mtimeNs !== e.mtimeNs)) {
           r.metadataFiles++;
@@ -96,6 +99,7 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
     r.ignored = scan.ignored;
     if (index !== null && plan.base !== null) {
       for (const path of index.unseen(plan.base.rowid)) {
+        if (renamedFrom.has(path)) continue; // moved, not deleted
         r.deletedFiles++;
         onItem({ path, change: 'deleted', size: 0 });
       }

@@ -3,6 +3,7 @@
  * --split and --full-every are judged, for the CLI and for code that calls pack() or dryRun() alike. A bad value is a usage
  * error (exit 2), named with the value given.
  */
+import { availableParallelism, freemem, totalmem } from 'node:os';
 import { UsageError } from '../errors.js';
 import type { PackOptions } from './pack.js';
 
@@ -22,4 +23,29 @@ export function checkPackOptions(opts: Pick<PackOptions, 'level' | 'par2' | 'job
 /** Threads for a pool: a whole number of at least 1. */
 export function checkJobs(jobs: number): void {
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number of at least 1, not ${jobs}.`);
+}
+
+/** What one pool thread may hold at once: its batches of up to ~16 MiB of files and their results. */
+export const THREAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The threads that help: no more than the cores (a thread more only waits its turn and holds its
+ * batches), and no more than a quarter of the memory free (at least an eighth of all) can hold.
+ */
+export function usefulJobs(): number {
+  const memory = Math.max(freemem(), totalmem() / 8) / 4;
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(memory / THREAD_BYTES)));
+}
+
+/**
+ * The threads a pool gets for `--jobs N` (checked first): N, or fewer when more would not help, said
+ * once through `note`. `undefined` (no --jobs) stays undefined: the pool's own default.
+ */
+export function capJobs(jobs: number | undefined, note: (line: string) => void): number | undefined {
+  if (jobs === undefined) return undefined;
+  checkJobs(jobs);
+  const useful = usefulJobs();
+  if (jobs <= useful) return jobs;
+  note(`note: --jobs ${jobs} is more than helps here; using ${useful}.`);
+  return useful;
 }

@@ -5,12 +5,12 @@
  * (recorder) → commit (commit): volumes appear under their final names only when all are complete.
  * Each stage is a module of its own; this file only calls them in order.
  */
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import type { Skipped } from '../scan/scan.js';
 import { prepareSet } from '../set/prepare-set.js';
-import { IndexError } from '../errors.js';
+import { IndexError, InputError } from '../errors.js';
 import { INDEX_FILE, type SetIndex } from '../setindex/db.js';
 import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
@@ -21,7 +21,7 @@ import { CompressPool } from './compress.js';
 import { startBackup, type BackupStart, type PackContext } from './context.js';
 import { requireXorriso } from './iso.js';
 import { requirePar2 } from '../set/par2.js';
-import { checkPackOptions } from './options.js';
+import { capJobs, checkPackOptions } from './options.js';
 import { chooseRefresh, DEFAULT_SPLIT } from './plan-backup.js';
 import { IndexRecorder } from './recorder.js';
 import { storeFiles } from './store-files.js';
@@ -59,6 +59,8 @@ export interface PackOptions {
   split?: number;
   /** Compare contents (sha256), not only size and mtime, to find changed files. */
   checksum?: boolean;
+  /** Called with each file's path (as the records name it, `ROOT/…`) once its bytes are in a volume (`pack -v`). */
+  onStored?: (path: string) => void;
   /** One line for the user when the set's index was healed (rebuilt, or a backup imported from its volumes). */
   onNote?: (line: string) => void;
 }
@@ -85,6 +87,8 @@ export interface PackResult {
   bytes: number;
   /** Bytes of the .xtar archives. */
   archiveBytes: number;
+  /** Bytes of the records beside each archive (structure.jsonl and catalog.jsonl of every volume): part of the volumes' `bytes`. */
+  recordBytes: number;
   /** Bytes handed to the file system while writing archives (overwrites of headers included). */
   bytesWritten: number;
   skipped: Skipped[];
@@ -114,15 +118,17 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const source = resolve(opts.source);
   if (opts.par2 !== undefined) await requirePar2();
   if (opts.iso) await requireXorriso();
+  await requireSource(opts.source, source);
+  const note = opts.onNote ?? ((): void => undefined);
+  const jobs = capJobs(opts.jobs, note);
   const set = await prepareSet(opts.out);
   const unlock = await lockSet(set);
-  const note = opts.onNote ?? ((): void => undefined);
   let index: SetIndex | undefined;
   try {
     // A lost or damaged index is made again from the volumes; a backup they hold that it lacks is imported.
     index = await openHealed(set, { write: true, note });
     for (const id of await recoverIncomplete(index, set)) note(`backup ${id} was complete on disk but not recorded in the set's index; imported it from its volumes.`);
-    return await packLocked(opts, set, source, level, index);
+    return await packLocked({ ...opts, ...(jobs === undefined ? {} : { jobs }) }, set, source, level, index);
   } catch (e) {
     if (index === undefined || !isIndexDamage(e)) throw e;
     // Damage SQLite found mid-run: the file goes aside now, so the next run starts from the volumes.
@@ -137,6 +143,16 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   } finally {
     index?.close();
     await unlock();
+  }
+}
+
+/** A source that is not there ends the run before anything is made: no set folder, no index. */
+async function requireSource(given: string, source: string): Promise<void> {
+  try {
+    await lstat(source);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return; // the scan names any other failure
+    throw new InputError(`The source ${given} does not exist; nothing was written.`, given, e);
   }
 }
 

@@ -16,6 +16,8 @@ export class IndexRecorder {
   unchangedFiles = 0;
   renamedFiles = 0;
   skippedFiles = 0;
+  /** The base's paths of the files renamed (or copied) since. */
+  private readonly renamedFrom = new Set<string>();
   /** Files pack could not read, in the order met. */
   readonly skipped: Skipped[] = [];
   /** The index row of the backup being written (-1: none yet, or done): dropped if the pack fails. */
@@ -38,11 +40,26 @@ export class IndexRecorder {
     this.storedBytes += size;
   }
 
-  /** A file whose bytes `v`'s blob holds; `line` is its reference line. */
-  referenced(e: StructureEntry, v: FileVersion, line: CatalogFile): void {
+  /**
+   * A file whose bytes `v`'s blob holds, `v` being the base backup's version it matched. It was
+   * renamed (or copied) since the base when that version stood under another path — not when the
+   * blob merely keeps the name it was first stored under (the reference line's `as`), which every
+   * later backup would count again.
+   */
+  referenced(e: StructureEntry, v: FileVersion): void {
     this.index.addFile(this.row, fileRow(e), (v.blob as NonNullable<FileVersion['blob']>).id);
     this.unchangedFiles++;
-    if (line.as !== undefined) this.renamedFiles++;
+    if (v.path !== e.path) {
+      this.renamedFiles++;
+      this.renamedFrom.add(v.path);
+    }
+  }
+
+  /** Of the base's paths that backup `row` lacks, those renamed to a path it has: moved, not deleted. */
+  renamedAway(row: number): number {
+    let n = 0;
+    for (const path of this.renamedFrom) if (this.index.lookup(row, path) === null) n++;
+    return n;
   }
 
   /** A file pack could not read. */

@@ -69,6 +69,7 @@ function names(scan: ScanResult, item: { e: StructureEntry; name: string }): { e
 function recordStored(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, r: Done, parts: BlobPart[]): Promise<void> {
   const line = storedLine(e, r, parts);
   ctx.recorder.stored(e, line, r.size);
+  ctx.opts.onStored?.(e.path);
   if (r.changed) ctx.changed.push(e.path);
   return vs.record(line, r.size);
 }
@@ -76,7 +77,7 @@ function recordStored(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, r: 
 async function recordRef(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, v: FileVersion): Promise<void> {
   const line = refLine(e.path, v);
   await vs.record(line, 0);
-  ctx.recorder.referenced(e, v, line);
+  ctx.recorder.referenced(e, v);
 }
 
 async function recordSkip(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, reason: string): Promise<void> {

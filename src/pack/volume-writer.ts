@@ -64,6 +64,8 @@ export interface VolumeSummary {
   archive: string;
   bytes: number;
   files: number;
+  /** The ISO 9660 image of the volume folder (`--iso`), beside it. */
+  iso?: string;
 }
 
 export interface VolumeWriterOptions extends BackupStamp {
@@ -254,7 +256,9 @@ export class VolumeWriter implements Placer<BlobSource> {
       }
     }
     const out: VolumeSummary[] = [];
-    for (const v of this.volumes) out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes: await folderBytes(v.finalDir), files: v.files });
+    for (const v of this.volumes) {
+      out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes: await folderBytes(v.finalDir), files: v.files, ...(this.o.iso ? { iso: `${v.finalDir}.iso` } : {}) });
+    }
     return out;
   }
 

@@ -43,12 +43,24 @@ describe('IndexRecorder', () => {
     const second = new IndexRecorder(ix);
     second.begin({ id: '20261102T000000Z', kind: 'incremental', base: '20261101T000000Z', source: '/s', root: 's', created: '2026-11-02T00:00:00.000Z' });
     const v = a as NonNullable<typeof a>;
-    second.referenced(file('s/a', 5), v, refLine('s/a', v));
-    second.referenced(file('s/moved', 5), v, refLine('s/moved', v));
+    second.referenced(file('s/a', 5), v);
+    second.referenced(file('s/moved', 5), v);
     assert.deepEqual([second.unchangedFiles, second.renamedFiles, second.storedFiles], [2, 1, 0]);
     assert.equal(ix.lookup(second.backupRow, 's/moved')?.blob?.holderPath, 's/a');
+    // s/a is still there: copied, not renamed away.
+    assert.equal(second.renamedAway(second.backupRow), 0);
+    const row2 = second.backupRow;
     second.complete(summary);
     assert.equal(ix.backup('20261102T000000Z')?.storedFiles, 0);
+
+    // The next backup refers to s/moved, whose blob is still stored under s/a (the line's `as`): not a rename.
+    const third = new IndexRecorder(ix);
+    third.begin({ id: '20261103T000000Z', kind: 'incremental', base: '20261102T000000Z', source: '/s', root: 's', created: '2026-11-03T00:00:00.000Z' });
+    const moved = ix.lookup(row2, 's/moved') as NonNullable<typeof a>;
+    assert.equal(refLine('s/moved', moved).as, 's/a');
+    third.referenced(file('s/moved', 5), moved);
+    assert.deepEqual([third.unchangedFiles, third.renamedFiles], [1, 0]);
+    third.drop();
   });
 
   it('drops an unfinished backup and its rows, once', () => {

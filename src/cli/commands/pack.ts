@@ -24,6 +24,8 @@ export interface PackArgs {
   split?: number;
   checksum?: boolean;
   dryRun?: boolean;
+  /** Print each stored file's path on stdout (tar -v). */
+  verbose?: boolean;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
@@ -38,6 +40,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
       }),
       onNote: (line) => io.stderr.write(`xtar: ${line}\n`),
+      ...(a.verbose ? { onStored: (path: string) => io.stdout.write(`${path}\n`) } : {}),
     };
     if (a.dryRun) return await runDryRun(options, a, io);
     const r = await pack(options);
@@ -95,8 +98,10 @@ function renderPack(r: PackResult, a: PackArgs, io: Io): number {
       io.stdout.write(`${r.kind} backup ${r.backupId} on ${r.base} (${r.reason}): ${r.storedFiles} file(s) stored, ${r.unchangedFiles} unchanged`);
       io.stdout.write(`${r.renamedFiles ? ` (${r.renamedFiles} renamed)` : ''}, ${r.deletedFiles} deleted\n`);
     }
-    io.stdout.write(`packed ${r.files} files, ${r.dirs} folders into ${r.volumes.length} volume(s): ${humanBytes(r.archiveBytes)}${ratio}\n`);
-    for (const v of r.volumes) io.stdout.write(`  ${v.path}\n`);
+    // The folders are what goes on the disc: each also carries the structure record and the catalog of every file so far.
+    const folders = r.volumes.reduce((n, v) => n + v.bytes, 0);
+    io.stdout.write(`packed ${r.files} files, ${r.dirs} folders into ${r.volumes.length} volume(s): archive ${humanBytes(r.archiveBytes)}${ratio}, folders ${humanBytes(folders)} (records ${humanBytes(r.recordBytes)})\n`);
+    for (const v of r.volumes) io.stdout.write(`  ${v.path}\n${v.iso === undefined ? '' : `  ${v.iso}\n`}`);
   }
   return statusFor(problems.length);
 }
