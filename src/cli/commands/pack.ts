@@ -111,7 +111,7 @@ async function runDryRun(options: PackOptions, a: PackArgs, io: Io): Promise<num
   printNotes(io, r.ignored);
   if (a.json) printJson(io, { ...r, items });
   else if (!a.quiet) {
-    io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storeFiles} of ${r.files} files (${humanBytes(r.storeBytes)})`);
+    io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storedFiles} of ${r.files} files (${humanBytes(r.storedBytes)})`);
     io.stdout.write(`, ${r.renamedFiles} renamed, ${r.metadataFiles} with new metadata only, ${r.deletedFiles} deleted\n`);
   }
   return 0;
