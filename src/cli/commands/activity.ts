@@ -49,7 +49,7 @@ export async function runActivity(a: ActivityArgs, io: Io): Promise<number> {
   }
   all.sort((x, y) => y.end - x.end);
   if (a.html !== undefined) await writeFile(a.html, clustersHtml(all, `Activity of ${a.dirs.join(', ')}`));
-  if (a.json) printJson(io, clustersJson(all, a.against !== undefined ? deleted : undefined));
+  if (a.json) printJson(io, 'activity', clustersJson(all, a.against !== undefined ? deleted : undefined) as object);
   else if (!a.quiet) {
     io.stdout.write(clustersText(all));
     if (a.against !== undefined) {
