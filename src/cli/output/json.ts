@@ -5,7 +5,17 @@
  * The shapes are docs/json/<output>.schema.json; test/e2e/json.test.ts validates every command's
  * output against them.
  */
-import { XtarError } from '../../errors.js';
+import { XtarError, type Problem } from '../../errors.js';
+import type { PackResult } from '../../pack/pack.js';
+import type { DryItem, DryRunResult } from '../../pack/dry-run.js';
+import type { UnpackResult } from '../../unpack/unpack.js';
+import type { DryRunListing } from '../../unpack/sink.js';
+import type { ChainGap } from '../../unpack/check-chain.js';
+import type { RepairReport } from '../../unpack/repair.js';
+import type { ExpandResult } from '../../unpack/expand-structure.js';
+import type { ListedBackup, ListedFile, ListedVolume } from '../../set/list.js';
+import type { ObsoleteVolume } from '../../setindex/obsolete.js';
+import type { RebuildResult } from '../../setindex/rebuild.js';
 import { describeFailure } from './exit.js';
 import type { Io } from './render.js';
 
@@ -45,8 +55,67 @@ export interface JsonError extends JsonHead {
   };
 }
 
+/*
+ * What each output holds after its head, one type per schema in docs/json/ (the schema is what a
+ * reader sees; these keep the code that fills the object to it).
+ */
+type PackFacts = Pick<PackResult, 'set' | 'kind' | 'base' | 'reason' | 'files' | 'bytes' | 'storedFiles' | 'storedBytes' | 'unchangedFiles' | 'renamedFiles' | 'deletedFiles' | 'ignored'>;
+/** docs/json/pack.schema.json: a backup made, nothing changed, or a dry run (told apart by dryRun and nothingChanged). */
+export type PackJson =
+  | (PackFacts & Pick<PackResult, 'root' | 'dirs' | 'entries' | 'archiveBytes' | 'bytesWritten' | 'volumes' | 'skipped' | 'changed'> & { dryRun: false; nothingChanged: false; backup: string; notes: string[]; jobs?: number })
+  | (Pick<PackResult, 'set' | 'base' | 'files' | 'bytes' | 'skipped' | 'ignored'> & { dryRun: false; nothingChanged: true; backup: null; notes: string[]; jobs?: number })
+  | (PackFacts & Pick<DryRunResult, 'metadataFiles'> & { dryRun: true; nothingChanged: false; items: DryItem[]; notes: string[]; jobs?: number });
+/** docs/json/unpack.schema.json. */
+export type UnpackJson =
+  | (Pick<UnpackResult, 'dest' | 'files' | 'bytes' | 'structure' | 'kept' | 'problems'> & Pick<UnpackResult['plan'], 'backup' | 'kind' | 'volumes'> & { dryRun: false })
+  | (DryRunListing & { dryRun: true; dest: string; problems: readonly Problem[] });
+export interface VerifyJson {
+  intact: number;
+  bytes: number;
+  damaged: string[];
+  damagedBytes: number;
+  problems: Problem[];
+  chainGaps: ChainGap[];
+}
+export interface RepairJson {
+  volumes: RepairReport['volumes'];
+  intact: number;
+  damaged: string[];
+  problems: Problem[];
+}
+export interface ListJson {
+  backups: (Pick<ListedBackup, 'id' | 'kind' | 'base' | 'created' | 'files' | 'bytes'> & {
+    volumes: Pick<ListedVolume, 'volume' | 'path' | 'bytes' | 'files'>[];
+    missingVolumes?: number[];
+    fileList?: ListedFile[];
+  })[];
+}
+export interface ListObsoleteJson {
+  keep: number;
+  kept: string[];
+  obsolete: (ObsoleteVolume & { path: string })[];
+  bytes: number;
+  notes: string[];
+}
+/** Made by src/activity/render.ts's clustersJson, whose type it does not name. */
+export type ActivityJson = object;
+export type ExpandStructureJson = ExpandResult;
+export type IndexRebuildJson = RebuildResult;
+
+export interface JsonBodies {
+  pack: PackJson;
+  unpack: UnpackJson;
+  verify: VerifyJson;
+  repair: RepairJson;
+  list: ListJson;
+  'list-obsolete': ListObsoleteJson;
+  activity: ActivityJson;
+  'expand-structure': ExpandStructureJson;
+  'index-rebuild': IndexRebuildJson;
+}
+
 /** Print `body` as the one JSON object of --json, headed by which output it is and its version. */
-export function printJson(io: Io, xtar: JsonOutput, body: object): void {
+export function printJson<K extends JsonOutput>(io: Io, xtar: K, body: JsonBodies[K]): void {
   const head: JsonHead = { xtar, jsonVersion: JSON_VERSION };
   io.stdout.write(`${JSON.stringify({ ...head, ...body }, null, 2)}\n`);
 }
