@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.js';
 import { describeFailure, EXIT_STATUS_HELP, exitStatusHelp } from './output/exit.js';
 import type { Io } from './output/render.js';
+import { errorJson, outputWanted } from './output/json.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -300,7 +301,7 @@ function listCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runList } = await import('./commands/list.js');
-      status = await runList({ set: a.set as string, files: a.files, json: a.json, obsolete: a.obsolete, keep: a.keep, utc: a.utc }, io);
+      status = await runList({ set: a.set as string, files: a.files, json: a.json, quiet: a.quiet, obsolete: a.obsolete, keep: a.keep, utc: a.utc }, io);
     },
   );
 }
@@ -372,8 +373,11 @@ main(hideBin(process.argv)).then(
   },
   (e: unknown) => {
     const { message, status: s } = describeFailure(e);
+    // With --json a fatal error (a usage error too) is also one object on stdout (docs/JSON.md).
+    const wanted = outputWanted(hideBin(process.argv));
+    if (wanted.json) io.stdout.write(`${JSON.stringify(errorJson(wanted.xtar, e), null, 2)}\n`);
     io.stderr.write(`xtar: ${message}\n`);
-    if (e instanceof UsageError) io.stderr.write('Try xtar --help.\n');
+    if (e instanceof UsageError && !wanted.json) io.stderr.write('Try xtar --help.\n');
     process.exitCode = s;
   },
 );

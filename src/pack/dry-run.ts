@@ -33,8 +33,8 @@ export interface DryRunResult {
   files: number;
   bytes: number;
   /** Files the backup would store, and their size. */
-  storeFiles: number;
-  storeBytes: number;
+  storedFiles: number;
+  storedBytes: number;
   unchangedFiles: number;
   renamedFiles: number;
   metadataFiles: number;
@@ -55,7 +55,7 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
       policyOf(opts),
       creationTime(opts.now),
     );
-    const r: DryRunResult = { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 0, bytes: 0, storeFiles: 0, storeBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0, ignored: [] };
+    const r: DryRunResult = { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 0, bytes: 0, storedFiles: 0, storedBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0, ignored: [] };
     if (index !== null) chooseRefresh(index, plan, opts.split ?? DEFAULT_SPLIT);
     index?.beginSeen();
     const renamedFrom = new Set<string>();
@@ -67,8 +67,8 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
         r.files++;
         r.bytes += size;
         const store = (change: DryChange): void => {
-          r.storeFiles++;
-          r.storeBytes += size;
+          r.storedFiles++;
+          r.storedBytes += size;
           onItem({ path: e.path, change, size });
         };
         if (index === null || plan.base === null) return store('new');

@@ -71,6 +71,11 @@ describe('damaged volumes', () => {
     return { hit, verify: v, verified, unpack: u, dest };
   }
 
+  /** The problems of an unpack --json (in the object, not on stderr: docs/JSON.md), one `path: reason` a line. */
+  function problemLines(stdout: string): string {
+    return (JSON.parse(stdout) as { problems: { path: string; reason: string }[] }).problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+  }
+
   async function assertRecovered(hit: Set<string>, dest: string): Promise<void> {
     const want = await snapshot(src);
     const got = await snapshot(join(dest, 'tree'));
@@ -130,7 +135,7 @@ describe('damaged volumes', () => {
     });
     // Every file restored; the damaged record is named (exit 1), not passed over in silence.
     assert.equal(plain.unpack.status, 1, plain.unpack.stderr);
-    assert.match(plain.unpack.stderr, /catalog\.jsonl: catalog\.jsonl is damaged \(.*\); the copy inside the archive was used/);
+    assert.match(problemLines(plain.unpack.stdout), /catalog\.jsonl: catalog\.jsonl is damaged \(.*\); the copy inside the archive was used/);
     await assertRecovered(new Set(), plain.dest);
     // The copy sits at the end of the archive, before the two end blocks.
     const copy = await damaged('catalog-copy', [[archiveSize - 1024 - 2048, archiveSize - 1024]], 6);
@@ -145,7 +150,7 @@ describe('damaged volumes', () => {
       await writeFile(join(vol, 'structure.jsonl'), st);
     });
     assert.equal(d.unpack.status, 1, d.unpack.stderr);
-    assert.match(d.unpack.stderr, /structure\.jsonl: structure\.jsonl is damaged \(.*\); the copy inside the archive was used/);
+    assert.match(problemLines(d.unpack.stdout), /structure\.jsonl: structure\.jsonl is damaged \(.*\); the copy inside the archive was used/);
     const want = await snapshot(src);
     const got = await snapshot(join(d.dest, 'tree'));
     for (const [p, info] of want) {
@@ -169,7 +174,7 @@ describe('damaged volumes', () => {
     for (const [p, info] of want) if (info.type === 'file' && got.get(p)?.sha256 !== info.sha256) lost.add(p);
     // Only the file whose own header was destroyed is lost (its blob cannot be placed without a header or a catalog).
     assert.ok(lost.size <= 1, `lost: ${[...lost].join(', ')}`);
-    assert.match(d.unpack.stderr, /read on from the next valid header/);
+    assert.match(problemLines(d.unpack.stdout), /read on from the next valid header/);
   });
 
   it('a truncated volume restores every file before the cut', async () => {

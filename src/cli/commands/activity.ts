@@ -90,7 +90,7 @@ export async function runActivity(a: ActivityArgs, io: Io): Promise<number> {
       throw new InputError(`cannot write the chart to ${a.html}: ${osErrorSentence(e, 'fatal') ?? osErrorSentence(e, 'write') ?? (e as Error).message}.`, a.html, e);
     }
   }
-  if (a.json) printJson(io, clustersJson(all, a.against !== undefined ? deleted : undefined));
+  if (a.json) printJson(io, 'activity', clustersJson(all, a.against !== undefined ? deleted : undefined) as object);
   else if (!a.quiet) {
     io.stdout.write(clustersText(all, zone));
     if (a.against !== undefined) {

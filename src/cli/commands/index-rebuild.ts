@@ -5,6 +5,7 @@ import { lockSet } from '../../set/lock.js';
 import { rebuildIndex } from '../../setindex/rebuild.js';
 import { setVolumes } from '../../set/locate.js';
 import { printJson, type Io } from '../output/render.js';
+import { reportProblems } from '../output/json.js';
 
 export interface IndexRebuildArgs {
   set: string;
@@ -18,8 +19,11 @@ export async function runIndexRebuild(a: IndexRebuildArgs, io: Io): Promise<numb
   const unlock = await lockSet(set);
   try {
     const r = await rebuildIndex(set);
-    for (const f of r.failed) io.stderr.write(`xtar: backup ${f.id}: ${f.reason}\n`);
-    if (a.json) printJson(io, r);
+    const missing = r.backups.filter((b) => b.missing.length > 0).length;
+    reportProblems(io, a, r.failed.length + missing, () => {
+      for (const f of r.failed) io.stderr.write(`xtar: backup ${f.id}: ${f.reason}\n`);
+    });
+    if (a.json) printJson(io, 'index-rebuild', { index: r.index, backups: r.backups, failed: r.failed });
     else if (!a.quiet) {
       io.stdout.write(`rebuilt ${r.index} from ${r.backups.length} backup(s)\n`);
       for (const b of r.backups) {

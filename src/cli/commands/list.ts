@@ -17,6 +17,7 @@ export interface ListArgs {
   keep?: number;
   /** Times in UTC instead of local time (src/util/time.ts). */
   utc?: boolean | undefined;
+  quiet?: boolean;
 }
 
 export async function runList(a: ListArgs, io: Io): Promise<number> {
@@ -27,7 +28,7 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
   const files = new Map<string, Awaited<ReturnType<typeof listFiles>>>();
   if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob));
   if (a.json) {
-    printJson(io, {
+    printJson(io, 'list', {
       backups: backups.map((b) => ({
         id: b.id,
         kind: b.kind,
@@ -64,10 +65,15 @@ async function runObsolete(a: ListArgs, io: Io): Promise<number> {
   const keep = a.keep ?? 1;
   if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep must be a whole number of at least 1.');
   await listSet(a.set); // says clearly when this is not a set
-  const index = await openIndex(resolve(a.set), (line) => io.stderr.write(`xtar: ${line}\n`));
+  // With --json the index's notes (rebuilt, healed) also go into the object (`notes`); with --json --quiet only there.
+  const notes: string[] = [];
+  const index = await openIndex(resolve(a.set), (line) => {
+    if (a.json) notes.push(line);
+    if (!(a.json && a.quiet)) io.stderr.write(`xtar: ${line}\n`);
+  });
   try {
     const r = obsoleteVolumes(index, keep);
-    if (a.json) printJson(io, { keep, kept: r.kept, obsolete: r.obsolete.map((v) => ({ ...v, path: join(resolve(a.set), v.name) })), bytes: r.bytes });
+    if (a.json) printJson(io, 'list-obsolete', { keep, kept: r.kept, obsolete: r.obsolete.map((v) => ({ ...v, path: join(resolve(a.set), v.name) })), bytes: r.bytes, notes });
     else {
       const what = keep === 1 ? 'the newest state' : `the last ${keep} backups`;
       if (r.obsolete.length === 0) io.stdout.write(`every volume is still needed to restore ${what}\n`);

@@ -1,10 +1,12 @@
 /** `xtar pack SRC --out SET`: parse nothing, call pack(), render the result. */
+import { resolve } from 'node:path';
 import { InterruptedError } from '../../errors.js';
 import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryItem } from '../../pack/dry-run.js';
 import { pack, type PackOptions, type PackResult } from '../../pack/pack.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
+import { reportProblems } from '../output/json.js';
 
 export interface PackArgs {
   src: string;
@@ -34,18 +36,24 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
   const onSignal = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // With --json the notes also go into the object (`notes`); with --json --quiet only there.
+  const notes: string[] = [];
+  const noteLines = !(a.json && a.quiet);
   try {
     const options: PackOptions = {
       ...packOptionsOf(a, ac.signal, (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
       }),
-      onNote: (line) => io.stderr.write(`xtar: ${line}\n`),
+      onNote: (line) => {
+        if (a.json) notes.push(line);
+        if (noteLines) io.stderr.write(`xtar: ${line}\n`);
+      },
       ...(a.verbose ? { onStored: (path: string) => io.stdout.write(`${path}\n`) } : {}),
     };
-    if (a.dryRun) return await runDryRun(options, a, io);
+    if (a.dryRun) return await runDryRun(options, a, io, notes);
     const r = await pack(options);
     bar.stop();
-    return renderPack(r, a, io);
+    return renderPack(r, a, io, notes);
   } finally {
     bar.stop();
     process.off('SIGINT', onSignal);
@@ -76,21 +84,21 @@ function packOptionsOf(a: PackArgs, signal: AbortSignal, onProgress: NonNullable
 }
 
 /** What a pack made (or that it made nothing), as text or one JSON object; the problems on stderr; the exit status. */
-function renderPack(r: PackResult, a: PackArgs, io: Io): number {
+function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[]): number {
   if (r.nothingChanged) {
-    if (a.json) printJson(io, { set: r.set, backup: null, nothingChanged: true, base: r.base, files: r.files, bytes: r.bytes });
+    if (a.json) printJson(io, 'pack', { dryRun: false, nothingChanged: true, set: r.set, backup: null, base: r.base, files: r.files, bytes: r.bytes, skipped: r.skipped, ignored: r.ignored, notes });
     else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
     // Files that still cannot be read (as in that backup) are still reported.
-    printProblems(io, r.skipped);
-    printNotes(io, r.ignored);
+    reportProblems(io, a, r.skipped.length, () => printProblems(io, r.skipped));
+    if (!(a.json && a.quiet)) printNotes(io, r.ignored);
     return statusFor(r.skipped.length);
   }
   const problems = [...r.skipped, ...r.changed.map((path) => ({ path, reason: 'file changed as we read it' }))];
-  printProblems(io, problems);
-  printNotes(io, r.ignored);
+  reportProblems(io, a, problems.length, () => printProblems(io, problems));
+  if (!(a.json && a.quiet)) printNotes(io, r.ignored);
   if (a.json) {
     const { set, backupId: backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored } = r;
-    printJson(io, { set, backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored });
+    printJson(io, 'pack', { dryRun: false, nothingChanged: false, set, backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored, notes });
   } else if (!a.quiet) {
     const ratio = r.bytes > 0 ? ` (${((100 * r.archiveBytes) / r.bytes).toFixed(1)}% of ${humanBytes(r.bytes)})` : '';
     if (r.kind === 'full') io.stdout.write(`full backup ${r.backupId} (${r.reason})\n`);
@@ -107,16 +115,16 @@ function renderPack(r: PackResult, a: PackArgs, io: Io): number {
 }
 
 /** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
-async function runDryRun(options: PackOptions, a: PackArgs, io: Io): Promise<number> {
+async function runDryRun(options: PackOptions, a: PackArgs, io: Io, notes: string[]): Promise<number> {
   const items: DryItem[] = [];
   const r = await dryRun(options, (i) => {
     if (a.json) items.push(i);
     else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
   });
-  printNotes(io, r.ignored);
-  if (a.json) printJson(io, { ...r, items });
+  if (!(a.json && a.quiet)) printNotes(io, r.ignored);
+  if (a.json) printJson(io, 'pack', { dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, notes });
   else if (!a.quiet) {
-    io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storeFiles} of ${r.files} files (${humanBytes(r.storeBytes)})`);
+    io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storedFiles} of ${r.files} files (${humanBytes(r.storedBytes)})`);
     io.stdout.write(`, ${r.renamedFiles} renamed, ${r.metadataFiles} with new metadata only, ${r.deletedFiles} deleted\n`);
   }
   return 0;

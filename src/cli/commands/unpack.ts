@@ -2,7 +2,7 @@
 import { expandStructure } from '../../unpack/expand-structure.js';
 import { unpack, type RestorePlan } from '../../unpack/unpack.js';
 import { DestinationError, KeptFileError, UNPACK_STOPPED, type ExistingPolicy } from '../../dest/destination.js';
-import { InterruptedError } from '../../errors.js';
+import { InterruptedError, type Problem } from '../../errors.js';
 import type { DryRunListing } from '../../unpack/sink.js';
 import type { Progress } from '../../unpack/context.js';
 import { verify } from '../../unpack/verify.js';
@@ -10,6 +10,7 @@ import { checkChains, type ChainGap } from '../../unpack/check-chain.js';
 import { splitInputs } from '../../set/locate.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
+import { reportProblems } from '../output/json.js';
 
 export interface UnpackArgs {
   inputs: string[];
@@ -59,16 +60,19 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
       ...(a.quiet || a.json || a.dryRun === true ? {} : { onProgress: (p: Progress) => bar.update(p.bytes, p.totalBytes, p.files) }),
     });
     bar.stop();
-    printProblems(io, r.problems);
-    // Kept by --keep-newer-files: named, as GNU tar warns, but not a problem (--keep-old-files' are problems, above).
-    if (a.existing === 'keep-newer') for (const k of r.kept) io.stderr.write(`xtar: ${k}: ${new KeptFileError(k, false).message}\n`);
-    if (r.dryRun !== undefined) renderDryRun(io, a, r.dryRun, r.dest);
-    else if (a.json) printJson(io, { dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, problems: r.problems });
+    reportProblems(io, a, r.problems.length, () => {
+      printProblems(io, r.problems);
+      // Kept by --keep-newer-files: named, as GNU tar warns, but not a problem (--keep-old-files' are problems, above).
+      if (a.existing === 'keep-newer') for (const k of r.kept) io.stderr.write(`xtar: ${k}: ${new KeptFileError(k, false).message}\n`);
+    });
+    if (r.dryRun !== undefined) renderDryRun(io, a, r.dryRun, r.dest, r.problems);
+    else if (a.json) printJson(io, 'unpack', { dryRun: false, dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, problems: r.problems });
     else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.kept.length ? `; kept ${r.kept.length} already there` : ''}${r.problems.length ? `; ${r.problems.length} problem(s) listed above` : ''}\n`);
     return statusFor(r.problems.length);
   } catch (e) {
     // The destination failed (full, ...): the files it cost are listed before the sentence that ends the run.
-    if (e instanceof DestinationError) printProblems(io, e.problems);
+    // With --json they are in the error object instead (src/cli/output/json.ts).
+    if (e instanceof DestinationError && !a.json) printProblems(io, e.problems);
     throw e;
   } finally {
     bar.stop();
@@ -78,9 +82,9 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
 }
 
 /** `unpack --dry-run`: each file that would be written, by what it would do; nothing was written. */
-function renderDryRun(io: Io, a: UnpackArgs, d: DryRunListing, dest: string): void {
+function renderDryRun(io: Io, a: UnpackArgs, d: DryRunListing, dest: string, problems: readonly Problem[]): void {
   if (a.json) {
-    printJson(io, { dest, dryRun: true, ...d });
+    printJson(io, 'unpack', { dryRun: true, dest, ...d, problems });
     return;
   }
   if (a.quiet) return;
@@ -101,8 +105,8 @@ export interface ExpandArgs {
 
 export async function runExpandStructure(a: ExpandArgs, io: Io): Promise<number> {
   const r = await expandStructure({ input: a.input, dest: a.dest, prune: a.prune === true });
-  printProblems(io, r.problems);
-  if (a.json) printJson(io, { dest: r.dest, structure: r.structure, renamed: r.renamed, pruned: r.pruned, problems: r.problems });
+  reportProblems(io, a, r.problems.length, () => printProblems(io, r.problems));
+  if (a.json) printJson(io, 'expand-structure', { dest: r.dest, structure: r.structure, names: r.names, renamed: r.renamed, pruned: r.pruned, problems: r.problems });
   else if (!a.quiet) {
     const s = r.structure;
     if (a.prune) io.stdout.write(`renamed ${r.renamed} file(s) to their new names, removed ${r.pruned} path(s) deleted since\n`);
@@ -134,10 +138,12 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   // A set folder: can its newest backups be restored in full (every volume of their chains in the set)?
   const gaps: ChainGap[] = [];
   for (const input of a.inputs) gaps.push(...((await checkChains(input)) ?? []));
-  printProblems(io, r.problems);
-  for (const g of gaps) io.stderr.write(`xtar: ${g.message}\n`);
+  reportProblems(io, a, r.problems.length + gaps.length, () => {
+    printProblems(io, r.problems);
+    for (const g of gaps) io.stderr.write(`xtar: ${g.message}\n`);
+  });
   if (a.json) {
-    printJson(io, { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems, chainGaps: gaps });
+    printJson(io, 'verify', { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems, chainGaps: gaps });
   } else if (!a.quiet) {
     if (r.problems.length === 0) io.stdout.write(`all ${r.files} files intact (${humanBytes(r.bytes)})\n`);
     else {
@@ -173,8 +179,8 @@ export async function runRepair(a: RepairArgs, io: Io): Promise<number> {
   const { repair } = await import('../../unpack/repair.js');
   const r = await repair(a.inputs);
   const damaged = r.after.problems.filter((p) => p.kind === 'damaged');
-  printProblems(io, r.after.problems);
-  if (a.json) printJson(io, { volumes: r.volumes, intact: r.after.files, damaged: damaged.map((p) => p.path), problems: r.after.problems });
+  reportProblems(io, a, r.after.problems.length, () => printProblems(io, r.after.problems));
+  if (a.json) printJson(io, 'repair', { volumes: r.volumes, intact: r.after.files, damaged: damaged.map((p) => p.path), problems: r.after.problems });
   else if (!a.quiet) {
     for (const v of r.volumes) io.stdout.write(`${v.path}: ${v.outcome}\n`);
     io.stdout.write(r.after.problems.length === 0 ? `all ${r.after.files} files intact\n` : `${r.after.files} files intact; ${damaged.length} still damaged\n`);

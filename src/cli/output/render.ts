@@ -61,6 +61,4 @@ export function printNotes(io: Io, items: readonly { reason: string }[]): void {
   for (const n of items) io.stderr.write(`xtar: note: ${n.reason}\n`);
 }
 
-export function printJson(io: Io, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+export { printJson } from './json.js';
