@@ -76,7 +76,9 @@ describe('xtar activity: the edges a person meets', () => {
       const r = await xtar(['activity', missing, ...extra]);
       assert.equal(r.status, 2, r.stdout);
       assert.equal(r.stderr, `xtar: ${missing} does not exist.\n`);
-      assert.equal(r.stdout, '');
+      // With --json a fatal error is also the error object on stdout (docs/JSON.md).
+      if (extra.length === 0) assert.equal(r.stdout, '');
+      else assert.deepEqual(JSON.parse(r.stdout), { xtar: 'activity', jsonVersion: 1, error: { code: 'EINPUT', message: `${missing} does not exist.`, exitCode: 2, path: missing } });
     }
   });
 
