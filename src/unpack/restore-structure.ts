@@ -6,6 +6,7 @@
 import type { StructureEntry } from '../format/records.js';
 import type { Destination } from '../dest/destination.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
+import type { Problem } from './problem-log.js';
 import type { RestoreContext } from './context.js';
 import { explainMissing, reportIncompleteSplits } from './explain-missing.js';
 import { structureEntries, type RecordSource } from '../set/read-records.js';
@@ -55,9 +56,43 @@ export function reportNoStructure(ctx: RestoreContext): void {
   } else ctx.log.report(ctx.volumes[0]?.archive ?? '', 'no structure record was found: files were restored without folders, links, modes, owners or times', 'missing');
 }
 
-/** The volumes the backup's manifest names that were not given. */
-export function reportMissingVolumes(ctx: RestoreContext): void {
-  if (ctx.missingVolumes.length > 0) {
-    ctx.log.report(ctx.volumes[0]?.dir ?? '', `volume(s) ${ctx.missingVolumes.join(', ')} of ${ctx.expected} were not given: insert them to restore the rest`, 'missing');
+/** A volume of the backup that was not given, named once with how many selected files it held. */
+export interface NotGivenVolume {
+  backup: string | null;
+  /** Its number; null: one (or more) after `after`, the newest given, which one unknown (no manifest says). */
+  volume: number | null;
+  after: number;
+  /** How many volumes the backup has (from a manifest), or null. */
+  of: number | null;
+  /** The problem record naming the volume, and those of the files on it (also in the run's problems). */
+  problem: Problem;
+  files: Problem[];
+}
+
+/**
+ * The volumes the backup's manifest names that were not given: one record each, with the count of
+ * the files on it that were not restored (each also listed by explain-missing.ts). With paths
+ * chosen, a volume holding none of them is not named.
+ */
+export function reportMissingVolumes(ctx: RestoreContext, backup: string | null): NotGivenVolume[] {
+  const { log } = ctx;
+  const groups = log.onAbsentVolume;
+  const where = ctx.volumes[0]?.dir ?? ctx.volumes[0]?.archive ?? '';
+  const after = Math.max(0, ...ctx.present);
+  const later = ctx.missingVolumes.filter((n) => n > after);
+  // Files on "a volume after the newest given": that volume, when only one is missing there.
+  const unplaced = groups.get('after') ?? [];
+  const out: NotGivenVolume[] = [];
+  const name = (v: string): string => `${v} of ${ctx.expected === null ? '' : `${ctx.expected} of `}${backup === null ? 'this backup' : `backup ${backup}`}`;
+  for (const n of ctx.missingVolumes) {
+    const files = [...(groups.get(n) ?? []), ...(later.length === 1 && n === later[0] ? unplaced : [])];
+    if (files.length === 0 && !ctx.filter.all) continue;
+    const problem = log.report(where, `volume ${name(String(n))} was not given: ${files.length.toLocaleString('en-US')} file(s) on it not restored`, 'missing');
+    out.push({ backup, volume: n, after, of: ctx.expected, problem, files });
   }
+  if (unplaced.length > 0 && later.length !== 1) {
+    const problem = log.report(where, `the volume(s) after volume ${name(String(after))} were not given: ${unplaced.length.toLocaleString('en-US')} file(s) on them not restored`, 'missing');
+    out.push({ backup, volume: null, after, of: ctx.expected, problem, files: unplaced });
+  }
+  return out;
 }

@@ -41,8 +41,9 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
   }
   for (const b of backups) {
     const on = b.base === null ? '' : ` on ${b.base}`;
-    io.stdout.write(`${b.id}  ${b.kind}${on}  ${b.created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)\n`);
-    for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: ${humanBytes(v.bytes)}, ${v.files} files  ${v.path}\n`);
+    io.stdout.write(`${b.id}  ${b.kind}${on}  ${b.created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)${b.source === null ? '' : `  of ${b.source}`}\n`);
+    // As pack's summary: the archive, and the whole folder the disc must hold (the records beside the archive).
+    for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: archive ${humanBytes(v.archiveBytes)}, folder ${humanBytes(v.bytes)} (records ${humanBytes(v.recordBytes)}), ${v.files} files  ${v.path}\n`);
     if (b.volumeCount !== null && b.volumeCount > b.volumes.length) io.stdout.write(`  missing: volume(s) ${missing(b.volumeCount, b.volumes.map((v) => v.volume)).join(', ')}\n`);
     for (const f of files.get(b.id) ?? []) {
       const where = `${f.backup === undefined ? '' : `${f.backup} `}${f.volumes.join('+')}`;
