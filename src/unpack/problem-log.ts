@@ -13,11 +13,11 @@ export class ProblemLog {
   private nextOrder = 0;
   private readonly paths = new Set<string>();
   /**
-   * The problems of files left out because the volume holding them was not given, by that volume's
-   * number ('after': a volume after the newest given, which one unknown): listed with the rest, and
-   * grouped here so that a volume can be named once with its count.
+   * The problems of files left out because the volume holding them was not given, by backup and
+   * volume number (null: the target backup; 'after': a volume after the newest given, which one
+   * unknown): listed with the rest, and grouped here so that a volume can be named once with its count.
    */
-  readonly onAbsentVolume = new Map<number | 'after', Problem[]>();
+  readonly onAbsentVolume = new Map<string, { backup: string | null; volume: number | 'after'; problems: Problem[] }>();
 
   /** `report` as a function of its own (for callbacks). */
   readonly add: ReportProblem = (path, reason, kind) => this.report(path, reason, kind);
@@ -35,12 +35,13 @@ export class ProblemLog {
     return problem;
   }
 
-  /** List a file as missing because `volume`, which holds it, was not given (grouped by volume too). */
-  reportOnAbsentVolume(path: string, reason: string, volume: number | 'after'): void {
+  /** List a file as missing because `volume` (of the target backup, or of `backup`), which holds it, was not given (grouped by volume too). */
+  reportOnAbsentVolume(path: string, reason: string, volume: number | 'after', backup: string | null = null): void {
     const problem = this.report(path, reason, 'missing');
-    const group = this.onAbsentVolume.get(volume);
-    if (group === undefined) this.onAbsentVolume.set(volume, [problem]);
-    else group.push(problem);
+    const key = `${backup ?? ''}:${volume}`;
+    const group = this.onAbsentVolume.get(key);
+    if (group === undefined) this.onAbsentVolume.set(key, { backup, volume, problems: [problem] });
+    else group.problems.push(problem);
   }
 
   /** Whether a problem was listed for this path. */
