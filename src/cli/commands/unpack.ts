@@ -72,7 +72,7 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
     for (const g of r.notGiven) io.stderr.write(`xtar: ${g.problem.reason}\n`);
     const listed = shown.length + r.notGiven.length;
     // As GNU tar: each path or glob that matches nothing is named, and the run fails (2) once it has restored what did match.
-    for (const p of r.notFound) io.stderr.write(`xtar: ${p}: not found in backup ${r.plan.backup ?? 'given'}\n`);
+    for (const p of r.notFound) io.stderr.write(`xtar: ${p}: not found in ${r.plan.backup === null ? 'the archives given' : `backup ${r.plan.backup}`}\n`);
     // Kept by --keep-newer-files: named, as GNU tar warns, but not a problem (--keep-old-files' are problems, above).
     if (a.existing === 'keep-newer') for (const k of r.kept) io.stderr.write(`xtar: ${k}: ${new KeptFileError(k, false).message}\n`);
     if (r.dryRun !== undefined) renderDryRun(io, a, r.dryRun, r.dest);
