@@ -161,6 +161,8 @@ function unpackCommand(y: Argv): Argv {
         .option('backup', { type: 'string', describe: 'restore the tree as of this backup (an id from `xtar list`; default: the newest)' })
         .option('at', { type: 'string', describe: 'restore the tree as of the newest backup made at or before this date and time, local unless it names a zone (2026-11-01, 2026-11-01 18:00, 2026-11-01 18:00 +01:00, 2026-11-01T17:00Z); a date or minute counts to its end' })
         .conflicts('backup', 'at')
+        .option('source', { type: 'string', describe: 'of a set holding backups of several folders: restore this folder\'s (its path as packed, shown by `xtar list`)' })
+        .conflicts('backup', 'source')
         .option('keep-damaged', { type: 'boolean', default: false, describe: 'write a damaged file as NAME.damaged instead of leaving it out' })
         .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate, check and write small files (default: number of cores)' })
         .option('overwrite', { type: 'boolean', describe: 'replace a file already in the destination (the default, as GNU tar)' })
@@ -169,10 +171,13 @@ function unpackCommand(y: Argv): Argv {
         .conflicts('overwrite', ['keep-old-files', 'keep-newer-files'])
         .conflicts('keep-old-files', 'keep-newer-files')
         .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: check every file and list what would be written, replaced or kept' })
+        .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print each file's path as it is restored, and each file on a volume not given" })
         .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
         .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
         .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
         .example('$0 unpack /mnt/cdrom/20261123T070700Z-vol001 -C /tmp/r', 'restore one volume')
+        .example('$0 unpack /media/backup -C /tmp/r --source /home/ann/photos', 'a set holding several folders\' backups: restore one folder\'s newest state')
+        .example('$0 unpack /media/backup -C /tmp/r -v', 'name each file as it is restored')
         .example('$0 unpack /media/backup -C ~/work --overwrite', 'replace the files already in ~/work (the default)')
         .example('$0 unpack /media/backup -C ~/work --keep-old-files', 'restore only what is missing; each file already there is kept and named')
         .example('$0 unpack /media/backup -C ~/work --keep-newer-files', 'replace only files older than the archive\'s copies')
@@ -189,7 +194,7 @@ function unpackCommand(y: Argv): Argv {
         at = new Date(ms);
       }
       const existing = a.keepOldFiles ? 'keep-old' : a.keepNewerFiles ? 'keep-newer' : 'overwrite';
-      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, at, jobs, existing, dryRun: a.dryRun }, io);
+      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, source: a.source, at, jobs, existing, dryRun: a.dryRun, verbose: a.verbose }, io);
     },
   );
 }

@@ -2,7 +2,7 @@
  * What a set holds: its backups, their volumes (sizes, file counts) and, on request, which volume
  * holds each file. Reads the volumes' own manifests and catalogs; writes nothing.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
@@ -16,7 +16,11 @@ import { catalogLines } from './read-records.js';
 export interface ListedVolume {
   volume: number;
   path: string;
+  /** The whole volume folder (what the disc must hold). */
   bytes: number;
+  /** Its archive (NAME.xtar), and its records outside it (structure and catalog). */
+  archiveBytes: number;
+  recordBytes: number;
   files: number;
 }
 
@@ -26,6 +30,8 @@ export interface ListedBackup {
   /** The backup whose changes this one took (null for a full backup). */
   base: string | null;
   created: string;
+  /** The folder packed, as its path was given to pack (null: no volume.json says). */
+  source: string | null;
   /** Files this backup's volumes hold, and their bytes before compression (an incremental: the changed ones). */
   files: number;
   bytes: number;
@@ -56,6 +62,7 @@ export async function listSet(set: string): Promise<ListedBackup[]> {
     let count: number | null = null;
     let kind: BackupKind = 'full';
     let base: string | null = null;
+    let source: string | null = null;
     let files = 0;
     let bytes = 0;
     for (const v of vols) {
@@ -65,14 +72,21 @@ export async function listSet(set: string): Promise<ListedBackup[]> {
         count = m.volumes;
         kind = m.kind;
         base = m.base ?? null;
+        source = m.source ?? source;
         files += m.files;
         bytes += m.bytes;
       }
-      listed.push({ volume: v.volume ?? 0, path: v.dir as string, bytes: await folderBytes(v.dir as string), files: m?.files ?? 0 });
+      const recordBytes = (await sizeOf(v.structure)) + (await sizeOf(v.catalog));
+      listed.push({ volume: v.volume ?? 0, path: v.dir as string, bytes: await folderBytes(v.dir as string), archiveBytes: await sizeOf(v.archive), recordBytes, files: m?.files ?? 0 });
     }
-    out.push({ id, kind, base, created, files, bytes, volumeCount: count, volumes: listed });
+    out.push({ id, kind, base, created, source, files, bytes, volumeCount: count, volumes: listed });
   }
   return out;
+}
+
+/** A file's size in bytes (0: none, or it cannot be read). */
+async function sizeOf(path: string | null): Promise<number> {
+  return path === null ? 0 : ((await stat(path).catch(() => null))?.size ?? 0);
 }
 
 /** Which volume holds each file of a backup (from its newest volume's catalog, which covers all before it). */

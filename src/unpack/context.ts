@@ -71,6 +71,8 @@ export class RestoreContext {
     readonly expected: number | null,
     readonly keepDamaged: boolean,
     readonly onProgress: ((p: Progress) => void) | undefined,
+    /** Told each restored file's path (unpack -v); undefined costs nothing per file. */
+    readonly onFile: ((path: string) => void) | undefined = undefined,
   ) {
     this.facts = facts;
     this.present = new Set(volumes.map((v) => v.volume).filter((n): n is number => n !== null));

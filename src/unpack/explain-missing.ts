@@ -23,14 +23,17 @@ export async function explainMissing(ctx: RestoreContext, missing: Set<string>):
     for await (const c of catalogLines(cSrc, () => undefined)) {
       if ('skipped' in c) continue;
       const on = [...new Set(c.parts.map((p) => p.volume))].filter((n) => !present.has(n));
-      if (missing.delete(c.path)) log.report(c.path, on.length > 0 ? `on volume ${on.join(', ')}, which was not given` : 'the file is missing', 'missing');
+      if (missing.delete(c.path)) {
+        if (on.length > 0) log.reportOnAbsentVolume(c.path, `on volume ${on.join(', ')}, which was not given`, on[0] as number);
+        else log.report(c.path, 'the file is missing', 'missing');
+      }
       else if (splits.delete(c.path)) {
         const all = c.parts.map((p) => p.volume).join(', ');
         log.report(c.path, `split across volumes ${all}: insert volume ${on.join(', ')}`, 'missing');
       }
     }
   }
-  for (const path of missing) log.report(path, `on a volume after volume ${newest}, which was not given`, 'missing');
+  for (const path of missing) log.reportOnAbsentVolume(path, `on a volume after volume ${newest}, which was not given`, 'after');
   reportIncompleteSplits(ctx);
 }
 

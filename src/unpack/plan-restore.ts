@@ -56,9 +56,10 @@ export class Holders implements Gatherer<CatalogLine> {
 
 /**
  * Which volumes a restore needs: from the target backup's catalogs, every volume holding a selected
- * file's bytes (its own, or an earlier backup's), and its newest volume given (for the records).
+ * file's bytes (its own, or an earlier backup's), and its newest volume given (for the records);
+ * restoring everything, every one of its `expected` volumes (the manifest's count), given or not.
  */
-export async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter, catalogs: OwnCatalogs): Promise<Restore> {
+export async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter, catalogs: OwnCatalogs, expected: number | null = null): Promise<Restore> {
   const { target, own, others } = choice;
   const needed = new Map<string, NeededVolume>();
   const need = (backup: string | null, volume: number): void => {
@@ -92,6 +93,8 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
   // Without a readable catalog every volume given is read (the tar walk finds what it can).
   const ownNeeded = catalogRead && !filter.all ? own.filter((v) => needed.has(volumeKey(target, v.volume)) || v === newest) : own;
   for (const v of ownNeeded) need(target, v.volume ?? 1);
+  // (A volume after the newest given holds files no catalog at hand lists: all of them are needed.)
+  if (filter.all && expected !== null) for (let n = 1; n <= expected; n++) need(target, n);
   const volumes = [...needed.values()].sort((a, b) => (a.backup ?? '').localeCompare(b.backup ?? '') || a.volume - b.volume);
   return { plan: { backup: target, kind, volumes }, own: ownNeeded };
 }

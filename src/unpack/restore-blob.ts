@@ -39,6 +39,7 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
   const outcome: Outcome = {
     done: (f: ExtractedFile): void => {
       if (dry !== null) dry.add([...dir, f.name].join('/'), verdict);
+      if (ctx.onFile !== undefined) ctx.onFile([...dir, f.name].join('/'));
       ctx.files++;
       ctx.bytes += f.size;
       ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });

@@ -43,7 +43,7 @@ async function restoreRef(ctx: RestoreContext, c: CatalogFile): Promise<void> {
     else parts.push({ r, start: p.offset, size: p.length });
   }
   if (absent.length > 0) {
-    ctx.log.report(c.path, `its bytes are in backup ${holder}, volume ${[...new Set(absent)].join(', ')}, which was not given`, 'missing');
+    ctx.log.reportOnAbsentVolume(c.path, `its bytes are in backup ${holder}, volume ${[...new Set(absent)].join(', ')}, which was not given`, absent[0] as number, holder);
     return;
   }
   const comps = c.path.split('/');

@@ -6,6 +6,7 @@
 import type { StructureEntry } from '../format/records.js';
 import type { Destination } from '../dest/destination.js';
 import { applyStructure, type ApplyResult, type ProblemKind } from './apply-structure.js';
+import type { Problem } from './problem-log.js';
 import type { RestoreContext } from './context.js';
 import { explainMissing, reportIncompleteSplits } from './explain-missing.js';
 import { structureEntries, type RecordSource } from '../set/read-records.js';
@@ -55,9 +56,48 @@ export function reportNoStructure(ctx: RestoreContext): void {
   } else ctx.log.report(ctx.volumes[0]?.archive ?? '', 'no structure record was found: files were restored without folders, links, modes, owners or times', 'missing');
 }
 
-/** The volumes the backup's manifest names that were not given. */
-export function reportMissingVolumes(ctx: RestoreContext): void {
-  if (ctx.missingVolumes.length > 0) {
-    ctx.log.report(ctx.volumes[0]?.dir ?? '', `volume(s) ${ctx.missingVolumes.join(', ')} of ${ctx.expected} were not given: insert them to restore the rest`, 'missing');
+/** A volume (of the backup, or of an earlier one holding its unchanged files) that was not given, named once with how many selected files it held. */
+export interface NotGivenVolume {
+  backup: string | null;
+  /** Its number; null: one (or more) after `after`, the newest given, which one unknown (no manifest says). */
+  volume: number | null;
+  after: number;
+  /** How many volumes its backup has (from a manifest), or null (not known, or an earlier backup). */
+  of: number | null;
+  /** The problem record naming the volume, and those of the files on it (also in the run's problems). */
+  problem: Problem;
+  files: Problem[];
+}
+
+/**
+ * The volumes not given: each of the backup's that its manifest names, and each of an earlier
+ * backup's that holds one of its unchanged files — one record each, with the count of the files on
+ * it not restored (each also listed, by explain-missing.ts or restore-referenced.ts). With paths
+ * chosen, a volume holding none of them is not named.
+ */
+export function reportMissingVolumes(ctx: RestoreContext, backup: string | null): NotGivenVolume[] {
+  const { log } = ctx;
+  const groups = log.onAbsentVolume;
+  const own = (v: number | 'after'): Problem[] => groups.get(`:${v}`)?.problems ?? [];
+  const where = ctx.volumes[0]?.dir ?? ctx.volumes[0]?.archive ?? '';
+  const after = Math.max(0, ...ctx.present);
+  const later = ctx.missingVolumes.filter((n) => n > after);
+  // Files on "a volume after the newest given": that volume, when only one is missing there.
+  const unplaced = own('after');
+  const out: NotGivenVolume[] = [];
+  const name = (v: string, b: string | null, of: number | null): string => `${v} of ${of === null ? '' : `${of} of `}${b === null ? 'this backup' : `backup ${b}`}`;
+  const add = (b: string | null, volume: number | null, of: number | null, files: Problem[]): void => {
+    const what = volume === null ? `the volume(s) after volume ${name(String(after), b, of)} were not given: ${files.length.toLocaleString('en-US')} file(s) on them` : `volume ${name(String(volume), b, of)} was not given: ${files.length.toLocaleString('en-US')} file(s) on it`;
+    out.push({ backup: b, volume, after, of, problem: log.report(where, `${what} not restored`, 'missing'), files });
+  };
+  for (const n of ctx.missingVolumes) {
+    const files = [...own(n), ...(later.length === 1 && n === later[0] ? unplaced : [])];
+    if (files.length > 0 || ctx.filter.all) add(backup, n, ctx.expected, files);
   }
+  if (unplaced.length > 0 && later.length !== 1) add(backup, null, ctx.expected, unplaced);
+  // An earlier backup's volumes, holding unchanged files.
+  const earlier = [...groups.values()].filter((g) => g.backup !== null && typeof g.volume === 'number');
+  earlier.sort((a, b) => (a.backup as string).localeCompare(b.backup as string) || (a.volume as number) - (b.volume as number));
+  for (const g of earlier) add(g.backup, g.volume as number, null, g.problems);
+  return out;
 }

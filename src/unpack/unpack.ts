@@ -17,12 +17,13 @@ import type { Problem } from './problem-log.js';
 import { restoreByCatalog } from './restore-by-catalog.js';
 import { restoreByWalk } from './restore-by-walk.js';
 import { restoreReferenced } from './restore-referenced.js';
-import { reportMissingVolumes, reportNoStructure } from './restore-structure.js';
-import { chooseBackup, PathFilter } from './select.js';
+import { reportMissingVolumes, reportNoStructure, type NotGivenVolume } from './restore-structure.js';
+import { chooseBackup, chooseSource, PathFilter } from './select.js';
 import { DryRunSink, VerifySink, WriteSink, type DryRunListing, type Sink } from './sink.js';
 
 export type { Problem } from './problem-log.js';
 export type { NeededVolume, RestorePlan } from './plan-restore.js';
+export type { NotGivenVolume } from './restore-structure.js';
 
 export interface UnpackOptions {
   inputs: readonly string[];
@@ -32,8 +33,12 @@ export interface UnpackOptions {
   /** Write damaged files as NAME.damaged instead of leaving them out. */
   keepDamaged?: boolean;
   onProgress?: (p: { files: number; bytes: number; totalBytes: number }) => void;
+  /** Called with each file's path (from the root folder's name) once it is restored (tar -v). */
+  onFile?: (path: string) => void;
   /** Restore the state as of this backup (default: the newest given). */
   backup?: string;
+  /** Of a set holding several source folders' backups: this folder's (its path as packed). Without it (or `backup`) such a restore is refused. */
+  source?: string;
   /** Restore the state of the newest backup made at or before this time. */
   at?: Date;
   /** Only these paths or globs (and everything below a folder that matches). */
@@ -70,6 +75,13 @@ export interface UnpackResult {
   kept: string[];
   /** With dryRun: what would be written, replaced and kept, in the order found. */
   dryRun?: DryRunListing;
+  /**
+   * The paths or globs given that match nothing in the backup (GNU tar's "Not found in archive"):
+   * known from its structure record, which lists every path; without one, none is named.
+   */
+  notFound: string[];
+  /** The volumes not given, each with its problem record and its files' (all also in `problems`). */
+  notGiven: NotGivenVolume[];
 }
 
 /** What a restore into a sink is told: unpack's options, less where to write. */
@@ -88,6 +100,7 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
   const { plan, ctx } = await prepareRestore(opts, sink);
   const { pool } = ctx;
   let structure: ApplyResult | null = null;
+  let notGiven: NotGivenVolume[] = [];
   let failure: { error: unknown } | null = null;
   try {
     await ctx.open();
@@ -102,7 +115,7 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
     await pool.settle();
     if (ctx.structureSrc === null) reportNoStructure(ctx);
     else structure = await sink.finishStructure(ctx, ctx.structureSrc);
-    reportMissingVolumes(ctx);
+    notGiven = reportMissingVolumes(ctx, plan.backup);
   } catch (e) {
     failure = { error: e };
   } finally {
@@ -115,20 +128,24 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
     throw failure.error;
   }
   const kept = [...(sink.dest?.kept ?? [])];
-  const r: UnpackResult = { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, unreadableArchives: ctx.unreadableArchives, structure, problems: ctx.log.problems(), kept };
+  const r: UnpackResult = { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, unreadableArchives: ctx.unreadableArchives, structure, problems: ctx.log.problems(), kept, notFound: ctx.structureSrc === null ? [] : ctx.filter.notFound(), notGiven };
   if (sink.dryRun !== null) r.dryRun = sink.dryRun.listing;
   return r;
 }
 
 /** Choose the backup, plan the restore (told to onPlan) and set up its context, readers not yet open: nothing is read from the volumes' tars yet. */
 export async function prepareRestore(opts: RestoreOptions, sink: Sink): Promise<{ plan: RestorePlan; ctx: RestoreContext }> {
-  const choice = chooseBackup(await volumesGiven(opts.inputs), { ...(opts.backup === undefined ? {} : { backup: opts.backup }), ...(opts.at === undefined ? {} : { at: opts.at }) });
+  let volumes = await volumesGiven(opts.inputs);
+  // (Verify reads whichever backup is newest; a restore must know which folder it brings back.)
+  if (!(sink instanceof VerifySink)) volumes = await chooseSource(volumes, { ...(opts.source === undefined ? {} : { source: opts.source }), ...(opts.backup === undefined ? {} : { backup: opts.backup }) });
+  const choice = chooseBackup(volumes, { ...(opts.backup === undefined ? {} : { backup: opts.backup }), ...(opts.at === undefined ? {} : { at: opts.at }) });
   const filter = new PathFilter(opts.paths ?? []);
   const catalogs = new OwnCatalogs();
-  const { plan, own } = await planRestore(choice, filter, catalogs);
+  const expected = await expectedVolumes(choice.own);
+  const { plan, own } = await planRestore(choice, filter, catalogs, expected);
   opts.onPlan?.(plan);
   const pool = new ExtractPool(sink.dest, opts.jobs);
-  const ctx = new RestoreContext(sink, pool, own, choice.others, filter, catalogs, new StructureFacts(filter), await expectedVolumes(own), opts.keepDamaged === true, opts.onProgress);
+  const ctx = new RestoreContext(sink, pool, own, choice.others, filter, catalogs, new StructureFacts(filter), expected, opts.keepDamaged === true, opts.onProgress, opts.onFile);
   return { plan, ctx };
 }
 

@@ -130,7 +130,7 @@ describe('volumes', () => {
         for (const p of whole) assert.ok((await stat(join(dest, p as string))).isFile());
         const big = out.problems.find((p) => p.path === 'tree/d/big.bin');
         assert.ok(big === undefined || /insert volume \d/.test(big.reason), JSON.stringify(big));
-        assert.ok(out.problems.some((p) => /volume\(s\) [\d, ]+ of \d+ were not given/.test(p.reason)));
+        assert.ok(out.problems.some((p) => /volume \d+ of \d+ of backup \S+ was not given/.test(p.reason)));
       }
     });
 
@@ -143,7 +143,7 @@ describe('volumes', () => {
       const m = await xtar(['unpack', ...info.volumes.filter((v) => v.volume !== 2).map((v) => v.path), '--dest', without2]);
       assert.equal(m.status, 1);
       assert.match(m.stderr, /tree\/d\/big\.bin: split across volumes [\d, ]+: insert volume 2/);
-      assert.match(m.stderr, /volume\(s\) 2 of \d+ were not given/);
+      assert.match(m.stderr, /volume 2 of \d+ of backup \S+ was not given/);
     });
 
     it('restores by hand across all volumes (tar, cat, unzip)', async () => {

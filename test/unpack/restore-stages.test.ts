@@ -51,7 +51,7 @@ describe('restore stages', () => {
     }
   });
 
-  it('restore-structure names the volume not given for each missing file, then the volumes missing', async () => {
+  it('restore-structure names the volume not given for each missing file, then each volume missing with its count', async () => {
     const without = 2;
     const inputs = at.p.volumes.filter((v) => v.volume !== without).map((v) => v.dir as string);
     const r = await restore({ inputs, jobs: 1 }, new WriteSink(new Destination(join(at.work, 'out'))));
@@ -61,7 +61,9 @@ describe('restore stages', () => {
     assert.deepEqual(missing.sort(), onMissing.sort());
     const split = r.problems.find((x) => x.reason.startsWith('split across volumes'));
     if ([...at.p.files.values()].some((vols) => vols.includes(without) && vols.length > 1)) assert.match(split?.reason ?? '', new RegExp(`insert volume ${without}\\b`));
-    assert.equal(r.problems.at(-1)?.reason, `volume(s) ${without} of ${at.p.volumes.length} were not given: insert them to restore the rest`);
+    assert.equal(r.problems.at(-1)?.reason, `volume ${without} of ${at.p.volumes.length} of backup ${r.plan.backup} was not given: ${onMissing.length} file(s) on it not restored`);
+    // The same volume, grouped with its files' records (the CLI's one line per volume).
+    assert.deepEqual(r.notGiven.map((g) => [g.volume, g.files.map((f) => f.path).sort()]), [[without, onMissing.sort()]]);
     assert.equal(r.files, [...at.p.files.values()].filter((vols) => !vols.includes(without)).length);
   });
 });

@@ -33,10 +33,11 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
         id: b.id,
         kind: b.kind,
         base: b.base,
+        source: b.source,
         created: b.created,
         files: b.files,
         bytes: b.bytes,
-        volumes: b.volumes.map((v) => ({ volume: v.volume, path: v.path, bytes: v.bytes, files: v.files })),
+        volumes: b.volumes.map((v) => ({ volume: v.volume, path: v.path, bytes: v.bytes, archiveBytes: v.archiveBytes, recordBytes: v.recordBytes, files: v.files })),
         ...(b.volumeCount !== null && b.volumeCount !== b.volumes.length ? { missingVolumes: missing(b.volumeCount, b.volumes.map((v) => v.volume)) } : {}),
         ...(withFiles ? { fileList: files.get(b.id) } : {}),
       })),
@@ -46,8 +47,9 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
   for (const b of backups) {
     const on = b.base === null ? '' : ` on ${b.base}`;
     const created = Number.isNaN(Date.parse(b.created)) ? b.created : formatTime(Date.parse(b.created), zoneFor(a.utc));
-    io.stdout.write(`${b.id}  ${b.kind}${on}  ${created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)\n`);
-    for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: ${humanBytes(v.bytes)}, ${v.files} files  ${v.path}\n`);
+    io.stdout.write(`${b.id}  ${b.kind}${on}  ${created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)${b.source === null ? '' : `  of ${b.source}`}\n`);
+    // As pack's summary: the archive, and the whole folder the disc must hold (the records beside the archive).
+    for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: archive ${humanBytes(v.archiveBytes)}, folder ${humanBytes(v.bytes)} (records ${humanBytes(v.recordBytes)}), ${v.files} files  ${v.path}\n`);
     if (b.volumeCount !== null && b.volumeCount > b.volumes.length) io.stdout.write(`  missing: volume(s) ${missing(b.volumeCount, b.volumes.map((v) => v.volume)).join(', ')}\n`);
     for (const f of files.get(b.id) ?? []) {
       const where = `${f.backup === undefined ? '' : `${f.backup} `}${f.volumes.join('+')}`;

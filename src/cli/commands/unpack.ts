@@ -2,7 +2,7 @@
 import { expandStructure } from '../../unpack/expand-structure.js';
 import { unpack, type RestorePlan } from '../../unpack/unpack.js';
 import { DestinationError, KeptFileError, UNPACK_STOPPED, type ExistingPolicy } from '../../dest/destination.js';
-import { InterruptedError, type Problem } from '../../errors.js';
+import { EXIT_FATAL, InterruptedError, type Problem } from '../../errors.js';
 import type { DryRunListing } from '../../unpack/sink.js';
 import type { Progress } from '../../unpack/context.js';
 import { verify } from '../../unpack/verify.js';
@@ -19,10 +19,13 @@ export interface UnpackArgs {
   quiet: boolean;
   keepDamaged?: boolean;
   backup?: string | undefined;
+  source?: string | undefined;
   at?: Date | undefined;
   jobs?: number | undefined;
   existing?: ExistingPolicy;
   dryRun?: boolean;
+  /** List each file's path on stdout as it is restored (tar -v). */
+  verbose?: boolean;
 }
 
 /** Which backup a restore reads, and the volumes it needs — before it starts, so the right discs are at hand. */
@@ -35,7 +38,8 @@ function describePlan(io: Io, p: RestorePlan): void {
 }
 
 export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
-  const bar = progressBar(!a.quiet && !a.json && a.dryRun !== true, 'unpack');
+  // (With -v the file list is the progress.)
+  const bar = progressBar(!a.quiet && !a.json && a.dryRun !== true && a.verbose !== true, 'unpack');
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig, UNPACK_STOPPED));
   process.once('SIGINT', onSignal);
@@ -48,27 +52,36 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
       dest: a.dest,
       keepDamaged: a.keepDamaged === true,
       ...(a.backup === undefined ? {} : { backup: a.backup }),
+      ...(a.source === undefined ? {} : { source: a.source }),
       ...(a.at === undefined ? {} : { at: a.at }),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
       existing: a.existing ?? 'overwrite',
       dryRun: a.dryRun === true,
       signal: ac.signal,
+      ...(a.verbose === true && !a.json && a.dryRun !== true ? { onFile: (path: string) => io.stdout.write(`${path}\n`) } : {}),
       onPlan: (p) => {
         if (!a.quiet && !a.json) describePlan(io, p);
       },
       // No progress object per file when nothing shows it.
-      ...(a.quiet || a.json || a.dryRun === true ? {} : { onProgress: (p: Progress) => bar.update(p.bytes, p.totalBytes, p.files) }),
+      ...(a.quiet || a.json || a.dryRun === true || a.verbose === true ? {} : { onProgress: (p: Progress) => bar.update(p.bytes, p.totalBytes, p.files) }),
     });
     bar.stop();
-    reportProblems(io, a, r.problems.length, () => {
-      printProblems(io, r.problems);
+    // Files on a volume not given are counted on one line per volume (each is listed with -v); the rest one per line.
+    const grouped = new Set<Problem>(r.notGiven.flatMap((g) => (a.verbose === true ? [g.problem] : [g.problem, ...g.files])));
+    const shown = r.problems.filter((p) => !grouped.has(p));
+    const listed = shown.length + r.notGiven.length;
+    reportProblems(io, a, listed, () => {
+      printProblems(io, shown);
+      for (const g of r.notGiven) io.stderr.write(`xtar: ${g.problem.reason}\n`);
       // Kept by --keep-newer-files: named, as GNU tar warns, but not a problem (--keep-old-files' are problems, above).
       if (a.existing === 'keep-newer') for (const k of r.kept) io.stderr.write(`xtar: ${k}: ${new KeptFileError(k, false).message}\n`);
     });
+    // As GNU tar: each path or glob that matches nothing is named, and the run fails (2) once it has restored what did match.
+    if (!(a.json && a.quiet)) for (const p of r.notFound) io.stderr.write(`xtar: ${p}: not found in ${r.plan.backup === null ? 'the archives given' : `backup ${r.plan.backup}`}\n`);
     if (r.dryRun !== undefined) renderDryRun(io, a, r.dryRun, r.dest, r.problems);
-    else if (a.json) printJson(io, 'unpack', { dryRun: false, dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, problems: r.problems });
-    else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.kept.length ? `; kept ${r.kept.length} already there` : ''}${r.problems.length ? `; ${r.problems.length} problem(s) listed above` : ''}\n`);
-    return statusFor(r.problems.length);
+    else if (a.json) printJson(io, 'unpack', { dryRun: false, dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, notFound: r.notFound, problems: r.problems });
+    else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.kept.length ? `; kept ${r.kept.length} already there` : ''}${listed ? `; ${listed} problem(s) listed above` : ''}${r.notFound.length ? `; ${r.notFound.length} path(s) not found` : ''}\n`);
+    return r.notFound.length > 0 ? EXIT_FATAL : statusFor(r.problems.length);
   } catch (e) {
     // The destination failed (full, ...): the files it cost are listed before the sentence that ends the run.
     // With --json they are in the error object instead (src/cli/output/json.ts).

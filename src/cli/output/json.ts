@@ -67,7 +67,7 @@ export type PackJson =
   | (PackFacts & Pick<DryRunResult, 'metadataFiles'> & { dryRun: true; nothingChanged: false; items: DryItem[]; notes: string[]; jobs?: number });
 /** docs/json/unpack.schema.json. */
 export type UnpackJson =
-  | (Pick<UnpackResult, 'dest' | 'files' | 'bytes' | 'structure' | 'kept' | 'problems'> & Pick<UnpackResult['plan'], 'backup' | 'kind' | 'volumes'> & { dryRun: false })
+  | (Pick<UnpackResult, 'dest' | 'files' | 'bytes' | 'structure' | 'kept' | 'notFound' | 'problems'> & Pick<UnpackResult['plan'], 'backup' | 'kind' | 'volumes'> & { dryRun: false })
   | (DryRunListing & { dryRun: true; dest: string; problems: readonly Problem[] });
 export interface VerifyJson {
   intact: number;
@@ -84,8 +84,8 @@ export interface RepairJson {
   problems: Problem[];
 }
 export interface ListJson {
-  backups: (Pick<ListedBackup, 'id' | 'kind' | 'base' | 'created' | 'files' | 'bytes'> & {
-    volumes: Pick<ListedVolume, 'volume' | 'path' | 'bytes' | 'files'>[];
+  backups: (Pick<ListedBackup, 'id' | 'kind' | 'base' | 'source' | 'created' | 'files' | 'bytes'> & {
+    volumes: Pick<ListedVolume, 'volume' | 'path' | 'bytes' | 'archiveBytes' | 'recordBytes' | 'files'>[];
     missingVolumes?: number[];
     fileList?: ListedFile[];
   })[];
