@@ -39,10 +39,11 @@ export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncG
       ended = true;
       continue;
     }
+    const where = `${src.label} line ${n}`;
     try {
-      yield decodeStructureEntry(line, `${src.label} line ${n}`);
+      yield decodeStructureEntry(line, where);
     } catch (e) {
-      bad(`${src.label} line ${n}`, (e as Error).message);
+      bad(where, reasonAt(e, where));
     }
   }
   if (n === 0) throw new FormatError(`${src.label} is empty.`);
@@ -58,10 +59,17 @@ export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGener
       continue;
     }
     if (decodeTrailer(line) !== null) return;
+    const where = `${src.label} line ${n}`;
     try {
-      yield decodeCatalogLine(line, `${src.label} line ${n}`);
+      yield decodeCatalogLine(line, where);
     } catch (e) {
-      bad(`${src.label} line ${n}`, (e as Error).message);
+      bad(where, reasonAt(e, where));
     }
   }
+}
+
+/** A bad line's reason without the place the problem already names (the decoders begin with it). */
+function reasonAt(e: unknown, where: string): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
 }

@@ -9,9 +9,10 @@ import { Destination } from '../dest/destination.js';
 import { InputError } from '../errors.js';
 import { ARCHIVE_SUFFIX, VOLUME_CATALOG } from '../format/layout.js';
 import { CATALOG_SUFFIX, STRUCTURE_SUFFIX } from '../format/names.js';
+import { decodeStructureEntry, decodeStructureHeader } from '../format/records.js';
 import { applyStructure, type ApplyResult } from './apply-structure.js';
 import { placeRenamed, pruneUnlisted, restoreNames } from './by-hand.js';
-import { catalogSource, structureSource } from './choose-records.js';
+import { catalogSource, checkRecord, structureSource, type RecordNote } from './choose-records.js';
 import { locate, type VolumeSource } from '../set/locate.js';
 import { ProblemLog, type Problem } from './problem-log.js';
 import { RandomReader } from './random-reader.js';
@@ -44,10 +45,16 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
   let src: RecordSource | null = null;
   let catalog: RecordSource | null = null;
   let reader: RandomReader | null = null;
+  let notes: RecordNote[] = [];
   const st = await stat(abs).catch(() => null);
   if (st === null) throw new InputError(`${opts.input} does not exist.`, opts.input);
   if (st.isFile() && !abs.endsWith(ARCHIVE_SUFFIX)) {
     src = { path: abs, label: opts.input, gzip: abs.endsWith('.gz') };
+    // A record given alone has no copy to fall back on: one whose checksum fails is not applied at all.
+    const { state, digest } = await checkRecord(src, decodeStructureHeader, decodeStructureEntry);
+    if (state === 'damaged' || (state === 'broken' && digest)) {
+      throw new InputError(`${opts.input} is damaged (${state === 'damaged' ? 'its checksum does not match' : 'it does not read whole'}); nothing was applied. Give its volume folder or .xtar instead: the copy inside the archive is checked on its own.`, opts.input);
+    }
     // The catalog beside it: catalog.jsonl beside structure.jsonl, or the outer tar's gzip copy beside its own.
     const copy = abs.endsWith(STRUCTURE_SUFFIX) ? abs.slice(0, -STRUCTURE_SUFFIX.length) + CATALOG_SUFFIX : null;
     const beside = copy ?? join(dirname(abs), VOLUME_CATALOG);
@@ -56,12 +63,16 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
     // The newest volume: its catalog lists every file of the backup.
     const v = (await locate(opts.input)).at(-1) as VolumeSource;
     reader = await RandomReader.open(v.archive);
-    src = (await structureSource(v, reader))?.src ?? null;
+    const choice = await structureSource(v, reader);
+    src = choice?.src ?? null;
     if (src === null) throw new InputError(`${opts.input} holds no structure record.`, opts.input);
+    notes = choice?.notes ?? [];
     catalog = await catalogSource(v, reader);
   }
   const log = new ProblemLog();
   const report = log.add;
+  // A record not used (damaged, the copy inside the archive taken instead) is named, as unpack names it.
+  for (const n of notes) report(n.path, n.reason, 'header');
   try {
     const dest = new Destination(opts.dest);
     const names = catalog === null ? 0 : await restoreNames(dest, catalog, src, report);

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { seededBytes } from '../helpers/tree.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,5 +69,32 @@ describe('outcomes', () => {
     assert.equal(r.status, 2);
     assert.equal(r.stderr, `xtar: ${join(set, 'xtar-set.json')}: set layout version 5 is newer than this xtar understands (1); upgrade xtar.\n`);
     assert.equal((await readdir(set)).filter((n) => n.includes('-vol')).length, 1, 'no second backup');
+  });
+
+  it('expand-structure refuses a damaged structure file given alone, and uses the checked copy when given the volume', async () => {
+    const set = join(work, 'set-expand');
+    assert.equal((await xtar(['pack', sample, '--out', set, '--quiet'])).status, 0);
+    const vol = join(set, (await readdir(set)).find((n) => n.endsWith('-vol001')) as string);
+    const record = join(vol, 'structure.jsonl');
+    const text = await readFile(record, 'utf8');
+    await writeFile(record, text.replace('"mode":"0755"', '"mode":"0757"'));
+    const dest = join(work, 'expand-alone');
+    const r = await xtar(['expand-structure', record, '--dest', dest]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `xtar: ${record} is damaged (its checksum does not match); nothing was applied. Give its volume folder or .xtar instead: the copy inside the archive is checked on its own.\n`);
+    await assert.rejects(readdir(dest));
+    const viaVolume = await xtar(['expand-structure', vol, '--dest', join(work, 'expand-volume')]);
+    assert.ok(viaVolume.stderr.includes(`xtar: ${record}: structure.jsonl is damaged (its checksum does not match); the copy inside the archive was used\n`), viaVolume.stderr);
+    assert.equal(((await stat(join(work, 'expand-volume', 'sample'))).mode & 0o7777), 0o755);
+  });
+
+  it('a bad line of a record is named once, its place not repeated in the reason', async () => {
+    const file = join(work, 'legacy-structure.jsonl');
+    const header = '{"xtar":"structure","version":1,"backup":"20261201T000000Z","root":"r","created":"2026-12-01T00:00:00.000Z"}';
+    const dir = '{"path":"r","type":"dir","mode":"0755","uid":0,"gid":0,"mtime":"0.000000000"}';
+    await writeFile(file, `${header}\n${dir}\n{"path":"../x","type":"dir","mode":"0755","uid":0,"gid":0,"mtime":"0.000000000"}\n{"end":true,"entries":2}\n`);
+    const r = await xtar(['expand-structure', file, '--dest', join(work, 'legacy-out')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, `xtar: ${file} line 3: path "../x" is not a safe relative path.\n`);
   });
 });
