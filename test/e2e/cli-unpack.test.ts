@@ -79,6 +79,10 @@ describe('unpack and list: the edges a person meets', () => {
     const v = await xtar(['unpack', join(set, vols[2] as string), '-C', join(work, 'one-v'), '-v']);
     assert.equal(v.status, 1);
     assert.equal([...v.stderr.matchAll(/: on (a )?volume .*which was not given$/gm)].length, counted, v.stderr);
+    // verify of the same volume groups them alike.
+    const ver = await xtar(['verify', join(set, vols[2] as string)]);
+    assert.ok(ver.stderr.trim().split('\n').length <= 5, ver.stderr);
+    for (const n of [1, 2, 4]) assert.match(ver.stderr, new RegExp(`^xtar: volume ${n} of 4 of backup ${id} was not given: \\d+ file\\(s\\) on it not restored$`, 'm'));
   });
 
   it('-v prints each file restored on stdout; without it, no file is named', async () => {

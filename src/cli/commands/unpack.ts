@@ -1,6 +1,6 @@
 /** `xtar unpack` and `xtar expand-structure`: call the library, list problems, render the result. */
 import { expandStructure } from '../../unpack/expand-structure.js';
-import { unpack, type RestorePlan } from '../../unpack/unpack.js';
+import { unpack, type RestorePlan, type UnpackResult } from '../../unpack/unpack.js';
 import { DestinationError, KeptFileError, UNPACK_STOPPED, type ExistingPolicy } from '../../dest/destination.js';
 import { EXIT_FATAL, InterruptedError, type Problem } from '../../errors.js';
 import type { DryRunListing } from '../../unpack/sink.js';
@@ -66,10 +66,7 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
       ...(a.quiet || a.json || a.dryRun === true || a.verbose === true ? {} : { onProgress: (p: Progress) => bar.update(p.bytes, p.totalBytes, p.files) }),
     });
     bar.stop();
-    // Files on a volume not given are counted on one line per volume (each is listed with -v); the rest one per line.
-    const grouped = new Set<Problem>(r.notGiven.flatMap((g) => (a.verbose === true ? [g.problem] : [g.problem, ...g.files])));
-    const shown = r.problems.filter((p) => !grouped.has(p));
-    const listed = shown.length + r.notGiven.length;
+    const { shown, listed } = groupNotGiven(r, a.verbose === true);
     reportProblems(io, a, listed, () => {
       printProblems(io, shown);
       for (const g of r.notGiven) io.stderr.write(`xtar: ${g.problem.reason}\n`);
@@ -151,8 +148,10 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   // A set folder: can its newest backups be restored in full (every volume of their chains in the set)?
   const gaps: ChainGap[] = [];
   for (const input of a.inputs) gaps.push(...((await checkChains(input)) ?? []));
-  reportProblems(io, a, r.problems.length + gaps.length, () => {
-    printProblems(io, r.problems);
+  const { shown, listed } = groupNotGiven(r, false);
+  reportProblems(io, a, listed + gaps.length, () => {
+    printProblems(io, shown);
+    for (const g of r.notGiven) io.stderr.write(`xtar: ${g.problem.reason}\n`);
     for (const g of gaps) io.stderr.write(`xtar: ${g.message}\n`);
   });
   if (a.json) {
@@ -199,4 +198,14 @@ export async function runRepair(a: RepairArgs, io: Io): Promise<number> {
     io.stdout.write(r.after.problems.length === 0 ? `all ${r.after.files} files intact\n` : `${r.after.files} files intact; ${damaged.length} still damaged\n`);
   }
   return statusFor(r.after.problems.filter((p) => p.kind !== 'missing').length);
+}
+
+/**
+ * The problems as text shows them: the files on a volume not given fold into that volume's one line
+ * (each file listed with -v); the rest one per line. `listed`: the lines that makes.
+ */
+function groupNotGiven(r: Pick<UnpackResult, 'problems' | 'notGiven'>, verbose: boolean): { shown: Problem[]; listed: number } {
+  const grouped = new Set<Problem>(r.notGiven.flatMap((g) => (verbose ? [g.problem] : [g.problem, ...g.files])));
+  const shown = r.problems.filter((p) => !grouped.has(p));
+  return { shown, listed: shown.length + r.notGiven.length };
 }
