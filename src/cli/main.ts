@@ -144,6 +144,13 @@ function packCommand(y: Argv): Argv {
   );
 }
 
+/** --sector-size and --read-retries, checked. */
+function readPolicy(sectorSize: number, retries: number): { sectorSize: number; retries: number } {
+  if (!Number.isInteger(sectorSize) || sectorSize < 512 || sectorSize % 512 !== 0) throw new UsageError(`--sector-size ${sectorSize} is not a positive multiple of 512.`);
+  if (!Number.isInteger(retries) || retries < 0 || retries > 100) throw new UsageError(`--read-retries ${retries} is not a whole number from 0 to 100.`);
+  return { sectorSize, retries };
+}
+
 /** `xtar unpack`: its options, examples and handler. */
 function unpackCommand(y: Argv): Argv {
   return y.command(
@@ -172,6 +179,8 @@ function unpackCommand(y: Argv): Argv {
         .conflicts('keep-old-files', 'keep-newer-files')
         .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: check every file and list what would be written, replaced or kept' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print each file's path as it is restored, and each file on a volume not given" })
+        .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
+        .option('read-retries', { type: 'number', default: 2, describe: 'how many more times to read a sector the drive fails before giving it up as unreadable' })
         .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
         .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
         .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
@@ -194,7 +203,7 @@ function unpackCommand(y: Argv): Argv {
         at = new Date(ms);
       }
       const existing = a.keepOldFiles ? 'keep-old' : a.keepNewerFiles ? 'keep-newer' : 'overwrite';
-      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, source: a.source, at, jobs, existing, dryRun: a.dryRun, verbose: a.verbose }, io);
+      status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, source: a.source, at, jobs, existing, dryRun: a.dryRun, verbose: a.verbose, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
 }
@@ -232,6 +241,8 @@ function verifyCommand(y: Argv): Argv {
       common(y)
         .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
         .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
+        .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
+        .option('read-retries', { type: 'number', default: 2, describe: 'how many more times to read a sector the drive fails before giving it up as unreadable' })
         .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
         .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
         .epilog(
@@ -243,7 +254,7 @@ function verifyCommand(y: Argv): Argv {
     async (a) => {
       const jobs = (await import('../pack/options.js')).capJobs(a.jobs, noteOnStderr);
       const { runVerify } = await import('./commands/unpack.js');
-      status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs }, io);
+      status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
 }

@@ -19,8 +19,10 @@ export async function checkVolumeManifest(dir: string): Promise<{ path: string; 
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    return { path, manifest: null, damaged: null };
+  } catch (e) {
+    // A disc that fails its sectors: the file is there but damaged (the records' own digests still decide).
+    const eio = (e as NodeJS.ErrnoException).code === 'EIO';
+    return { path, manifest: null, damaged: eio ? 'it cannot be read (the drive failed its sectors)' : null };
   }
   try {
     return { path, manifest: decodeVolumeManifest(text, path), damaged: null };

@@ -25,10 +25,24 @@ export async function readStructureHeader(src: RecordSource): Promise<StructureH
   throw new FormatError(`${src.label} is empty.`);
 }
 
+/**
+ * The lines of a record; one the drive cannot read to its end (EIO: a scratched disc) ends there,
+ * named through `bad` — what was read is used as from a record cut short (the reader chose it, or
+ * takes it only as hints, by its checks: choose-records.ts).
+ */
+async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<string> {
+  try {
+    for await (const line of readLines(src.path, src.range, src.gzip)) yield line;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EIO') throw e;
+    bad(src.label, 'the rest of the record cannot be read (the drive failed its sectors)');
+  }
+}
+
 export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncGenerator<StructureEntry> {
   let n = 0;
   let ended = false;
-  for await (const line of readLines(src.path, src.range, src.gzip)) {
+  for await (const line of readableLines(src, bad)) {
     n++;
     if (n === 1) {
       decodeStructureHeader(line, src.label);
@@ -52,7 +66,7 @@ export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncG
 
 export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGenerator<CatalogLine> {
   let n = 0;
-  for await (const line of readLines(src.path, src.range, src.gzip)) {
+  for await (const line of readableLines(src, bad)) {
     n++;
     if (n === 1) {
       decodeCatalogHeader(line, src.label);

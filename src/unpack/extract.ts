@@ -5,6 +5,7 @@
  * damaged blob never becomes a file that looks good, nor does one cut short by a failed write.
  */
 import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { DamagedBlobError, FormatError, InterruptedError, UnsafePathError, XtarError } from '../errors.js';
@@ -67,7 +68,15 @@ export interface ByteSource {
 
 /** The bytes [start, start+size) of an archive file. */
 export function sliceOf(r: RandomReader, start: number): ByteSource {
-  return { read: (pos, length) => r.read(start + pos, length) };
+  return { read: (pos, length) => readReadable(r, start + pos, length) };
+}
+
+/** r.read, failing as damage when the bytes touch a sector the drive could not read: they are never presented as good. */
+async function readReadable(r: RandomReader, pos: number, length: number): Promise<Buffer> {
+  const b = await r.read(pos, length);
+  const bad = r.unreadableIn(pos, length);
+  if (bad !== null) throw new DamagedBlobError(`unreadable sectors at bytes ${bad.offset}–${bad.offset + bad.length - 1} of ${basename(r.path)}`);
+  return b;
 }
 
 /** The concatenation of several byte ranges (the parts of a split blob, on several volumes). */
@@ -79,7 +88,7 @@ export function concatOf(parts: readonly { r: RandomReader; start: number; size:
       for (const p of parts) {
         const from = Math.max(pos, at);
         const to = Math.min(pos + length, at + p.size);
-        if (from < to) out.push(Buffer.from(await p.r.read(p.start + (from - at), to - from)));
+        if (from < to) out.push(Buffer.from(await readReadable(p.r, p.start + (from - at), to - from)));
         at += p.size;
         if (at >= pos + length) break;
       }

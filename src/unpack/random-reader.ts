@@ -1,28 +1,64 @@
 /**
  * Positional reads from an archive file through a read-ahead window, so that walking a tar header by
  * header costs one system call per megabyte rather than one per header.
+ *
+ * A scratched disc fails some sectors: read() answers EIO. Then (and only then) the failed span is
+ * narrowed down — read again in halves, down to one sector, each failing sector retried a few times —
+ * and a sector that still fails is remembered as unreadable for the rest of the run (never read
+ * again) and stands in the window as 0xFF bytes, which no tar header's checksum accepts. Callers
+ * that read a blob ask `unreadableIn` and treat such bytes as damage: they are never presented as good.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 
 const WINDOW = 1024 * 1024;
+/** What an unreadable sector reads as: not a tar header (its checksum field is not octal), never zeros (the end of a tar). */
+const UNREADABLE_FILL = 0xff;
+
+/** How hard to try a failing drive. */
+export interface ReadPolicy {
+  /** The unit narrowing stops at (a multiple of 512): 2048 for optical discs. */
+  sectorSize: number;
+  /** Further reads of a failing sector before it is given up as unreadable. */
+  retries: number;
+}
+
+export const DEFAULT_READ_POLICY: ReadPolicy = { sectorSize: 2048, retries: 2 };
+
+/** A byte range of an archive that could not be read. */
+export interface UnreadableRange {
+  offset: number;
+  length: number;
+}
+
+function isEio(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | null)?.code === 'EIO';
+}
 
 export class RandomReader {
   private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
+  /** The unreadable sectors found so far, sorted and merged; null while none was (the good path's only cost: this test). */
+  private bad: UnreadableRange[] | null = null;
+  /** Milliseconds spent narrowing down and retrying failed reads. */
+  retryMs = 0;
 
   private constructor(
     private readonly fh: FileHandle,
     readonly size: number,
     readonly path: string,
+    private readonly policy: ReadPolicy,
   ) {}
 
-  static async open(path: string): Promise<RandomReader> {
+  static async open(path: string, policy: ReadPolicy = DEFAULT_READ_POLICY): Promise<RandomReader> {
     const fh = await open(path, 'r');
     const { size } = await fh.stat();
-    return new RandomReader(fh, size, path);
+    return new RandomReader(fh, size, path, policy);
   }
 
-  /** Up to `length` bytes at `pos` (fewer at the end of the file). The result may share memory with the window: copy it to keep it. */
+  /**
+   * Up to `length` bytes at `pos` (fewer at the end of the file). The result may share memory with the window: copy it to keep it.
+   * Unreadable sectors read as 0xFF: a caller that must not take them for data asks `unreadableIn`.
+   */
   async read(pos: number, length: number): Promise<Buffer> {
     const end = Math.min(pos + length, this.size);
     if (pos >= end) return Buffer.alloc(0);
@@ -31,25 +67,101 @@ export class RandomReader {
     }
     if (end - pos > WINDOW) {
       const out = Buffer.allocUnsafe(end - pos);
-      let got = 0;
-      while (got < out.length) {
-        const { bytesRead } = await this.fh.read(out, got, out.length - got, pos + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return out.subarray(0, got);
+      return out.subarray(0, await this.fill(out, pos));
     }
     const want = Math.min(WINDOW, this.size - pos);
     const b = Buffer.allocUnsafe(want);
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await this.fh.read(b, got, want - got, pos + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const got = await this.fill(b, pos);
     this.buf = b.subarray(0, got);
     this.bufStart = pos;
     return this.buf.subarray(0, Math.min(end - pos, got));
+  }
+
+  /** The first unreadable range that [pos, pos+length) touches, or null. */
+  unreadableIn(pos: number, length: number): UnreadableRange | null {
+    if (this.bad === null) return null;
+    for (const r of this.bad) if (r.offset < pos + length && pos < r.offset + r.length) return r;
+    return null;
+  }
+
+  /** Every unreadable range found so far. */
+  get unreadable(): readonly UnreadableRange[] {
+    return this.bad ?? [];
+  }
+
+  /** Fill `b` from `pos` (stopping at the end of the file): the bytes filled. */
+  private async fill(b: Buffer, pos: number): Promise<number> {
+    let got = 0;
+    if (this.bad === null) {
+      try {
+        while (got < b.length) {
+          const { bytesRead } = await this.fh.read(b, got, b.length - got, pos + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return got;
+      } catch (e) {
+        if (!isEio(e)) throw e;
+      }
+    }
+    const t0 = Date.now();
+    try {
+      return got + (await this.salvage(b, got, Math.min(b.length, this.size - pos) - got, pos + got));
+    } finally {
+      this.retryMs += Date.now() - t0;
+    }
+  }
+
+  /** Read [at, at+len) into b[off..], narrowing down failures to sectors: the bytes filled (unreadable ones as 0xFF). */
+  private async salvage(b: Buffer, off: number, len: number, at: number): Promise<number> {
+    if (len <= 0) return 0;
+    const known = this.unreadableIn(at, len);
+    const s = this.policy.sectorSize;
+    const first = Math.floor(at / s);
+    const oneSector = first === Math.floor((at + len - 1) / s);
+    if (known !== null && known.offset <= at && at + len <= known.offset + known.length) {
+      b.fill(UNREADABLE_FILL, off, off + len);
+      return len;
+    }
+    if (known === null) {
+      const tries = oneSector ? 1 + this.policy.retries : 1;
+      for (let i = 0; i < tries; i++) {
+        try {
+          let got = 0;
+          while (got < len) {
+            const { bytesRead } = await this.fh.read(b, off + got, len - got, at + got);
+            if (bytesRead === 0) return got;
+            got += bytesRead;
+          }
+          return got;
+        } catch (e) {
+          if (!isEio(e)) throw e;
+        }
+      }
+    }
+    if (oneSector) {
+      // Given up: the whole sector is remembered, so it is never read again.
+      this.markBad(first * s, Math.min(s, this.size - first * s));
+      b.fill(UNREADABLE_FILL, off, off + len);
+      return len;
+    }
+    // In two halves, split on a sector boundary.
+    const sectors = Math.floor((at + len - 1) / s) - first;
+    const mid = (first + Math.ceil(sectors / 2)) * s - at;
+    const a = await this.salvage(b, off, mid, at);
+    if (a < mid) return a;
+    return a + (await this.salvage(b, off + mid, len - mid, at + mid));
+  }
+
+  private markBad(offset: number, length: number): void {
+    const all = [...(this.bad ?? []), { offset, length }].sort((x, y) => x.offset - y.offset);
+    const merged: UnreadableRange[] = [];
+    for (const r of all) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && r.offset <= last.offset + last.length) last.length = Math.max(last.length, r.offset + r.length - last.offset);
+      else merged.push({ ...r });
+    }
+    this.bad = merged;
   }
 
   get handle(): FileHandle {

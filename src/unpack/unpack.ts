@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { Destination, DestinationError, type ExistingPolicy } from '../dest/destination.js';
 import { isFatalIoError } from '../errors.js';
+import type { ReadPolicy } from './random-reader.js';
 import type { ApplyResult } from './apply-structure.js';
 import { chooseStructure, OwnCatalogs, StructureFacts } from './choose-records.js';
 import { RestoreContext } from './context.js';
@@ -55,6 +56,8 @@ export interface UnpackOptions {
   existing?: ExistingPolicy;
   /** Write nothing: check every blob and list what would be written, replaced or kept (`dryRun` in the result). */
   dryRun?: boolean;
+  /** How hard to try sectors the drive fails (default: 2048-byte sectors, 2 retries). */
+  read?: ReadPolicy;
   /** Once aborted, the restore stops between files (its reason, an InterruptedError, is thrown); nothing is left half written. */
   signal?: AbortSignal;
 }
@@ -82,6 +85,10 @@ export interface UnpackResult {
   notFound: string[];
   /** The volumes not given, each with its problem record and its files' (all also in `problems`). */
   notGiven: NotGivenVolume[];
+  /** The byte ranges of archive files the drive could not read (EIO after retries), per file. */
+  unreadableSectors: { file: string; offset: number; length: number }[];
+  /** Seconds spent narrowing down and retrying failed reads. */
+  retrySeconds: number;
 }
 
 /** What a restore into a sink is told: unpack's options, less where to write. */
@@ -128,7 +135,7 @@ export async function restore(opts: RestoreOptions, sink: Sink): Promise<UnpackR
     throw failure.error;
   }
   const kept = [...(sink.dest?.kept ?? [])];
-  const r: UnpackResult = { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, unreadableArchives: ctx.unreadableArchives, structure, problems: ctx.log.problems(), kept, notFound: ctx.structureSrc === null ? [] : ctx.filter.notFound(), notGiven };
+  const r: UnpackResult = { plan, dest: sink.root, files: ctx.files, bytes: ctx.bytes, damagedBytes: ctx.damagedBytes, unreadableArchives: ctx.unreadableArchives, structure, problems: ctx.log.problems(), kept, notFound: ctx.structureSrc === null ? [] : ctx.filter.notFound(), notGiven, ...unreadableOf(ctx) };
   if (sink.dryRun !== null) r.dryRun = sink.dryRun.listing;
   return r;
 }
@@ -146,7 +153,13 @@ export async function prepareRestore(opts: RestoreOptions, sink: Sink): Promise<
   opts.onPlan?.(plan);
   const pool = new ExtractPool(sink.dest, opts.jobs);
   const ctx = new RestoreContext(sink, pool, own, choice.others, filter, catalogs, new StructureFacts(filter), expected, opts.keepDamaged === true, opts.onProgress, opts.onFile);
+  if (opts.read !== undefined) ctx.readPolicy = opts.read;
   return { plan, ctx };
+}
+
+function unreadableOf(ctx: RestoreContext): { unreadableSectors: UnpackResult['unreadableSectors']; retrySeconds: number } {
+  const u = ctx.unreadable();
+  return { unreadableSectors: u.ranges, retrySeconds: u.retrySeconds };
 }
 
 /** The volumes of every input (the same volume given twice, as a set and one of its folders, is read once). */

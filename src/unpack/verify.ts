@@ -7,7 +7,7 @@ import type { Problem } from './problem-log.js';
 import { VerifySink } from './sink.js';
 import { restore, type RestoreOptions, type UnpackResult } from './unpack.js';
 
-export type VerifyOptions = Pick<RestoreOptions, 'inputs' | 'jobs' | 'onProgress'>;
+export type VerifyOptions = Pick<RestoreOptions, 'inputs' | 'jobs' | 'onProgress' | 'read'>;
 
 export interface VerifyResult extends UnpackResult {
   /** The problems that are a file's damage (or a refused entry). */

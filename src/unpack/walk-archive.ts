@@ -39,15 +39,15 @@ interface Entry {
 /** Read the entry at `pos` (following a pax header if there is one); null at the end of the tar. */
 async function readEntry(r: RandomReader, pos: number, end: number): Promise<Entry | null> {
   if (pos + BLOCK_SIZE > end) throw new FormatError('the tar ends without its end-of-archive blocks', { code: 'ETRUNC' });
-  let h = decodeHeaderBlock(await r.read(pos, BLOCK_SIZE));
+  let h = decodeHeaderBlock(await readable(r, pos, BLOCK_SIZE));
   if (h === null) return null;
   pos += BLOCK_SIZE;
   if (h.typeflag === 'x') {
     if (pos + h.size > end) throw new FormatError('a pax header runs past the end of its tar', { code: 'ETRUNC' });
-    const pax = parsePaxRecords(Buffer.from(await r.read(pos, h.size)));
+    const pax = parsePaxRecords(Buffer.from(await readable(r, pos, h.size)));
     pos += h.size + paddingLength(h.size);
     if (pos + BLOCK_SIZE > end) throw new FormatError('a pax header is not followed by an entry', { code: 'ETRUNC' });
-    const next = decodeHeaderBlock(await r.read(pos, BLOCK_SIZE));
+    const next = decodeHeaderBlock(await readable(r, pos, BLOCK_SIZE));
     if (next === null) throw new FormatError('a pax header is followed by the end of the tar', { code: 'ETAR' });
     h = applyPax(next, pax);
     pos += BLOCK_SIZE;
@@ -56,6 +56,14 @@ async function readEntry(r: RandomReader, pos: number, end: number): Promise<Ent
   const dataEnd = dataStart + h.size;
   if (dataEnd > end) return { header: h, dataStart, dataEnd: end, truncated: true, next: end };
   return { header: h, dataStart, dataEnd, truncated: false, next: dataEnd + paddingLength(h.size) };
+}
+
+/** r.read, failing (as a damaged header) when the bytes touch a sector the drive could not read. */
+async function readable(r: RandomReader, pos: number, length: number): Promise<Buffer> {
+  const b = await r.read(pos, length);
+  const bad = r.unreadableIn(pos, length);
+  if (bad !== null) throw new FormatError(`unreadable sectors at bytes ${bad.offset}–${bad.offset + bad.length - 1}`, { code: 'EUNREADABLE' });
+  return b;
 }
 
 /** The offset of the next 512-byte block in [from, end) that is a valid tar header, or null. */

@@ -5,6 +5,7 @@ import { DestinationError, KeptFileError, UNPACK_STOPPED, type ExistingPolicy } 
 import { EXIT_FATAL, InterruptedError, type Problem } from '../../errors.js';
 import type { DryRunListing } from '../../unpack/sink.js';
 import type { Progress } from '../../unpack/context.js';
+import type { ReadPolicy } from '../../unpack/random-reader.js';
 import { verify } from '../../unpack/verify.js';
 import { checkChains, type ChainGap } from '../../unpack/check-chain.js';
 import { splitInputs } from '../../set/locate.js';
@@ -26,6 +27,7 @@ export interface UnpackArgs {
   dryRun?: boolean;
   /** List each file's path on stdout as it is restored (tar -v). */
   verbose?: boolean;
+  read?: ReadPolicy;
 }
 
 /** Which backup a restore reads, and the volumes it needs — before it starts, so the right discs are at hand. */
@@ -56,6 +58,7 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
       ...(a.at === undefined ? {} : { at: a.at }),
       ...(a.jobs === undefined ? {} : { jobs: a.jobs }),
       existing: a.existing ?? 'overwrite',
+      ...(a.read === undefined ? {} : { read: a.read }),
       dryRun: a.dryRun === true,
       signal: ac.signal,
       ...(a.verbose === true && !a.json && a.dryRun !== true ? { onFile: (path: string) => io.stdout.write(`${path}\n`) } : {}),
@@ -70,15 +73,16 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
     reportProblems(io, a, listed, () => {
       printProblems(io, shown);
       for (const g of r.notGiven) io.stderr.write(`xtar: ${g.problem.reason}\n`);
+      printUnreadable(io, r);
       // Kept by --keep-newer-files: named, as GNU tar warns, but not a problem (--keep-old-files' are problems, above).
       if (a.existing === 'keep-newer') for (const k of r.kept) io.stderr.write(`xtar: ${k}: ${new KeptFileError(k, false).message}\n`);
     });
     // As GNU tar: each path or glob that matches nothing is named, and the run fails (2) once it has restored what did match.
     if (!(a.json && a.quiet)) for (const p of r.notFound) io.stderr.write(`xtar: ${p}: not found in ${r.plan.backup === null ? 'the archives given' : `backup ${r.plan.backup}`}\n`);
     if (r.dryRun !== undefined) renderDryRun(io, a, r.dryRun, r.dest, r.problems);
-    else if (a.json) printJson(io, 'unpack', { dryRun: false, dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, notFound: r.notFound, problems: r.problems });
+    else if (a.json) printJson(io, 'unpack', { dryRun: false, dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, notFound: r.notFound, problems: r.problems, ...unreadableJson(r) });
     else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.kept.length ? `; kept ${r.kept.length} already there` : ''}${listed ? `; ${listed} problem(s) listed above` : ''}${r.notFound.length ? `; ${r.notFound.length} path(s) not found` : ''}\n`);
-    return r.notFound.length > 0 ? EXIT_FATAL : statusFor(r.problems.length);
+    return r.notFound.length > 0 ? EXIT_FATAL : statusFor(r.problems.length + r.unreadableSectors.length);
   } catch (e) {
     // The destination failed (full, ...): the files it cost are listed before the sentence that ends the run.
     // With --json they are in the error object instead (src/cli/output/json.ts).
@@ -89,6 +93,23 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The sectors the drive could not read, one line per archive file, and the time spent retrying (nothing when every read succeeded). */
+function printUnreadable(io: Io, r: UnpackResult): void {
+  if (r.unreadableSectors.length === 0) return;
+  const byFile = new Map<string, UnpackResult['unreadableSectors']>();
+  for (const u of r.unreadableSectors) byFile.set(u.file, [...(byFile.get(u.file) ?? []), u]);
+  for (const [file, ranges] of byFile) {
+    const bytes = ranges.reduce((n, u) => n + u.length, 0);
+    io.stderr.write(`xtar: ${file}: ${humanBytes(bytes)} unreadable (the drive failed these sectors): bytes ${ranges.map((u) => `${u.offset}–${u.offset + u.length - 1}`).join(', ')}\n`);
+  }
+  io.stderr.write(`xtar: ${r.retrySeconds.toFixed(1)} s spent retrying unreadable sectors\n`);
+}
+
+/** The JSON keys for unreadable sectors: present only when a read failed. */
+function unreadableJson(r: UnpackResult): { unreadable?: UnpackResult['unreadableSectors']; retrySeconds?: number } {
+  return r.unreadableSectors.length === 0 ? {} : { unreadable: r.unreadableSectors, retrySeconds: r.retrySeconds };
 }
 
 /** `unpack --dry-run`: each file that would be written, by what it would do; nothing was written. */
@@ -130,6 +151,7 @@ export interface VerifyArgs {
   json: boolean;
   quiet: boolean;
   jobs?: number | undefined;
+  read?: ReadPolicy;
 }
 
 /**
@@ -140,7 +162,7 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   const bar = progressBar(!a.quiet && !a.json, 'verify');
   let r;
   try {
-    r = await verify({ inputs: a.inputs, ...(a.jobs === undefined ? {} : { jobs: a.jobs }), onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
+    r = await verify({ inputs: a.inputs, ...(a.jobs === undefined ? {} : { jobs: a.jobs }), ...(a.read === undefined ? {} : { read: a.read }), onProgress: (p) => bar.update(p.bytes, p.totalBytes, p.files) });
   } finally {
     bar.stop();
   }
@@ -153,9 +175,10 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
     printProblems(io, shown);
     for (const g of r.notGiven) io.stderr.write(`xtar: ${g.problem.reason}\n`);
     for (const g of gaps) io.stderr.write(`xtar: ${g.message}\n`);
+    printUnreadable(io, r);
   });
   if (a.json) {
-    printJson(io, 'verify', { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems, chainGaps: gaps });
+    printJson(io, 'verify', { intact: r.files, bytes: r.bytes, damaged: damaged.map((p) => p.path), damagedBytes: r.damagedBytes, problems: r.problems, chainGaps: gaps, ...unreadableJson(r) });
   } else if (!a.quiet) {
     if (r.problems.length === 0) io.stdout.write(`all ${r.files} files intact (${humanBytes(r.bytes)})\n`);
     else {
@@ -178,7 +201,7 @@ export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
   if (unreadable) return 2;
   // Volumes not given (or files on them) are reported, but are not damage — unless the input is a
   // set that lacks a volume its newest backup needs: then it cannot be restored in full.
-  return statusFor(r.problems.filter((p) => p.kind !== 'missing').length + gaps.length);
+  return statusFor(r.problems.filter((p) => p.kind !== 'missing').length + gaps.length + r.unreadableSectors.length);
 }
 
 export interface RepairArgs {
