@@ -15,6 +15,8 @@ export interface RecordSource {
   label: string;
   /** gzip-compressed (the copies inside an .xtar, or a .gz file). */
   gzip?: boolean;
+  /** Known to lie on sectors the drive could not read: not read again (as though it failed at once). */
+  unreadable?: boolean;
 }
 
 export type BadLine = (where: string, reason: string) => void;
@@ -32,6 +34,7 @@ export async function readStructureHeader(src: RecordSource): Promise<StructureH
  */
 async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<string> {
   try {
+    if (src.unreadable === true) throw Object.assign(new Error('known unreadable'), { code: 'EIO' });
     for await (const line of readLines(src.path, src.range, src.gzip)) yield line;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EIO') throw e;

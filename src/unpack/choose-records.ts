@@ -49,7 +49,7 @@ export async function structureSource(v: VolumeSource, r: RandomReader, facts?: 
   const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure };
   const structureCopy = async (): Promise<RecordSource | null> => {
     const s = (await topLevelRecords(r)).structure;
-    return s ? { path: v.archive, range: { start: s.start, end: s.start + s.size }, label: `${v.archive} (structure copy)`, gzip: true } : null;
+    return s ? copyOf(v, r, s, 'structure') : null;
   };
   const c = await chooseCopy(plain, structureCopy, decodeStructureHeader, decodeStructureEntry, facts, expected, 'structure.jsonl', '');
   if (c.chosen !== null) return { src: c.chosen, whole: true, checked: c.checked, notes: c.notes };
@@ -100,7 +100,14 @@ export async function catalogSource(v: VolumeSource, r: RandomReader): Promise<R
 async function catalogCopy(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
   const recs = await topLevelRecords(r);
   const c = recs.catalog;
-  return c ? { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (catalog copy)`, gzip: true } : null;
+  return c ? copyOf(v, r, c, 'catalog') : null;
+}
+
+/** A record's copy inside the archive (marked unreadable when it touches sectors the drive already failed: it is not read again). */
+function copyOf(v: VolumeSource, r: RandomReader, c: { start: number; size: number }, which: string): RecordSource {
+  const src: RecordSource = { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (${which} copy)`, gzip: true };
+  if (r.unreadableIn(c.start, c.size) !== null) src.unreadable = true;
+  return src;
 }
 
 /** The digests a volume's volume.json gives its records (none when it is absent, damaged or older). */
@@ -216,6 +223,7 @@ export async function checkRecord<T>(
   const digest = new RecordDigest();
   gather?.clear();
   try {
+    if (src.unreadable === true) return { state: 'broken', digest: expected !== undefined };
     for await (const line of readLines(src.path, src.range, src.gzip)) {
       if (n++ === 0) {
         try {

@@ -8,7 +8,7 @@ import type { ExtractPool } from './extract-pool.js';
 import type { SplitFile } from './join-splits.js';
 import type { VolumeSource } from '../set/locate.js';
 import { ProblemLog } from './problem-log.js';
-import { DEFAULT_READ_POLICY, RandomReader, type ReadPolicy, type UnreadableRange } from './random-reader.js';
+import { RandomReader, ReadSession } from './random-reader.js';
 import type { RecordSource } from '../set/read-records.js';
 import type { BackupChoice, PathFilter } from './select.js';
 import type { Sink } from './sink.js';
@@ -28,8 +28,8 @@ export class RestoreContext {
   /** Readers of earlier backups' volumes (an incremental's unchanged files), opened when first needed. */
   readonly refReaders = new Map<string, RandomReader>();
 
-  /** How hard to try sectors the drive fails (unpack/verify --sector-size, --read-retries). */
-  readPolicy: ReadPolicy = DEFAULT_READ_POLICY;
+  /** How hard to try sectors the drive fails (unpack/verify --sector-size, --read-retries), and those given up. */
+  reads = new ReadSession();
 
   files = 0;
   bytes = 0;
@@ -85,17 +85,10 @@ export class RestoreContext {
   /** Open a reader on each volume. */
   async open(): Promise<void> {
     for (const v of this.volumes) {
-      const r = await RandomReader.open(v.archive, this.readPolicy);
+      const r = await RandomReader.open(v.archive, this.reads);
       this.readers.push(r);
     }
     this.volumes.forEach((v, i) => this.byVolume.set(v.volume ?? 1, this.readers[i] as RandomReader));
-  }
-
-  /** The sectors no reader could read, per archive file, and the seconds spent narrowing down and retrying. */
-  unreadable(): { ranges: (UnreadableRange & { file: string })[]; retrySeconds: number } {
-    const all = [...this.readers, ...this.refReaders.values()];
-    const ranges = all.flatMap((r) => r.unreadable.map((u) => ({ file: r.path, offset: u.offset, length: u.length })));
-    return { ranges, retrySeconds: all.reduce((n, r) => n + r.retryMs, 0) / 1000 };
   }
 
   /** Stop the pool (after what it holds is written), then close every reader. */

@@ -7,7 +7,7 @@ import type { BackupKind, CatalogLine } from '../format/records.js';
 import type { Gatherer, OwnCatalogs } from './choose-records.js';
 import type { VolumeSource } from '../set/locate.js';
 import { readVolumeManifest } from '../set/manifest.js';
-import { RandomReader } from './random-reader.js';
+import { RandomReader, ReadSession } from './random-reader.js';
 import { catalogLines, readStructureHeader } from '../set/read-records.js';
 import { volumeKey, type chooseBackup, type PathFilter } from './select.js';
 
@@ -59,7 +59,7 @@ export class Holders implements Gatherer<CatalogLine> {
  * file's bytes (its own, or an earlier backup's), and its newest volume given (for the records);
  * restoring everything, every one of its `expected` volumes (the manifest's count), given or not.
  */
-export async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter, catalogs: OwnCatalogs, expected: number | null = null): Promise<Restore> {
+export async function planRestore(choice: ReturnType<typeof chooseBackup>, filter: PathFilter, catalogs: OwnCatalogs, expected: number | null = null, reads = new ReadSession()): Promise<Restore> {
   const { target, own, others } = choice;
   const needed = new Map<string, NeededVolume>();
   const need = (backup: string | null, volume: number): void => {
@@ -77,7 +77,7 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
   // volume's own lines come from the copy inside its .xtar.
   let catalogRead = false;
   for (const v of [...own].reverse()) {
-    const r = await RandomReader.open(v.archive);
+    const r = await RandomReader.open(v.archive, reads);
     try {
       const holders = new Holders(filter, target);
       const { cat, gathered } = await catalogs.of(v, r, holders);

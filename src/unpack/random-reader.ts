@@ -30,6 +30,21 @@ export interface UnreadableRange {
   length: number;
 }
 
+/**
+ * One run's reads: its policy, the unreadable ranges found in each file (shared by every reader of
+ * that file, so a range given up is never read again in the run) and the time spent retrying.
+ */
+export class ReadSession {
+  readonly bad = new Map<string, UnreadableRange[]>();
+  retryMs = 0;
+  constructor(readonly policy: ReadPolicy = DEFAULT_READ_POLICY) {}
+
+  /** Every unreadable range found so far, by file. */
+  unreadable(): (UnreadableRange & { file: string })[] {
+    return [...this.bad].flatMap(([file, ranges]) => ranges.map((r) => ({ file, offset: r.offset, length: r.length })));
+  }
+}
+
 function isEio(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | null)?.code === 'EIO';
 }
@@ -37,22 +52,24 @@ function isEio(e: unknown): boolean {
 export class RandomReader {
   private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
-  /** The unreadable sectors found so far, sorted and merged; null while none was (the good path's only cost: this test). */
-  private bad: UnreadableRange[] | null = null;
-  /** Milliseconds spent narrowing down and retrying failed reads. */
-  retryMs = 0;
+  /** The unreadable sectors found so far (by any reader of the session), sorted and merged; null while none was (the good path's only cost: this test). */
+  private bad: UnreadableRange[] | null;
+  private readonly policy: ReadPolicy;
 
   private constructor(
     private readonly fh: FileHandle,
     readonly size: number,
     readonly path: string,
-    private readonly policy: ReadPolicy,
-  ) {}
+    private readonly session: ReadSession,
+  ) {
+    this.bad = session.bad.get(path) ?? null;
+    this.policy = session.policy;
+  }
 
-  static async open(path: string, policy: ReadPolicy = DEFAULT_READ_POLICY): Promise<RandomReader> {
+  static async open(path: string, session: ReadSession = new ReadSession()): Promise<RandomReader> {
     const fh = await open(path, 'r');
     const { size } = await fh.stat();
-    return new RandomReader(fh, size, path, policy);
+    return new RandomReader(fh, size, path, session);
   }
 
   /**
@@ -84,11 +101,6 @@ export class RandomReader {
     return null;
   }
 
-  /** Every unreadable range found so far. */
-  get unreadable(): readonly UnreadableRange[] {
-    return this.bad ?? [];
-  }
-
   /** Fill `b` from `pos` (stopping at the end of the file): the bytes filled. */
   private async fill(b: Buffer, pos: number): Promise<number> {
     let got = 0;
@@ -108,7 +120,7 @@ export class RandomReader {
     try {
       return got + (await this.salvage(b, got, Math.min(b.length, this.size - pos) - got, pos + got));
     } finally {
-      this.retryMs += Date.now() - t0;
+      this.session.retryMs += Date.now() - t0;
     }
   }
 
@@ -154,7 +166,7 @@ export class RandomReader {
   }
 
   private markBad(offset: number, length: number): void {
-    const all = [...(this.bad ?? []), { offset, length }].sort((x, y) => x.offset - y.offset);
+    const all = [...(this.session.bad.get(this.path) ?? []), { offset, length }].sort((x, y) => x.offset - y.offset);
     const merged: UnreadableRange[] = [];
     for (const r of all) {
       const last = merged[merged.length - 1];
@@ -162,6 +174,7 @@ export class RandomReader {
       else merged.push({ ...r });
     }
     this.bad = merged;
+    this.session.bad.set(this.path, merged);
   }
 
   get handle(): FileHandle {

@@ -36,7 +36,7 @@ async function restoreRef(ctx: RestoreContext, c: CatalogFile): Promise<void> {
     let r = ctx.refReaders.get(key);
     const v = ctx.others.get(key);
     if (r === undefined && v !== undefined) {
-      r = await RandomReader.open(v.archive, ctx.readPolicy);
+      r = await RandomReader.open(v.archive, ctx.reads);
       ctx.refReaders.set(key, r);
     }
     if (r === undefined) absent.push(p.volume);

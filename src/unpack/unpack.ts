@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { Destination, DestinationError, type ExistingPolicy } from '../dest/destination.js';
 import { isFatalIoError } from '../errors.js';
-import type { ReadPolicy } from './random-reader.js';
+import { ReadSession, type ReadPolicy } from './random-reader.js';
 import type { ApplyResult } from './apply-structure.js';
 import { chooseStructure, OwnCatalogs, StructureFacts } from './choose-records.js';
 import { RestoreContext } from './context.js';
@@ -149,17 +149,17 @@ export async function prepareRestore(opts: RestoreOptions, sink: Sink): Promise<
   const filter = new PathFilter(opts.paths ?? []);
   const catalogs = new OwnCatalogs();
   const expected = await expectedVolumes(choice.own);
-  const { plan, own } = await planRestore(choice, filter, catalogs, expected);
+  const reads = new ReadSession(opts.read);
+  const { plan, own } = await planRestore(choice, filter, catalogs, expected, reads);
   opts.onPlan?.(plan);
   const pool = new ExtractPool(sink.dest, opts.jobs);
   const ctx = new RestoreContext(sink, pool, own, choice.others, filter, catalogs, new StructureFacts(filter), expected, opts.keepDamaged === true, opts.onProgress, opts.onFile);
-  if (opts.read !== undefined) ctx.readPolicy = opts.read;
+  ctx.reads = reads;
   return { plan, ctx };
 }
 
 function unreadableOf(ctx: RestoreContext): { unreadableSectors: UnpackResult['unreadableSectors']; retrySeconds: number } {
-  const u = ctx.unreadable();
-  return { unreadableSectors: u.ranges, retrySeconds: u.retrySeconds };
+  return { unreadableSectors: ctx.reads.unreadable(), retrySeconds: ctx.reads.retryMs / 1000 };
 }
 
 /** The volumes of every input (the same volume given twice, as a set and one of its folders, is read once). */

@@ -60,6 +60,8 @@ export class LineWriter {
 export async function* readLines(path: string, range?: { start: number; end: number }, gzip = false): AsyncGenerator<string> {
   const raw = createReadStream(path, range === undefined ? {} : { start: range.start, end: range.end - 1 });
   const input = gzip ? raw.pipe(createGunzip()) : raw;
+  // pipe() does not pass on a read error (EIO from a failing disc): without this it would be unhandled.
+  if (input !== raw) raw.on('error', (e) => input.destroy(e));
   input.setEncoding('utf8');
   const rl = createInterface({ input, crlfDelay: Infinity });
   try {

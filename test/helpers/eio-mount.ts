@@ -43,8 +43,8 @@ export type BadRanges = Record<string, readonly (readonly [number, number])[]>;
 export interface EioMount {
   /** Where the folder is served. */
   readonly dir: string;
-  /** How many reads were answered EIO (each logged by the file system). */
-  failedReads(): Promise<number>;
+  /** The reads answered EIO, as the file system logged them: "PATH OFFSET SIZE" each. */
+  failedReads(): Promise<string[]>;
   /** Unmount and stop the file system; safe to call twice. */
   close(): Promise<void>;
 }
@@ -81,7 +81,7 @@ export async function mountEio(source: string, mountpoint: string, bad: BadRange
     dir: mountpoint,
     async failedReads() {
       const text = await readFile(log, 'utf8').catch(() => '');
-      return text.split('\n').filter((l) => l !== '').length;
+      return text.split('\n').filter((l) => l !== '');
     },
     async close() {
       if (closed) return;
