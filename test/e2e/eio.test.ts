@@ -23,6 +23,7 @@ interface Extent {
 
 interface UnpackJson {
   files: number;
+  structure: unknown;
   problems: { path: string; reason: string; kind: string }[];
   unreadable?: { file: string; offset: number; length: number }[];
   retrySeconds?: number;
@@ -177,12 +178,16 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       assert.deepEqual(half.slice(-4).map((l) => l.split(' ').slice(1).join(' ')), [`0 ${2 * SECTOR}`, `0 ${SECTOR}`, `0 ${SECTOR}`, `0 ${SECTOR}`], failed.join('\n'));
     });
 
-    it('an unreadable catalog.jsonl and volume.json fall back to the copies inside the archive', async () => {
-      const bad = { [`${vol}/catalog.jsonl`]: [[0, 4 * SECTOR]], [`${vol}/volume.json`]: [[0, SECTOR]] } as BadRanges;
+    it('an unreadable catalog.jsonl, structure.jsonl and volume.json fall back to the copies inside the archive', async () => {
+      const bad = { [`${vol}/catalog.jsonl`]: [[0, 4 * SECTOR]], [`${vol}/structure.jsonl`]: [[SECTOR, 2 * SECTOR]], [`${vol}/volume.json`]: [[0, SECTOR]] } as BadRanges;
       const r = await onFailingDrive(set, bad);
       assert.equal(r.status, 1, JSON.stringify(r.unpack.problems));
       assert.equal(r.verifyStatus, 1);
-      assert.match(r.unpack.problems.map((p) => `${p.path}: ${p.reason}`).join('\n'), /catalog\.jsonl.*the copy inside the archive was used/);
+      const lines = r.unpack.problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+      assert.match(lines, /catalog\.jsonl.*the copy inside the archive was used/);
+      assert.match(lines, /structure\.jsonl.*the copy inside the archive was used/);
+      assert.match(lines, /volume\.json/);
+      assert.ok(r.unpack.structure !== null, 'the structure copy was applied');
       assert.equal(r.verify.damaged.length, 0);
       const want = await snapshot(src);
       const got = await snapshot(join(r.dest, 'tree'));

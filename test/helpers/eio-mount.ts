@@ -3,14 +3,16 @@
  * folder read-only and answers EIO for chosen byte ranges of chosen files, as a scratched disc does.
  * Reads go through with direct_io, so the kernel asks for exactly what xtar reads (no page cache
  * hiding or widening a failure). Needs /dev/fuse and root; where FUSE cannot work, mounting fails
- * loudly — these tests are never skipped nor faked.
+ * loudly — these tests are never skipped nor faked. The mount is waited for (bounded) in
+ * /proc/self/mountinfo; close() unmounts (fusermount3 -u, else umount -l), waits (bounded) for the
+ * file system to exit and kills it if it does not; a test process that dies unmounts it too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { run } from './cli.js';
 
 const FS_SCRIPT = `
-import errno, json, os, sys
+import ctypes, errno, json, os, sys
 from fusepy import FUSE, FuseOSError, Operations
 src, mnt, spec, log = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 class EioFS(Operations):
@@ -34,6 +36,9 @@ class EioFS(Operations):
     def release(self, path, fh):
         os.close(fh)
         return 0
+# Should the test process die without unmounting, SIGTERM reaches this one (PR_SET_PDEATHSIG), and
+# libfuse unmounts on SIGTERM: no mount outlives its test run.
+ctypes.CDLL(None, use_errno=True).prctl(1, 15)
 FUSE(EioFS(), mnt, foreground=True, ro=True, direct_io=True, nothreads=True)
 `;
 
