@@ -276,6 +276,34 @@ function repairCommand(y: Argv): Argv {
   );
 }
 
+/** `xtar rescue`: its options, examples and handler. */
+function rescueCommand(y: Argv): Argv {
+  return y.command(
+    'rescue <volumes..>',
+    'copy what can be read off a damaged disc, with a ddrescue map of what could not',
+    (y) =>
+      common(y)
+        .positional('volumes', { type: 'string', array: true, demandOption: true, describe: 'VOLUME folder(s) on the damaged disc(s)' })
+        .option('to', { type: 'string', demandOption: true, describe: 'the folder to copy into: each volume goes to DIR/<its folder name>/' })
+        .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
+        .option('read-retries', { type: 'number', default: 2, describe: 'how many more times to read a sector the drive fails before giving it up as unreadable' })
+        .example('$0 rescue /mnt/cdrom/20261123T070700Z-vol001 --to ~/rescued', 'copy every readable byte; unreadable ranges are zeros, listed in FILE.map')
+        .example('$0 rescue /mnt/dvd2/20261123T070700Z-vol001 --to ~/rescued', 'again, from another drive or a cleaned disc: only the ranges still bad are read')
+        .example('$0 repair ~/rescued/20261123T070700Z-vol001', 'then repair the copy with its par2 files (if packed with --par2)')
+        .epilog(
+          `Each file copied gets a map beside it, FILE.map, in GNU ddrescue's mapfile format (ddrescuelog reads it): '+' read, '-' unreadable. unpack, verify and repair of the copy take the '-' ranges as unreadable, never as zeros to trust.\n\n${exitStatusHelp({
+            1: 'some ranges could not be read (each file named with its ranges on stderr); run again to retry them',
+            2: 'a volume folder could not be read at all, or a usage error',
+          })}`,
+        ),
+    async (a) => {
+      const { runRescue } = await import('./commands/rescue.js');
+      const command = ['xtar', ...hideBin(process.argv)].join(' ');
+      status = await runRescue({ volumes: (a.volumes ?? []).map(String), to: a.to, json: a.json, quiet: a.quiet, read: readPolicy(a.sectorSize, a.readRetries), command }, io);
+    },
+  );
+}
+
 /** `xtar activity`: its options, examples and handler. */
 function activityCommand(y: Argv): Argv {
   return y.command(
@@ -347,6 +375,7 @@ const COMMANDS: [name: string, add: (y: Argv) => Argv][] = [
   ['expand-structure', expandStructureCommand],
   ['verify', verifyCommand],
   ['repair', repairCommand],
+  ['rescue', rescueCommand],
   ['activity', activityCommand],
   ['list', listCommand],
   ['index', indexCommand],

@@ -7,8 +7,14 @@
  * and a sector that still fails is remembered as unreadable for the rest of the run (never read
  * again) and stands in the window as 0xFF bytes, which no tar header's checksum accepts. Callers
  * that read a blob ask `unreadableIn` and treat such bytes as damage: they are never presented as good.
+ *
+ * A copy made by `xtar rescue` (or GNU ddrescue) has a mapfile beside it, FILE.map: the ranges it does
+ * not mark read are zeros in the copy, not data, so a session takes them as unreadable from the start —
+ * reads touching them behave exactly as on the failing disc. A map whose copy has changed since (par2
+ * repaired it: xtar's map names the copy's size and mtime) no longer describes it and is not used.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { parseMap, unreadOf } from '../format/ddrescue-map.js';
 
 const WINDOW = 1024 * 1024;
 /** What an unreadable sector reads as: not a tar header (its checksum field is not octal), never zeros (the end of a tar). */
@@ -39,10 +45,38 @@ export class ReadSession {
   retryMs = 0;
   constructor(readonly policy: ReadPolicy = DEFAULT_READ_POLICY) {}
 
+  private readonly seeded = new Set<string>();
+
+  /** Take the ranges `path`'s mapfile (PATH.map) does not mark read as unreadable, once per file. */
+  async seedFromMap(path: string): Promise<void> {
+    if (this.seeded.has(path)) return;
+    this.seeded.add(path);
+    const text = await readFile(`${path}.map`, 'utf8').catch(() => null);
+    const map = text === null ? null : parseMap(text);
+    if (map === null) return;
+    if (map.copy !== null) {
+      const s = await stat(path, { bigint: true });
+      if (Number(s.size) !== map.copy.size || s.mtimeNs !== map.copy.mtimeNs) return;
+    }
+    const ranges = unreadOf(map.blocks);
+    if (ranges.length > 0) this.bad.set(path, mergeRanges([...(this.bad.get(path) ?? []), ...ranges]));
+  }
+
   /** Every unreadable range found so far, by file. */
   unreadable(): (UnreadableRange & { file: string })[] {
     return [...this.bad].flatMap(([file, ranges]) => ranges.map((r) => ({ file, offset: r.offset, length: r.length })));
   }
+}
+
+/** Sorted and merged. */
+function mergeRanges(all: UnreadableRange[]): UnreadableRange[] {
+  const merged: UnreadableRange[] = [];
+  for (const r of [...all].sort((x, y) => x.offset - y.offset)) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && r.offset <= last.offset + last.length) last.length = Math.max(last.length, r.offset + r.length - last.offset);
+    else merged.push({ ...r });
+  }
+  return merged;
 }
 
 function isEio(e: unknown): boolean {
@@ -67,6 +101,7 @@ export class RandomReader {
   }
 
   static async open(path: string, session: ReadSession = new ReadSession()): Promise<RandomReader> {
+    await session.seedFromMap(path);
     const fh = await open(path, 'r');
     const { size } = await fh.stat();
     return new RandomReader(fh, size, path, session);
@@ -166,13 +201,7 @@ export class RandomReader {
   }
 
   private markBad(offset: number, length: number): void {
-    const all = [...(this.session.bad.get(this.path) ?? []), { offset, length }].sort((x, y) => x.offset - y.offset);
-    const merged: UnreadableRange[] = [];
-    for (const r of all) {
-      const last = merged[merged.length - 1];
-      if (last !== undefined && r.offset <= last.offset + last.length) last.length = Math.max(last.length, r.offset + r.length - last.offset);
-      else merged.push({ ...r });
-    }
+    const merged = mergeRanges([...(this.session.bad.get(this.path) ?? []), { offset, length }]);
     this.bad = merged;
     this.session.bad.set(this.path, merged);
   }

@@ -18,6 +18,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['cli/commands'],
   ['cli/output'],
   ['index.ts'],
+  ['rescue'],
   ['pack', 'unpack', 'activity'],
   ['setindex'],
   ['set'],

@@ -16,6 +16,7 @@ import type { ExpandResult } from '../../unpack/expand-structure.js';
 import type { ListedBackup, ListedFile, ListedVolume } from '../../set/list.js';
 import type { ObsoleteVolume } from '../../setindex/obsolete.js';
 import type { RebuildResult } from '../../setindex/rebuild.js';
+import type { RescueResult, RescuedFile } from '../../rescue/rescue.js';
 import { describeFailure } from './exit.js';
 import type { Io } from './render.js';
 
@@ -26,7 +27,7 @@ import type { Io } from './render.js';
 export const JSON_VERSION = 1;
 
 /** Which output an object is: the command, with `list --obsolete` on its own as its shape differs. */
-export type JsonOutput = 'pack' | 'unpack' | 'verify' | 'repair' | 'list' | 'list-obsolete' | 'activity' | 'expand-structure' | 'index-rebuild';
+export type JsonOutput = 'pack' | 'unpack' | 'verify' | 'repair' | 'list' | 'list-obsolete' | 'activity' | 'expand-structure' | 'index-rebuild' | 'rescue';
 
 /** The keys every --json object starts with. */
 export interface JsonHead {
@@ -101,6 +102,10 @@ export interface ListObsoleteJson {
 export type ActivityJson = object;
 export type ExpandStructureJson = ExpandResult;
 export type IndexRebuildJson = RebuildResult;
+/** docs/json/rescue.schema.json. */
+export interface RescueJson extends Pick<RescueResult, 'badBytes' | 'retrySeconds'> {
+  volumes: { volume: string; copy: string; files: (Pick<RescuedFile, 'path' | 'bytes' | 'read' | 'badBytes' | 'bad'> & { map: string })[] }[];
+}
 
 export interface JsonBodies {
   pack: PackJson;
@@ -112,6 +117,7 @@ export interface JsonBodies {
   activity: ActivityJson;
   'expand-structure': ExpandStructureJson;
   'index-rebuild': IndexRebuildJson;
+  rescue: RescueJson;
 }
 
 /** Print `body` as the one JSON object of --json, headed by which output it is and its version. */
@@ -143,6 +149,7 @@ const OUTPUT_OF: Readonly<Record<string, JsonOutput>> = {
   activity: 'activity',
   'expand-structure': 'expand-structure',
   index: 'index-rebuild',
+  rescue: 'rescue',
 };
 
 /**
