@@ -15,7 +15,7 @@ import { xtar, type CliResult } from '../helpers/cli.js';
 import { removeTree, seededBytes, seededText, tempDir } from '../helpers/tree.js';
 
 const SCHEMAS = fileURLToPath(new URL('../../../docs/json/', import.meta.url));
-const OUTPUTS = ['pack', 'unpack', 'verify', 'repair', 'list', 'list-obsolete', 'activity', 'expand-structure', 'index-rebuild', 'error'] as const;
+const OUTPUTS = ['pack', 'unpack', 'verify', 'repair', 'rescue', 'list', 'list-obsolete', 'activity', 'expand-structure', 'index-rebuild', 'error'] as const;
 type Output = (typeof OUTPUTS)[number];
 
 const validators = new Map<Output, ValidateFunction>();
@@ -111,6 +111,10 @@ describe('--json output and its schemas (docs/json/)', () => {
     const r = await xtar(['repair', copy, '--json']);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(valid('repair', r).problems, []);
+
+    const rescued = await xtar(['rescue', vol, '--to', join(work, 'rescued'), '--json']);
+    assert.equal(rescued.status, 0, rescued.stderr);
+    assert.equal(valid('rescue', rescued).badBytes, 0);
   });
 
   it('list, list --files, list --obsolete, activity, expand-structure and index rebuild', async () => {
@@ -135,6 +139,7 @@ describe('--json output and its schemas (docs/json/)', () => {
       ['unpack', ['unpack', nowhere, '--dest', join(work, 'o')]],
       ['verify', ['verify', nowhere]],
       ['repair', ['repair', nowhere]],
+      ['rescue', ['rescue', nowhere, '--to', join(work, 'o')]],
       ['list', ['list', nowhere]],
       ['list-obsolete', ['list', nowhere, '--obsolete']],
       ['activity', ['activity', src, '--radius', 'soon']],
