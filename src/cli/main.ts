@@ -144,6 +144,13 @@ function packCommand(y: Argv): Argv {
   );
 }
 
+/** --sector-size and --read-retries: how hard unpack, verify and rescue try a failing drive. */
+function readOptions<T>(y: Argv<T>) {
+  return y
+    .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
+    .option('read-retries', { type: 'number', default: 2, describe: 'how many more times to read a sector the drive fails before giving it up as unreadable' });
+}
+
 /** --sector-size and --read-retries, checked. */
 function readPolicy(sectorSize: number, retries: number): { sectorSize: number; retries: number } {
   if (!Number.isInteger(sectorSize) || sectorSize < 512 || sectorSize % 512 !== 0) throw new UsageError(`--sector-size ${sectorSize} is not a positive multiple of 512.`);
@@ -157,7 +164,7 @@ function unpackCommand(y: Argv): Argv {
     'unpack <inputs..>',
     'restore from a set, volume folders or .xtar files',
     (y) =>
-      common(y)
+      readOptions(common(y))
         .positional('inputs', {
           type: 'string',
           array: true,
@@ -179,8 +186,6 @@ function unpackCommand(y: Argv): Argv {
         .conflicts('keep-old-files', 'keep-newer-files')
         .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: check every file and list what would be written, replaced or kept' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print each file's path as it is restored, and each file on a volume not given" })
-        .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
-        .option('read-retries', { type: 'number', default: 2, describe: 'how many more times to read a sector the drive fails before giving it up as unreadable' })
         .example('$0 unpack /media/backup --dest ~/restored', 'restore the newest state of the set (it names the volumes it needs first)')
         .example('$0 unpack /media/backup -C /tmp/r --at 2026-11-01', 'the tree as it was on 1 November')
         .example("$0 unpack /media/backup -C /tmp/r 'docs/*.odt' photos/2024", 'only some files and a folder')
@@ -238,11 +243,9 @@ function verifyCommand(y: Argv): Argv {
     'verify <inputs..>',
     'read everything and name every damaged file',
     (y) =>
-      common(y)
+      readOptions(common(y))
         .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
         .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
-        .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
-        .option('read-retries', { type: 'number', default: 2, describe: 'how many more times to read a sector the drive fails before giving it up as unreadable' })
         .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
         .example('$0 verify /media/backup --json', 'check the newest backup, for scripts')
         .epilog(
@@ -282,11 +285,9 @@ function rescueCommand(y: Argv): Argv {
     'rescue <volumes..>',
     'copy what can be read off a damaged disc, with a ddrescue map of what could not',
     (y) =>
-      common(y)
+      readOptions(common(y))
         .positional('volumes', { type: 'string', array: true, demandOption: true, describe: 'VOLUME folder(s) on the damaged disc(s)' })
         .option('to', { type: 'string', demandOption: true, describe: 'the folder to copy into: each volume goes to DIR/<its folder name>/' })
-        .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
-        .option('read-retries', { type: 'number', default: 2, describe: 'how many more times to read a sector the drive fails before giving it up as unreadable' })
         .example('$0 rescue /mnt/cdrom/20261123T070700Z-vol001 --to ~/rescued', 'copy every readable byte; unreadable ranges are zeros, listed in FILE.map')
         .example('$0 rescue /mnt/dvd2/20261123T070700Z-vol001 --to ~/rescued', 'again, from another drive or a cleaned disc: only the ranges still bad are read')
         .example('$0 repair ~/rescued/20261123T070700Z-vol001', 'then repair the copy with its par2 files (if packed with --par2)')
