@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { README_RESERVE } from '../../src/pack/placement.js';
 import { xtar } from '../helpers/cli.js';
 import { mountEio, type BadRanges, type EioMount } from '../helpers/eio-mount.js';
 import { removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
@@ -141,6 +142,16 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       extents = await extentsOf(set);
     });
     const sectorOf = (at: number): number => Math.floor(at / SECTOR) * SECTOR;
+
+    it("README.txt says what to do with a disc that has read errors: unpack from it, rescue, or ddrescue by hand", async () => {
+      const text = await readFile(join(set, vol, 'README.txt'), 'utf8');
+      const section = text.slice(text.indexOf('A disc with read errors'));
+      const ways = ['xtar unpack THIS-FOLDER --dest DEST', 'xtar rescue', 'ddrescue -d -r3 /dev/sr0 disc.img disc.map'].map((w) => section.indexOf(w));
+      assert.ok(ways.every((i) => i > 0), String(ways));
+      assert.deepEqual([...ways].sort((a, b) => a - b), ways, 'in this order');
+      assert.match(section, /mount -o loop,ro disc\.img/);
+      assert.ok(Buffer.byteLength(text) < README_RESERVE, 'README.txt fits the room kept for it');
+    });
 
     it('bad sectors inside blobs cost only those files, named with the bytes unreadable', async () => {
       const picks = [10, 45, 80].map((i) => extents[i] as Extent);
