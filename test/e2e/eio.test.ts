@@ -77,8 +77,8 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
     return [...seen.values()].flat();
   }
 
-  /** Serve a copy of `set` with `bad` (paths relative to the set) failing; unpack and verify every volume through the mount. */
-  async function onFailingDrive(set: string, bad: BadRanges, extra: string[] = []): Promise<{ unpack: UnpackJson; status: number; stderr: string; verifyStatus: number; verify: { intact: number; damaged: string[]; unreadable?: unknown[] }; dest: string; mount: EioMount }> {
+  /** Serve a copy of `set` at a new mount point, `bad` (paths relative to the set) failing with EIO. */
+  async function serve(set: string, bad: BadRanges): Promise<{ n: number; copy: string; mnt: string; mount: EioMount }> {
     const n = runs++;
     const copy = join(work, `served-${n}`);
     await cp(set, copy, { recursive: true });
@@ -86,6 +86,12 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
     await mkdir(mnt);
     const mount = await mountEio(copy, mnt, bad, join(work, `eio-${n}.log`));
     mounts.push(mount);
+    return { n, copy, mnt, mount };
+  }
+
+  /** Serve a copy of `set` with `bad` (paths relative to the set) failing; unpack and verify every volume through the mount. */
+  async function onFailingDrive(set: string, bad: BadRanges, extra: string[] = []): Promise<{ unpack: UnpackJson; status: number; stderr: string; verifyStatus: number; verify: { intact: number; damaged: string[]; unreadable?: unknown[] }; dest: string; mount: EioMount }> {
+    const { n, copy, mnt, mount } = await serve(set, bad);
     try {
       const vols = (await volumesOf(copy)).map((v) => join(mnt, v));
       const dest = join(work, `out-${n}`);
@@ -151,6 +157,28 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       assert.deepEqual([...ways].sort((a, b) => a - b), ways, 'in this order');
       assert.match(section, /mount -o loop,ro disc\.img/);
       assert.ok(Buffer.byteLength(text) < README_RESERVE, 'README.txt fits the room kept for it');
+    });
+
+    it('list: an unreadable volume.json and catalog are named (exit 1), and no file is listed from bytes not read', async () => {
+      const bad = { [`${vol}/catalog.jsonl`]: [[4 * SECTOR, 5 * SECTOR]], [`${vol}/volume.json`]: [[0, SECTOR]] } as BadRanges;
+      const { mnt, mount } = await serve(set, bad);
+      try {
+        const r = await xtar(['list', mnt, '--files', '--json']);
+        assert.equal(r.status, 1, r.stderr);
+        const out = JSON.parse(r.stdout) as { backups: { fileList: { path: string }[] }[]; problems: { path: string; reason: string }[] };
+        const lines = out.problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+        assert.match(lines, /volume\.json: it cannot be read \(the drive failed its sectors\)/);
+        assert.match(lines, /catalog\.jsonl: the rest of the record cannot be read .*not listed/);
+        const listed = out.backups[0]?.fileList ?? [];
+        const all = new Set(extents.map((e) => e.path));
+        assert.ok(listed.length < all.size, `${listed.length} of ${all.size}`); // records are read as streams: the failing chunk ends the list
+        for (const f of listed) assert.ok(all.has(f.path), f.path);
+        const text = await xtar(['list', mnt]);
+        assert.equal(text.status, 1);
+        assert.match(text.stderr, /volume\.json: it cannot be read/);
+      } finally {
+        await mount.close();
+      }
     });
 
     it('bad sectors inside blobs cost only those files, named with the bytes unreadable', async () => {
