@@ -181,6 +181,24 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       }
     });
 
+    it("repair: par2 cannot read the disc — the volume is named with the way out, verify names the files lost (exit 1)", async () => {
+      const withPar2 = await pack('par2', ['--par2', '5']);
+      const v = (await volumesOf(withPar2))[0] as string;
+      const e = extents[45] as Extent;
+      const at = sectorOf(e.offset + Math.floor(e.length / 2));
+      const { mnt, mount } = await serve(withPar2, { [`${v}/${v}.xtar`]: [[at, at + SECTOR]] });
+      try {
+        const r = await xtar(['repair', join(mnt, v), '--json']);
+        assert.equal(r.status, 1, r.stderr + r.stdout);
+        const out = JSON.parse(r.stdout) as { volumes: { outcome: string }[]; damaged: string[]; problems: { path: string; reason: string }[] };
+        assert.deepEqual(out.volumes.map((x) => x.outcome), ['unreadable']);
+        assert.match(out.problems[0]?.reason ?? '', new RegExp(`the drive cannot read ${v}\\.xtar, .*copy the readable bytes off first \\(xtar rescue, or GNU ddrescue\\)`));
+        assert.ok(out.damaged.includes(e.path), out.damaged.join(' '));
+      } finally {
+        await mount.close();
+      }
+    });
+
     it('bad sectors inside blobs cost only those files, named with the bytes unreadable', async () => {
       const picks = [10, 45, 80].map((i) => extents[i] as Extent);
       const ranges = picks.map((e): [number, number] => [sectorOf(e.offset + Math.floor(e.length / 2)), sectorOf(e.offset + Math.floor(e.length / 2)) + SECTOR]);
