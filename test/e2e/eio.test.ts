@@ -199,6 +199,29 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       }
     });
 
+    it('expand-structure: unreadable plain records fall back to the copies inside the archive (exit 1), and --prune still removes only what is not listed', async () => {
+      const dest = join(work, 'expand-dest');
+      const r0 = await xtar(['unpack', set, '--dest', dest]);
+      assert.equal(r0.status, 0, r0.stderr);
+      await writeFile(join(dest, 'tree', 'not-in-backup.txt'), 'x');
+      const bad = { [`${vol}/catalog.jsonl`]: [[0, SECTOR]], [`${vol}/structure.jsonl`]: [[SECTOR, 2 * SECTOR]] } as BadRanges;
+      const { mnt, mount } = await serve(set, bad);
+      try {
+        const r = await xtar(['expand-structure', join(mnt, vol), '--dest', dest, '--prune', '--json']);
+        assert.equal(r.status, 1, r.stderr + r.stdout);
+        const out = JSON.parse(r.stdout) as { problems: { path: string; reason: string }[]; pruned: number };
+        const lines = out.problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+        assert.match(lines, /structure\.jsonl.*the copy inside the archive was used/);
+        assert.equal(out.pruned, 1, lines);
+        const want = await snapshot(src);
+        const got = await snapshot(join(dest, 'tree'));
+        assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+        for (const [p, info] of want) if (info.type === 'file') assert.equal(got.get(p)?.sha256, info.sha256, p);
+      } finally {
+        await mount.close();
+      }
+    });
+
     it('bad sectors inside blobs cost only those files, named with the bytes unreadable', async () => {
       const picks = [10, 45, 80].map((i) => extents[i] as Extent);
       const ranges = picks.map((e): [number, number] => [sectorOf(e.offset + Math.floor(e.length / 2)), sectorOf(e.offset + Math.floor(e.length / 2)) + SECTOR]);
