@@ -209,11 +209,19 @@ With 7-Zip instead of tar.exe: 7z x FILE -oFOLDER for each step. 7-Zip refuses t
 empty folder (1,024 zero bytes, an empty tar) unless it is named *.tar: rename it first, or
 just delete it and keep the folder.
 
+A disc with read errors
+-----------------------
+Try these in order:
+  1. xtar unpack THIS-FOLDER --dest DEST      straight from the disc: it reads around the
+     unreadable sectors and names the files they cost (exit status 1)
+  2. xtar rescue (copies the readable bytes off the disc), then xtar repair / xtar unpack the copy
+  3. by hand with GNU ddrescue:  ddrescue -d -r3 /dev/sr0 disc.img disc.map
+     then mount the image (mount -o loop,ro disc.img /mnt) and unpack or repair from there
+
 Repairing a damaged volume with par2
 ------------------------------------
 If this folder holds .par2 files (xtar pack --par2), they are recovery data for every other file
-in it. Copy the folder off the disc (a read error on the disc: copy what reads, e.g. with
-ddrescue), then, in the copy:
+in it. Copy the folder off the disc (a disc with read errors: as above), then, in the copy:
 
     par2 repair ${i.archive.replace(/\.xtar$/, '')}.par2        (or: xtar repair THIS-FOLDER)
 

@@ -5,10 +5,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { InputError } from '../errors.js';
+import { InputError, type Problem } from '../errors.js';
 import type { BackupKind } from '../format/records.js';
 import { SET_MARKER } from '../format/layout.js';
-import { readVolumeManifest } from './manifest.js';
+import { checkVolumeManifest } from './manifest.js';
 import { folderBytes } from './volume-files.js';
 import { setVolumes, type VolumeSource } from './locate.js';
 import { catalogLines } from './read-records.js';
@@ -48,7 +48,11 @@ export interface ListedFile {
   backup?: string;
 }
 
-export async function listSet(set: string): Promise<ListedBackup[]> {
+/**
+ * `report` hears every record that could not be used (a volume.json that cannot be read, e.g. on a
+ * disc that fails its sectors): what it would have said is then missing from the listing, never guessed.
+ */
+export async function listSet(set: string, report: (p: Problem) => void = () => undefined): Promise<ListedBackup[]> {
   const abs = resolve(set);
   const names = await readdir(abs).catch(() => {
     throw new InputError(`${set} does not exist or is not a folder.`, set);
@@ -66,7 +70,9 @@ export async function listSet(set: string): Promise<ListedBackup[]> {
     let files = 0;
     let bytes = 0;
     for (const v of vols) {
-      const m = await readVolumeManifest(v.dir as string);
+      const checked = await checkVolumeManifest(v.dir as string);
+      if (checked.damaged !== null) report({ path: checked.path, reason: `${checked.damaged}; what it says (the backup's files, bytes, volume count) is not listed from it`, kind: 'header' });
+      const m = checked.manifest;
       if (m) {
         created = m.created;
         count = m.volumes;
@@ -89,8 +95,12 @@ async function sizeOf(path: string | null): Promise<number> {
   return path === null ? 0 : ((await stat(path).catch(() => null))?.size ?? 0);
 }
 
-/** Which volume holds each file of a backup (from its newest volume's catalog, which covers all before it). */
-export async function listFiles(set: string, backupId: string, glob?: string): Promise<ListedFile[]> {
+/**
+ * Which volume holds each file of a backup (from its newest volume's catalog, which covers all before
+ * it). A catalog line that does not parse, or a catalog the drive cannot read to its end, goes to
+ * `report`: the files it would have named are missing from the list, and the list says so.
+ */
+export async function listFiles(set: string, backupId: string, glob?: string, report: (p: Problem) => void = () => undefined): Promise<ListedFile[]> {
   const vols = (await setVolumes(resolve(set))).get(backupId) ?? [];
   const newest = vols[vols.length - 1];
   if (!newest || newest.catalog === null) return [];
@@ -99,7 +109,8 @@ export async function listFiles(set: string, backupId: string, glob?: string): P
   const byName = glob !== undefined && !glob.includes('/');
   const match = (p: string): boolean => m === null || m(byName ? p.slice(p.lastIndexOf('/') + 1) : p);
   const out: ListedFile[] = [];
-  for await (const c of catalogLines({ path: newest.catalog, label: newest.catalog }, () => undefined)) {
+  const bad = (where: string, reason: string): void => report({ path: where, reason: `${reason}; the files it names past there are not listed (xtar verify reads its copy inside the archive)`, kind: 'header' });
+  for await (const c of catalogLines({ path: newest.catalog, label: newest.catalog }, bad)) {
     if ('skipped' in c) continue;
     const rel = c.path.slice(c.path.indexOf('/') + 1);
     if (!match(c.path) && !match(rel)) continue;

@@ -19,7 +19,7 @@ import type { ProblemKind } from './apply-structure.js';
 import type { Destination } from '../dest/destination.js';
 import { catalogLines, structureEntries, type RecordSource } from '../set/read-records.js';
 
-type Report = (path: string, reason: string, kind: ProblemKind | 'damaged') => void;
+type Report = (path: string, reason: string, kind: ProblemKind | 'damaged' | 'header') => void;
 
 const CHUNK = 1024 * 1024;
 
@@ -74,7 +74,14 @@ export async function restoreNames(dest: Destination, catalog: RecordSource, str
   const missing: { path: string; sha256: string }[] = [];
   const cataloged = new Set<string>();
   const candidates = new Set<string>();
-  for await (const c of catalogLines(catalog, () => undefined)) {
+  // A catalog the drive cannot read to its end (or with a line that does not parse) is named once; then
+  // which candidates are files of their own is not known, and each is copied, never taken away.
+  let whole = true;
+  const cut = (where: string, reason: string): void => {
+    if (whole) report(where, reason, 'header');
+    whole = false;
+  };
+  for await (const c of catalogLines(catalog, cut)) {
     if ('skipped' in c) continue;
     try {
       if (await exists(dest.pathOf(c.path.split('/')))) continue;
@@ -86,7 +93,7 @@ export async function restoreNames(dest: Destination, catalog: RecordSource, str
   }
   if (missing.length === 0) return 0;
   // Which candidates are files of the catalog in their own right (copy, don't take them away).
-  for await (const c of catalogLines(catalog, () => undefined)) if (candidates.has(c.path)) cataloged.add(c.path);
+  for await (const c of catalogLines(catalog, cut)) if (candidates.has(c.path)) cataloged.add(c.path);
   let fixed = 0;
   const emptied = new Set<string>();
   for (const m of missing) {
@@ -106,7 +113,7 @@ export async function restoreNames(dest: Destination, catalog: RecordSource, str
         }
         const to = m.path.split('/');
         const toAbs = dest.filePath(to);
-        if (cataloged.has(o)) await copyFile(abs, toAbs, constants.COPYFILE_EXCL);
+        if (cataloged.has(o) || !whole) await copyFile(abs, toAbs, constants.COPYFILE_EXCL);
         else {
           await rename(abs, toAbs);
           const parts = o.split('/');
@@ -127,9 +134,10 @@ export async function restoreNames(dest: Destination, catalog: RecordSource, str
   }
   if (emptied.size > 0) {
     const listed = new Set<string>();
-    for await (const e of structureEntries(structure, () => undefined)) if (emptied.has(e.path)) listed.add(e.path);
+    let listedWhole = true;
+    for await (const e of structureEntries(structure, () => void (listedWhole = false))) if (emptied.has(e.path)) listed.add(e.path);
     for (const d of [...emptied].sort((a, b) => b.length - a.length)) {
-      if (!listed.has(d)) await rmdir(dest.pathOf(d.split('/'))).catch(() => undefined);
+      if (!listed.has(d) && listedWhole) await rmdir(dest.pathOf(d.split('/'))).catch(() => undefined);
     }
     dest.forget();
   }
@@ -191,7 +199,7 @@ export async function placeRenamed(dest: Destination, catalog: RecordSource, rep
  * Remove what is under DEST/ROOT and not in the structure record. The folder and the record are read
  * side by side in the same depth-first order; only the paths to remove are kept.
  */
-export async function pruneUnlisted(dest: Destination, root: string, entries: AsyncIterable<StructureEntry>, report: Report): Promise<number> {
+export async function pruneUnlisted(dest: Destination, root: string, entries: AsyncIterable<StructureEntry>, report: Report, readWhole: () => boolean = () => true): Promise<number> {
   const top = dest.pathOf([root]);
   if (!(await exists(top))) return 0;
   const it = entries[Symbol.asyncIterator]();
@@ -206,6 +214,12 @@ export async function pruneUnlisted(dest: Destination, root: string, entries: As
     remove.push(e.path);
     if (e.type === 'dir') inRemoved = e.path;
   });
+  // A record that stopped reading (a sector the drive failed) or skipped a line lists less than it
+  // holds: what it does not list is not known to be gone, so nothing is removed.
+  if (remove.length > 0 && !readWhole()) {
+    report(root, `nothing was removed (${remove.length} path(s) not listed): the structure record did not read whole`, 'header');
+    return 0;
+  }
   let removed = 0;
   for (const p of remove) {
     try {

@@ -81,7 +81,8 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
     if (opts.prune) {
       if (catalog !== null) renamed = await placeRenamed(dest, catalog, report);
       const header = await readStructureHeader(src);
-      pruned = await pruneUnlisted(dest, header.root, structureEntries(src, () => undefined), report);
+      let whole = true;
+      pruned = await pruneUnlisted(dest, header.root, structureEntries(src, () => void (whole = false)), report, () => whole);
     }
     const structure = await applyStructure(
       structureEntries(src, (where, reason) => report(where, reason, 'damaged')),

@@ -42,7 +42,7 @@ describe('unpack and list: the edges a person meets', () => {
     work = await tempDir();
     files = (await makeTree(join(work, 'tree'), 120, 1)).map((f) => `tree/${f}`);
     set = join(work, 'set');
-    id = await pack(join(work, 'tree'), set, 0, ['--volume-size', '300K']);
+    id = await pack(join(work, 'tree'), set, 0, ['--volume-size', '310K']);
   });
   after(async () => {
     await removeTree(work);

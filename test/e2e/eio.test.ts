@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { README_RESERVE } from '../../src/pack/placement.js';
 import { xtar } from '../helpers/cli.js';
 import { mountEio, type BadRanges, type EioMount } from '../helpers/eio-mount.js';
 import { removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
@@ -76,8 +77,8 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
     return [...seen.values()].flat();
   }
 
-  /** Serve a copy of `set` with `bad` (paths relative to the set) failing; unpack and verify every volume through the mount. */
-  async function onFailingDrive(set: string, bad: BadRanges, extra: string[] = []): Promise<{ unpack: UnpackJson; status: number; stderr: string; verifyStatus: number; verify: { intact: number; damaged: string[]; unreadable?: unknown[] }; dest: string; mount: EioMount }> {
+  /** Serve a copy of `set` at a new mount point, `bad` (paths relative to the set) failing with EIO. */
+  async function serve(set: string, bad: BadRanges): Promise<{ n: number; copy: string; mnt: string; mount: EioMount }> {
     const n = runs++;
     const copy = join(work, `served-${n}`);
     await cp(set, copy, { recursive: true });
@@ -85,6 +86,12 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
     await mkdir(mnt);
     const mount = await mountEio(copy, mnt, bad, join(work, `eio-${n}.log`));
     mounts.push(mount);
+    return { n, copy, mnt, mount };
+  }
+
+  /** Serve a copy of `set` with `bad` (paths relative to the set) failing; unpack and verify every volume through the mount. */
+  async function onFailingDrive(set: string, bad: BadRanges, extra: string[] = []): Promise<{ unpack: UnpackJson; status: number; stderr: string; verifyStatus: number; verify: { intact: number; damaged: string[]; unreadable?: unknown[] }; dest: string; mount: EioMount }> {
+    const { n, copy, mnt, mount } = await serve(set, bad);
     try {
       const vols = (await volumesOf(copy)).map((v) => join(mnt, v));
       const dest = join(work, `out-${n}`);
@@ -141,6 +148,79 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       extents = await extentsOf(set);
     });
     const sectorOf = (at: number): number => Math.floor(at / SECTOR) * SECTOR;
+
+    it("README.txt says what to do with a disc that has read errors: unpack from it, rescue, or ddrescue by hand", async () => {
+      const text = await readFile(join(set, vol, 'README.txt'), 'utf8');
+      const section = text.slice(text.indexOf('A disc with read errors'));
+      const ways = ['xtar unpack THIS-FOLDER --dest DEST', 'xtar rescue', 'ddrescue -d -r3 /dev/sr0 disc.img disc.map'].map((w) => section.indexOf(w));
+      assert.ok(ways.every((i) => i > 0), String(ways));
+      assert.deepEqual([...ways].sort((a, b) => a - b), ways, 'in this order');
+      assert.match(section, /mount -o loop,ro disc\.img/);
+      assert.ok(Buffer.byteLength(text) < README_RESERVE, 'README.txt fits the room kept for it');
+    });
+
+    it('list: an unreadable volume.json and catalog are named (exit 1), and no file is listed from bytes not read', async () => {
+      const bad = { [`${vol}/catalog.jsonl`]: [[4 * SECTOR, 5 * SECTOR]], [`${vol}/volume.json`]: [[0, SECTOR]] } as BadRanges;
+      const { mnt, mount } = await serve(set, bad);
+      try {
+        const r = await xtar(['list', mnt, '--files', '--json']);
+        assert.equal(r.status, 1, r.stderr);
+        const out = JSON.parse(r.stdout) as { backups: { fileList: { path: string }[] }[]; problems: { path: string; reason: string }[] };
+        const lines = out.problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+        assert.match(lines, /volume\.json: it cannot be read \(the drive failed its sectors\)/);
+        assert.match(lines, /catalog\.jsonl: the rest of the record cannot be read .*not listed/);
+        const listed = out.backups[0]?.fileList ?? [];
+        const all = new Set(extents.map((e) => e.path));
+        assert.ok(listed.length < all.size, `${listed.length} of ${all.size}`); // records are read as streams: the failing chunk ends the list
+        for (const f of listed) assert.ok(all.has(f.path), f.path);
+        const text = await xtar(['list', mnt]);
+        assert.equal(text.status, 1);
+        assert.match(text.stderr, /volume\.json: it cannot be read/);
+      } finally {
+        await mount.close();
+      }
+    });
+
+    it("repair: par2 cannot read the disc — the volume is named with the way out, verify names the files lost (exit 1)", async () => {
+      const withPar2 = await pack('par2', ['--par2', '5']);
+      const v = (await volumesOf(withPar2))[0] as string;
+      const e = extents[45] as Extent;
+      const at = sectorOf(e.offset + Math.floor(e.length / 2));
+      const { mnt, mount } = await serve(withPar2, { [`${v}/${v}.xtar`]: [[at, at + SECTOR]] });
+      try {
+        const r = await xtar(['repair', join(mnt, v), '--json']);
+        assert.equal(r.status, 1, r.stderr + r.stdout);
+        const out = JSON.parse(r.stdout) as { volumes: { outcome: string }[]; damaged: string[]; problems: { path: string; reason: string }[] };
+        assert.deepEqual(out.volumes.map((x) => x.outcome), ['unreadable']);
+        assert.match(out.problems[0]?.reason ?? '', new RegExp(`the drive cannot read ${v}\\.xtar, .*copy the readable bytes off first \\(xtar rescue, or GNU ddrescue\\)`));
+        assert.ok(out.damaged.includes(e.path), out.damaged.join(' '));
+      } finally {
+        await mount.close();
+      }
+    });
+
+    it('expand-structure: unreadable plain records fall back to the copies inside the archive (exit 1), and --prune still removes only what is not listed', async () => {
+      const dest = join(work, 'expand-dest');
+      const r0 = await xtar(['unpack', set, '--dest', dest]);
+      assert.equal(r0.status, 0, r0.stderr);
+      await writeFile(join(dest, 'tree', 'not-in-backup.txt'), 'x');
+      const bad = { [`${vol}/catalog.jsonl`]: [[0, SECTOR]], [`${vol}/structure.jsonl`]: [[SECTOR, 2 * SECTOR]] } as BadRanges;
+      const { mnt, mount } = await serve(set, bad);
+      try {
+        const r = await xtar(['expand-structure', join(mnt, vol), '--dest', dest, '--prune', '--json']);
+        assert.equal(r.status, 1, r.stderr + r.stdout);
+        const out = JSON.parse(r.stdout) as { problems: { path: string; reason: string }[]; pruned: number };
+        const lines = out.problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+        assert.match(lines, /structure\.jsonl.*the copy inside the archive was used/);
+        assert.equal(out.pruned, 1, lines);
+        const want = await snapshot(src);
+        const got = await snapshot(join(dest, 'tree'));
+        assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+        for (const [p, info] of want) if (info.type === 'file') assert.equal(got.get(p)?.sha256, info.sha256, p);
+      } finally {
+        await mount.close();
+      }
+    });
 
     it('bad sectors inside blobs cost only those files, named with the bytes unreadable', async () => {
       const picks = [10, 45, 80].map((i) => extents[i] as Extent);

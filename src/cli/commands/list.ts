@@ -1,10 +1,11 @@
 /** `xtar list SET [--files [GLOB]] [--obsolete]`: call the set listing and the index, render backups and volumes. */
 import { listFiles, listSet } from '../../set/list.js';
 import { obsoleteVolumes } from '../../setindex/obsolete.js';
-import { UsageError } from '../../errors.js';
+import { statusFor, UsageError, type Problem } from '../../errors.js';
 import { openIndex } from '../../setindex/heal.js';
 import { join, resolve } from 'node:path';
-import { humanBytes, printJson, type Io } from '../output/render.js';
+import { humanBytes, printJson, printProblems, type Io } from '../output/render.js';
+import { reportProblems } from '../output/json.js';
 import { formatTime, zoneFor } from '../../util/time.js';
 
 export interface ListArgs {
@@ -22,11 +23,14 @@ export interface ListArgs {
 
 export async function runList(a: ListArgs, io: Io): Promise<number> {
   if (a.obsolete) return runObsolete(a, io);
-  const backups = await listSet(a.set);
+  // Records that cannot be used (a scratched disc's unreadable volume.json or catalog) are named, and the run exits 1.
+  const problems: Problem[] = [];
+  const report = (p: Problem): void => void problems.push(p);
+  const backups = await listSet(a.set, report);
   const glob = a.files === undefined || a.files === '' ? undefined : a.files;
   const withFiles = a.files !== undefined;
   const files = new Map<string, Awaited<ReturnType<typeof listFiles>>>();
-  if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob));
+  if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob, report));
   if (a.json) {
     printJson(io, 'list', {
       backups: backups.map((b) => ({
@@ -41,8 +45,10 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
         ...(b.volumeCount !== null && b.volumeCount !== b.volumes.length ? { missingVolumes: missing(b.volumeCount, b.volumes.map((v) => v.volume)) } : {}),
         ...(withFiles ? { fileList: files.get(b.id) } : {}),
       })),
+      ...(problems.length > 0 ? { problems } : {}),
     });
-    return 0;
+    reportProblems(io, { json: true, quiet: a.quiet === true }, problems.length, () => undefined);
+    return statusFor(problems.length);
   }
   for (const b of backups) {
     const on = b.base === null ? '' : ` on ${b.base}`;
@@ -56,7 +62,8 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
       io.stdout.write(`    ${where.padStart(5)}  ${f.path}\n`);
     }
   }
-  return 0;
+  printProblems(io, problems);
+  return statusFor(problems.length);
 }
 
 function missing(count: number, present: number[]): number[] {

@@ -90,6 +90,8 @@ export interface ListJson {
     missingVolumes?: number[];
     fileList?: ListedFile[];
   })[];
+  /** Records that could not be used (absent: none). */
+  problems?: Problem[];
 }
 export interface ListObsoleteJson {
   keep: number;
