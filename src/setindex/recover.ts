@@ -15,10 +15,17 @@ import type { SetIndex } from './db.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { importBackup } from './rebuild.js';
 
-/** Whether every volume of a backup is in the set (its first volume's manifest says how many). */
-async function completeOnDisk(vols: readonly VolumeSource[]): Promise<boolean> {
-  const first = vols[0]?.dir ? await readVolumeManifest(vols[0].dir) : null;
-  return first !== null && vols.length === first.volumes;
+/**
+ * Whether every volume of a backup is in the set, as the first of its volumes' manifests that reads
+ * and checks says; null when none does (unreadable, damaged): then no one can say, and nothing is
+ * removed on its word.
+ */
+export async function completeOnDisk(vols: readonly VolumeSource[]): Promise<boolean | null> {
+  for (const v of vols) {
+    const m = v.dir === null ? null : await readVolumeManifest(v.dir);
+    if (m !== null) return vols.length === m.volumes;
+  }
+  return null;
 }
 
 /** Returns the ids of the backups imported from their volumes. */
@@ -28,17 +35,20 @@ export async function recoverIncomplete(index: SetIndex, set: string): Promise<s
   for (const b of index.incomplete()) {
     index.dropBackup(b.rowid);
     const vols = onDisk.get(b.id) ?? [];
-    if (await completeOnDisk(vols)) {
+    const complete = await completeOnDisk(vols);
+    if (complete === true) {
       await importBackup(index, b.id, vols);
       imported.push(b.id);
-    } else for (const v of vols) if (v.dir !== null) await rm(v.dir, { recursive: true, force: true });
+    } else if (complete === false) for (const v of vols) if (v.dir !== null) await rm(v.dir, { recursive: true, force: true });
+    // (null: no manifest of its volumes can be read — a damaged record is never a reason to delete
+    // volumes; they stay, out of the index, for `xtar index rebuild` or a restore to read.)
   }
   // Complete backups the index lacks, newer than any it holds of their source (oldest first: a later
   // one's references need the earlier's rows). An older one would take a place in the order that is
   // not its own; `xtar index rebuild` puts it where it belongs.
   const known = index.ids();
   for (const [id, vols] of [...onDisk.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    if (known.has(id) || !(await completeOnDisk(vols))) continue;
+    if (known.has(id) || (await completeOnDisk(vols)) !== true) continue;
     const source = (await readVolumeManifest(vols[0]?.dir as string))?.source;
     if (source === undefined || id <= (index.latest(source)?.id ?? '')) continue;
     try {

