@@ -38,8 +38,11 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
   let verdict: keyof DryRunListing = 'write';
   const outcome: Outcome = {
     done: (f: ExtractedFile): void => {
-      if (dry !== null) dry.add([...dir, f.name].join('/'), verdict);
-      if (ctx.onFile !== undefined) ctx.onFile([...dir, f.name].join('/'));
+      if (dry !== null || ctx.onFile !== undefined) {
+        const path = [...dir, f.name].join('/');
+        dry?.add(path, verdict);
+        ctx.onFile?.(path);
+      }
       ctx.files++;
       ctx.bytes += f.size;
       ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });
