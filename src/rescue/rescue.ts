@@ -7,7 +7,7 @@
  * the ranges a map does not mark `+` are read, and the copy and its map are brought up to date.
  */
 import { mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { blocksOf, formatMap, parseMap, unreadOf } from '../format/ddrescue-map.js';
 import { InputError } from '../errors.js';
 import { RandomReader, ReadSession, type ReadPolicy, type UnreadableRange } from '../unpack/random-reader.js';
@@ -32,7 +32,7 @@ export interface RescueResult {
   retrySeconds: number;
 }
 
-/** The files below `dir`, relative, skipping our own maps. */
+/** The files below `dir`, relative, sorted (rescue() passes over the maps among them). */
 async function filesOf(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
@@ -113,7 +113,7 @@ export async function rescue(volumes: readonly string[], dest: string, policy: R
       if (rel.endsWith(MAP_SUFFIX)) continue;
       const from = join(volume, rel);
       const to = join(copy, rel);
-      await mkdir(join(to, '..'), { recursive: true });
+      await mkdir(dirname(to), { recursive: true });
       const size = (await stat(from)).size;
       const want = await toRead(to, size);
       const done = await rescueFile(from, to, want, policy);
