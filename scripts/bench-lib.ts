@@ -378,7 +378,7 @@ export async function compareTrees(src: string, restored: string, opts: { diff: 
 // Corpora
 // ---------------------------------------------------------------------------------------------
 
-export const CORPUS_NAMES = ['small', 'mixed', 'huge', 'synth-100k', 'synth-200k'] as const;
+export const CORPUS_NAMES = ['small', 'tiny', 'mixed', 'huge', 'synth-100k', 'synth-200k'] as const;
 export type CorpusName = (typeof CORPUS_NAMES)[number];
 
 /** Bump when a corpus recipe changes, so old copies are rebuilt. */
@@ -453,6 +453,7 @@ type Builder = (dir: string, log: Log) => Promise<string[]>;
 
 const BUILDERS: Record<CorpusName, Builder> = {
   small: buildSmall,
+  tiny: buildTiny,
   mixed: buildMixed,
   huge: buildHuge,
   'synth-100k': (dir, log) => buildSynth(dir, 100_000, log),
@@ -747,6 +748,31 @@ async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promi
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
+}
+
+/** TINY's shape: 500 folders of 100 files each, 14–30 bytes of words (a mail folder, a source tree's small files). */
+export const TINY_FOLDERS = 500;
+export const TINY_PER_FOLDER = 100;
+const TINY_SEED = 7;
+const TINY_WORDS = 'alpha beta gamma delta mail note from to subject re fwd ok yes no'.split(' ');
+
+/** The name and content of TINY's file `f` of folder `d`, from one seeded stream (call in order). */
+export function tinyFile(rand: () => number, d: number, f: number): { rel: string; text: string } {
+  const n = 14 + Math.floor(rand() * 17);
+  let text = '';
+  while (text.length < n) text += `${TINY_WORDS[Math.floor(rand() * TINY_WORDS.length)] ?? ''} `;
+  return { rel: `d${String(d).padStart(3, '0')}/m${String(f).padStart(3, '0')}.txt`, text: text.slice(0, n) };
+}
+
+/** Where per-file cost is everything: 50,000 files of under 32 bytes in 500 folders. */
+async function buildTiny(dir: string): Promise<string[]> {
+  const rand = mulberry32(TINY_SEED);
+  for (let d = 0; d < TINY_FOLDERS; d++) {
+    await mkdir(path.join(dir, `d${String(d).padStart(3, '0')}`));
+    const files = Array.from({ length: TINY_PER_FOLDER }, (_, f) => tinyFile(rand, d, f));
+    await Promise.all(files.map((t) => writeFile(path.join(dir, t.rel), t.text)));
+  }
+  return [`synthetic, seed ${TINY_SEED}: ${TINY_FOLDERS} folders × ${TINY_PER_FOLDER} files of 14–30 bytes`];
 }
 
 async function buildSynth(dir: string, count: number, log: Log): Promise<string[]> {
