@@ -1,0 +1,54 @@
+/**
+ * Importing a backup into the index from volumes on a disc that fails some sectors (EIO, through the
+ * FUSE file system of test/helpers/eio-mount.ts): an unreadable structure.jsonl gives way to the copy
+ * the .xtar begins with, and the files an unreadable catalog no longer names are marked skipped with
+ * that reason — the damage named, never an opaque failure nor a quiet "not in the catalogs".
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pack } from '../../src/pack/pack.js';
+import { SetIndex } from '../../src/setindex/db.js';
+import { importBackup } from '../../src/setindex/rebuild.js';
+import { setVolumes } from '../../src/set/locate.js';
+import { mountEio, type EioMount } from '../helpers/eio-mount.js';
+import { removeTree, tempDir } from '../helpers/tree.js';
+
+const sample = fileURLToPath(new URL('../../../fixtures/sample', import.meta.url));
+
+describe('importBackup from a disc that fails sectors', () => {
+  let work: string;
+  let mount: EioMount | null = null;
+  before(async () => {
+    work = await tempDir();
+  });
+  after(async () => {
+    await mount?.close();
+    await removeTree(work);
+  });
+
+  it('reads the structure record from the copy inside the archive, and names what the unreadable catalog cost', async () => {
+    const set = join(work, 'set');
+    const { backupId: id } = await pack({ source: sample, out: set, jobs: 1 });
+    const vol = (await readdir(set)).find((n) => n.startsWith(`${id}-vol`)) as string;
+    const whole = async (name: string): Promise<[number, number][]> => [[0, (await stat(join(set, vol, name))).size]];
+    const mnt = join(work, 'mnt');
+    await mkdir(mnt);
+    mount = await mountEio(set, mnt, { [`${vol}/structure.jsonl`]: await whole('structure.jsonl'), [`${vol}/catalog.jsonl`]: await whole('catalog.jsonl') }, join(work, 'eio.log'));
+
+    const index = SetIndex.openFile(join(work, 'index.sqlite'));
+    try {
+      const r = await importBackup(index, id, (await setVolumes(mnt)).get(id) ?? []);
+      assert.ok(r.files > 0);
+      assert.ok(r.damage.some((d) => d.includes('structure.jsonl') && d.includes('cannot read')), r.damage.join('\n'));
+      assert.ok(r.damage.some((d) => d.includes('catalog.jsonl')), r.damage.join('\n'));
+      const files = index.dump().files[id] as { skipped?: string | null }[];
+      assert.equal(files.length, r.files);
+      for (const f of files) assert.match(String(f.skipped), /its catalog line could not be read/);
+    } finally {
+      index.close();
+    }
+  });
+});
