@@ -17,6 +17,12 @@ export interface RecordSource {
   gzip?: boolean;
   /** Known to lie on sectors the drive could not read: not read again (as though it failed at once). */
   unreadable?: boolean;
+  /**
+   * Where the lines come from instead of a plain read of the whole file: a reader that narrows a
+   * failing read down to the drive's sectors (unpack's `narrowedLines`), which names what it could not
+   * read through `bad` and reads on past it.
+   */
+  lines?: (bad: BadLine) => AsyncIterable<string>;
 }
 
 export type BadLine = (where: string, reason: string) => void;
@@ -35,7 +41,7 @@ export async function readStructureHeader(src: RecordSource): Promise<StructureH
 async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<string> {
   try {
     if (src.unreadable === true) throw Object.assign(new Error('known unreadable'), { code: 'EIO' });
-    for await (const line of readLines(src.path, src.range, src.gzip)) yield line;
+    for await (const line of src.lines === undefined ? readLines(src.path, src.range, src.gzip) : src.lines(bad)) yield line;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EIO') throw e;
     bad(src.label, 'the rest of the record cannot be read (the drive failed its sectors)');
@@ -69,11 +75,21 @@ export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncG
 
 export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGenerator<CatalogLine> {
   let n = 0;
-  for await (const line of readableLines(src, bad)) {
+  // A reader that reads on past unreadable sectors may have lost the header line itself: then the first line is a file's.
+  let lostBefore = false;
+  const noted: BadLine = (where, reason) => {
+    if (n === 0) lostBefore = true;
+    bad(where, reason);
+  };
+  for await (const line of readableLines(src, noted)) {
     n++;
     if (n === 1) {
-      decodeCatalogHeader(line, src.label);
-      continue;
+      try {
+        decodeCatalogHeader(line, src.label);
+        continue;
+      } catch (e) {
+        if (!lostBefore) throw e;
+      }
     }
     if (decodeTrailer(line) !== null) return;
     const where = `${src.label} line ${n}`;

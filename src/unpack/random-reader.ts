@@ -214,3 +214,47 @@ export class RandomReader {
     await this.fh.close();
   }
 }
+
+const LINE_CHUNK = 64 * 1024;
+
+/**
+ * The lines of a plain text record (catalog.jsonl, structure.jsonl) read through a session's narrowing
+ * reader, so a drive that fails some sectors costs only the lines on them: a line that touches an
+ * unreadable sector is not yielded but named through `bad` (its bytes; an unreadable newline joins
+ * its neighbours into one such line), and reading goes on past it. A rescued copy's map counts too.
+ */
+export async function* narrowedLines(path: string, label: string, session: ReadSession, bad: (where: string, reason: string) => void): AsyncGenerator<string> {
+  const r = await RandomReader.open(path, session);
+  try {
+    let carry = Buffer.alloc(0);
+    let carryAt = 0;
+    let pos = 0;
+    const line = (buf: Buffer, start: number, end: number): string | null => {
+      const at = carryAt + start;
+      if (r.unreadableIn(at, end + 1 - start) === null) return buf.toString('utf8', start, end);
+      bad(`${label} bytes ${at}–${carryAt + end}`, 'the drive cannot read this part of the record (its lines are not used)');
+      return null;
+    };
+    while (pos < r.size) {
+      const chunk = await r.read(pos, LINE_CHUNK);
+      if (chunk.length === 0) break;
+      pos += chunk.length;
+      const buf = Buffer.concat([carry, chunk]);
+      let start = 0;
+      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+        const text = line(buf, start, nl);
+        if (text !== null) yield text;
+        start = nl + 1;
+      }
+      carry = buf.subarray(start);
+      carryAt += start;
+    }
+    if (carry.length > 0) {
+      const text = line(carry, 0, carry.length);
+      if (text !== null) yield text;
+    }
+  } finally {
+    await r.close();
+  }
+}
+
