@@ -22,9 +22,9 @@ function run(cmd: string, args: readonly string[]): Promise<{ status: number }> 
 }
 
 const FS_SCRIPT = `
-import ctypes, errno, json, os, sys
+import ctypes, errno, json, os, sys, time
 from fusepy import FUSE, FuseOSError, Operations
-src, mnt, spec, log = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+src, mnt, spec, log, hang = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5])
 class EioFS(Operations):
     def _p(self, path): return os.path.join(src, path.lstrip('/'))
     def getattr(self, path, fh=None):
@@ -38,6 +38,9 @@ class EioFS(Operations):
         if flags & (os.O_WRONLY | os.O_RDWR): raise FuseOSError(errno.EROFS)
         return os.open(self._p(path), os.O_RDONLY)
     def read(self, path, size, offset, fh):
+        for a, b in hang.get(path.lstrip('/'), []):
+            while offset < b and a < offset + size and os.path.exists(log + '.hang'):
+                time.sleep(0.02)
         for a, b in spec.get(path.lstrip('/'), []):
             if offset < b and a < offset + size:
                 with open(log, 'a') as f: f.write('%s %d %d\\n' % (path, offset, size))
@@ -86,9 +89,13 @@ function exited(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Serve `source` at `mountpoint` (an empty folder, absolute path), failing `bad`. Resolves once the mount is live. */
-export async function mountEio(source: string, mountpoint: string, bad: BadRanges, log: string): Promise<EioMount> {
-  const child = spawn('/usr/bin/python3', ['-c', FS_SCRIPT, source, mountpoint, JSON.stringify(bad), log], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Serve `source` at `mountpoint` (an empty folder, absolute path), failing `bad`. Resolves once the
+ * mount is live. Reads touching `hang` wait for as long as the file LOG.hang exists (a drive stuck on
+ * a sector: a test can interrupt the reader there, then remove the file to let the mount go).
+ */
+export async function mountEio(source: string, mountpoint: string, bad: BadRanges, log: string, hang: BadRanges = {}): Promise<EioMount> {
+  const child = spawn('/usr/bin/python3', ['-c', FS_SCRIPT, source, mountpoint, JSON.stringify(bad), log, JSON.stringify(hang)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let closed = false;
