@@ -12,12 +12,13 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { basename, dirname, join } from 'node:path';
 import { blocksOf, formatMap, parseMap, unreadOf, type MapBlock } from '../format/ddrescue-map.js';
 import { InputError } from '../errors.js';
+import { MAP_SUFFIX } from '../set/rescue-map.js';
 import { RandomReader, ReadSession, type ReadPolicy, type UnreadableRange } from '../unpack/random-reader.js';
 
 const CHUNK = 1024 * 1024;
 /** How many bytes of a file are copied between two writes of its map. */
 const CHECKPOINT = 8 * CHUNK;
-export const MAP_SUFFIX = '.map';
+export { MAP_SUFFIX };
 
 export interface RescuedFile {
   /** The copy's path. */

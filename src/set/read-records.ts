@@ -6,6 +6,7 @@
 import { FormatError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry, type StructureHeader } from '../format/records.js';
 import { readLines } from '../util/lines.js';
+import { firstMissing } from './rescue-map.js';
 
 export interface RecordSource {
   path: string;
@@ -41,7 +42,20 @@ export async function readStructureHeader(src: RecordSource): Promise<StructureH
 async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<string> {
   try {
     if (src.unreadable === true) throw Object.assign(new Error('known unreadable'), { code: 'EIO' });
-    for await (const line of src.lines === undefined ? readLines(src.path, src.range, src.gzip) : src.lines(bad)) yield line;
+    if (src.lines !== undefined) {
+      for await (const line of src.lines(bad)) yield line;
+      return;
+    }
+    // A rescued copy: bytes its map marks missing are zeros, not the record. A plain record is read up
+    // to them; a compressed one not at all (its stream past them would not decode).
+    const missing = await firstMissing(src.path, src.range?.start, src.range?.end);
+    if (missing !== null) {
+      const start = src.range?.start ?? 0;
+      if (src.gzip !== true && missing > start) for await (const line of readLines(src.path, { start, end: missing }, false)) yield line;
+      bad(src.label, `the rest of the record is missing from this rescued copy (its map marks byte ${missing} on unread)`);
+      return;
+    }
+    for await (const line of readLines(src.path, src.range, src.gzip)) yield line;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EIO') throw e;
     bad(src.label, 'the rest of the record cannot be read (the drive failed its sectors)');

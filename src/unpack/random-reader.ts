@@ -13,8 +13,8 @@
  * reads touching them behave exactly as on the failing disc. A map whose copy has changed since (par2
  * repaired it: xtar's map names the copy's size and mtime) no longer describes it and is not used.
  */
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { parseMap, unreadOf } from '../format/ddrescue-map.js';
+import { open, type FileHandle } from 'node:fs/promises';
+import { missingPerMap } from '../set/rescue-map.js';
 
 const WINDOW = 1024 * 1024;
 /** What an unreadable sector reads as: not a tar header (its checksum field is not octal), never zeros (the end of a tar). */
@@ -51,14 +51,7 @@ export class ReadSession {
   async seedFromMap(path: string): Promise<void> {
     if (this.seeded.has(path)) return;
     this.seeded.add(path);
-    const text = await readFile(`${path}.map`, 'utf8').catch(() => null);
-    const map = text === null ? null : parseMap(text);
-    if (map === null) return;
-    if (map.copy !== null) {
-      const s = await stat(path, { bigint: true });
-      if (Number(s.size) !== map.copy.size || s.mtimeNs !== map.copy.mtimeNs) return;
-    }
-    const ranges = unreadOf(map.blocks);
+    const ranges = await missingPerMap(path);
     if (ranges.length > 0) this.bad.set(path, mergeRanges([...(this.bad.get(path) ?? []), ...ranges]));
   }
 

@@ -226,4 +226,22 @@ describe('xtar rescue: a damaged disc copied as ddrescue does', () => {
     assert.ok((await readFile(join(to, xtarFile))).equals(original));
     assert.equal((await xtar(['verify', join(to, vol)])).status, 0);
   });
+
+  it('records beside a rescued archive: bytes their maps mark missing are damage, not zeros to read', async () => {
+    const { set, vol } = await pack('records', []);
+    const to = join(work, 'rescued-records');
+    const r = await rescueOff(set, vol, { [`${vol}/volume.json`]: [[0, SECTOR]], [`${vol}/catalog.jsonl`]: [[SECTOR, 2 * SECTOR]] }, to);
+    assert.equal(r.status, 1, r.stderr);
+    const copy = join(to, vol);
+    const u = await xtar(['unpack', copy, '--dest', join(work, 'out-records'), '--json']);
+    assert.equal(u.status, 1, u.stderr);
+    const problems = (JSON.parse(u.stdout) as { problems: { path: string; kind: string; reason: string }[] }).problems;
+    const lines = problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+    assert.match(lines, /volume\.json cannot be used \(it is missing from this rescued copy from byte 0 on/);
+    assert.match(lines, /catalog\.jsonl.*the copy inside the archive was used/);
+    assert.equal(problems.filter((p) => p.kind === 'damaged').length, 0, lines);
+    const want = await snapshot(src);
+    const got = await snapshot(join(work, 'out-records', 'tree'));
+    for (const [p, info] of want) if (info.type === 'file') assert.equal(got.get(p)?.sha256, info.sha256, p);
+  });
 });
