@@ -107,16 +107,22 @@ export class RandomReader {
   async read(pos: number, length: number): Promise<Buffer> {
     const end = Math.min(pos + length, this.size);
     if (pos >= end) return Buffer.alloc(0);
-    if (pos >= this.bufStart && end <= this.bufStart + this.buf.length) {
+    const winEnd = this.bufStart + this.buf.length;
+    if (pos >= this.bufStart && end <= winEnd) {
       return this.buf.subarray(pos - this.bufStart, end - this.bufStart);
     }
+    // A read that starts inside the window takes its head from there and reads on from the window's
+    // end: the archive is read front to back without going back over bytes already read.
+    const keep = pos >= this.bufStart && pos < winEnd ? winEnd - pos : 0;
     if (end - pos > WINDOW) {
       const out = Buffer.allocUnsafe(end - pos);
-      return out.subarray(0, await this.fill(out, pos));
+      if (keep > 0) this.buf.copy(out, 0, pos - this.bufStart);
+      return out.subarray(0, keep + (await this.fill(out.subarray(keep), pos + keep)));
     }
     const want = Math.min(WINDOW, this.size - pos);
     const b = Buffer.allocUnsafe(want);
-    const got = await this.fill(b, pos);
+    if (keep > 0) this.buf.copy(b, 0, pos - this.bufStart);
+    const got = keep + (await this.fill(b.subarray(keep), pos + keep));
     this.buf = b.subarray(0, got);
     this.bufStart = pos;
     return this.buf.subarray(0, Math.min(end - pos, got));
