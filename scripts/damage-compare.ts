@@ -128,7 +128,12 @@ function checkTarget(kind: string, archives: string, xtar: Tool, bad: readonly R
   return { kind, whole: whole.length, missed, wrongAmongAll: tally(original, got).wrong };
 }
 
+/** The tools the comparison runs, each from its Debian package: named up front when one is missing. */
+const NEEDED: [string, string][] = [['tar', 'tar'], ['gzip', 'gzip'], ['zip', 'zip'], ['unzip', 'unzip'], ['dar', 'dar'], ['fusermount3', 'fuse3']];
+
 async function main(): Promise<void> {
+  const missing = NEEDED.filter(([tool]) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0);
+  if (missing.length > 0) throw new Error(`damage-compare needs ${missing.map(([t, p]) => `${t} (apt-get install ${p})`).join(', ')}`);
   const work = resolve(arg('work', '/tmp/xtar-damage-compare'));
   const seed = Number(arg('seed', '1'));
   const bursts = Number(arg('bursts', '8'));
