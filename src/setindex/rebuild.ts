@@ -16,6 +16,7 @@ import { folderBytes } from '../set/volume-files.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
 import { catalogLines, type RecordSource } from '../set/read-records.js';
+import { firstMissing } from '../set/rescue-map.js';
 import { readLines } from '../util/lines.js';
 import { INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
 
@@ -198,6 +199,8 @@ async function structureCopy(archive: string): Promise<RecordSource | null> {
 async function doesNotCheck(src: RecordSource): Promise<string | null> {
   const digest = new RecordDigest();
   let n = 0;
+  const missing = await firstMissing(src.path, src.range?.start, src.range?.end);
+  if (missing !== null) return `it is missing from this rescued copy from byte ${missing} on (its map marks the bytes unread)`;
   try {
     for await (const line of readLines(src.path, src.range, src.gzip)) {
       if (n++ === 0) decodeStructureHeader(line, src.label);

@@ -6,13 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pack } from '../../src/pack/pack.js';
 import { SetIndex } from '../../src/setindex/db.js';
 import { importBackup } from '../../src/setindex/rebuild.js';
 import { setVolumes } from '../../src/set/locate.js';
+import { xtar } from '../helpers/cli.js';
 import { mountEio, type EioMount } from '../helpers/eio-mount.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
 
@@ -50,5 +51,31 @@ describe('importBackup from a disc that fails sectors', () => {
     } finally {
       index.close();
     }
+  });
+
+  it('index rebuild of a rescued copy: a structure.jsonl its map marks in part unread is passed over, named, exit 1', async () => {
+    const set = join(work, 'set-map');
+    const { backupId: id } = await pack({ source: sample, out: set, jobs: 1 });
+    const copy = join(work, 'copy');
+    await cp(set, copy, { recursive: true });
+    const vol = (await readdir(copy)).find((n) => n.startsWith(`${id}-vol`)) as string;
+    // As `xtar rescue` leaves it: zeros where unread, and a ddrescue map saying so (bytes 512–1023).
+    const structure = join(copy, vol, 'structure.jsonl');
+    const bytes = await readFile(structure);
+    assert.ok(bytes.length > 1024);
+    bytes.fill(0, 512, 1024);
+    await writeFile(structure, bytes);
+    const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+    await writeFile(`${structure}.map`, `# Mapfile\n${hex(512)} - 1\n${hex(0)} ${hex(512)} +\n${hex(512)} ${hex(512)} -\n${hex(1024)} ${hex(bytes.length - 1024)} +\n`);
+    const r = await xtar(['index', 'rebuild', copy, '--json']);
+    assert.equal(r.status, 1, r.stderr);
+    const out = JSON.parse(r.stdout) as { backups: { id: string; files: number; damage: string[] }[]; failed: unknown[] };
+    assert.deepEqual(out.failed, []);
+    const b = out.backups.find((x) => x.id === id);
+    assert.ok(b !== undefined && b.files > 0);
+    assert.match(b.damage.join('\n'), /structure\.jsonl: it is missing from this rescued copy from byte 512 on/);
+    const text = await xtar(['index', 'rebuild', copy]);
+    assert.equal(text.status, 1);
+    assert.match(text.stderr, new RegExp(`xtar: backup ${id}: .*structure\\.jsonl: it is missing from this rescued copy`));
   });
 });
