@@ -144,7 +144,7 @@ function packCommand(y: Argv): Argv {
   );
 }
 
-/** --sector-size and --read-retries: how hard unpack, verify and rescue try a failing drive. */
+/** --sector-size and --read-retries: how hard unpack, verify, rescue, expand-structure and list try a failing drive. */
 function readOptions<T>(y: Argv<T>) {
   return y
     .option('sector-size', { type: 'number', default: 2048, describe: 'a failing read is narrowed down to pieces this large (a multiple of 512; 2048 for CDs, DVDs and BDs)' })
@@ -219,7 +219,7 @@ function expandStructureCommand(y: Argv): Argv {
     'expand-structure <input>',
     'bring back folders, links, FIFOs, modes, owners and times after a by-hand restore',
     (y) =>
-      common(y)
+      readOptions(common(y))
         .positional('input', { type: 'string', demandOption: true, describe: 'SET, VOLUME folder, FILE.xtar or a structure.jsonl file' })
         .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder the files were restored into' })
         .option('prune', {
@@ -232,7 +232,7 @@ function expandStructureCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runExpandStructure } = await import('./commands/unpack.js');
-      status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet, prune: a.prune }, io);
+      status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet, prune: a.prune, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
 }
@@ -335,7 +335,7 @@ function listCommand(y: Argv): Argv {
     'list <set>',
     'show the backups in a set, their volumes, and which volume holds each file',
     (y) =>
-      common(y)
+      readOptions(common(y))
         .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
         .option('files', { type: 'string', describe: 'also list files (matching GLOB, if given) and the volume(s) holding each' })
         .option('obsolete', { type: 'boolean', default: false, describe: 'list the volumes no longer needed to restore the newest state (discs that can be reused)' })
@@ -346,7 +346,7 @@ function listCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runList } = await import('./commands/list.js');
-      status = await runList({ set: a.set as string, files: a.files, json: a.json, quiet: a.quiet, obsolete: a.obsolete, keep: a.keep, utc: a.utc }, io);
+      status = await runList({ set: a.set as string, files: a.files, json: a.json, quiet: a.quiet, obsolete: a.obsolete, keep: a.keep, utc: a.utc, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
 }

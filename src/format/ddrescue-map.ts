@@ -43,8 +43,11 @@ export function unreadOf(blocks: readonly MapBlock[]): { offset: number; length:
   return blocks.filter((b) => b.status !== '+' && b.size > 0).map((b) => ({ offset: b.pos, length: b.size }));
 }
 
-/** The mapfile text for `blocks`, headed by `command` and the copy it describes. */
-export function formatMap(blocks: readonly MapBlock[], command: string, copy: { size: number; mtimeNs: bigint }, now: Date): string {
+/**
+ * The mapfile text for `blocks`, headed by `command` and the copy it describes — none for the map of
+ * a copy still being written (its mtime moves on with every write): that map is always believed.
+ */
+export function formatMap(blocks: readonly MapBlock[], command: string, copy: { size: number; mtimeNs: bigint } | null, now: Date): string {
   const done = blocks.every((b) => b.status === '+');
   const time = now.toISOString().replace('T', ' ').slice(0, 19);
   const firstBad = blocks.find((b) => b.status !== '+');
@@ -54,7 +57,7 @@ export function formatMap(blocks: readonly MapBlock[], command: string, copy: { 
     `# Start time:   ${time}`,
     `# Current time: ${time}`,
     `# ${done ? 'Finished' : 'Bad sectors remain'}`,
-    `# xtar-copy: size=${copy.size} mtime_ns=${copy.mtimeNs}`,
+    ...(copy === null ? [] : [`# xtar-copy: size=${copy.size} mtime_ns=${copy.mtimeNs}`]),
     '# current_pos  current_status  current_pass',
     `${hex(firstBad?.pos ?? 0)}     ${done ? '+' : '?'}               1`,
     '#      pos        size  status',

@@ -5,15 +5,20 @@
  * written) and listed in a GNU ddrescue mapfile beside the copy, FILE.map — one for every file, all
  * `+` when it was read in full. Run again with the maps there (another drive, a cleaned disc), only
  * the ranges a map does not mark `+` are read, and the copy and its map are brought up to date.
+ * While a file is copied its map is brought up to date every CHECKPOINT bytes (`?` for what is not
+ * tried yet), after the bytes it marks read are synced: a run interrupted mid-file goes on from there.
  */
-import { mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { blocksOf, formatMap, parseMap, unreadOf } from '../format/ddrescue-map.js';
+import { blocksOf, formatMap, parseMap, unreadOf, type MapBlock } from '../format/ddrescue-map.js';
 import { InputError } from '../errors.js';
+import { MAP_SUFFIX } from '../set/rescue-map.js';
 import { RandomReader, ReadSession, type ReadPolicy, type UnreadableRange } from '../unpack/random-reader.js';
 
 const CHUNK = 1024 * 1024;
-export const MAP_SUFFIX = '.map';
+/** How many bytes of a file are copied between two writes of its map. */
+const CHECKPOINT = 8 * CHUNK;
+export { MAP_SUFFIX };
 
 export interface RescuedFile {
   /** The copy's path. */
@@ -66,12 +71,52 @@ function within(bad: readonly UnreadableRange[], want: readonly UnreadableRange[
   return out.sort((x, y) => x.offset - y.offset);
 }
 
-/** Copy one file: read `want` of `from` into `to` (holes where unreadable); the ranges still unread. */
-async function rescueFile(from: string, to: string, { fresh, want }: { fresh: boolean; want: UnreadableRange[] }, policy: ReadPolicy): Promise<{ bad: UnreadableRange[]; read: number; session: ReadSession }> {
+/**
+ * The map of a copy of `size` bytes: `bad` unreadable ('-'), the parts of `want` from `cursor` on not
+ * tried yet ('?'), the rest read ('+').
+ */
+function mapBlocks(size: number, bad: readonly UnreadableRange[], want: readonly UnreadableRange[], cursor: number): MapBlock[] {
+  const untried = want.flatMap((w) => (w.offset + w.length > cursor ? [{ offset: Math.max(w.offset, cursor), length: w.offset + w.length - Math.max(w.offset, cursor) }] : []));
+  if (untried.length === 0) return blocksOf(size, bad);
+  const marked = [...bad.map((r) => ({ ...r, status: '-' })), ...untried.map((r) => ({ ...r, status: '?' }))].sort((x, y) => x.offset - y.offset);
+  const out: MapBlock[] = [];
+  let at = 0;
+  for (const r of marked) {
+    const start = Math.max(r.offset, at);
+    const end = Math.min(r.offset + r.length, size);
+    if (end <= start) continue;
+    if (start > at) out.push({ pos: at, size: start - at, status: '+' });
+    out.push({ pos: start, size: end - start, status: r.status });
+    at = end;
+  }
+  if (at < size) out.push({ pos: at, size: size - at, status: '+' });
+  return out;
+}
+
+/**
+ * Write `to`'s map (through a temporary name: a map is whole or the old one). The map of a finished
+ * copy names it (size, mtime: a copy changed since, by par2, is no longer described by it); that of a
+ * copy still being written does not, so what it marks unread stays unread whatever happened after.
+ */
+async function writeMap(to: string, blocks: readonly MapBlock[], command: string, finished: boolean): Promise<void> {
+  const after = await stat(to, { bigint: true });
+  const text = formatMap(blocks, command, finished ? { size: Number(after.size), mtimeNs: after.mtimeNs } : null, new Date());
+  await writeFile(`${to}${MAP_SUFFIX}.tmp`, text);
+  await rename(`${to}${MAP_SUFFIX}.tmp`, to + MAP_SUFFIX);
+}
+
+/** Copy one file: read `want` of `from` into `to` (holes where unreadable), its map kept up to date; the ranges still unread. */
+async function rescueFile(from: string, to: string, { fresh, want }: { fresh: boolean; want: UnreadableRange[] }, policy: ReadPolicy, command: string): Promise<{ bad: UnreadableRange[]; read: number; session: ReadSession }> {
   const session = new ReadSession(policy);
   const reader = await RandomReader.open(from, session);
+  // A map left from a copy of another size describes nothing here: gone before the copy starts anew.
+  if (fresh) await rm(to + MAP_SUFFIX, { force: true });
   const out = await open(to, fresh ? 'w' : 'r+');
   let read = 0;
+  let sinceCheckpoint = 0;
+  const last = want[want.length - 1];
+  const wantEnd = last === undefined ? 0 : last.offset + last.length;
+  const badSoFar = (): UnreadableRange[] => within(session.bad.get(from) ?? [], want, reader.size);
   try {
     await out.truncate(reader.size);
     for (const w of want) {
@@ -90,6 +135,13 @@ async function rescueFile(from: string, to: string, { fresh, want }: { fresh: bo
           }
           at = r === null ? end : Math.min(end, r.offset + r.length);
         }
+        sinceCheckpoint += len;
+        if (sinceCheckpoint >= CHECKPOINT && pos + len < wantEnd) {
+          // The bytes first, then the map that says they are there.
+          await out.datasync();
+          await writeMap(to, mapBlocks(reader.size, badSoFar(), want, pos + len), command, false);
+          sinceCheckpoint = 0;
+        }
       }
     }
     await out.sync();
@@ -97,7 +149,7 @@ async function rescueFile(from: string, to: string, { fresh, want }: { fresh: bo
     await out.close();
     await reader.close();
   }
-  return { bad: within(session.bad.get(from) ?? [], want, reader.size), read, session };
+  return { bad: badSoFar(), read, session };
 }
 
 /** Rescue each volume folder of `volumes` into `dest`/<its name>/. */
@@ -116,12 +168,9 @@ export async function rescue(volumes: readonly string[], dest: string, policy: R
       await mkdir(dirname(to), { recursive: true });
       const size = (await stat(from)).size;
       const want = await toRead(to, size);
-      const done = await rescueFile(from, to, want, policy);
+      const done = await rescueFile(from, to, want, policy, command);
       retryMs += done.session.retryMs;
-      const after = await stat(to, { bigint: true });
-      const text = formatMap(blocksOf(size, done.bad), command, { size, mtimeNs: after.mtimeNs }, new Date());
-      await writeFile(`${to}${MAP_SUFFIX}.tmp`, text);
-      await rename(`${to}${MAP_SUFFIX}.tmp`, to + MAP_SUFFIX);
+      await writeMap(to, blocksOf(size, done.bad), command, true);
       const bad = done.bad;
       const badBytes = bad.reduce((n, r) => n + r.length, 0);
       result.badBytes += badBytes;

@@ -11,7 +11,7 @@ import { SET_MARKER } from '../format/layout.js';
 import { checkVolumeManifest } from './manifest.js';
 import { folderBytes } from './volume-files.js';
 import { setVolumes, type VolumeSource } from './locate.js';
-import { catalogLines } from './read-records.js';
+import { catalogLines, type BadLine } from './read-records.js';
 
 export interface ListedVolume {
   volume: number;
@@ -95,12 +95,16 @@ async function sizeOf(path: string | null): Promise<number> {
   return path === null ? 0 : ((await stat(path).catch(() => null))?.size ?? 0);
 }
 
+/** Reads a plain record's lines some other way than whole (the CLI passes one that narrows failing reads down to sectors). */
+export type RecordLines = (path: string, bad: BadLine) => AsyncIterable<string>;
+
 /**
  * Which volume holds each file of a backup (from its newest volume's catalog, which covers all before
- * it). A catalog line that does not parse, or a catalog the drive cannot read to its end, goes to
- * `report`: the files it would have named are missing from the list, and the list says so.
+ * it). A catalog line that does not parse, or a part of the catalog the drive cannot read, goes to
+ * `report`: the files it would have named are missing from the list, and the list says so. With
+ * `lines`, the catalog is read through it (a drive's failing sectors then cost only their lines).
  */
-export async function listFiles(set: string, backupId: string, glob?: string, report: (p: Problem) => void = () => undefined): Promise<ListedFile[]> {
+export async function listFiles(set: string, backupId: string, glob?: string, report: (p: Problem) => void = () => undefined, lines?: RecordLines): Promise<ListedFile[]> {
   const vols = (await setVolumes(resolve(set))).get(backupId) ?? [];
   const newest = vols[vols.length - 1];
   if (!newest || newest.catalog === null) return [];
@@ -109,8 +113,9 @@ export async function listFiles(set: string, backupId: string, glob?: string, re
   const byName = glob !== undefined && !glob.includes('/');
   const match = (p: string): boolean => m === null || m(byName ? p.slice(p.lastIndexOf('/') + 1) : p);
   const out: ListedFile[] = [];
-  const bad = (where: string, reason: string): void => report({ path: where, reason: `${reason}; the files it names past there are not listed (xtar verify reads its copy inside the archive)`, kind: 'header' });
-  for await (const c of catalogLines({ path: newest.catalog, label: newest.catalog }, bad)) {
+  const bad = (where: string, reason: string): void => report({ path: where, reason: `${reason}; the files it names there are not listed (xtar verify reads its copy inside the archive)`, kind: 'header' });
+  const path = newest.catalog;
+  for await (const c of catalogLines({ path, label: path, ...(lines === undefined ? {} : { lines: (b: BadLine) => lines(path, b) }) }, bad)) {
     if ('skipped' in c) continue;
     const rel = c.path.slice(c.path.indexOf('/') + 1);
     if (!match(c.path) && !match(rel)) continue;

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VOLUME_MANIFEST } from '../format/layout.js';
 import { decodeVolumeManifest, type VolumeManifest } from '../format/manifest.js';
+import { firstMissing } from './rescue-map.js';
 
 /**
  * The volume.json of the volume folder `dir`, or null when there is none, it cannot be read, or it
@@ -24,6 +25,9 @@ export async function checkVolumeManifest(dir: string): Promise<{ path: string; 
     const eio = (e as NodeJS.ErrnoException).code === 'EIO';
     return { path, manifest: null, damaged: eio ? 'it cannot be read (the drive failed its sectors)' : null };
   }
+  // A rescued copy whose map marks bytes of it unread: zeros, not what the disc held.
+  const missing = await firstMissing(path);
+  if (missing !== null) return { path, manifest: null, damaged: `it is missing from this rescued copy from byte ${missing} on (its map marks the bytes unread)` };
   try {
     return { path, manifest: decodeVolumeManifest(text, path), damaged: null };
   } catch (e) {

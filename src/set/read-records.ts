@@ -6,6 +6,7 @@
 import { FormatError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry, type StructureHeader } from '../format/records.js';
 import { readLines } from '../util/lines.js';
+import { firstMissing } from './rescue-map.js';
 
 export interface RecordSource {
   path: string;
@@ -17,6 +18,12 @@ export interface RecordSource {
   gzip?: boolean;
   /** Known to lie on sectors the drive could not read: not read again (as though it failed at once). */
   unreadable?: boolean;
+  /**
+   * Where the lines come from instead of a plain read of the whole file: a reader that narrows a
+   * failing read down to the drive's sectors (unpack's `narrowedLines`), which names what it could not
+   * read through `bad` and reads on past it.
+   */
+  lines?: (bad: BadLine) => AsyncIterable<string>;
 }
 
 export type BadLine = (where: string, reason: string) => void;
@@ -35,6 +42,19 @@ export async function readStructureHeader(src: RecordSource): Promise<StructureH
 async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<string> {
   try {
     if (src.unreadable === true) throw Object.assign(new Error('known unreadable'), { code: 'EIO' });
+    if (src.lines !== undefined) {
+      for await (const line of src.lines(bad)) yield line;
+      return;
+    }
+    // A rescued copy: bytes its map marks missing are zeros, not the record. A plain record is read up
+    // to them; a compressed one not at all (its stream past them would not decode).
+    const missing = await firstMissing(src.path, src.range?.start, src.range?.end);
+    if (missing !== null) {
+      const start = src.range?.start ?? 0;
+      if (src.gzip !== true && missing > start) for await (const line of readLines(src.path, { start, end: missing }, false)) yield line;
+      bad(src.label, `the rest of the record is missing from this rescued copy (its map marks byte ${missing} on unread)`);
+      return;
+    }
     for await (const line of readLines(src.path, src.range, src.gzip)) yield line;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EIO') throw e;
@@ -69,11 +89,21 @@ export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncG
 
 export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGenerator<CatalogLine> {
   let n = 0;
-  for await (const line of readableLines(src, bad)) {
+  // A reader that reads on past unreadable sectors may have lost the header line itself: then the first line is a file's.
+  let lostBefore = false;
+  const noted: BadLine = (where, reason) => {
+    if (n === 0) lostBefore = true;
+    bad(where, reason);
+  };
+  for await (const line of readableLines(src, noted)) {
     n++;
     if (n === 1) {
-      decodeCatalogHeader(line, src.label);
-      continue;
+      try {
+        decodeCatalogHeader(line, src.label);
+        continue;
+      } catch (e) {
+        if (!lostBefore) throw e;
+      }
     }
     if (decodeTrailer(line) !== null) return;
     const where = `${src.label} line ${n}`;

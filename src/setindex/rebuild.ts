@@ -6,15 +6,17 @@
  * grow with the tree.
  */
 import { createHash } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { comparePreorder } from '../format/names.js';
+import { comparePreorder, STRUCTURE_SUFFIX } from '../format/names.js';
+import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords } from '../format/tar.js';
 import type { VolumeManifest } from '../format/manifest.js';
-import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, type BackupKind, type CatalogLine } from '../format/records.js';
+import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type BackupKind, type CatalogLine } from '../format/records.js';
 import { folderBytes } from '../set/volume-files.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
 import { catalogLines, type RecordSource } from '../set/read-records.js';
+import { firstMissing } from '../set/rescue-map.js';
 import { readLines } from '../util/lines.js';
 import { INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
 
@@ -24,6 +26,12 @@ export interface ImportResult {
   volumes: number;
   missing: number[];
   files: number;
+  /**
+   * Records that could not be used as they stood (a drive that fails their sectors, a checksum that
+   * does not match): each named with what it cost. The backup's rows are made all the same, from the
+   * records that did read; the files a damaged catalog no longer names are marked skipped with why.
+   */
+  damage: string[];
 }
 
 /** Add one backup to the index from its volumes (which must include one with its structure record). */
@@ -31,14 +39,14 @@ export async function importBackup(index: SetIndex, id: string, vols: readonly V
   const present = vols.filter((v) => v.dir !== null);
   let manifest: VolumeManifest | null = null;
   for (const v of present) manifest ??= await readVolumeManifest(v.dir as string);
-  const structure = present.find((v) => v.structure !== null)?.structure ?? null;
-  if (structure === null) throw new Error(`backup ${id} has no structure record in the set`);
+  const damage: string[] = [];
+  const structure = await chooseStructure(id, present, damage);
   let header = null;
-  for await (const line of readLines(structure)) {
-    header = decodeStructureHeader(line, structure);
+  for await (const line of readLines(structure.path, structure.range, structure.gzip)) {
+    header = decodeStructureHeader(line, structure.label);
     break;
   }
-  if (header === null) throw new Error(`${structure} is empty`);
+  if (header === null) throw new Error(`${structure.label} is empty`);
   const kind: BackupKind = header.kind ?? manifest?.kind ?? 'full';
   const base = header.base ?? manifest?.base ?? null;
   const total = manifest?.volumes ?? Math.max(...present.map((v) => v.volume ?? 1));
@@ -47,7 +55,7 @@ export async function importBackup(index: SetIndex, id: string, vols: readonly V
 
   const rowid = index.beginBackup({ id, kind, base, source: manifest?.source ?? header.root, root: header.root, created: header.created });
   try {
-    return await importRows(index, rowid, { id, structure, present, total, missing });
+    return await importRows(index, rowid, { id, structure, present, total, missing, damage });
   } catch (e) {
     index.dropBackup(rowid);
     throw e;
@@ -57,12 +65,19 @@ export async function importBackup(index: SetIndex, id: string, vols: readonly V
 async function importRows(
   index: SetIndex,
   rowid: number,
-  b: { id: string; structure: string; present: readonly VolumeSource[]; total: number; missing: number[] },
+  b: { id: string; structure: RecordSource; present: readonly VolumeSource[]; total: number; missing: number[]; damage: string[] },
 ): Promise<ImportResult> {
-  const { id, structure, present, total, missing } = b;
+  const { id, structure, present, total, missing, damage } = b;
   const newest = [...present].reverse().find((v) => v.catalog !== null);
   const catalog: RecordSource | null = newest?.catalog ? { path: newest.catalog, label: newest.catalog } : null;
-  const lines = catalog ? catalogLines(catalog, () => undefined)[Symbol.asyncIterator]() : null;
+  // A catalog line that does not decode, or a catalog the drive stops reading: the files it would have
+  // named are not guessed; they are marked skipped with that reason, and the damage is named.
+  let catalogDamage: string | null = null;
+  const badCatalog = (where: string, reason: string): void => {
+    damage.push(`${where}: ${reason}`);
+    catalogDamage ??= `its catalog line could not be read (${where}: ${reason})`;
+  };
+  const lines = catalog ? catalogLines(catalog, badCatalog)[Symbol.asyncIterator]() : null;
   let pending: CatalogLine | null = null;
   const nextLine = async (): Promise<CatalogLine | null> => {
     if (lines === null) return null;
@@ -76,10 +91,10 @@ async function importRows(
   let bytes = 0;
   let skippedFiles = 0;
   let n = 0;
-  for await (const line of readLines(structure)) {
+  for await (const line of readLines(structure.path, structure.range, structure.gzip)) {
     if (n++ === 0 || decodeTrailer(line) !== null) continue;
     hash.update(`${line}\n`);
-    const e = decodeStructureEntry(line, structure);
+    const e = decodeStructureEntry(line, structure.label);
     if (e.type !== 'file') continue;
     files++;
     bytes += e.size ?? 0;
@@ -88,7 +103,7 @@ async function importRows(
     const c = pending !== null && pending.path === e.path ? pending : null;
     if (c === null) {
       skippedFiles++;
-      index.addFile(rowid, { ...f, skipped: 'not in the catalogs of the volumes in the set' }, null);
+      index.addFile(rowid, { ...f, skipped: catalogDamage ?? 'not in the catalogs of the volumes in the set' }, null);
     } else if ('skipped' in c) {
       skippedFiles++;
       index.addFile(rowid, { ...f, skipped: c.skipped }, null);
@@ -119,9 +134,92 @@ async function importRows(
     summary.storedBytes += m?.bytes ?? 0;
   }
   index.completeBackup(rowid, summary);
-  return { id, volumes: total, missing, files };
+  return { id, volumes: total, missing, files, damage };
 }
 
+/**
+ * The structure record to import from, best first: each volume's structure.jsonl, then the copy each
+ * volume's .xtar begins with (ROOT.xtar-structure.jsonl.gz, its first entry) — the first that reads
+ * whole and whose digest matches. One the drive cannot read (EIO) or that does not check is named in
+ * `damage` and passed over; when none reads whole the backup cannot be imported (a thrown Error names why).
+ */
+async function chooseStructure(id: string, present: readonly VolumeSource[], damage: string[]): Promise<RecordSource> {
+  const tried: string[] = [];
+  let any = false;
+  const candidates = async function* (): AsyncGenerator<RecordSource> {
+    for (const v of present) if (v.structure !== null) yield { path: v.structure, label: v.structure };
+    for (const v of present) {
+      const copy = await structureCopy(v.archive).catch(() => null);
+      if (copy !== null) yield copy;
+    }
+  };
+  for await (const src of candidates()) {
+    any = true;
+    const why = await doesNotCheck(src);
+    if (why === null) {
+      damage.push(...tried);
+      return src;
+    }
+    tried.push(`${src.label}: ${why}; not used`);
+  }
+  if (!any) throw new Error(`backup ${id} has no structure record in the set`);
+  throw new Error(`backup ${id}: no structure record in the set reads whole (${tried.join('; ')})`);
+}
+
+/** The structure record's copy an .xtar begins with (after a pax header, when the name needed one), or null. */
+async function structureCopy(archive: string): Promise<RecordSource | null> {
+  const fh = await open(archive, 'r');
+  try {
+    let pos = 0;
+    let pax: Map<string, string> | null = null;
+    for (let i = 0; i < 2; i++) {
+      const block = Buffer.alloc(BLOCK_SIZE);
+      if ((await fh.read(block, 0, BLOCK_SIZE, pos)).bytesRead < BLOCK_SIZE) return null;
+      const raw = decodeHeaderBlock(block);
+      if (raw === null) return null;
+      const h = pax === null ? raw : applyPax(raw, pax);
+      pos += BLOCK_SIZE;
+      if (h.typeflag === 'x' && pax === null) {
+        const data = Buffer.alloc(h.size);
+        if ((await fh.read(data, 0, h.size, pos)).bytesRead < h.size) return null;
+        pax = parsePaxRecords(data);
+        pos += h.size + paddingLength(h.size);
+        continue;
+      }
+      if (!h.name.endsWith(STRUCTURE_SUFFIX)) return null;
+      return { path: archive, range: { start: pos, end: pos + h.size }, label: `${archive} (its copy of the structure record)`, gzip: true };
+    }
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Null when `src` reads whole, ends with its trailer and (when it carries one) its digest matches; else why not. */
+async function doesNotCheck(src: RecordSource): Promise<string | null> {
+  const digest = new RecordDigest();
+  let n = 0;
+  const missing = await firstMissing(src.path, src.range?.start, src.range?.end);
+  if (missing !== null) return `it is missing from this rescued copy from byte ${missing} on (its map marks the bytes unread)`;
+  try {
+    for await (const line of readLines(src.path, src.range, src.gzip)) {
+      if (n++ === 0) decodeStructureHeader(line, src.label);
+      else {
+        const t = decodeTrailer(line);
+        if (t !== null) {
+          if (t.entries !== n - 2) return 'its entry count does not match';
+          if (t.sha256 !== undefined && t.sha256 !== digest.hex()) return 'its checksum does not match';
+          return null;
+        }
+      }
+      digest.line(line);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EIO') return 'the drive cannot read it (input/output error)';
+    return e instanceof Error ? e.message : String(e);
+  }
+  return n === 0 ? 'it is empty' : 'it is cut short (no end line)';
+}
 export interface RebuildResult {
   index: string;
   backups: ImportResult[];

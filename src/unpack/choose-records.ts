@@ -8,6 +8,7 @@ import { XtarError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type CatalogLine, type StructureEntry } from '../format/records.js';
 import { checkVolumeManifest } from '../set/manifest.js';
 import { readLines } from '../util/lines.js';
+import { firstMissing } from '../set/rescue-map.js';
 import type { RestoreContext } from './context.js';
 import type { VolumeSource } from '../set/locate.js';
 import type { RandomReader } from './random-reader.js';
@@ -223,7 +224,8 @@ export async function checkRecord<T>(
   const digest = new RecordDigest();
   gather?.clear();
   try {
-    if (src.unreadable === true) return { state: 'broken', digest: expected !== undefined };
+    // Known unreadable, or bytes of it missing from a rescued copy (its map): never checked as though whole.
+    if (src.unreadable === true || (await firstMissing(src.path, src.range?.start, src.range?.end)) !== null) return { state: 'broken', digest: expected !== undefined };
     for await (const line of readLines(src.path, src.range, src.gzip)) {
       if (n++ === 0) {
         try {
@@ -274,7 +276,9 @@ export async function chooseStructure(ctx: RestoreContext): Promise<void> {
   const expected: (string | undefined)[] = [];
   for (const v of ctx.volumes) {
     const m = v.dir === null ? null : await checkVolumeManifest(v.dir);
-    if (m?.damaged) log.report(m.path, `${basename(m.path)} cannot be used (${m.damaged.slice(m.path.length + 2).replace(/\.$/, '')}); it was ignored`, 'header');
+    // A decoder's message starts with the path, already named; an unreadable file's reason does not.
+    const why = m?.damaged?.startsWith(`${m.path}: `) ? m.damaged.slice(m.path.length + 2) : m?.damaged;
+    if (m?.damaged) log.report(m.path, `${basename(m.path)} cannot be used (${(why ?? '').replace(/\.$/, '')}); it was ignored`, 'header');
     expected.push(m?.manifest?.structureSha256);
   }
   let src: RecordSource | null = null;

@@ -15,7 +15,7 @@ import { placeRenamed, pruneUnlisted, restoreNames } from './by-hand.js';
 import { catalogSource, checkRecord, structureSource, type RecordNote } from './choose-records.js';
 import { locate, type VolumeSource } from '../set/locate.js';
 import { ProblemLog, type Problem } from './problem-log.js';
-import { RandomReader } from './random-reader.js';
+import { RandomReader, ReadSession, type ReadPolicy } from './random-reader.js';
 import { readStructureHeader, structureEntries, type RecordSource } from '../set/read-records.js';
 
 export interface ExpandOptions {
@@ -26,6 +26,8 @@ export interface ExpandOptions {
    * catalog) and remove what the structure record does not list.
    */
   prune?: boolean;
+  /** How hard to try a drive that fails sectors (--sector-size, --read-retries). */
+  read?: ReadPolicy;
 }
 
 export interface ExpandResult {
@@ -62,7 +64,7 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
   } else {
     // The newest volume: its catalog lists every file of the backup.
     const v = (await locate(opts.input)).at(-1) as VolumeSource;
-    reader = await RandomReader.open(v.archive);
+    reader = await RandomReader.open(v.archive, new ReadSession(opts.read));
     const choice = await structureSource(v, reader);
     src = choice?.src ?? null;
     if (src === null) throw new InputError(`${opts.input} holds no structure record.`, opts.input);

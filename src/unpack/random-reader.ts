@@ -13,8 +13,8 @@
  * reads touching them behave exactly as on the failing disc. A map whose copy has changed since (par2
  * repaired it: xtar's map names the copy's size and mtime) no longer describes it and is not used.
  */
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { parseMap, unreadOf } from '../format/ddrescue-map.js';
+import { open, type FileHandle } from 'node:fs/promises';
+import { missingPerMap } from '../set/rescue-map.js';
 
 const WINDOW = 1024 * 1024;
 /** What an unreadable sector reads as: not a tar header (its checksum field is not octal), never zeros (the end of a tar). */
@@ -51,14 +51,7 @@ export class ReadSession {
   async seedFromMap(path: string): Promise<void> {
     if (this.seeded.has(path)) return;
     this.seeded.add(path);
-    const text = await readFile(`${path}.map`, 'utf8').catch(() => null);
-    const map = text === null ? null : parseMap(text);
-    if (map === null) return;
-    if (map.copy !== null) {
-      const s = await stat(path, { bigint: true });
-      if (Number(s.size) !== map.copy.size || s.mtimeNs !== map.copy.mtimeNs) return;
-    }
-    const ranges = unreadOf(map.blocks);
+    const ranges = await missingPerMap(path);
     if (ranges.length > 0) this.bad.set(path, mergeRanges([...(this.bad.get(path) ?? []), ...ranges]));
   }
 
@@ -114,16 +107,22 @@ export class RandomReader {
   async read(pos: number, length: number): Promise<Buffer> {
     const end = Math.min(pos + length, this.size);
     if (pos >= end) return Buffer.alloc(0);
-    if (pos >= this.bufStart && end <= this.bufStart + this.buf.length) {
+    const winEnd = this.bufStart + this.buf.length;
+    if (pos >= this.bufStart && end <= winEnd) {
       return this.buf.subarray(pos - this.bufStart, end - this.bufStart);
     }
+    // A read that starts inside the window takes its head from there and reads on from the window's
+    // end: the archive is read front to back without going back over bytes already read.
+    const keep = pos >= this.bufStart && pos < winEnd ? winEnd - pos : 0;
     if (end - pos > WINDOW) {
       const out = Buffer.allocUnsafe(end - pos);
-      return out.subarray(0, await this.fill(out, pos));
+      if (keep > 0) this.buf.copy(out, 0, pos - this.bufStart);
+      return out.subarray(0, keep + (await this.fill(out.subarray(keep), pos + keep)));
     }
     const want = Math.min(WINDOW, this.size - pos);
     const b = Buffer.allocUnsafe(want);
-    const got = await this.fill(b, pos);
+    if (keep > 0) this.buf.copy(b, 0, pos - this.bufStart);
+    const got = keep + (await this.fill(b.subarray(keep), pos + keep));
     this.buf = b.subarray(0, got);
     this.bufStart = pos;
     return this.buf.subarray(0, Math.min(end - pos, got));
@@ -214,3 +213,47 @@ export class RandomReader {
     await this.fh.close();
   }
 }
+
+const LINE_CHUNK = 64 * 1024;
+
+/**
+ * The lines of a plain text record (catalog.jsonl, structure.jsonl) read through a session's narrowing
+ * reader, so a drive that fails some sectors costs only the lines on them: a line that touches an
+ * unreadable sector is not yielded but named through `bad` (its bytes; an unreadable newline joins
+ * its neighbours into one such line), and reading goes on past it. A rescued copy's map counts too.
+ */
+export async function* narrowedLines(path: string, label: string, session: ReadSession, bad: (where: string, reason: string) => void): AsyncGenerator<string> {
+  const r = await RandomReader.open(path, session);
+  try {
+    let carry = Buffer.alloc(0);
+    let carryAt = 0;
+    let pos = 0;
+    const line = (buf: Buffer, start: number, end: number): string | null => {
+      const at = carryAt + start;
+      if (r.unreadableIn(at, end + 1 - start) === null) return buf.toString('utf8', start, end);
+      bad(`${label} bytes ${at}–${carryAt + end}`, 'the drive cannot read this part of the record (its lines are not used)');
+      return null;
+    };
+    while (pos < r.size) {
+      const chunk = await r.read(pos, LINE_CHUNK);
+      if (chunk.length === 0) break;
+      pos += chunk.length;
+      const buf = Buffer.concat([carry, chunk]);
+      let start = 0;
+      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+        const text = line(buf, start, nl);
+        if (text !== null) yield text;
+        start = nl + 1;
+      }
+      carry = buf.subarray(start);
+      carryAt += start;
+    }
+    if (carry.length > 0) {
+      const text = line(carry, 0, carry.length);
+      if (text !== null) yield text;
+    }
+  } finally {
+    await r.close();
+  }
+}
+

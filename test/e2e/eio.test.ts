@@ -159,20 +159,29 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       assert.ok(Buffer.byteLength(text) < README_RESERVE, 'README.txt fits the room kept for it');
     });
 
-    it('list: an unreadable volume.json and catalog are named (exit 1), and no file is listed from bytes not read', async () => {
-      const bad = { [`${vol}/catalog.jsonl`]: [[4 * SECTOR, 5 * SECTOR]], [`${vol}/volume.json`]: [[0, SECTOR]] } as BadRanges;
+    it('list: an unreadable volume.json and catalog sector are named (exit 1); every file whose catalog line is readable is listed, none from bytes not read', async () => {
+      const badAt: [number, number] = [4 * SECTOR, 5 * SECTOR];
+      const bad = { [`${vol}/catalog.jsonl`]: [badAt], [`${vol}/volume.json`]: [[0, SECTOR]] } as BadRanges;
+      // The catalog's file lines, each with its bytes (newline included): those off the bad sector must be listed.
+      const catalog = await readFile(join(set, vol, 'catalog.jsonl'));
+      const readable = new Set<string>();
+      const onBad = new Set<string>();
+      for (let at = 0, nl = catalog.indexOf(10); nl >= 0; at = nl + 1, nl = catalog.indexOf(10, at)) {
+        const o = JSON.parse(catalog.toString('utf8', at, nl)) as { path?: string; parts?: unknown };
+        if (o.path === undefined || o.parts === undefined) continue;
+        (nl + 1 <= badAt[0] || badAt[1] <= at ? readable : onBad).add(o.path);
+      }
+      assert.ok(onBad.size > 0 && readable.size > onBad.size, `${readable.size} ${onBad.size}`);
       const { mnt, mount } = await serve(set, bad);
       try {
-        const r = await xtar(['list', mnt, '--files', '--json']);
+        const r = await xtar(['list', mnt, '--files', '--json', '--read-retries', '0']);
         assert.equal(r.status, 1, r.stderr);
         const out = JSON.parse(r.stdout) as { backups: { fileList: { path: string }[] }[]; problems: { path: string; reason: string }[] };
         const lines = out.problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
         assert.match(lines, /volume\.json: it cannot be read \(the drive failed its sectors\)/);
-        assert.match(lines, /catalog\.jsonl: the rest of the record cannot be read .*not listed/);
-        const listed = out.backups[0]?.fileList ?? [];
-        const all = new Set(extents.map((e) => e.path));
-        assert.ok(listed.length < all.size, `${listed.length} of ${all.size}`); // records are read as streams: the failing chunk ends the list
-        for (const f of listed) assert.ok(all.has(f.path), f.path);
+        assert.match(lines, /catalog\.jsonl bytes \d+–\d+: the drive cannot read this part of the record .*not listed/);
+        const listed = new Set((out.backups[0]?.fileList ?? []).map((f) => f.path));
+        assert.deepEqual([...listed].sort(), [...readable].sort());
         const text = await xtar(['list', mnt]);
         assert.equal(text.status, 1);
         assert.match(text.stderr, /volume\.json: it cannot be read/);
@@ -220,6 +229,30 @@ describe('volumes on a drive that fails sectors (EIO)', () => {
       } finally {
         await mount.close();
       }
+    });
+
+    it('expand-structure: --read-retries and --sector-size decide how hard a failing sector of the archive is tried', async () => {
+      const dest = join(work, 'expand-retries');
+      assert.equal((await xtar(['unpack', set, '--dest', dest])).status, 0);
+      // structure.jsonl unreadable, so the copy inside the archive is looked for; a sector of the first
+      // blobs fails, inside the first window read there.
+      const at = sectorOf((extents[2] as Extent).offset);
+      const size = (await readFile(join(set, vol, 'structure.jsonl'))).length;
+      for (const [retries, sectorSize] of [[0, 2048], [3, 2048], [1, 512]] as const) {
+        const { mnt, mount } = await serve(set, { [`${vol}/${vol}.xtar`]: [[at, at + SECTOR]], [`${vol}/structure.jsonl`]: [[0, size]] });
+        try {
+          const r = await xtar(['expand-structure', join(mnt, vol), '--dest', dest, '--read-retries', String(retries), '--sector-size', String(sectorSize)]);
+          assert.equal(r.status, 1, r.stderr);
+          assert.match(r.stderr, /structure\.jsonl.*the copy inside the archive was used/);
+          // Each sector of the failing stretch is read 1 + retries times at the sector size, then given up.
+          const finest = (await mount.failedReads()).filter((l) => l.includes('.xtar ') && l.endsWith(` ${sectorSize}`));
+          assert.equal(finest.length, (SECTOR / sectorSize) * (1 + retries), finest.join('\n'));
+        } finally {
+          await mount.close();
+        }
+      }
+      assert.match((await xtar(['expand-structure', set, '--dest', dest, '--sector-size', '1000'])).stderr, /--sector-size 1000 is not a positive multiple of 512/);
+      assert.match((await xtar(['list', set, '--read-retries', '-1'])).stderr, /--read-retries -1 is not a whole number from 0 to 100/);
     });
 
     it('bad sectors inside blobs cost only those files, named with the bytes unreadable', async () => {

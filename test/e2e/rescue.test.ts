@@ -7,9 +7,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run, xtar } from '../helpers/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI, run, xtar } from '../helpers/cli.js';
 import { mountEio, type BadRanges, type EioMount } from '../helpers/eio-mount.js';
 import { removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
 
@@ -168,5 +170,78 @@ describe('xtar rescue: a damaged disc copied as ddrescue does', () => {
     assert.equal(rep.status, 0, rep.stderr + rep.stdout);
     const v = await xtar(['verify', copy]);
     assert.equal(v.status, 0, v.stderr);
+  });
+
+  it('an interrupted rescue goes on from the map of the file it was copying, not from its start', async () => {
+    const big = join(work, 'big-tree');
+    await mkdir(big);
+    for (let i = 0; i < 12; i++) await writeFile(join(big, `r${i}.bin`), seededBytes(500 + i, 1024 * 1024));
+    const set = join(work, 'big');
+    assert.equal((await xtar(['pack', big, '--out', set])).status, 0);
+    const vol = (await readdir(set)).find((n) => n.includes('-vol')) as string;
+    const xtarFile = `${vol}/${vol}.xtar`;
+    const original = await readFile(join(set, xtarFile));
+    const MiB = 1024 * 1024;
+    assert.ok(original.length > 11 * MiB, String(original.length));
+    const to = join(work, 'rescued-interrupted');
+    const copyMap = join(to, vol, `${vol}.xtar.map`);
+
+    // The drive gets stuck at 10 MiB: the rescue is killed there, as a user would stop it.
+    const mnt = join(work, 'mnt-stuck');
+    await mkdir(mnt);
+    const log = join(work, 'eio-stuck.log');
+    await writeFile(`${log}.hang`, '');
+    const mount = await mountEio(set, mnt, {}, log, { [xtarFile]: [[10 * MiB, 10 * MiB + SECTOR]] });
+    mounts.push(mount);
+    try {
+      const child = spawn(process.execPath, [CLI, 'rescue', join(mnt, vol), '--to', to], { stdio: 'ignore' });
+      const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      const deadline = Date.now() + 30_000;
+      while (!(await stat(copyMap).then(() => true, () => false))) {
+        assert.equal(child.exitCode, null, 'the rescue ended before it wrote a map of the file in progress');
+        assert.ok(Date.now() < deadline, 'no map of the file in progress after 30 s');
+        await sleep(10);
+      }
+      assert.equal(child.exitCode, null);
+      child.kill('SIGKILL');
+      // The killed process ends once the stuck read is answered: the drive lets go only now.
+      await rm(`${log}.hang`, { force: true });
+      await ended;
+    } finally {
+      await rm(`${log}.hang`, { force: true });
+      await mount.close();
+    }
+    // What the map says was read is in the copy; the rest is marked not tried.
+    const blocks = blocksOf(await readFile(copyMap, 'utf8'));
+    const done = blocks.filter((b) => b[2] === '+').reduce((n, b) => n + b[1], 0);
+    assert.ok(done >= 8 * MiB && done < 10 * MiB, JSON.stringify(blocks));
+    assert.deepEqual(blocks.map((b) => b[2]), ['+', '?']);
+    assert.ok((await readFile(join(to, xtarFile))).subarray(0, done).equals(original.subarray(0, done)));
+
+    // Run again: only what the map does not mark read is read, and the copy is whole.
+    const again = await rescueOff(set, vol, {}, to);
+    assert.equal(again.status, 0, again.stderr);
+    const xf = again.json.volumes[0]?.files.find((f) => f.path.endsWith('.xtar'));
+    assert.equal(xf?.read, original.length - done);
+    assert.ok((await readFile(join(to, xtarFile))).equals(original));
+    assert.equal((await xtar(['verify', join(to, vol)])).status, 0);
+  });
+
+  it('records beside a rescued archive: bytes their maps mark missing are damage, not zeros to read', async () => {
+    const { set, vol } = await pack('records', []);
+    const to = join(work, 'rescued-records');
+    const r = await rescueOff(set, vol, { [`${vol}/volume.json`]: [[0, SECTOR]], [`${vol}/catalog.jsonl`]: [[SECTOR, 2 * SECTOR]] }, to);
+    assert.equal(r.status, 1, r.stderr);
+    const copy = join(to, vol);
+    const u = await xtar(['unpack', copy, '--dest', join(work, 'out-records'), '--json']);
+    assert.equal(u.status, 1, u.stderr);
+    const problems = (JSON.parse(u.stdout) as { problems: { path: string; kind: string; reason: string }[] }).problems;
+    const lines = problems.map((p) => `${p.path}: ${p.reason}`).join('\n');
+    assert.match(lines, /volume\.json cannot be used \(it is missing from this rescued copy from byte 0 on/);
+    assert.match(lines, /catalog\.jsonl.*the copy inside the archive was used/);
+    assert.equal(problems.filter((p) => p.kind === 'damaged').length, 0, lines);
+    const want = await snapshot(src);
+    const got = await snapshot(join(work, 'out-records', 'tree'));
+    for (const [p, info] of want) if (info.type === 'file') assert.equal(got.get(p)?.sha256, info.sha256, p);
   });
 });

@@ -20,8 +20,10 @@ export async function runIndexRebuild(a: IndexRebuildArgs, io: Io): Promise<numb
   try {
     const r = await rebuildIndex(set);
     const missing = r.backups.filter((b) => b.missing.length > 0).length;
-    reportProblems(io, a, r.failed.length + missing, () => {
+    const damage = r.backups.reduce((n, b) => n + b.damage.length, 0);
+    reportProblems(io, a, r.failed.length + missing + damage, () => {
       for (const f of r.failed) io.stderr.write(`xtar: backup ${f.id}: ${f.reason}\n`);
+      for (const b of r.backups) for (const d of b.damage) io.stderr.write(`xtar: backup ${b.id}: ${d}\n`);
     });
     if (a.json) printJson(io, 'index-rebuild', { index: r.index, backups: r.backups, failed: r.failed });
     else if (!a.quiet) {
@@ -30,7 +32,7 @@ export async function runIndexRebuild(a: IndexRebuildArgs, io: Io): Promise<numb
         io.stdout.write(`  ${b.id}: ${b.files} files${b.missing.length ? `; volume(s) ${b.missing.join(', ')} of ${b.volumes} not in the set` : ''}\n`);
       }
     }
-    return r.failed.length > 0 || r.backups.some((b) => b.missing.length > 0) ? 1 : 0;
+    return r.failed.length > 0 || r.backups.some((b) => b.missing.length > 0 || b.damage.length > 0) ? 1 : 0;
   } finally {
     await unlock();
   }

@@ -1,5 +1,7 @@
 /** `xtar list SET [--files [GLOB]] [--obsolete]`: call the set listing and the index, render backups and volumes. */
 import { listFiles, listSet } from '../../set/list.js';
+import type { BadLine } from '../../set/read-records.js';
+import { narrowedLines, ReadSession, type ReadPolicy } from '../../unpack/random-reader.js';
 import { obsoleteVolumes } from '../../setindex/obsolete.js';
 import { statusFor, UsageError, type Problem } from '../../errors.js';
 import { openIndex } from '../../setindex/heal.js';
@@ -19,6 +21,8 @@ export interface ListArgs {
   /** Times in UTC instead of local time (src/util/time.ts). */
   utc?: boolean | undefined;
   quiet?: boolean;
+  /** How hard to try a drive that fails sectors (--sector-size, --read-retries). */
+  read?: ReadPolicy;
 }
 
 export async function runList(a: ListArgs, io: Io): Promise<number> {
@@ -30,7 +34,10 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
   const glob = a.files === undefined || a.files === '' ? undefined : a.files;
   const withFiles = a.files !== undefined;
   const files = new Map<string, Awaited<ReturnType<typeof listFiles>>>();
-  if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob, report));
+  // The catalog is read through a reader that narrows a failing read down to sectors: a scratched disc costs only the lines on them.
+  const session = new ReadSession(a.read);
+  const lines = (path: string, bad: BadLine): AsyncIterable<string> => narrowedLines(path, path, session, bad);
+  if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob, report, lines));
   if (a.json) {
     printJson(io, 'list', {
       backups: backups.map((b) => ({

@@ -132,10 +132,11 @@ export interface ExpandArgs {
   prune?: boolean;
   json: boolean;
   quiet: boolean;
+  read?: ReadPolicy;
 }
 
 export async function runExpandStructure(a: ExpandArgs, io: Io): Promise<number> {
-  const r = await expandStructure({ input: a.input, dest: a.dest, prune: a.prune === true });
+  const r = await expandStructure({ input: a.input, dest: a.dest, prune: a.prune === true, ...(a.read === undefined ? {} : { read: a.read }) });
   reportProblems(io, a, r.problems.length, () => printProblems(io, r.problems));
   if (a.json) printJson(io, 'expand-structure', { dest: r.dest, structure: r.structure, names: r.names, renamed: r.renamed, pruned: r.pruned, problems: r.problems });
   else if (!a.quiet) {
