@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * Builds xtar's libdeflate addon (native/build/Release/xtar_deflate.node) with node-gyp, as npm does
+ * for better-sqlite3. It is package.json's `install` script, so it must never fail an install: when
+ * libdeflate-dev, a compiler or node-gyp's headers are missing it says so in one line and exits 0, and
+ * xtar deflates with Node's zlib (src/worker/deflate.ts).
+ *
+ *   node native/build.mjs            the install step: tolerant and quiet
+ *   node native/build.mjs --strict   `npm run build:native`: shows node-gyp's output, fails when it fails
+ *
+ * XTAR_NATIVE=0 skips the build.
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const strict = process.argv.includes('--strict');
+
+if (process.env.XTAR_NATIVE === '0' && !strict) {
+  console.log('xtar: XTAR_NATIVE=0, the libdeflate addon is not built; pack deflates with Node\'s zlib.');
+  process.exit(0);
+}
+
+// npm hands its own node-gyp to lifecycle scripts; outside npm, whatever node-gyp is on the PATH.
+const gyp = process.env.npm_config_node_gyp;
+const [command, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+const r = spawnSync(command, args, { cwd: here, encoding: 'utf8', stdio: strict ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+
+if (r.status === 0) {
+  if (!strict) console.log('xtar: built the libdeflate addon; pack deflates small files with libdeflate.');
+  process.exit(0);
+}
+// Nothing half-built may be loaded later.
+rmSync(join(here, 'build'), { recursive: true, force: true });
+const output = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+const why = r.error
+  ? `node-gyp did not run: ${r.error.message}`
+  : /libdeflate\.h/.test(output)
+    ? 'libdeflate.h not found (install libdeflate-dev)'
+    : (output.split('\n').find((l) => /error/i.test(l)) ?? `node-gyp exited with ${r.status}`).trim();
+console.warn(`xtar: the libdeflate addon was not built (${why}); pack deflates with Node's zlib instead, which is slower but as good.`);
+process.exit(strict ? 1 : 0);
