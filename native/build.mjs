@@ -7,11 +7,13 @@
  *
  *   node native/build.mjs            the install step: tolerant and quiet
  *   node native/build.mjs --strict   `npm run build:native`: shows node-gyp's output, fails when it fails
+ *   node native/build.mjs --if-needed  `npm test`'s pretest: as the install step, but nothing to do when
+ *                                      the addon is newer than its sources (a fresh worktree gets it built)
  *
  * XTAR_NATIVE=0 skips the build.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +24,10 @@ if (process.env.XTAR_NATIVE === '0' && !strict) {
   console.log('xtar: XTAR_NATIVE=0, the libdeflate addon is not built; pack deflates with Node\'s zlib.');
   process.exit(0);
 }
+
+const addon = join(here, 'build/Release/xtar_deflate.node');
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : -1);
+if (process.argv.includes('--if-needed') && mtime(addon) >= Math.max(mtime(join(here, 'binding.gyp')), mtime(join(here, 'xtar_deflate.c')))) process.exit(0);
 
 // npm hands its own node-gyp to lifecycle scripts; outside npm, whatever node-gyp is on the PATH.
 const gyp = process.env.npm_config_node_gyp;
