@@ -5,12 +5,15 @@
  * level. Prints CPU seconds (user+sys of this process, so other load on the machine does not count)
  * and the bytes of data the blobs would hold.
  *
- *   npm run deflate-compare -- TREE [--zlib 6] [--libdeflate 4,5,6,7] [--runs 2]
+ *   npm run deflate-compare -- TREE [--zlib 6] [--libdeflate 4,5,6,7] [--runs 2] [--inflate 6]
+ *
+ * --inflate L also times inflating every file deflated by zlib at level L, with zlib (as
+ * decodeZipBlob does) and with libdeflate (src/worker/deflate.ts's inflateWhole).
  */
 import { readdirSync, readFileSync, lstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { PROBE_BYTES, probeCompressible } from '../src/format/zip.js';
 
 const SMALL_FILE_MAX = 8 * 1024 * 1024;
@@ -31,7 +34,10 @@ function files(dir: string, out: Buffer[]): Buffer[] {
 
 const tree = process.argv[2];
 if (tree === undefined || tree.startsWith('--')) throw new Error('usage: deflate-compare TREE [--zlib 6] [--libdeflate 4,5,6] [--runs 2]');
-const addon = createRequire(import.meta.url)('../../native/build/Release/xtar_deflate.node') as { deflateRaw(d: Uint8Array, level: number): Buffer };
+const addon = createRequire(import.meta.url)('../../native/build/Release/xtar_deflate.node') as {
+  deflateRaw(d: Uint8Array, level: number): Buffer;
+  inflateRawEx(d: Uint8Array, size: number): [Buffer, number];
+};
 const bufs = files(tree, []);
 // Which files are deflated at all is decided by the zlib probe, the same for every backend.
 const tried = bufs.filter((b) => b.length > 0 && (b.length < PROBE_BYTES || probeCompressible(b.subarray(0, PROBE_BYTES))));
@@ -58,4 +64,26 @@ for (const c of configs) {
   }
   base ??= { cpu: best, bytes };
   console.log(`${c.name.padEnd(14)} ${best.toFixed(2).padStart(5)}  ${String(bytes).padStart(11)}   ${(best / base.cpu).toFixed(2)}× CPU, ${(((bytes - base.bytes) / base.bytes) * 100).toFixed(2)}% bytes`);
+}
+
+const inflateLevel = arg('inflate', '');
+if (inflateLevel !== '') {
+  const streams = tried.map((b) => ({ size: b.length, d: deflateRawSync(b, { level: Number(inflateLevel) }) }));
+  console.log(`inflating the ${streams.length} streams zlib ${inflateLevel} wrote:`);
+  const inflaters: [string, (s: { size: number; d: Buffer }) => number][] = [
+    ['zlib', (s) => (inflateRawSync(s.d, { maxOutputLength: Math.max(1, s.size + 1), chunkSize: Math.min(1 << 20, Math.max(64, s.size + 1)) }) as Buffer).length],
+    ['libdeflate', (s) => addon.inflateRawEx(s.d, s.size)[0].length],
+  ];
+  for (const [name, fn] of inflaters) {
+    let best = Infinity;
+    for (let r = 0; r < runs; r++) {
+      const t0 = process.cpuUsage();
+      let n = 0;
+      for (const st of streams) n += fn(st);
+      const t = process.cpuUsage(t0);
+      if (n !== raw - storedOnly) throw new Error(`${name} inflated ${n} bytes`);
+      best = Math.min(best, (t.user + t.system) / 1e6);
+    }
+    console.log(`${name.padEnd(14)} ${best.toFixed(2).padStart(5)} CPU s`);
+  }
 }
