@@ -10,6 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { UsageError } from '../errors.js';
 
 export type DeflateBackend = 'libdeflate' | 'zlib';
 
@@ -42,10 +43,10 @@ function loadAddon(): { addon: Addon | null; error: string | null } {
 function choose(): { backend: DeflateBackend; addon: Addon | null; why: string } {
   const want = process.env['XTAR_DEFLATE'] ?? '';
   if (want === 'zlib') return { backend: 'zlib', addon: null, why: 'XTAR_DEFLATE=zlib' };
-  if (want !== '' && want !== 'libdeflate') throw new Error(`XTAR_DEFLATE must be "zlib" or "libdeflate", not ${JSON.stringify(want)}.`);
+  if (want !== '' && want !== 'libdeflate') throw new UsageError(`XTAR_DEFLATE must be "zlib" or "libdeflate", not ${JSON.stringify(want)}.`);
   const { addon, error } = loadAddon();
   if (addon !== null) return { backend: 'libdeflate', addon, why: `libdeflate ${addon.version}` };
-  if (want === 'libdeflate') throw new Error(`XTAR_DEFLATE=libdeflate, but the libdeflate addon did not load (${error ?? ''}); run \`npm run build:native\`.`);
+  if (want === 'libdeflate') throw new UsageError(`XTAR_DEFLATE=libdeflate, but the libdeflate addon did not load (${error ?? ''}); run \`npm run build:native\`.`);
   return { backend: 'zlib', addon: null, why: 'the libdeflate addon is not built' };
 }
 

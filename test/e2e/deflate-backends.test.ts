@@ -106,3 +106,19 @@ describe('archives deflated by libdeflate', { skip: existsSync(ADDON) ? false : 
     for (const [p, info] of original) if (info.type === 'file') assert.equal(byHand.get(p)?.sha256, info.sha256, p);
   });
 });
+
+describe('XTAR_DEFLATE', () => {
+  it('a value other than zlib or libdeflate ends pack as a usage error (exit 2, one sentence, no stack), writing nothing', async () => {
+    const work = await tempDir();
+    try {
+      await writeFile(join(work, 'a.txt'), 'a');
+      const r = await xtar(['pack', join(work, 'a.txt'), '--out', join(work, 'set')], { env: { ...process.env, XTAR_DEFLATE: 'pigz' } });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^xtar: XTAR_DEFLATE must be "zlib" or "libdeflate", not "pigz"\.\n/);
+      assert.doesNotMatch(r.stderr, /internal error|\n {4}at /);
+      assert.equal(existsSync(join(work, 'set')), false);
+    } finally {
+      await removeTree(work);
+    }
+  });
+});
