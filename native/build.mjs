@@ -29,8 +29,10 @@ const addon = join(here, 'build/Release/xtar_deflate.node');
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : -1);
 if (process.argv.includes('--if-needed') && mtime(addon) >= Math.max(mtime(join(here, 'binding.gyp')), mtime(join(here, 'xtar_deflate.c')))) process.exit(0);
 
-// npm hands its own node-gyp to lifecycle scripts; outside npm, whatever node-gyp is on the PATH.
-const gyp = process.env.npm_config_node_gyp;
+// npm hands its own node-gyp to lifecycle scripts; outside npm, the one npm bundles beside this node,
+// else whatever node-gyp is on the PATH.
+const bundled = join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
+const gyp = process.env.npm_config_node_gyp || (existsSync(bundled) ? bundled : undefined);
 const [command, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const r = spawnSync(command, args, { cwd: here, encoding: 'utf8', stdio: strict ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
 
@@ -44,7 +46,9 @@ const output = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
 const why = r.error
   ? `node-gyp did not run: ${r.error.message}`
   : /libdeflate\.h/.test(output)
-    ? 'libdeflate.h not found (install libdeflate-dev)'
-    : (output.split('\n').find((l) => /error/i.test(l)) ?? `node-gyp exited with ${r.status}`).trim();
+    ? 'libdeflate.h not found: install libdeflate-dev'
+    : /network connectivity|getaddrinfo|ENOTFOUND|ECONNREFUSED|EAI_AGAIN/.test(output)
+      ? "node-gyp could not download Node's headers: offline? give it --nodedir, e.g. npm_config_nodedir=/usr"
+      : (output.split('\n').find((l) => /\berror\b|ERR!/i.test(l) && !/^gyp WARN/.test(l)) ?? `node-gyp exited with ${r.status}`).trim();
 console.warn(`xtar: the libdeflate addon was not built (${why}); pack deflates with Node's zlib instead, which is slower but as good.`);
 process.exit(strict ? 1 : 0);
