@@ -303,22 +303,26 @@ export function encodeTrailer(e: ZipEntryInfo, zip64: boolean, cdOffset: number)
   return Buffer.concat([cd, endRecords(cd.length, cdOffset, zip64)]);
 }
 
+/** Raw deflate of a whole buffer at a zlib level 1–9; any backend whose output every inflater reads. */
+export type WholeDeflate = (raw: Buffer, level: number) => Buffer;
+
 /**
- * Whole blob in memory. Compresses with deflateRawSync at `level` (0 = always store) and stores
- * instead when deflate does not make it smaller; a file of 64 KiB or more is first probed (its first
- * 64 KiB at level 1) and stored without deflating the whole when the probe saves less than 3%.
+ * Whole blob in memory. Compresses with `opts.deflate` (zlib's deflateRawSync unless given) at `level`
+ * (0 = always store) and stores instead when deflate does not make it smaller; a file of 64 KiB or
+ * more is first probed (its first 64 KiB at level 1) and stored without deflating the whole when the
+ * probe saves less than 3%.
  */
 export function encodeZipBlob(
   name: string,
   raw: Buffer,
-  opts: { level: number; mtimeSec: number; mode: number; zip64?: boolean },
+  opts: { level: number; mtimeSec: number; mode: number; zip64?: boolean; deflate?: WholeDeflate },
 ): { blob: Buffer; info: ZipEntryInfo; zip64: boolean } {
   const zip64 = opts.zip64 === true || needsZip64(raw.length);
   let data = raw;
   let method: 0 | 8 = METHOD_STORED;
   const worthTrying = opts.level > 0 && raw.length > 0 && (raw.length < PROBE_BYTES || probeCompressible(raw.subarray(0, PROBE_BYTES)));
   if (worthTrying) {
-    const deflated = zlib.deflateRawSync(raw, { level: opts.level });
+    const deflated = opts.deflate === undefined ? zlib.deflateRawSync(raw, { level: opts.level }) : opts.deflate(raw, opts.level);
     if (deflated.length < raw.length) {
       data = deflated;
       method = METHOD_DEFLATE;

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { entryErrorMessage } from '../errors.js';
 import { encodeZipBlob } from '../format/zip.js';
+import { deflateWhole } from './deflate.js';
 
 export interface CompressJob {
   /** Absolute path to read. */
@@ -104,7 +105,7 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
     const data = buf.subarray(0, Math.min(got, job.size));
     const sha256 = createHash('sha256').update(data).digest('hex');
     if (job.sameAs === sha256 && !changed) return { ok: true, blob: Buffer.alloc(0), size: data.length, crc32: 0, method: 0, sha256, changed, same: true };
-    const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode });
+    const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode, deflate: deflateWhole });
     return { ok: true, blob, size: info.size, crc32: info.crc32, method: info.method, sha256, changed };
   } catch (e) {
     return { ok: false, reason: entryErrorMessage(e, 'read') };

@@ -12,6 +12,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile, chmod } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -23,6 +24,10 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const require = createRequire(join(repo, 'package.json'));
 const sqliteVersion = (JSON.parse(await readFile(require.resolve('better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
 const sqliteBinary = join(require.resolve('better-sqlite3/package.json'), '..', 'build/Release/better_sqlite3.node');
+
+const LIBDEFLATE_HEADER = '/usr/include/libdeflate.h';
+/** What the `install` script needs to build the libdeflate addon on the user's machine. */
+const NATIVE_SOURCES = ['native/binding.gyp', 'native/build.mjs', 'native/xtar_deflate.c'];
 
 interface PackInfo {
   filename: string;
@@ -59,12 +64,12 @@ describe('the published package', () => {
     await removeTree(work);
   });
 
-  it('the tarball holds the built CLI and library, README and docs, and no tests, fixtures, scripts or source maps', () => {
-    for (const must of ['package.json', 'README.md', 'LICENSE', 'docs/FORMAT.md', 'docs/BACKUPS.md', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/worker/compress-worker.js']) {
+  it('the tarball holds the built CLI and library, README and docs, the addon\'s sources, and no tests, fixtures, scripts or source maps', () => {
+    for (const must of ['package.json', 'README.md', 'LICENSE', 'docs/FORMAT.md', 'docs/BACKUPS.md', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/worker/compress-worker.js', ...NATIVE_SOURCES]) {
       assert.ok(files.includes(must), `${must} is in the tarball`);
     }
-    const stray = files.filter((f) => !(f.startsWith('dist/src/') || f.startsWith('docs/') || f === 'README.md' || f === 'package.json' || f === 'LICENSE'));
-    assert.deepEqual(stray, [], 'only dist/src, docs, README, LICENSE and package.json');
+    const stray = files.filter((f) => !(f.startsWith('dist/src/') || f.startsWith('docs/') || NATIVE_SOURCES.includes(f) || f === 'README.md' || f === 'package.json' || f === 'LICENSE'));
+    assert.deepEqual(stray, [], 'only dist/src, docs, the addon\'s sources (never a built native/build/), README, LICENSE and package.json');
     assert.deepEqual(files.filter((f) => f.endsWith('.map') || /(^|\/)(test|fixtures|scripts|bench)\//.test(f)), []);
   });
 
@@ -100,5 +105,21 @@ describe('the published package', () => {
     assert.equal(u.status, 0, u.stderr);
     assert.match(u.stdout, /^restored 3 files /m);
     assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(work, 'out/tree'))), []);
+  });
+
+  it('the installed package builds its libdeflate addon from the published sources, and packs with it', { skip: existsSync(LIBDEFLATE_HEADER) ? false : `no ${LIBDEFLATE_HEADER} here` }, async () => {
+    const pkg = join(app, 'node_modules/xtar');
+    const b = await run('npm', ['run', 'build:native'], { cwd: pkg });
+    assert.equal(b.status, 0, b.stdout + b.stderr);
+    assert.ok(existsSync(join(pkg, 'native/build/Release/xtar_deflate.node')));
+    const src = join(work, 'tree-libdeflate');
+    await mkdir(src);
+    await writeFile(join(src, 'text.txt'), seededText(13, 80_000));
+    const env = { ...process.env, XTAR_DEFLATE: 'libdeflate' };
+    const p = await run(bin, ['pack', src, '--out', join(work, 'set-libdeflate'), '--quiet'], { cwd: app, env });
+    assert.equal(p.status, 0, p.stderr);
+    const u = await run(bin, ['unpack', join(work, 'set-libdeflate'), '--dest', join(work, 'out-libdeflate')], { cwd: app, env });
+    assert.equal(u.status, 0, u.stderr);
+    assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(work, 'out-libdeflate/tree-libdeflate'))), []);
   });
 });
