@@ -1,15 +1,22 @@
-/** `xtar pack SRC --out SET`: parse nothing, call pack(), render the result. */
+/**
+ * `xtar pack SRC… --out SET`: parse nothing, call packSources() (one backup per source), render each
+ * result; then, for an unattended run, the report by mail and the line of --log.
+ */
 import { resolve } from 'node:path';
-import { InterruptedError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
+import type { MailSettings } from '../../config/mail-settings.js';
 import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryItem } from '../../pack/dry-run.js';
-import { pack, type PackOptions, type PackResult } from '../../pack/pack.js';
+import type { PackOptions, PackResult } from '../../pack/pack.js';
+import { packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
+import { parseOwner, type Owner } from '../../set/chown.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
-import { statusFor } from '../output/exit.js';
+import { describeFailure, statusFor } from '../output/exit.js';
 import { reportProblems } from '../output/json.js';
 
 export interface PackArgs {
-  src: string;
+  /** The folders to back up, each into a backup of its own. */
+  sources: string[];
   out: string;
   jobs?: number | undefined;
   level: number;
@@ -28,9 +35,17 @@ export interface PackArgs {
   dryRun?: boolean;
   /** Print each stored file's path on stdout (tar -v). */
   verbose?: boolean;
+  /** `UID[:GID]`: the owner of what the run writes (--chown). */
+  chown?: string;
+  /** Append one line per run to this file (--log). */
+  log?: string;
+  /** Send the run's summary (the config's `mail:` block). */
+  mail?: MailSettings | null;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
+  const owner = a.chown === undefined ? undefined : parseOwner(a.chown);
+  if (a.json && a.sources.length > 1) throw new UsageError('--json prints one backup\'s object: with several sources, give --log FILE for a line per run, or pack each source with its own --json run.');
   const bar = progressBar(!a.quiet && !a.json, 'pack');
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig));
@@ -39,9 +54,11 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
   // With --json the notes also go into the object (`notes`); with --json --quiet only there.
   const notes: string[] = [];
   const noteLines = !(a.json && a.quiet);
+  const started = new Date();
+  let result: PackSourcesResult | undefined;
   try {
     const options: PackOptions = {
-      ...packOptionsOf(a, ac.signal, (p) => {
+      ...packOptionsOf(a, a.sources[0] ?? '', ac.signal, (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
       }),
       onNote: (line) => {
@@ -50,21 +67,71 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       },
       ...(a.verbose ? { onStored: (path: string) => io.stdout.write(`${path}\n`) } : {}),
     };
-    if (a.dryRun) return await runDryRun(options, a, io, notes);
-    const r = await pack(options);
+    if (a.dryRun) return await runDryRuns(options, a, io, notes);
+    const { source: _, ...common } = options;
+    result = await packSources({ ...common, sources: a.sources, ...(owner === undefined ? {} : { chown: owner }), onSource: () => bar.stop() });
     bar.stop();
-    return renderPack(r, a, io, notes);
+  } catch (e) {
+    bar.stop();
+    // An error that ended the whole run (the set busy, interrupted) is still reported and logged.
+    await reportRun(a, io, { error: e, started });
+    throw e;
   } finally {
     bar.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  let status = 0;
+  for (const o of result.outcomes) {
+    if (a.sources.length > 1 && !a.quiet && !a.json) io.stdout.write(`source ${o.source}:\n`);
+    if (o.result !== undefined) status = Math.max(status, renderPack(o.result, a, io, notes));
+    else if (a.sources.length > 1) io.stderr.write(`xtar: ${o.source}: ${describeFailure(o.error).message}\n`);
+  }
+  await reportRun(a, io, { result });
+  // One source that failed fails the run as before (its error, exit 2); of several, the status says (PackSourcesResult.status).
+  const only = result.outcomes.length === 1 ? result.outcomes[0] : undefined;
+  if (only?.error !== undefined) throw only.error;
+  return result.status;
+}
+
+/**
+ * After the run: the report by mail (when the config asks for one) and the line of --log. Neither can
+ * change the exit status or the backup: a mail that cannot be sent is a warning on stderr and in the log.
+ */
+async function reportRun(a: PackArgs, io: Io, run: { result: PackSourcesResult } | { error: unknown; started: Date }): Promise<void> {
+  if ((a.mail ?? null) === null && a.log === undefined) return;
+  const { summarize, summarizeFailure } = await import('../../report/summary.js');
+  const summary = 'result' in run ? summarize(run.result) : summarizeFailure(resolve(a.out), a.sources, run.started, run.error, describeFailure(run.error).status);
+  const warnings: string[] = [];
+  let mail: 'sent' | 'failed' | 'not wanted' | 'none' = 'none';
+  if (a.mail) {
+    const { mailWanted, sendReport } = await import('../../report/mail.js');
+    if (!mailWanted(a.mail, summary)) mail = 'not wanted';
+    else {
+      try {
+        await sendReport(a.mail, summary);
+        mail = 'sent';
+      } catch (e) {
+        mail = 'failed';
+        warnings.push(`warning: the report could not be mailed to ${a.mail.to.join(', ')} through ${a.mail.host}:${a.mail.port} (${(e as Error).message}); the backup is not affected.`);
+      }
+    }
+  }
+  for (const w of warnings) io.stderr.write(`xtar: ${w}\n`);
+  if (a.log !== undefined) {
+    const { appendLog, logLine } = await import('../../report/run-log.js');
+    try {
+      await appendLog(a.log, logLine(summary, mail, warnings));
+    } catch (e) {
+      io.stderr.write(`xtar: warning: could not append to the log ${a.log} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the backup is not affected.\n`);
+    }
+  }
 }
 
 /** The library's options from the command's arguments. */
-function packOptionsOf(a: PackArgs, signal: AbortSignal, onProgress: NonNullable<PackOptions['onProgress']>): PackOptions {
+function packOptionsOf(a: PackArgs, source: string, signal: AbortSignal, onProgress: NonNullable<PackOptions['onProgress']>): PackOptions {
   return {
-    source: a.src,
+    source,
     out: a.out,
     level: a.level,
     exclude: a.exclude,
@@ -112,6 +179,16 @@ function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[]): number
     for (const v of r.volumes) io.stdout.write(`  ${v.path}\n${v.iso === undefined ? '' : `  ${v.iso}\n`}`);
   }
   return statusFor(problems.length);
+}
+
+/** `pack --dry-run` of each source in turn (the object of --json is one source's). */
+async function runDryRuns(options: PackOptions, a: PackArgs, io: Io, notes: string[]): Promise<number> {
+  let status = 0;
+  for (const source of a.sources) {
+    if (a.sources.length > 1 && !a.quiet) io.stdout.write(`${source}:\n`);
+    status = Math.max(status, await runDryRun({ ...options, source }, a, io, notes));
+  }
+  return status;
 }
 
 /** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
