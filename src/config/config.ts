@@ -51,11 +51,11 @@ export async function loadConfig(file: string, specs: readonly OptionSpec[]): Pr
 /** The checking of loadConfig, on the file's text. */
 export function parseConfig(text: string, file: string, specs: readonly OptionSpec[]): LoadedConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   const bad = doc.errors[0];
   if (bad !== undefined) {
     const line = bad.linePos?.[0]?.line ?? 0;
-    throw new UsageError(`${file}:${line}: not valid YAML: ${bad.message.split('\n')[0]}`);
+    throw new UsageError(`${file}:${line}: not valid YAML: ${(bad.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}.`);
   }
   const at = new Place(file, lines);
   const out: LoadedConfig = { file, options: new Map(), sources: [], mail: null };
