@@ -85,9 +85,9 @@ export function duration(ms: number): string {
 
 const OUTCOME_WORDS: Record<Outcome, string> = { ok: 'ok', problems: 'finished with problems', failed: 'FAILED', interrupted: 'interrupted' };
 
-/** The mail's subject: `PREFIX HOST → SET: outcome`. */
+/** The mail's subject: `PREFIX HOST:SET: outcome (exit status N)`. */
 export function subjectOf(s: RunSummary, prefix = 'xtar'): string {
-  return `${prefix} ${s.host} → ${s.set}: ${OUTCOME_WORDS[s.outcome]} (exit status ${s.status})`;
+  return `${prefix} ${s.host}:${s.set}: ${OUTCOME_WORDS[s.outcome]} (exit status ${s.status})`;
 }
 
 /** The report as plain text: the run, then each source; the discs to burn at the end. */
