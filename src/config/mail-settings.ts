@@ -24,9 +24,11 @@ export interface MailSettings {
   when: 'always' | 'problems';
   /** The subject's first words (default `xtar`). */
   subject?: string;
+  /** A PEM file of CA certificates to trust besides the system's (a server with a private CA). */
+  ca?: string;
 }
 
-const KEYS = ['host', 'port', 'tls', 'user', 'password', 'passwordEnv', 'passwordFile', 'from', 'to', 'when', 'subject'] as const;
+const KEYS = ['host', 'port', 'tls', 'ca', 'user', 'password', 'passwordEnv', 'passwordFile', 'from', 'to', 'when', 'subject'] as const;
 
 /** The block checked, with its defaults; every mistake names its line. */
 export function checkMail(at: Place, node: Node | null): MailSettings {
@@ -58,7 +60,7 @@ export function checkMail(at: Place, node: Node | null): MailSettings {
   const to = given.has('to') ? stringList(at, given.get('to') ?? null, 'mail.to') : [];
   if (to.length === 0) throw at.error(given.get('to') ?? node, 'mail needs to: (one address or a list)');
   const out: MailSettings = { host: text('host', true)!, port, tls, from: text('from', true)!, to, when };
-  for (const k of ['user', 'password', 'passwordEnv', 'passwordFile', 'subject'] as const) {
+  for (const k of ['ca', 'user', 'password', 'passwordEnv', 'passwordFile', 'subject'] as const) {
     const v = text(k, false);
     if (v !== undefined) out[k] = v;
   }

@@ -33,12 +33,17 @@ export async function mailPassword(m: MailSettings, env: NodeJS.ProcessEnv = pro
 export async function sendReport(m: MailSettings, s: RunSummary, opts: { timeoutMs?: number } = {}): Promise<string> {
   const pass = await mailPassword(m);
   const timeout = opts.timeoutMs ?? 30_000;
+  const ca = m.ca === undefined ? undefined : await readFile(m.ca, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read mail.ca ${m.ca} (${e.code ?? e.message})`);
+  });
   const transport = nodemailer.createTransport({
     host: m.host,
     port: m.port,
     secure: m.tls === 'tls',
     requireTLS: m.tls === 'starttls',
     ignoreTLS: m.tls === 'none',
+    // Certificates are always checked: against the system's CAs, or the ones of mail.ca.
+    ...(ca === undefined ? {} : { tls: { ca } }),
     ...(m.user === undefined ? {} : { auth: { user: m.user, pass: pass ?? '' } }),
     connectionTimeout: timeout,
     greetingTimeout: timeout,

@@ -7,6 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -20,14 +21,26 @@ interface Received {
   user: string | undefined;
   password: string | undefined;
   raw: string;
+  /** Whether the session was encrypted when the message came. */
+  secure: boolean;
+}
+
+/** A key and a self-signed certificate for 127.0.0.1 (and localhost), made with openssl. */
+function selfSigned(dir: string): { key: string; cert: string } {
+  const key = join(dir, 'smtp.key');
+  const cert = join(dir, 'smtp.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  return { key, cert };
 }
 
 /** An SMTP server on 127.0.0.1 that takes plain-text logins and keeps every message. */
-async function startServer(opts: { refuse?: string } = {}): Promise<{ port: number; mails: Received[]; close: () => Promise<void> }> {
+async function startServer(opts: { refuse?: string; tls?: { key: string; cert: string; implicit: boolean } } = {}): Promise<{ port: number; mails: Received[]; close: () => Promise<void> }> {
   const mails: Received[] = [];
   const logins = new Map<string, { user: string; password: string }>();
+  const tls = opts.tls === undefined ? {} : { key: await readFile(opts.tls.key), cert: await readFile(opts.tls.cert), secure: opts.tls.implicit };
   const server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
+    ...tls,
+    disabledCommands: opts.tls === undefined ? ['STARTTLS'] : [],
     allowInsecureAuth: true,
     authOptional: true,
     logger: false,
@@ -49,11 +62,14 @@ async function startServer(opts: { refuse?: string } = {}): Promise<{ port: numb
           user: login?.user,
           password: login?.password,
           raw: Buffer.concat(chunks).toString('utf8'),
+          secure: session.secure,
         });
         cb();
       });
     },
   });
+  // A client that refuses the certificate closes the socket mid-handshake: the server's error to ignore.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return { port, mails, close: () => new Promise((resolve) => server.close(() => resolve())) };
@@ -106,9 +122,9 @@ describe('the report by mail (mail: in --config)', () => {
   });
 
   /** A config for `set`, sending to `port` with the given extra mail keys. */
-  async function config(name: string, set: string, port: number, extra = ''): Promise<string> {
+  async function config(name: string, set: string, port: number, extra = '', tls = 'none'): Promise<string> {
     const file = join(work, `${name}.yaml`);
-    await writeFile(file, `sources: [${docs}, ${www}]\nout: ${set}\nquiet: true\nlog: ${join(work, `${name}.log`)}\nmail:\n  host: 127.0.0.1\n  port: ${port}\n  tls: none\n  from: xtar@example.org\n  to: [ann@example.org, ops@example.org]\n${extra}`);
+    await writeFile(file, `sources: [${docs}, ${www}]\nout: ${set}\nquiet: true\nlog: ${join(work, `${name}.log`)}\nmail:\n  host: 127.0.0.1\n  port: ${port}\n  tls: ${tls}\n  from: xtar@example.org\n  to: [ann@example.org, ops@example.org]\n${extra}`);
     return file;
   }
 
@@ -178,6 +194,30 @@ describe('the report by mail (mail: in --config)', () => {
       await smtp.close();
     }
   });
+
+  for (const tls of ['starttls', 'tls'] as const) {
+    it(`tls: ${tls} encrypts the session and checks the server's certificate (trusted through mail.ca)`, async () => {
+      const pair = selfSigned(work);
+      const smtp = await startServer({ tls: { ...pair, implicit: tls === 'tls' } });
+      try {
+        const set = join(work, `set-${tls}`);
+        const withCa = await config(`${tls}-ca`, set, smtp.port, `  ca: ${pair.cert}\n`, tls);
+        const r = await xtar(['pack', '--config', withCa, docs]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /warning/);
+        assert.equal(smtp.mails.length, 1);
+        assert.equal(smtp.mails[0]!.secure, true);
+        // Without mail.ca the self-signed certificate is refused: a warning, the backup made all the same.
+        const without = await config(`${tls}-noca`, set, smtp.port, '', tls);
+        const n = await xtar(['pack', '--config', without, www]);
+        assert.equal(n.status, 1, n.stderr); // the socket in www is skipped
+        assert.match(n.stderr, /xtar: warning: the report could not be mailed .*(self-signed|certificate)/);
+        assert.equal(smtp.mails.length, 1);
+      } finally {
+        await smtp.close();
+      }
+    });
+  }
 
   for (const how of ['a server that refuses the connection', 'a closed port'] as const) {
     it(`${how}: the backup is made, the exit status is the backup's, a warning on stderr and in the log`, async () => {
