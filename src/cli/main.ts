@@ -87,6 +87,9 @@ function packUnattended<T>(y: Argv<T>) {
     .option('print-config', { type: 'boolean', default: false, describe: 'print the effective configuration (flags over the file, the mail password masked) and pack nothing' })
     .option('chown', { type: 'string', describe: 'give what pack writes in the set (its files, the new volume folders) to UID[:GID]' })
     .option('log', { type: 'string', describe: 'append one line per run to FILE: start, end, counts, outcome and exit status (README "Running from cron")' })
+    .example('$0 pack ~/documents /srv/www --out /media/backup', 'two folders, each a backup of its own in the set')
+    .example('$0 pack --config /etc/xtar/backup.yaml', 'sources, set, options and the report by mail from a file (README "Running from cron")')
+    .example('$0 pack --config /etc/xtar/backup.yaml --mode full --print-config', 'what a one-off full backup would use, password masked')
     .middleware(async (a: Record<string, unknown>, yv?: YargsView) => {
       if (yv === undefined) return;
       const specs = configurableOptions(yv);
@@ -151,7 +154,7 @@ function packCommand(y: Argv): Argv {
         .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
         .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
         .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
-        .epilog(EXIT_STATUS_HELP),
+        .epilog(exitStatusHelp({ 1: 'finished, but something was skipped or changed as it was read, or one of several sources failed (each listed on stderr)', 2: 'fatal error or usage error; with several sources, every one failed' })),
     async (a) => {
       const sources = (a.src ?? []).map(String);
       if (a.printConfig) {
