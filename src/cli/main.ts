@@ -154,7 +154,7 @@ function packCommand(y: Argv): Argv {
         .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
         .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
         .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
-        .epilog(exitStatusHelp({ 1: 'finished, but something was skipped or changed as it was read, or one of several sources failed (each listed on stderr)', 2: 'fatal error or usage error; with several sources, every one failed' })),
+        .epilog(`With several sources: exit 1 when some failed and the others were packed, 2 when every one failed.\n\n${EXIT_STATUS_HELP}`),
     async (a) => {
       const sources = (a.src ?? []).map(String);
       if (a.printConfig) {

@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { xtar } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, xtar } from '../helpers/cli.js';
+import { killMidPack } from '../helpers/kill.js';
 import { isRoot, removeTree, seededText, tempDir } from '../helpers/tree.js';
 
 const EPOCH = 1_790_000_000;
@@ -119,6 +121,24 @@ describe('pack A B C --out SET: several sources, --chown, --log', () => {
     const fresh = (await readdir(set)).filter((n) => n.includes('-vol')).sort().at(-1)!;
     for (const p of await allBelow(join(set, fresh))) assert.deepEqual([(await stat(p)).uid, (await stat(p)).gid], [999, 0], p);
     assert.equal((await stat(join(set, 'xtar-index.sqlite'))).uid, 999);
+  });
+
+  it('a run SIGINT ends is logged too: status 130, outcome interrupted, the error, the sources not reached', async () => {
+    const big = join(work, 'big');
+    await mkdir(big);
+    // Compressible data at level 9 is slow enough that the signal lands mid-pack (as test/e2e/interrupt.test.ts).
+    for (let i = 0; i < 60; i++) await writeFile(join(big, `f${i}.txt`), seededText(i, 1024 * 1024));
+    const set = join(work, 'int-set');
+    const log = join(work, 'int.log');
+    const child = spawn(process.execPath, [CLI, 'pack', big, docs, '--out', set, '--jobs', '1', '--level', '9', '--log', log, '--quiet'], { stdio: 'ignore' });
+    const r = await killMidPack(child, set, 'SIGINT', { afterMs: 50 });
+    assert.equal(r.status, 130);
+    const line = JSON.parse(await readFile(log, 'utf8')) as Record<string, unknown>;
+    assert.equal(line.status, 130);
+    assert.equal(line.outcome, 'interrupted');
+    assert.match(line.error as string, /Interrupted by SIGINT/);
+    assert.equal(line.sources, 2);
+    assert.deepEqual(line.backups, []);
   });
 
   it('--chown takes numbers only', async () => {

@@ -45,7 +45,8 @@ export interface PackArgs {
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
   const owner = a.chown === undefined ? undefined : parseOwner(a.chown);
-  const bar = progressBar(!a.quiet && !a.json, 'pack');
+  // A bar per source: the one of the source before is stopped (cleared) when the next starts.
+  let bar = progressBar(!a.quiet && !a.json, 'pack');
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig));
   process.once('SIGINT', onSignal);
@@ -70,15 +71,18 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
     if (a.dryRun) return await runDryRuns(options, a, io, notesBy, (i) => (current = i));
     const { source: _, ...common } = options;
     const onSource = (_source: string, i: number): void => {
-      bar.stop();
+      if (i > 0) {
+        bar.stop();
+        bar = progressBar(!a.quiet && !a.json, 'pack');
+      }
       current = i;
     };
     result = await packSources({ ...common, sources: a.sources, ...(owner === undefined ? {} : { chown: owner }), onSource });
     bar.stop();
   } catch (e) {
     bar.stop();
-    // An error that ended the whole run (the set busy, interrupted) is still reported and logged.
-    await reportRun(a, io, { error: e, started });
+    // An error that ended the whole run (interrupted, say) is still reported and logged; a usage error only said.
+    if (!(e instanceof UsageError)) await reportRun(a, io, { error: e, started });
     throw e;
   } finally {
     bar.stop();
@@ -107,31 +111,10 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
 async function reportRun(a: PackArgs, io: Io, run: { result: PackSourcesResult } | { error: unknown; started: Date }): Promise<void> {
   if ((a.mail ?? null) === null && a.log === undefined) return;
   const { summarize, summarizeFailure } = await import('../../report/summary.js');
+  const { reportRun: report } = await import('../../report/report-run.js');
   const summary = 'result' in run ? summarize(run.result) : summarizeFailure(resolve(a.out), a.sources, run.started, run.error, describeFailure(run.error).status);
-  const warnings: string[] = [];
-  let mail: 'sent' | 'failed' | 'not wanted' | 'none' = 'none';
-  if (a.mail) {
-    const { mailWanted, sendReport } = await import('../../report/mail.js');
-    if (!mailWanted(a.mail, summary)) mail = 'not wanted';
-    else {
-      try {
-        await sendReport(a.mail, summary);
-        mail = 'sent';
-      } catch (e) {
-        mail = 'failed';
-        warnings.push(`warning: the report could not be mailed to ${a.mail.to.join(', ')} through ${a.mail.host}:${a.mail.port} (${(e as Error).message}); the backup is not affected.`);
-      }
-    }
-  }
+  const { warnings } = await report(summary, { mail: a.mail ?? null, ...(a.log === undefined ? {} : { log: a.log }) });
   for (const w of warnings) io.stderr.write(`xtar: ${w}\n`);
-  if (a.log !== undefined) {
-    const { appendLog, logLine } = await import('../../report/run-log.js');
-    try {
-      await appendLog(a.log, logLine(summary, mail, warnings));
-    } catch (e) {
-      io.stderr.write(`xtar: warning: could not append to the log ${a.log} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the backup is not affected.\n`);
-    }
-  }
 }
 
 /** The library's options from the command's arguments. */
