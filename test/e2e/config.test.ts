@@ -70,6 +70,19 @@ describe('pack --config FILE', () => {
     assert.equal(d.level, 6);
   });
 
+  it("the keys are pack's own options, as --help lists them: every one, and nothing else", async () => {
+    const cfg = join(work, 'keys.yaml');
+    await writeFile(cfg, 'no-such-option: 1\n');
+    const r = await xtar(['pack', '--config', cfg]);
+    assert.equal(r.status, 2);
+    const keys = /the keys are: (.*)\)/.exec(r.stderr)![1]!.split(', ').sort();
+    const help = (await xtar(['pack', '--help'])).stdout;
+    const options = help.slice(0, help.indexOf('Examples:'));
+    const flags = [...options.matchAll(/^\s+(?:-\w, )?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!);
+    const expected = flags.filter((f) => !['help', 'version', 'config', 'print-config'].includes(f));
+    assert.deepEqual(keys, [...expected, 'mail', 'sources'].sort());
+  });
+
   it('an unknown key is an error naming the key and its line (exit 2), as is a value of the wrong type', async () => {
     const cfg = join(work, 'bad.yaml');
     await writeFile(cfg, `out: ${join(work, 's2')}\nsources: [${a}]\n# a comment\nexclude-from-typo: x\n`);
