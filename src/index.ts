@@ -4,6 +4,9 @@
  * src/cli/ is a thin layer over these.
  */
 export { pack, type PackOptions, type PackResult, type PackProgress, type VolumeInfo } from './pack/pack.js';
+export { packSources, type PackSourcesOptions, type PackSourcesResult, type SourceOutcome } from './pack/pack-sources.js';
+export { summarize, summaryText, type RunSummary } from './report/summary.js';
+export { reportRun, type ReportSettings } from './report/report-run.js';
 export { unpack, type UnpackOptions, type UnpackResult } from './unpack/unpack.js';
 export { verify, type VerifyOptions, type VerifyResult } from './unpack/verify.js';
 export { expandStructure, type ExpandOptions, type ExpandResult } from './unpack/expand-structure.js';

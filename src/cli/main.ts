@@ -9,6 +9,9 @@ import { UsageError } from '../errors.js';
 import { describeFailure, EXIT_STATUS_HELP, exitStatusHelp } from './output/exit.js';
 import type { Io } from './output/render.js';
 import { errorJson, outputWanted } from './output/json.js';
+import type { OptionSpec } from '../config/config.js';
+import type { EffectiveConfig } from '../config/effective.js';
+import type { MailSettings } from '../config/mail-settings.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -53,15 +56,67 @@ function noteOnStderr(line: string): void {
 const PACK_C =
   "pack has no -C: name the folder to back up by its path and the set with --out (-o), e.g. `xtar pack ~/photos -o /media/backup` (the backup stores it as photos/, as `tar -C ~ photos` would).";
 
+/** What yargs knows of a command's options as it runs (getOptions() and the parse's defaulted keys; not in @types/yargs). */
+interface YargsView {
+  getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]>; boolean: string[]; number: string[]; array: string[]; choices: Record<string, (string | number)[]>; hiddenOptions: string[] };
+  parsed?: { defaulted?: Record<string, boolean> };
+}
+
+/** Options of pack that are not settings of a backup, so not keys of a config. */
+const NOT_IN_CONFIG = new Set(['help', 'version', 'config', 'print-config', 'src']);
+
+/** pack's options as a config may give them: read from the command's own definitions, so each new option is a config key too. */
+function configurableOptions(y: YargsView): OptionSpec[] {
+  const o = y.getOptions();
+  const aliases = new Set(Object.values(o.alias).flat());
+  return Object.keys(o.key)
+    .filter((name) => !aliases.has(name) && !NOT_IN_CONFIG.has(name) && !o.hiddenOptions.includes(name))
+    .map((name) => {
+      const type = o.array.includes(name) ? 'array' : o.boolean.includes(name) ? 'boolean' : o.number.includes(name) ? 'number' : 'string';
+      return { name, type, ...(o.choices[name] === undefined ? {} : { choices: o.choices[name] }) };
+    });
+}
+
+/** The config of this run of pack, and the effective configuration (for --print-config), as the middleware read them. */
+let packConfig: { mail: MailSettings | null; effective: EffectiveConfig } = { mail: null, effective: { sources: [], options: {}, mail: null } };
+
+/** `pack --config FILE --print-config --chown --log`: what an unattended run needs; the file fills what the flags leave unsaid. */
+function packUnattended<T>(y: Argv<T>) {
+  return y
+    .option('config', { type: 'string', describe: 'read options, sources: and mail: from a YAML file (docs/config.example.yaml); flags given override it' })
+    .option('print-config', { type: 'boolean', default: false, describe: 'print the effective configuration (flags over the file, the mail password masked) and pack nothing' })
+    .option('chown', { type: 'string', describe: 'give what pack writes in the set (its files, the new volume folders) to UID[:GID]' })
+    .option('log', { type: 'string', describe: 'append one line per run to FILE: start, end, counts, outcome and exit status (README "Running from cron")' })
+    .example('$0 pack ~/documents /srv/www --out /media/backup', 'two folders, each a backup of its own in the set')
+    .example('$0 pack --config /etc/xtar/backup.yaml', 'sources, set, options and the report by mail from a file (README "Running from cron")')
+    .example('$0 pack --config /etc/xtar/backup.yaml --mode full --print-config', 'what a one-off full backup would use, password masked')
+    .middleware(async (a: Record<string, unknown>, yv?: YargsView) => {
+      if (yv === undefined) return;
+      const specs = configurableOptions(yv);
+      const defaulted = yv.parsed?.defaulted ?? {};
+      const given = (name: string): boolean => a[name] !== undefined && !defaulted[name] && !defaulted[camelName(name)];
+      const { loadConfig } = await import('../config/config.js');
+      const { applyConfig, camelName } = await import('../config/effective.js');
+      const config = typeof a.config === 'string' ? await loadConfig(a.config, specs) : null;
+      if (config !== null) applyConfig(a, config, given, yv.getOptions().alias);
+      const named = ((a.src as unknown[] | undefined) ?? []).map(String);
+      const sources = named.length > 0 ? named : (config?.sources ?? []);
+      a.src = sources;
+      const options: EffectiveConfig['options'] = {};
+      for (const s of specs) if (a[s.name] !== undefined) options[s.name] = a[s.name] as EffectiveConfig['options'][string];
+      packConfig = { mail: config?.mail ?? null, effective: { sources, options, mail: config?.mail ?? null } };
+    }, true);
+}
+
 /** `xtar pack`: its options, examples and handler. */
 function packCommand(y: Argv): Argv {
   return y.command(
-    'pack <src>',
-    'back up a folder into a set of volumes',
+    'pack [src..]',
+    'back up folders into a set of volumes',
     (y) =>
-      common(y)
-        .positional('src', { type: 'string', demandOption: true, describe: 'the folder (or file) to back up' })
-        .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'the set folder to write (created if needed)' })
+      packUnattended(common(y))
+        .positional('src', { type: 'string', array: true, describe: 'the folder(s) (or files) to back up, each into a backup of its own (or `sources:` in --config)' })
+        .option('out', { alias: 'o', type: 'string', describe: 'the set folder to write (created if needed; or `out:` in --config)' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print each file's path on stdout as its bytes are stored (as tar -v)" })
         // tar's -C DIR is the folder to work in; pack names SRC by its path instead, so -C is refused with the way to say it.
         .option('C', { type: 'string', hidden: true })
@@ -99,27 +154,35 @@ function packCommand(y: Argv): Argv {
         .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
         .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
         .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
-        .epilog(EXIT_STATUS_HELP),
+        .epilog(`With several sources: exit 1 when some failed and the others were packed, 2 when every one failed.\n\n${EXIT_STATUS_HELP}`),
     async (a) => {
-      if (a.out.trim() === '') throw new UsageError('--out needs a folder: the set to write, e.g. --out /media/backup.');
+      const sources = (a.src ?? []).map(String);
+      if (a.printConfig) {
+        const { renderConfig } = await import('../config/effective.js');
+        io.stdout.write(renderConfig(packConfig.effective));
+        return;
+      }
+      if (sources.length === 0) throw new UsageError('Name the folder(s) to back up, e.g. `xtar pack ~/photos --out /media/backup` (or `sources:` in --config).');
+      if (a.out === undefined || a.out.trim() === '') throw new UsageError('--out needs a folder: the set to write, e.g. --out /media/backup (or `out:` in --config).');
       if (a.verbose && a.json) throw new UsageError('--verbose lists files on stdout, where --json prints its object: give one of them.');
       const { runPack } = await import('./commands/pack.js');
       const { parseVolumeSize } = await import('../pack/volume-size.js');
       const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
       let changedSinceNs: bigint | undefined;
       if (a.sinceCluster !== undefined) {
+        if (sources.length > 1) throw new UsageError('--since-cluster packs the recent work of one folder: name one source.');
         if (!Number.isInteger(a.sinceCluster) || a.sinceCluster < 1) throw new UsageError('--since-cluster must be a whole number of at least 1.');
         const { newestClustersStartNs, parseDuration } = await import('../activity/cluster.js');
         const radiusMs = parseDuration(a.radius);
         if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
-        changedSinceNs = await newestClustersStartNs(a.src as string, a.sinceCluster, radiusMs, a.exclude.map(String));
+        changedSinceNs = await newestClustersStartNs(sources[0]!, a.sinceCluster, radiusMs, a.exclude.map(String));
       }
       const { parseDuration } = await import('../activity/cluster.js');
       const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
       if (fullAfterMs === null) throw new UsageError(`--full-after ${JSON.stringify(a.fullAfter)} is not a duration such as 7d or 24h.`);
       status = await runPack(
         {
-          src: a.src as string,
+          sources,
           out: a.out,
           jobs: a.jobs,
           level: a.level,
@@ -137,6 +200,10 @@ function packCommand(y: Argv): Argv {
           checksum: a.checksum,
           dryRun: a.dryRun,
           verbose: a.verbose,
+          // --chown, --log and the config's mail: block (packUnattended).
+          ...(a.chown === undefined ? {} : { chown: a.chown }),
+          ...(a.log === undefined ? {} : { log: a.log }),
+          mail: packConfig.mail,
         },
         io,
       );

@@ -296,7 +296,8 @@ describe('hostile archives', () => {
     noStackTrace(r);
     const bad = await xtar(['pack']);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /Not enough non-option arguments: got 0, need at least 1/);
+    // pack's sources may also come from --config (sources:), so pack says itself what it lacks.
+    assert.match(bad.stderr, /^xtar: Name the folder\(s\) to back up, e\.g\. `xtar pack ~\/photos --out \/media\/backup`/m);
     noStackTrace(bad);
   });
 });

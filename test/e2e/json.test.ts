@@ -15,7 +15,8 @@ import { xtar, type CliResult } from '../helpers/cli.js';
 import { removeTree, seededBytes, seededText, tempDir } from '../helpers/tree.js';
 
 const SCHEMAS = fileURLToPath(new URL('../../../docs/json/', import.meta.url));
-const OUTPUTS = ['pack', 'unpack', 'verify', 'repair', 'rescue', 'list', 'list-obsolete', 'activity', 'expand-structure', 'index-rebuild', 'error'] as const;
+// pack-sources refers to pack and error (by $id), so it is compiled after them.
+const OUTPUTS = ['pack', 'unpack', 'verify', 'repair', 'rescue', 'list', 'list-obsolete', 'activity', 'expand-structure', 'index-rebuild', 'error', 'pack-sources'] as const;
 type Output = (typeof OUTPUTS)[number];
 
 const validators = new Map<Output, ValidateFunction>();
@@ -71,6 +72,23 @@ describe('--json output and its schemas (docs/json/)', () => {
     const same = await xtar(['pack', src, '--out', set, '--json']);
     assert.equal(same.status, 0, same.stderr);
     assert.equal(valid('pack', same).nothingChanged, true);
+  });
+
+  it('pack of several sources: one pack-sources object, each source its pack object or its error; its dry run too', async () => {
+    const other = join(work, 'other');
+    await mkdir(other, { recursive: true });
+    await writeFile(join(other, 'x.txt'), seededText(5, 900));
+    const several = join(work, 'several-set');
+    const missing = join(work, 'missing');
+    const p = await xtar(['pack', src, missing, other, '--out', several, '--json']);
+    assert.equal(p.status, 1, p.stderr);
+    const v = valid('pack-sources', p) as { status: number; sources: { source: string; pack: Record<string, unknown> | null; error: { code: string } | null }[] };
+    assert.equal(v.status, 1);
+    assert.deepEqual(v.sources.map((x) => [x.source, x.pack === null ? null : x.pack.kind, x.error?.code ?? null]), [[src, 'full', null], [missing, null, 'EINPUT'], [other, 'full', null]]);
+    const d = await xtar(['pack', src, other, '--out', several, '--json', '--dry-run']);
+    assert.equal(d.status, 0, d.stderr);
+    const dry = valid('pack-sources', d) as { sources: { pack: { dryRun: boolean } }[] };
+    assert.deepEqual(dry.sources.map((x) => x.pack.dryRun), [true, true]);
   });
 
   it('unpack, its dry run, and one with problems: the problems in the object, one line on stderr, none with -q', async () => {

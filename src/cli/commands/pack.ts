@@ -1,15 +1,22 @@
-/** `xtar pack SRC --out SET`: parse nothing, call pack(), render the result. */
+/**
+ * `xtar pack SRC… --out SET`: parse nothing, call packSources() (one backup per source), render each
+ * result; then, for an unattended run, the report by mail and the line of --log.
+ */
 import { resolve } from 'node:path';
-import { InterruptedError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
+import type { MailSettings } from '../../config/mail-settings.js';
 import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryItem } from '../../pack/dry-run.js';
-import { pack, type PackOptions, type PackResult } from '../../pack/pack.js';
+import type { PackOptions, PackResult } from '../../pack/pack.js';
+import { packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
+import { parseOwner, type Owner } from '../../set/chown.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
-import { statusFor } from '../output/exit.js';
-import { reportProblems } from '../output/json.js';
+import { describeFailure, statusFor } from '../output/exit.js';
+import { errorJson, JSON_VERSION, reportProblems, type PackJson, type PackSourcesJson } from '../output/json.js';
 
 export interface PackArgs {
-  src: string;
+  /** The folders to back up, each into a backup of its own. */
+  sources: string[];
   out: string;
   jobs?: number | undefined;
   level: number;
@@ -28,43 +35,92 @@ export interface PackArgs {
   dryRun?: boolean;
   /** Print each stored file's path on stdout (tar -v). */
   verbose?: boolean;
+  /** `UID[:GID]`: the owner of what the run writes (--chown). */
+  chown?: string;
+  /** Append one line per run to this file (--log). */
+  log?: string;
+  /** Send the run's summary (the config's `mail:` block). */
+  mail?: MailSettings | null;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
-  const bar = progressBar(!a.quiet && !a.json, 'pack');
+  const owner = a.chown === undefined ? undefined : parseOwner(a.chown);
+  // A bar per source: the one of the source before is stopped (cleared) when the next starts.
+  let bar = progressBar(!a.quiet && !a.json, 'pack');
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => ac.abort(new InterruptedError(sig));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // With --json the notes also go into the object (`notes`); with --json --quiet only there.
-  const notes: string[] = [];
+  // With --json the notes also go into the object (`notes`; each source's its own); with --json --quiet only there.
+  const notesBy: string[][] = a.sources.map(() => []);
+  let current = 0;
   const noteLines = !(a.json && a.quiet);
+  const started = new Date();
+  let result: PackSourcesResult | undefined;
   try {
     const options: PackOptions = {
-      ...packOptionsOf(a, ac.signal, (p) => {
+      ...packOptionsOf(a, a.sources[0] ?? '', ac.signal, (p) => {
         if (p.phase === 'pack') bar.update(p.bytes, p.totalBytes, p.files);
       }),
       onNote: (line) => {
-        if (a.json) notes.push(line);
+        if (a.json) notesBy[current]?.push(line);
         if (noteLines) io.stderr.write(`xtar: ${line}\n`);
       },
       ...(a.verbose ? { onStored: (path: string) => io.stdout.write(`${path}\n`) } : {}),
     };
-    if (a.dryRun) return await runDryRun(options, a, io, notes);
-    const r = await pack(options);
+    if (a.dryRun) return await runDryRuns(options, a, io, notesBy, (i) => (current = i));
+    const { source: _, ...common } = options;
+    const onSource = (_source: string, i: number): void => {
+      if (i > 0) {
+        bar.stop();
+        bar = progressBar(!a.quiet && !a.json, 'pack');
+      }
+      current = i;
+    };
+    result = await packSources({ ...common, sources: a.sources, ...(owner === undefined ? {} : { chown: owner }), onSource });
     bar.stop();
-    return renderPack(r, a, io, notes);
+  } catch (e) {
+    bar.stop();
+    // An error that ended the whole run (interrupted, say) is still reported and logged; a usage error only said.
+    if (!(e instanceof UsageError)) await reportRun(a, io, { error: e, started });
+    throw e;
   } finally {
     bar.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  const several = a.sources.length > 1;
+  const json = new SourcesJson(io, several);
+  for (const [i, o] of result.outcomes.entries()) {
+    if (several && !a.quiet && !a.json) io.stdout.write(`source ${o.source}:\n`);
+    if (o.result !== undefined) renderPack(o.result, a, io, notesBy[i] ?? [], json.emitFor(o.source));
+    else if (several) failSource(o.source, o.error, a, io, json);
+  }
+  if (a.json && several) json.print(result.set, result.status);
+  await reportRun(a, io, { result });
+  // One source that failed fails the run as before (its error, exit 2); of several, the status says (PackSourcesResult.status).
+  const only = result.outcomes.length === 1 ? result.outcomes[0] : undefined;
+  if (only?.error !== undefined) throw only.error;
+  return result.status;
+}
+
+/**
+ * After the run: the report by mail (when the config asks for one) and the line of --log. Neither can
+ * change the exit status or the backup: a mail that cannot be sent is a warning on stderr and in the log.
+ */
+async function reportRun(a: PackArgs, io: Io, run: { result: PackSourcesResult } | { error: unknown; started: Date }): Promise<void> {
+  if ((a.mail ?? null) === null && a.log === undefined) return;
+  const { summarize, summarizeFailure } = await import('../../report/summary.js');
+  const { reportRun: report } = await import('../../report/report-run.js');
+  const summary = 'result' in run ? summarize(run.result) : summarizeFailure(resolve(a.out), a.sources, run.started, run.error, describeFailure(run.error).status);
+  const { warnings } = await report(summary, { mail: a.mail ?? null, ...(a.log === undefined ? {} : { log: a.log }) });
+  for (const w of warnings) io.stderr.write(`xtar: ${w}\n`);
 }
 
 /** The library's options from the command's arguments. */
-function packOptionsOf(a: PackArgs, signal: AbortSignal, onProgress: NonNullable<PackOptions['onProgress']>): PackOptions {
+function packOptionsOf(a: PackArgs, source: string, signal: AbortSignal, onProgress: NonNullable<PackOptions['onProgress']>): PackOptions {
   return {
-    source: a.src,
+    source,
     out: a.out,
     level: a.level,
     exclude: a.exclude,
@@ -84,9 +140,9 @@ function packOptionsOf(a: PackArgs, signal: AbortSignal, onProgress: NonNullable
 }
 
 /** What a pack made (or that it made nothing), as text or one JSON object; the problems on stderr; the exit status. */
-function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[]): number {
+function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[], emit: (body: PackJson) => void): number {
   if (r.nothingChanged) {
-    if (a.json) printJson(io, 'pack', { dryRun: false, nothingChanged: true, set: r.set, backup: null, base: r.base, files: r.files, bytes: r.bytes, skipped: r.skipped, ignored: r.ignored, notes });
+    if (a.json) emit({ dryRun: false, nothingChanged: true, set: r.set, backup: null, base: r.base, files: r.files, bytes: r.bytes, skipped: r.skipped, ignored: r.ignored, notes });
     else if (!a.quiet) io.stdout.write(`nothing changed since backup ${r.base}: no backup made\n`);
     // Files that still cannot be read (as in that backup) are still reported.
     reportProblems(io, a, r.skipped.length, () => printProblems(io, r.skipped));
@@ -98,7 +154,7 @@ function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[]): number
   if (!(a.json && a.quiet)) printNotes(io, r.ignored);
   if (a.json) {
     const { set, backupId: backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored } = r;
-    printJson(io, 'pack', { dryRun: false, nothingChanged: false, set, backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored, notes });
+    emit({ dryRun: false, nothingChanged: false, set, backup, kind, base, reason, storedFiles, storedBytes, unchangedFiles, renamedFiles, deletedFiles, root, files, dirs, entries, bytes, archiveBytes, bytesWritten, volumes, skipped, changed, ignored, notes });
   } else if (!a.quiet) {
     const ratio = r.bytes > 0 ? ` (${((100 * r.archiveBytes) / r.bytes).toFixed(1)}% of ${humanBytes(r.bytes)})` : '';
     if (r.kind === 'full') io.stdout.write(`full backup ${r.backupId} (${r.reason})\n`);
@@ -114,15 +170,68 @@ function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[]): number
   return statusFor(problems.length);
 }
 
+/** `pack --dry-run` of each source in turn; of several, one that fails is named and the others still run. */
+async function runDryRuns(options: PackOptions, a: PackArgs, io: Io, notesBy: string[][], onSource: (i: number) => void): Promise<number> {
+  const several = a.sources.length > 1;
+  const json = new SourcesJson(io, several);
+  const failed: boolean[] = [];
+  for (const [i, source] of a.sources.entries()) {
+    onSource(i);
+    if (several && !a.quiet && !a.json) io.stdout.write(`source ${source}:\n`);
+    try {
+      await runDryRun({ ...options, source }, a, io, notesBy[i] ?? [], json.emitFor(source));
+      failed.push(false);
+    } catch (e) {
+      if (!several || e instanceof UsageError || e instanceof InterruptedError) throw e;
+      failSource(source, e, a, io, json);
+      failed.push(true);
+    }
+  }
+  // As a pack of several sources: 1 when some failed, 2 when all did.
+  const status = failed.every(Boolean) ? 2 : failed.some(Boolean) ? 1 : 0;
+  if (a.json && several) json.print(resolve(a.out), status);
+  return status;
+}
+
+/** One of several sources failed: its sentence on stderr, and its entry in the JSON. */
+function failSource(source: string, error: unknown, a: PackArgs, io: Io, json: SourcesJson): void {
+  if (!(a.json && a.quiet)) io.stderr.write(`xtar: ${source}: ${describeFailure(error).message}\n`);
+  json.failed(source, error);
+}
+
+/**
+ * With --json, one object for the run: one source's `pack` object as it always was, or for several
+ * a `pack-sources` object holding each source's `pack` object or its error (docs/json/pack-sources.schema.json).
+ */
+class SourcesJson {
+  private readonly entries: PackSourcesJson['sources'] = [];
+  constructor(
+    private readonly io: Io,
+    private readonly several: boolean,
+  ) {}
+  emitFor(source: string): (body: PackJson) => void {
+    return (body) => {
+      if (!this.several) printJson(this.io, 'pack', body);
+      else this.entries.push({ source, pack: { xtar: 'pack', jsonVersion: JSON_VERSION, ...body }, error: null });
+    };
+  }
+  failed(source: string, error: unknown): void {
+    this.entries.push({ source, pack: null, error: errorJson('pack', error).error });
+  }
+  print(set: string, status: number): void {
+    printJson(this.io, 'pack-sources', { set, status, sources: this.entries });
+  }
+}
+
 /** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
-async function runDryRun(options: PackOptions, a: PackArgs, io: Io, notes: string[]): Promise<number> {
+async function runDryRun(options: PackOptions, a: PackArgs, io: Io, notes: string[], emit: (body: PackJson) => void): Promise<number> {
   const items: DryItem[] = [];
   const r = await dryRun(options, (i) => {
     if (a.json) items.push(i);
     else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
   });
   if (!(a.json && a.quiet)) printNotes(io, r.ignored);
-  if (a.json) printJson(io, 'pack', { dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, notes });
+  if (a.json) emit({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, notes });
   else if (!a.quiet) {
     io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storedFiles} of ${r.files} files (${humanBytes(r.storedBytes)})`);
     io.stdout.write(`, ${r.renamedFiles} renamed, ${r.metadataFiles} with new metadata only, ${r.deletedFiles} deleted\n`);

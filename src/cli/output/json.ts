@@ -27,7 +27,7 @@ import type { Io } from './render.js';
 export const JSON_VERSION = 1;
 
 /** Which output an object is: the command, with `list --obsolete` on its own as its shape differs. */
-export type JsonOutput = 'pack' | 'unpack' | 'verify' | 'repair' | 'list' | 'list-obsolete' | 'activity' | 'expand-structure' | 'index-rebuild' | 'rescue';
+export type JsonOutput = 'pack' | 'pack-sources' | 'unpack' | 'verify' | 'repair' | 'list' | 'list-obsolete' | 'activity' | 'expand-structure' | 'index-rebuild' | 'rescue';
 
 /** The keys every --json object starts with. */
 export interface JsonHead {
@@ -66,6 +66,12 @@ export type PackJson =
   | (PackFacts & Pick<PackResult, 'root' | 'dirs' | 'entries' | 'archiveBytes' | 'bytesWritten' | 'volumes' | 'skipped' | 'changed'> & { dryRun: false; nothingChanged: false; backup: string; notes: string[]; jobs?: number })
   | (Pick<PackResult, 'set' | 'base' | 'files' | 'bytes' | 'skipped' | 'ignored'> & { dryRun: false; nothingChanged: true; backup: null; notes: string[]; jobs?: number })
   | (PackFacts & Pick<DryRunResult, 'metadataFiles'> & { dryRun: true; nothingChanged: false; items: DryItem[]; notes: string[]; jobs?: number });
+/** docs/json/pack-sources.schema.json: `pack A B …` of several sources, each its `pack` object or its error. */
+export interface PackSourcesJson {
+  set: string;
+  status: number;
+  sources: ({ source: string; pack: JsonHead & PackJson; error: null } | { source: string; pack: null; error: JsonError['error'] })[];
+}
 /** docs/json/unpack.schema.json. */
 export type UnpackJson =
   | (Pick<UnpackResult, 'dest' | 'files' | 'bytes' | 'structure' | 'kept' | 'notFound' | 'problems'> & Pick<UnpackResult['plan'], 'backup' | 'kind' | 'volumes'> & { dryRun: false })
@@ -111,6 +117,7 @@ export interface RescueJson extends Pick<RescueResult, 'badBytes' | 'retrySecond
 
 export interface JsonBodies {
   pack: PackJson;
+  'pack-sources': PackSourcesJson;
   unpack: UnpackJson;
   verify: VerifyJson;
   repair: RepairJson;

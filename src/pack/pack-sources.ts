@@ -1,0 +1,83 @@
+/**
+ * Several sources in one run (`xtar pack A B C --out SET`): each source is its own backup in the set,
+ * made by pack() one after another under the set's lock as separate runs would be, so each restores
+ * alone (`unpack --source`). A source that fails (not there, unreadable) is an outcome of its own and
+ * the others still run; an interruption or a usage error ends the whole run. With `chown`, what each
+ * backup wrote is handed to that owner before the result is returned.
+ */
+import { resolve } from 'node:path';
+import { EXIT_FATAL, EXIT_OK, EXIT_SOME_SKIPPED, InterruptedError, UsageError, XtarError } from '../errors.js';
+import { chownWritten, type Owner } from '../set/chown.js';
+import { checkPackOptions } from './options.js';
+import { pack, type PackOptions, type PackResult } from './pack.js';
+
+export interface PackSourcesOptions extends Omit<PackOptions, 'source'> {
+  /** The folders (or files) to back up, each into a backup of its own, in this order. */
+  sources: readonly string[];
+  /** Owner of everything the run writes in the set (src/set/chown.ts). */
+  chown?: Owner;
+  /** Called before each source is packed. */
+  onSource?: (source: string, index: number) => void;
+}
+
+/** One source's end: its backup (or that nothing changed), or the error that stopped it. */
+export type SourceOutcome = { source: string; result: PackResult; error?: undefined } | { source: string; error: unknown; result?: undefined };
+
+export interface PackSourcesResult {
+  set: string;
+  outcomes: SourceOutcome[];
+  started: Date;
+  ended: Date;
+  /** 0 every source packed with nothing skipped; 1 something skipped or changed, or some source failed; 2 every source failed (README "Exit status"). */
+  status: number;
+}
+
+/** The problems of a packed source: files skipped and files that changed as they were read. */
+export function problemCount(r: PackResult): number {
+  return r.skipped.length + r.changed.length;
+}
+
+/** The exit status of a run of several sources (see PackSourcesResult.status). */
+export function statusOf(outcomes: readonly SourceOutcome[]): number {
+  const failed = outcomes.filter((o) => o.error !== undefined);
+  if (outcomes.length > 0 && failed.length === outcomes.length) {
+    // Every source failed: the run's status is its first error's (2, or 130 if interrupted).
+    const e = failed[0]!.error;
+    return e instanceof XtarError ? e.exitCode : EXIT_FATAL;
+  }
+  if (failed.length > 0) return EXIT_SOME_SKIPPED;
+  return outcomes.some((o) => o.result !== undefined && problemCount(o.result) > 0) ? EXIT_SOME_SKIPPED : EXIT_OK;
+}
+
+export async function packSources(opts: PackSourcesOptions): Promise<PackSourcesResult> {
+  if (opts.sources.length === 0) throw new UsageError('Name at least one folder to back up (or a `sources:` list in the config).');
+  checkPackOptions(opts);
+  const started = new Date();
+  const outcomes: SourceOutcome[] = [];
+  const { sources, chown, onSource, ...common } = opts;
+  for (const [i, source] of sources.entries()) {
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('SIGINT');
+    onSource?.(source, i);
+    try {
+      const result = await pack({ ...common, source });
+      if (chown !== undefined) await chownAfter(result, chown);
+      outcomes.push({ source, result });
+    } catch (e) {
+      // What ends every source alike ends the run: a wrong option, or the user's Ctrl-C.
+      if (e instanceof UsageError || e instanceof InterruptedError) throw e;
+      outcomes.push({ source, error: e });
+    }
+  }
+  return { set: resolve(opts.out), outcomes, started, ended: new Date(), status: statusOf(outcomes) };
+}
+
+/** --chown's pass over one backup; a failure says the backup itself was made. */
+async function chownAfter(r: PackResult, owner: Owner): Promise<void> {
+  try {
+    await chownWritten(r.set, r.volumes.flatMap((v) => (v.iso === undefined ? [v.path] : [v.path, v.iso])), owner);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const made = r.nothingChanged ? 'no backup was needed' : `backup ${r.backupId} was made`;
+    throw new XtarError(`${made}, but --chown ${owner.uid}${owner.gid === undefined ? '' : `:${owner.gid}`} failed (${err.code ?? err.message}${err.path ? `: ${err.path}` : ''})`, { code: err.code ?? 'ECHOWN', cause: e, ...(err.path ? { path: err.path } : {}) });
+  }
+}
