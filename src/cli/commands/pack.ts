@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import { InterruptedError } from '../../errors.js';
 import type { BackupKind } from '../../format/records.js';
-import { dryRun, type DryItem } from '../../pack/dry-run.js';
+import { dryRun, type DryExcluded, type DryItem } from '../../pack/dry-run.js';
+import type { SelectionOptions } from '../../scan/select.js';
 import { pack, type PackOptions, type PackResult } from '../../pack/pack.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
@@ -13,7 +14,8 @@ export interface PackArgs {
   out: string;
   jobs?: number | undefined;
   level: number;
-  exclude: string[];
+  /** What to leave out (src/scan/select.ts), --exclude included. */
+  select: SelectionOptions;
   json: boolean;
   quiet: boolean;
   volumeSize?: number | undefined;
@@ -67,7 +69,7 @@ function packOptionsOf(a: PackArgs, signal: AbortSignal, onProgress: NonNullable
     source: a.src,
     out: a.out,
     level: a.level,
-    exclude: a.exclude,
+    select: a.select,
     signal,
     ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
     ...(a.par2 === undefined ? {} : { par2: a.par2 }),
@@ -117,12 +119,21 @@ function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[]): number
 /** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
 async function runDryRun(options: PackOptions, a: PackArgs, io: Io, notes: string[]): Promise<number> {
   const items: DryItem[] = [];
-  const r = await dryRun(options, (i) => {
-    if (a.json) items.push(i);
-    else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
-  });
+  const excluded: DryExcluded[] = [];
+  const r = await dryRun(
+    options,
+    (i) => {
+      if (a.json) items.push(i);
+      else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
+    },
+    // What the selection leaves out, with the rule and its source; a folder once.
+    (x) => {
+      if (a.json) excluded.push(x);
+      else if (!a.quiet) io.stdout.write(`excluded  ${x.path} (${x.rule})\n`);
+    },
+  );
   if (!(a.json && a.quiet)) printNotes(io, r.ignored);
-  if (a.json) printJson(io, 'pack', { dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, notes });
+  if (a.json) printJson(io, 'pack', { dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, excluded, notes });
   else if (!a.quiet) {
     io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storedFiles} of ${r.files} files (${humanBytes(r.storedBytes)})`);
     io.stdout.write(`, ${r.renamedFiles} renamed, ${r.metadataFiles} with new metadata only, ${r.deletedFiles} deleted\n`);
