@@ -8,8 +8,10 @@
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { BigIntStats, Stats } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import type ignoreFactory from 'ignore';
+import type { Ignore } from 'ignore';
 import { entryErrorMessage, InputError, osErrorSentence } from '../errors.js';
 
 export interface SelectionOptions {
@@ -61,7 +63,12 @@ interface LayerView {
   prefix: string;
 }
 
+let ignore: typeof ignoreFactory | undefined;
+
 function newIgnore(): Ignore {
+  // Loaded on the first pattern, not with the module: loading it costs about as much CPU as
+  // walking a few thousand files, which a run without patterns should not pay.
+  ignore ??= createRequire(import.meta.url)('ignore') as typeof ignoreFactory;
   // gitignore is case-sensitive on Linux (core.ignorecase=false).
   return ignore({ ignorecase: false });
 }
