@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { SelectionOptions } from '../scan/select.js';
 
 export const EXCLUDE_HELP =
-  "leave out paths matching a gitignore line: a pattern without '/' (other than a trailing one) matches a name at any depth (*.log), one with '/' is anchored at the source (build/cache, /TODO), a trailing '/' matches folders only, ** spans folders, !PATTERN re-includes; a leading ./ is read as /";
+  "leave out paths matching a gitignore line: a pattern without '/' (other than a trailing one) matches a name at any depth (*.log), one with '/' is anchored at the source (build/cache, /TODO), a trailing '/' matches folders only, ** spans folders, !PATTERN re-includes; a leading ./ is read as /. Each folder's .xtarignore (the same lines, anchored at its folder) is read too: the command line wins over it, a deeper file over a shallower one. pack -n names the rule that left each path out";
 
 /** --exclude, --exclude-regex, --exclude-from, --exclude-flag, --exclude-caches, --max-age, --one-file-system. */
 export function selectionFlags<T>(y: Argv<T>) {

@@ -114,7 +114,7 @@ describe('selection through the CLI', () => {
 
   it('--help documents every selection flag; a bad duration, regex or list is a usage or input error (exit 2)', async () => {
     const h = await xtar(['pack', '--help']);
-    for (const f of ['--exclude ', '--exclude-regex', '--exclude-from', '--exclude-flag', '--exclude-caches', '--max-age', '--one-file-system', 'gitignore']) assert.ok(h.stdout.includes(f), f);
+    for (const f of ['--exclude ', '--exclude-regex', '--exclude-from', '--exclude-flag', '--exclude-caches', '--max-age', '--one-file-system', 'gitignore', '.xtarignore']) assert.ok(h.stdout.includes(f), f);
     const ha = await xtar(['activity', '--help']);
     assert.ok(ha.stdout.includes('--exclude-caches'));
     for (const bad of [['--max-age', 'soon'], ['--exclude-regex', '('], ['--exclude-from', join(work, 'none')], ['--exclude-flag', 'a/b']]) {
