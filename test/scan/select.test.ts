@@ -173,6 +173,20 @@ describe('selection', () => {
     });
   });
 
+  it('an ignore file or CACHEDIR.TAG that is a FIFO is never read (the walk does not hang); the FIFO is stored as one', async () => {
+    const s = join(work, 'fifo', 'src');
+    await put(join(s, 'f.tmp'));
+    execFileSync('mkfifo', [join(s, '.xtarignore'), join(s, 'CACHEDIR.TAG')]);
+    const seen: { path: string; type: string }[] = [];
+    await scanTree(s, (e) => void seen.push({ path: e.path, type: e.type }), { select: { excludeCaches: true } });
+    assert.deepEqual(seen, [
+      { path: 'src', type: 'dir' },
+      { path: 'src/.xtarignore', type: 'fifo' },
+      { path: 'src/CACHEDIR.TAG', type: 'fifo' },
+      { path: 'src/f.tmp', type: 'file' },
+    ]);
+  });
+
   describe('folder flags', () => {
     let t: string;
     before(async () => {
