@@ -152,6 +152,17 @@ describe('selection', () => {
       assert.ok(back.paths.includes('src/x.log') && back.paths.includes('src/a/x.log'));
     });
 
+    it("a folder an ignore file leaves out and the command line brings back: what is below it needs bringing back too (the 'ignore' package's rule, README)", async () => {
+      const s = join(work, 'ign-back', 'src');
+      await put(join(s, 'build', 'out'));
+      await writeFile(join(s, '.xtarignore'), 'build/\n');
+      const folderOnly = await walk(s, { exclude: ['!build/'] });
+      assert.ok(folderOnly.paths.includes('src/build'));
+      assert.equal(folderOnly.excluded.get('src/build/out'), "src/.xtarignore: line 1 'build/'");
+      const all = await walk(s, { exclude: ['!build/', '!build/**'] });
+      assert.ok(all.paths.includes('src/build/out'));
+    });
+
     it('another name, or none, with ignoreFile', async () => {
       const none = await walk(t, { ignoreFile: null });
       assert.equal(none.excluded.size, 0);
