@@ -11,5 +11,6 @@ export { unpack, type UnpackOptions, type UnpackResult } from './unpack/unpack.j
 export { verify, type VerifyOptions, type VerifyResult } from './unpack/verify.js';
 export { expandStructure, type ExpandOptions, type ExpandResult } from './unpack/expand-structure.js';
 export { scanTree, type ScanOptions, type ScanResult } from './scan/scan.js';
+export type { Exclusion, ExclusionKind, SelectionOptions } from './scan/select.js';
 export * from './errors.js';
 export { FORMAT_VERSION } from './format/records.js';

@@ -7,6 +7,7 @@ import { InputError } from '../errors.js';
 import { comparePreorder } from '../format/names.js';
 import type { StructureEntry } from '../format/records.js';
 import { scanTree } from '../scan/scan.js';
+import type { SelectionOptions } from '../scan/select.js';
 import { locate } from '../set/locate.js';
 import { structureEntries } from '../set/read-records.js';
 import type { ActivityFile, FileSource } from './cluster.js';
@@ -35,7 +36,7 @@ function asNode(e: StructureEntry): Node | null {
   return { path: rel(e.path), mtimeMs: Number(e.mtimeNs / 1_000_000n), size: e.size ?? 0, mode: e.mode };
 }
 
-export async function against(dir: string, set: string, exclude: readonly string[]): Promise<Against> {
+export async function against(dir: string, set: string, select: SelectionOptions | readonly string[]): Promise<Against> {
   const volumes = await locate(set);
   const v = volumes[0];
   if (!v || v.structure === null) throw new InputError(`${set} holds no backup with a structure record to compare with.`, set);
@@ -82,7 +83,7 @@ export async function against(dir: string, set: string, exclude: readonly string
         files.push(n);
         if (files.length >= 1024) await flush();
       },
-      { exclude },
+      Array.isArray(select) ? { exclude: select as readonly string[] } : { select: select as SelectionOptions },
     );
     await flush();
     while (pending) {

@@ -5,6 +5,7 @@
  * gathers counts, bytes, busiest folders and the files to show. Rendering is in render.ts.
  */
 import { walkFilesSync } from '../scan/quick-walk.js';
+import type { SelectionOptions } from '../scan/select.js';
 
 export interface ClusterOptions {
   /** Gap (ms) that ends a cluster: a gap of more than this splits. */
@@ -63,8 +64,8 @@ export function clusterOf(bounds: readonly [number, number][], t: number): numbe
 export type FileSource = (visit: (f: ActivityFile) => void) => Promise<void>;
 
 /** The regular files of a tree as ActivityFiles (paths relative to the tree), by the quick walk. */
-export function treeFiles(dir: string, exclude: readonly string[] = []): FileSource {
-  return async (visit) => walkFilesSync(dir, exclude, visit);
+export function treeFiles(dir: string, select: SelectionOptions | readonly string[] = []): FileSource {
+  return async (visit) => walkFilesSync(dir, select, visit);
 }
 
 /** Newest first; files changed at the same time by name (byte order, as the archive sorts). */
@@ -136,8 +137,8 @@ export async function clusterFiles(source: FileSource, o: ClusterOptions): Promi
  * The start of the oldest of the newest `k` activity clusters of a tree, in ns since 1970 (what
  * `pack --since-cluster K` packs from), or undefined when the tree has no file.
  */
-export async function newestClustersStartNs(dir: string, k: number, radiusMs: number, exclude: readonly string[]): Promise<bigint | undefined> {
-  const clusters = await clusterFiles(treeFiles(dir, exclude), { radiusMs, showFiles: 0 });
+export async function newestClustersStartNs(dir: string, k: number, radiusMs: number, select: SelectionOptions | readonly string[]): Promise<bigint | undefined> {
+  const clusters = await clusterFiles(treeFiles(dir, select), { radiusMs, showFiles: 0 });
   const oldest = clusters[Math.min(k, clusters.length) - 1];
   return oldest === undefined ? undefined : BigInt(Math.floor(oldest.start)) * 1_000_000n;
 }

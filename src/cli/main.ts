@@ -12,6 +12,7 @@ import { errorJson, outputWanted } from './output/json.js';
 import type { OptionSpec } from '../config/config.js';
 import type { EffectiveConfig } from '../config/effective.js';
 import type { MailSettings } from '../config/mail-settings.js';
+import { selectionFlags, selectionOf } from './select-options.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -114,7 +115,7 @@ function packCommand(y: Argv): Argv {
     'pack [src..]',
     'back up folders into a set of volumes',
     (y) =>
-      packUnattended(common(y))
+      packUnattended(selectionFlags(common(y)))
         .positional('src', { type: 'string', array: true, describe: 'the folder(s) (or files) to back up, each into a backup of its own (or `sources:` in --config)' })
         .option('out', { alias: 'o', type: 'string', describe: 'the set folder to write (created if needed; or `out:` in --config)' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print each file's path on stdout as its bytes are stored (as tar -v)" })
@@ -125,7 +126,6 @@ function packCommand(y: Argv): Argv {
         }, true)
         .option('jobs', { alias: 'j', type: 'number', describe: 'compression threads (default: number of cores)' })
         .option('level', { alias: 'l', type: 'number', default: 6, describe: 'deflate level 0-9 (0 stores)' })
-        .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names (no /) or paths below SRC (with /) matching GLOB' })
         .option('volume-size', {
           alias: 'V',
           type: 'string',
@@ -154,6 +154,7 @@ function packCommand(y: Argv): Argv {
         .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
         .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
         .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
+        .example("$0 pack /srv --out set --exclude-caches --max-age 10m --one-file-system -n", 'what would be left out, and by which rule')
         .epilog(`With several sources: exit 1 when some failed and the others were packed, 2 when every one failed.\n\n${EXIT_STATUS_HELP}`),
     async (a) => {
       const sources = (a.src ?? []).map(String);
@@ -167,6 +168,7 @@ function packCommand(y: Argv): Argv {
       if (a.verbose && a.json) throw new UsageError('--verbose lists files on stdout, where --json prints its object: give one of them.');
       const { runPack } = await import('./commands/pack.js');
       const { parseVolumeSize } = await import('../pack/volume-size.js');
+      const select = selectionOf(a, (await import('../activity/cluster.js')).parseDuration);
       const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
       let changedSinceNs: bigint | undefined;
       if (a.sinceCluster !== undefined) {
@@ -175,7 +177,7 @@ function packCommand(y: Argv): Argv {
         const { newestClustersStartNs, parseDuration } = await import('../activity/cluster.js');
         const radiusMs = parseDuration(a.radius);
         if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
-        changedSinceNs = await newestClustersStartNs(sources[0]!, a.sinceCluster, radiusMs, a.exclude.map(String));
+        changedSinceNs = await newestClustersStartNs(sources[0]!, a.sinceCluster, radiusMs, select);
       }
       const { parseDuration } = await import('../activity/cluster.js');
       const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
@@ -186,7 +188,7 @@ function packCommand(y: Argv): Argv {
           out: a.out,
           jobs: a.jobs,
           level: a.level,
-          exclude: a.exclude.map(String),
+          select,
           json: a.json,
           quiet: a.quiet,
           volumeSize,
@@ -378,11 +380,10 @@ function activityCommand(y: Argv): Argv {
     'activity <dirs..>',
     'what changed on a disk, grouped by when it changed',
     (y) =>
-      common(y)
+      selectionFlags(common(y))
         .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'folders to look at' })
         .option('radius', { type: 'string', default: '1h', describe: 'a cluster goes on while the next change is at most this much later (30m, 1h, 2d)' })
         .option('since', { type: 'string', describe: 'only files changed since a duration ago (7d) or a date, local unless it names a zone (2026-11-01, 2026-11-01 18:00 +01:00)' })
-        .option('exclude', { type: 'string', array: true, default: [], describe: 'leave out names or paths matching GLOB, as for pack' })
         .option('all', { type: 'boolean', default: false, describe: 'list every file of every cluster' })
         .option('html', { type: 'string', describe: 'also write a self-contained page with a chart to FILE' })
         .option('against', { type: 'string', describe: "only what changed since the SET's newest backup (new, modified, deleted)" })
@@ -391,7 +392,8 @@ function activityCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runActivity } = await import('./commands/activity.js');
-      status = await runActivity({ dirs: (a.dirs ?? []).map(String), radius: a.radius, since: a.since, exclude: a.exclude.map(String), json: a.json, quiet: a.quiet, all: a.all, html: a.html, against: a.against, utc: a.utc }, io);
+      const select = selectionOf(a, (await import('../activity/cluster.js')).parseDuration);
+      status = await runActivity({ dirs: (a.dirs ?? []).map(String), radius: a.radius, since: a.since, select, json: a.json, quiet: a.quiet, all: a.all, html: a.html, against: a.against, utc: a.utc }, io);
     },
   );
 }

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import { scanTree, sourcePathOf, type Skipped } from '../scan/scan.js';
+import type { Exclusion, ExclusionKind } from '../scan/select.js';
 import { hasIndex, SetIndex } from '../setindex/db.js';
 import { checkPackOptions } from './options.js';
 import { chooseRefresh, DEFAULT_SPLIT, historyOf, planBackup, policyOf } from './plan-backup.js';
@@ -26,6 +27,13 @@ export interface DryItem {
   from?: string;
 }
 
+/** A path the selection leaves out (a folder once), the kind of rule and the rule with its source. */
+export interface DryExcluded {
+  path: string;
+  kind: ExclusionKind;
+  rule: string;
+}
+
 export interface DryRunResult {
   kind: BackupKind;
   base: string | null;
@@ -43,8 +51,11 @@ export interface DryRunResult {
   ignored: Skipped[];
 }
 
-/** Plan a pack and report each change through `onItem` (in tree order; deletions last). */
-export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): Promise<DryRunResult> {
+/**
+ * Plan a pack and report each change through `onItem` (in tree order; deletions last), and each path
+ * the selection leaves out, with its rule, through `onExcluded` (in tree order, a folder once).
+ */
+export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void, onExcluded?: (x: DryExcluded) => void): Promise<DryRunResult> {
   checkPackOptions(opts);
   const set = resolve(opts.out);
   const source = resolve(opts.source);
@@ -94,7 +105,12 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void): P
           onItem({ path: e.path, change: 'metadata', size });
         }
       },
-      { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), leaveOut: setLeftOut(set, source) },
+      {
+        ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }),
+        ...(opts.select === undefined ? {} : { select: opts.select }),
+        ...(onExcluded === undefined ? {} : { onExcluded: (path: string, why: Exclusion) => onExcluded({ path, kind: why.kind, rule: why.rule }) }),
+        leaveOut: setLeftOut(set, source),
+      },
     );
     r.ignored = scan.ignored;
     if (index !== null && plan.base !== null) {

@@ -27,6 +27,7 @@ import { IndexRecorder } from './recorder.js';
 import { storeFiles } from './store-files.js';
 import { VolumeWriter, type VolumeSummary } from './volume-writer.js';
 import { gzipStructure, writeStructure, type Structure } from './write-structure.js';
+import type { SelectionOptions } from '../scan/select.js';
 
 export interface PackOptions {
   source: string;
@@ -36,6 +37,8 @@ export interface PackOptions {
   /** Deflate level 0–9 (default 6; 0 stores). */
   level?: number;
   exclude?: readonly string[];
+  /** What to leave out besides `exclude` (src/scan/select.ts): ignore files, flags, --max-age, --one-file-system. */
+  select?: SelectionOptions;
   /** Creation time (default: now, or SOURCE_DATE_EPOCH when set). */
   now?: Date;
   onProgress?: (p: PackProgress) => void;

@@ -68,7 +68,7 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
         if (scanFiles % 1000 === 0) opts.onProgress?.({ phase: 'scan', files: scanFiles, bytes: scanBytes, totalFiles: 0, totalBytes: 0 });
       }
     },
-    { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }), leaveOut: setLeftOut(ctx.set, ctx.tree) },
+    { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.select === undefined ? {} : { select: opts.select }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }), leaveOut: setLeftOut(ctx.set, ctx.tree) },
   );
   const recordSha256 = record.hex();
   await structure.line(encodeTrailer(scan.entries, recordSha256));

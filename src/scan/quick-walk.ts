@@ -5,7 +5,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { compileExcludes } from './excludes.js';
+import { isExclusion, Selection, type DirScope, type SelectionOptions } from './select.js';
 
 export interface QuickFile {
   /** Path below the walked folder, '/'-separated. */
@@ -15,27 +15,44 @@ export interface QuickFile {
 }
 
 /**
- * Regular files only, with synchronous calls (a few microseconds each) and the same exclusions as
- * the scan. Symlinks are never followed; unreadable folders are passed over.
+ * Regular files only, with synchronous calls (a few microseconds each) and the same selection as
+ * the scan (select.ts). Symlinks are never followed; unreadable folders are passed over.
  */
-export function walkFilesSync(dir: string, exclude: readonly string[], visit: (f: QuickFile) => void): void {
-  const excluded = compileExcludes(exclude);
-  const stack: [string, string][] = [[resolve(dir), '']];
+export function walkFilesSync(dir: string, select: SelectionOptions | readonly string[], visit: (f: QuickFile) => void): void {
+  const sel = new Selection(isPatterns(select) ? { exclude: select } : select);
+  const top = resolve(dir);
+  let rootDev = 0;
+  try {
+    rootDev = lstatSync(top).dev;
+  } catch {
+    return;
+  }
+  const stack: [string, string, DirScope][] = [[top, '', sel.root(rootDev)]];
   while (stack.length > 0) {
-    const [abs, rel] = stack.pop() as [string, string];
+    const [abs, rel, parent] = stack.pop() as [string, string, DirScope];
     let entries: Dirent[];
     try {
       entries = readdirSync(abs, { withFileTypes: true });
     } catch {
       continue;
     }
+    const scope = parent.enter(abs, rel, rel, entries.map((d) => d.name), () => undefined);
+    if (isExclusion(scope)) continue;
     for (const d of entries) {
       const r = rel === '' ? d.name : `${rel}/${d.name}`;
-      if (excluded(r, d.name)) continue;
-      if (d.isDirectory()) stack.push([join(abs, d.name), r]);
-      else if (d.isFile()) {
+      if (d.isDirectory()) {
+        if (scope.needsDirStat) {
+          try {
+            if (scope.check(d.name, r, lstatSync(join(abs, d.name))) !== null) continue;
+          } catch {
+            continue;
+          }
+        } else if (scope.byNameCheck(d.name, r, true) !== null) continue;
+        stack.push([join(abs, d.name), r, scope]);
+      } else if (d.isFile()) {
         try {
           const st = lstatSync(join(abs, d.name));
+          if (scope.check(d.name, r, st) !== null) continue;
           visit({ path: r, mtimeMs: st.mtimeMs, size: st.size });
         } catch {
           /* removed meanwhile */
@@ -43,4 +60,8 @@ export function walkFilesSync(dir: string, exclude: readonly string[], visit: (f
       }
     }
   }
+}
+
+function isPatterns(s: SelectionOptions | readonly string[]): s is readonly string[] {
+  return Array.isArray(s);
 }

@@ -9,12 +9,16 @@ import { basename, join, resolve } from 'node:path';
 import { entryErrorMessage, InputError } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
 import type { StructureEntry } from '../format/records.js';
-import { compileExcludes } from './excludes.js';
+import { Selection, type Exclusion, type SelectionOptions } from './select.js';
 import { TreeWalker, type LeaveOut } from './walker.js';
 
 export interface ScanOptions {
-  /** GNU tar style: a pattern without '/' matches a name at any depth; with '/' it matches the path below SRC. */
+  /** gitignore lines anchored at SRC (added to `select.exclude`): a pattern without '/' matches a name at any depth. */
   exclude?: readonly string[];
+  /** What to leave out (select.ts); by default each folder's `.xtarignore` and `.bkexclude` flag are honoured. */
+  select?: SelectionOptions;
+  /** Told each path the selection leaves out, and why (a folder once, not what is below it). */
+  onExcluded?: (path: string, why: Exclusion) => void;
   /** Leave out files (not folders) last changed before this time, in ns since 1970. */
   changedSinceNs?: bigint;
   /**
@@ -71,7 +75,7 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
   if (!rootStat.isDirectory() && !rootStat.isFile()) {
     throw new InputError(`${src} is neither a directory nor a regular file.`, src);
   }
-  const excluded = compileExcludes(opts.exclude ?? []);
+  const select = selectionOf(opts);
   const result: ScanResult = {
     source,
     root,
@@ -90,8 +94,15 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
   if (leaveOut !== undefined && rootStat.dev === leaveOut.dev && rootStat.ino === leaveOut.ino) {
     throw new InputError(`${src} is the set itself: it cannot be backed up into itself.`, src);
   }
-  await new TreeWalker(result, sink, excluded, opts.changedSinceNs, leaveOut).walkRoot(source, root, rootStat);
+  await new TreeWalker(result, sink, select, opts.onExcluded, opts.changedSinceNs, leaveOut).walkRoot(source, root, rootStat);
   return result;
+}
+
+/** The selection of a scan: `select`, with `exclude` added to its patterns. */
+export function selectionOf(opts: Pick<ScanOptions, 'exclude' | 'select'>): Selection {
+  const s = opts.select ?? {};
+  const exclude = [...(s.exclude ?? []), ...(opts.exclude ?? [])];
+  return new Selection({ ...s, exclude });
 }
 
 /** The device and inode of the folder to leave out, or undefined when it is not a folder that exists. */

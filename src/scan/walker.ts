@@ -15,6 +15,7 @@ import { dirEntryBound, fileEntryBound } from '../format/bounds.js';
 import type { StructureEntry } from '../format/records.js';
 import { devMajor, devMinor } from './devices.js';
 import { groupName, userName } from './owners.js';
+import { isExclusion, type DirScope, type Exclusion, type Selection } from './select.js';
 import type { EntrySink, ScanResult } from './scan.js';
 
 /** A folder named like a blob (`x.zip`) or a split part of one (`x.zip.001`). */
@@ -36,7 +37,9 @@ export class TreeWalker {
   constructor(
     private readonly result: ScanResult,
     private readonly sink: EntrySink,
-    private readonly excluded: (rel: string, name: string) => boolean,
+    private readonly select: Selection,
+    /** Told each entry the selection leaves out (a folder once, not what is below it). */
+    private readonly onExcluded: ((path: string, why: Exclusion) => void) | undefined,
     /** Leaves last changed before this (ns) are left out; folders never are. */
     private readonly changedSinceNs: bigint | undefined,
     private readonly leaveOut: LeaveOut | undefined,
@@ -44,27 +47,35 @@ export class TreeWalker {
 
   /** Walk from the root (a folder or a regular file, already checked) and note its bound. */
   async walkRoot(source: string, root: string, st: BigIntStats): Promise<void> {
-    this.result.rootBound = st.isDirectory() ? await this.visitDir(source, root, '', st) : await this.visitLeaf(source, root, st);
+    this.result.rootBound = st.isDirectory() ? await this.visitDir(source, root, '', st, this.select.root(st.dev)) : await this.visitLeaf(source, root, st);
   }
 
   /** Emit a directory and everything below it; returns its bound in the parent's tar. */
-  private async visitDir(abs: string, path: string, rel: string, st: BigIntStats): Promise<number> {
-    this.result.dirs++;
-    await this.emit({ ...meta(path, st), type: 'dir' });
-    let raw: Buffer[];
+  private async visitDir(abs: string, path: string, rel: string, st: BigIntStats, parent: DirScope): Promise<number> {
+    let raw: Buffer[] | undefined;
+    let readErr: unknown;
     try {
       raw = readdirSync(abs, { encoding: 'buffer' });
     } catch (err) {
-      this.skip(path, `cannot read directory: ${entryErrorMessage(err, 'scan')}`);
+      readErr = err;
+    }
+    // The selection looks at the names listed (an ignore file, a flag): a folder it leaves out is not emitted; the root is, empty.
+    const scope = raw === undefined ? parent : parent.enter(abs, path, rel, raw, (p, r) => this.skip(p, r));
+    if (isExclusion(scope) && rel !== '') return this.leaveOutHere(path, scope);
+    this.result.dirs++;
+    await this.emit({ ...meta(path, st), type: 'dir' });
+    if (raw === undefined) {
+      this.skip(path, `cannot read directory: ${entryErrorMessage(readErr, 'scan')}`);
       return dirEntryBound(0);
     }
+    if (isExclusion(scope)) return dirEntryBound(this.leaveOutHere(path, scope));
     raw.sort(Buffer.compare);
     let bound = 0;
     const fileNames = new Set<string>();
     // Folder names that a file's blob `NAME.zip` (or a split part `NAME.zip.NNN`) would collide with.
     const zipLikeDirs = new Set<string>();
     for (const b of raw) {
-      const child = this.visitChild(abs, path, rel, b, fileNames, zipLikeDirs);
+      const child = this.visitChild(abs, path, rel, b, fileNames, zipLikeDirs, scope);
       bound += typeof child === 'number' ? child : await child;
     }
     return this.closeDir(path, bound, fileNames, zipLikeDirs);
@@ -81,6 +92,7 @@ export class TreeWalker {
     b: Buffer,
     fileNames: Set<string>,
     zipLikeDirs: Set<string>,
+    scope: DirScope,
   ): number | Promise<number> {
     const name = b.toString('utf8');
     const childPath = `${path}/${name}`;
@@ -89,22 +101,25 @@ export class TreeWalker {
       return 0;
     }
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    if (this.excluded(childRel, name)) return 0;
     const childAbs = join(abs, name);
     let st: BigIntStats;
     try {
       st = lstatSync(childAbs, { bigint: true });
     } catch (err) {
+      const why = scope.byNameCheck(name, childRel, false);
+      if (why !== null) return this.leaveOutHere(childPath, why);
       this.skip(childPath, entryErrorMessage(err, 'scan'));
       return 0;
     }
+    const why = scope.checkBig(name, childRel, st);
+    if (why !== null) return this.leaveOutHere(childPath, why);
     if (st.isDirectory()) {
       if (this.leaveOut !== undefined && st.ino === this.leaveOut.ino && st.dev === this.leaveOut.dev) {
         this.result.ignored.push({ path: childPath, reason: this.leaveOut.reason });
         return 0;
       }
       if (ZIP_LIKE.test(name)) zipLikeDirs.add(name.replace(PART_SUFFIX, ''));
-      return this.visitDir(childAbs, childPath, childRel, st);
+      return this.visitDir(childAbs, childPath, childRel, st, scope);
     }
     if (st.isFile()) fileNames.add(name);
     return this.visitLeaf(childAbs, childPath, st);
@@ -184,6 +199,12 @@ export class TreeWalker {
   private async emit(e: StructureEntry): Promise<void> {
     this.result.entries++;
     await this.sink(e);
+  }
+
+  /** An entry the selection leaves out: told to onExcluded; nothing else is recorded. */
+  private leaveOutHere(path: string, why: Exclusion): 0 {
+    this.onExcluded?.(path, why);
+    return 0;
   }
 
   private skip(path: string, reason: string): void {

@@ -49,7 +49,10 @@ describe('scanTree', () => {
     assert.ok(!seen.includes('src/b/deep/x.o'));
     assert.ok(!seen.includes('src/build/cache'));
     assert.ok(seen.includes('src/build/keep'));
+    // gitignore: a trailing '/' matches folders only (GNU tar's matched a file of that name too), and './' anchors as '/'.
     const m = compileExcludes(['./build/']);
-    assert.equal(m('build', 'build'), true);
+    assert.equal(m('build', 'build', true), true);
+    assert.equal(m('build', 'build', false), false);
+    assert.equal(m('a/build', 'build', true), false);
   });
 });

@@ -7,12 +7,14 @@ import { clusterFiles, parseDuration, treeFiles, type ActivityFile, type Cluster
 import { clustersHtml, clustersJson, clustersText } from '../../activity/render.js';
 import { parseTime, zoneFor, type TimeZoneChoice } from '../../util/time.js';
 import { printJson, type Io } from '../output/render.js';
+import type { SelectionOptions } from '../../scan/select.js';
 
 export interface ActivityArgs {
   dirs: string[];
   radius: string;
   since?: string | undefined;
-  exclude: string[];
+  /** What to leave out (pack's selection flags). */
+  select: SelectionOptions;
   json: boolean;
   quiet: boolean;
   all: boolean;
@@ -72,16 +74,16 @@ export async function runActivity(a: ActivityArgs, io: Io): Promise<number> {
   const sources: FileSource[] = [];
   for (const dir of a.dirs) {
     if (a.against !== undefined) {
-      const diff = await against(dir, a.against, a.exclude);
+      const diff = await against(dir, a.against, a.select);
       diffs.push(diff);
       sources.push(diff.source);
-    } else sources.push(treeFiles(dir, a.exclude));
+    } else sources.push(treeFiles(dir, a.select));
   }
   const prefix = (i: number, path: string): string => (roots[i] ? `${roots[i]}/${path}` : path);
   const source: FileSource = async (visit) => {
     for (const [i, s] of sources.entries()) await s((f) => visit(roots[i] ? { ...f, path: prefix(i, f.path) } : f));
   };
-  const all: Cluster[] = await clusterFiles(source, { radiusMs, showFiles, exclude: a.exclude, ...(sinceMs === undefined ? {} : { sinceMs }) });
+  const all: Cluster[] = await clusterFiles(source, { radiusMs, showFiles, ...(sinceMs === undefined ? {} : { sinceMs }) });
   const deleted: ActivityFile[] = diffs.flatMap((d, i) => d.deleted.map((f) => ({ ...f, path: prefix(i, f.path) })));
   if (a.html !== undefined) {
     try {

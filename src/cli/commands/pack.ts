@@ -6,10 +6,11 @@ import { resolve } from 'node:path';
 import { InterruptedError, UsageError } from '../../errors.js';
 import type { MailSettings } from '../../config/mail-settings.js';
 import type { BackupKind } from '../../format/records.js';
-import { dryRun, type DryItem } from '../../pack/dry-run.js';
+import { dryRun, type DryExcluded, type DryItem } from '../../pack/dry-run.js';
 import type { PackOptions, PackResult } from '../../pack/pack.js';
 import { packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
 import { parseOwner, type Owner } from '../../set/chown.js';
+import type { SelectionOptions } from '../../scan/select.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
 import { describeFailure, statusFor } from '../output/exit.js';
 import { errorJson, JSON_VERSION, reportProblems, type PackJson, type PackSourcesJson } from '../output/json.js';
@@ -20,7 +21,8 @@ export interface PackArgs {
   out: string;
   jobs?: number | undefined;
   level: number;
-  exclude: string[];
+  /** What to leave out (src/scan/select.ts), --exclude included. */
+  select: SelectionOptions;
   json: boolean;
   quiet: boolean;
   volumeSize?: number | undefined;
@@ -123,7 +125,7 @@ function packOptionsOf(a: PackArgs, source: string, signal: AbortSignal, onProgr
     source,
     out: a.out,
     level: a.level,
-    exclude: a.exclude,
+    select: a.select,
     signal,
     ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
     ...(a.par2 === undefined ? {} : { par2: a.par2 }),
@@ -226,12 +228,21 @@ class SourcesJson {
 /** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
 async function runDryRun(options: PackOptions, a: PackArgs, io: Io, notes: string[], emit: (body: PackJson) => void): Promise<number> {
   const items: DryItem[] = [];
-  const r = await dryRun(options, (i) => {
-    if (a.json) items.push(i);
-    else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
-  });
+  const excluded: DryExcluded[] = [];
+  const r = await dryRun(
+    options,
+    (i) => {
+      if (a.json) items.push(i);
+      else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
+    },
+    // What the selection leaves out, with the rule and its source; a folder once.
+    (x) => {
+      if (a.json) excluded.push(x);
+      else if (!a.quiet) io.stdout.write(`excluded  ${x.path} (${x.rule})\n`);
+    },
+  );
   if (!(a.json && a.quiet)) printNotes(io, r.ignored);
-  if (a.json) emit({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, notes });
+  if (a.json) emit({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, excluded, notes });
   else if (!a.quiet) {
     io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storedFiles} of ${r.files} files (${humanBytes(r.storedBytes)})`);
     io.stdout.write(`, ${r.renamedFiles} renamed, ${r.metadataFiles} with new metadata only, ${r.deletedFiles} deleted\n`);

@@ -7,7 +7,7 @@
  */
 import { XtarError, type Problem } from '../../errors.js';
 import type { PackResult } from '../../pack/pack.js';
-import type { DryItem, DryRunResult } from '../../pack/dry-run.js';
+import type { DryExcluded, DryItem, DryRunResult } from '../../pack/dry-run.js';
 import type { UnpackResult } from '../../unpack/unpack.js';
 import type { DryRunListing } from '../../unpack/sink.js';
 import type { ChainGap } from '../../unpack/check-chain.js';
@@ -65,7 +65,7 @@ type PackFacts = Pick<PackResult, 'set' | 'kind' | 'base' | 'reason' | 'files' |
 export type PackJson =
   | (PackFacts & Pick<PackResult, 'root' | 'dirs' | 'entries' | 'archiveBytes' | 'bytesWritten' | 'volumes' | 'skipped' | 'changed'> & { dryRun: false; nothingChanged: false; backup: string; notes: string[]; jobs?: number })
   | (Pick<PackResult, 'set' | 'base' | 'files' | 'bytes' | 'skipped' | 'ignored'> & { dryRun: false; nothingChanged: true; backup: null; notes: string[]; jobs?: number })
-  | (PackFacts & Pick<DryRunResult, 'metadataFiles'> & { dryRun: true; nothingChanged: false; items: DryItem[]; notes: string[]; jobs?: number });
+  | (PackFacts & Pick<DryRunResult, 'metadataFiles'> & { dryRun: true; nothingChanged: false; items: DryItem[]; excluded: DryExcluded[]; notes: string[]; jobs?: number });
 /** docs/json/pack-sources.schema.json: `pack A B …` of several sources, each its `pack` object or its error. */
 export interface PackSourcesJson {
   set: string;
