@@ -94,7 +94,13 @@ async function spool(c: CommandSpec, file: string, signal: AbortSignal | undefin
   const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = new Tail(STDERR_KEEP);
   child.stderr.on('data', (d: Buffer) => stderr.push(d));
-  const onAbort = (): void => void child.kill('SIGTERM');
+  // Ctrl-C: the command is told to stop, and its pipes are closed on our side, so a child of it that
+  // lives on (a shell's `sleep`) holds up nothing; it gets SIGPIPE when it writes.
+  const onAbort = (): void => {
+    child.kill('SIGTERM');
+    child.stdout.destroy();
+    child.stderr.destroy();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   const ended = new Promise<{ code: number | null; sig: NodeJS.Signals | null; error?: unknown }>((res) => {
     child.once('error', (error) => res({ code: null, sig: null, error }));
