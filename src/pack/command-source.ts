@@ -12,13 +12,17 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InterruptedError, UsageError, XtarError } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
 import { prepareSet } from '../set/prepare-set.js';
-import { INDEX_FILE, SetIndex } from '../setindex/db.js';
+import { creationTime } from '../set/backup-id.js';
+import { hasIndex, INDEX_FILE, SetIndex } from '../setindex/db.js';
+import type { DryRunResult } from './dry-run.js';
+import { checkPackOptions } from './options.js';
 import { pack, type PackOptions, type PackResult } from './pack.js';
+import { historyOf, planBackup, policyOf } from './plan-backup.js';
 
 /** One command whose output is a source: the file name it is stored under, and the program with its arguments (no shell). */
 export interface CommandSpec {
@@ -206,4 +210,23 @@ export async function packCommand(c: CommandSpec, opts: Omit<PackOptions, 'sourc
 
 function rmSpoolSync(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * `pack --dry-run` of a command: the command is not run (a dry run runs and writes nothing), so only
+ * the plan is known — the kind of backup its output would go into, were it changed — and the one
+ * file it would store, of a size not known (0 here).
+ */
+export async function dryRunCommand(c: CommandSpec, opts: Omit<PackOptions, 'source'>): Promise<DryRunResult> {
+  checkCommandSpec(c);
+  checkPackOptions(opts);
+  const set = resolve(opts.out);
+  const index = (await hasIndex(set)) ? SetIndex.open(set) : null;
+  try {
+    const history = index === null ? { latest: null, latestFull: null, sinceFull: 0 } : historyOf(index, commandSourceId(c.name));
+    const plan = planBackup(history, policyOf(opts), creationTime(opts.now));
+    return { kind: plan.kind, base: plan.base?.id ?? null, reason: plan.reason, files: 1, bytes: 0, storedFiles: 1, storedBytes: 0, unchangedFiles: 0, renamedFiles: 0, metadataFiles: 0, deletedFiles: 0, ignored: [] };
+  } finally {
+    index?.close();
+  }
 }

@@ -86,6 +86,12 @@ describe('pack --from-command', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /would run touch \S+ran and store its output as m/);
     assert.equal(existsSync(marker), false);
+    const j = await xtar(['pack', '--out', join(work, 'set4'), '--dry-run', '--json', '--from-command', 'm', '--', 'touch', marker]);
+    assert.equal(j.status, 0, j.stderr);
+    const o = JSON.parse(j.stdout) as { dryRun: boolean; kind: string; files: number; notes: string[] };
+    assert.deepEqual([o.dryRun, o.kind, o.files], [true, 'full', 1]);
+    assert.match(o.notes.join('\n'), /not run in a dry run/);
+    assert.equal(existsSync(marker), false);
   });
 
   it('--from-command without a command after `--`, or with a name that is not one file name, is a usage error', async () => {

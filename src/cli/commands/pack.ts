@@ -9,7 +9,7 @@ import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryItem } from '../../pack/dry-run.js';
 import type { PackOptions, PackResult } from '../../pack/pack.js';
 import { packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
-import { commandSourceId, shellWords, type CommandSpec } from '../../pack/command-source.js';
+import { commandSourceId, dryRunCommand, shellWords, type CommandSpec } from '../../pack/command-source.js';
 import { parseOwner, type Owner } from '../../set/chown.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
 import { describeFailure, statusFor } from '../output/exit.js';
@@ -192,8 +192,10 @@ async function runDryRuns(options: PackOptions, a: PackArgs, io: Io, notesBy: st
     const command = i < a.sources.length ? undefined : a.commands?.[i - a.sources.length];
     if (command !== undefined) {
       // A dry run writes nothing and runs nothing: the command is named, not run (its output, and so whether it changed, is not known).
-      const line = `would run ${shellWords(command.argv)} and store its output as ${command.name} unless it is the same as in the newest backup of ${source} (not run in a dry run)`;
-      if (a.json) notesBy[i]?.push(line);
+      const { source: _, ...common } = options;
+      const r = await dryRunCommand(command, common);
+      const line = `would run ${shellWords(command.argv)} and store its output as ${command.name} in ${r.kind === 'incremental' ? 'an' : 'a'} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}), unless it is the same as in the newest backup of ${source} (not run in a dry run)`;
+      if (a.json) json.emitFor(source)({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items: [], notes: [...(notesBy[i] ?? []), line] });
       else if (!a.quiet) io.stdout.write(`${line}\n`);
       failed.push(false);
       continue;
