@@ -5,6 +5,7 @@
  */
 export { pack, type PackOptions, type PackResult, type PackProgress, type VolumeInfo } from './pack/pack.js';
 export { packSources, type PackSourcesOptions, type PackSourcesResult, type SourceOutcome } from './pack/pack-sources.js';
+export { CommandFailedError, commandSourceId, type CommandSpec } from './pack/command-source.js';
 export { summarize, summaryText, type RunSummary } from './report/summary.js';
 export { reportRun, type ReportSettings } from './report/report-run.js';
 export { unpack, type UnpackOptions, type UnpackResult } from './unpack/unpack.js';

@@ -13,6 +13,7 @@ import type { OptionSpec } from '../config/config.js';
 import type { EffectiveConfig } from '../config/effective.js';
 import type { MailSettings } from '../config/mail-settings.js';
 import { selectionFlags, selectionOf } from './select-options.js';
+import type { CommandConfig } from '../config/config.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -64,7 +65,7 @@ interface YargsView {
 }
 
 /** Options of pack that are not settings of a backup, so not keys of a config. */
-const NOT_IN_CONFIG = new Set(['help', 'version', 'config', 'print-config', 'src']);
+const NOT_IN_CONFIG = new Set(['help', 'version', 'config', 'print-config', 'src', 'from-command']);
 
 /** pack's options as a config may give them: read from the command's own definitions, so each new option is a config key too. */
 function configurableOptions(y: YargsView): OptionSpec[] {
@@ -79,7 +80,29 @@ function configurableOptions(y: YargsView): OptionSpec[] {
 }
 
 /** The config of this run of pack, and the effective configuration (for --print-config), as the middleware read them. */
-let packConfig: { mail: MailSettings | null; effective: EffectiveConfig } = { mail: null, effective: { sources: [], options: {}, mail: null } };
+let packConfig: { mail: MailSettings | null; commands: CommandConfig[]; effective: EffectiveConfig } = { mail: null, commands: [], effective: { sources: [], commands: [], options: {}, mail: null } };
+
+/** `pack --from-command NAME -- CMD ARGS…`: the words after `--`, taken off the command line before yargs reads it (null: no `--`). */
+let commandAfterDashes: string[] | null = null;
+
+/** Split `pack … --from-command NAME … -- CMD ARGS…` into what yargs parses and the command (kept whole, as `env`/`sudo` do). */
+function splitCommand(argv: string[]): string[] {
+  const dashes = argv.indexOf('--');
+  if (argv[0] !== 'pack' || dashes < 0) return argv;
+  const head = argv.slice(0, dashes);
+  if (!head.some((w) => w === '--from-command' || w.startsWith('--from-command='))) return argv;
+  commandAfterDashes = argv.slice(dashes + 1);
+  return head;
+}
+
+/** The command line's command source (--from-command NAME and the words after `--`). */
+function commandLineCommands(name: unknown): CommandConfig[] {
+  if (name === undefined) return [];
+  if (Array.isArray(name)) throw new UsageError('--from-command is given once on the command line (one command follows `--`); several go in the config\'s `commands:`.');
+  if (typeof name !== 'string' || name === '') throw new UsageError('--from-command needs NAME, the file the output is stored as: `--from-command db.sql -- pg_dump mydb`.');
+  if (commandAfterDashes === null || commandAfterDashes.length === 0) throw new UsageError(`--from-command ${name} needs the command after \`--\`, e.g. \`--from-command ${name} -- pg_dump mydb\`.`);
+  return [{ name, command: commandAfterDashes }];
+}
 
 /** `pack --config FILE --print-config --chown --log`: what an unattended run needs; the file fills what the flags leave unsaid. */
 function packUnattended<T>(y: Argv<T>) {
@@ -91,6 +114,8 @@ function packUnattended<T>(y: Argv<T>) {
     .example('$0 pack ~/documents /srv/www --out /media/backup', 'two folders, each a backup of its own in the set')
     .example('$0 pack --config /etc/xtar/backup.yaml', 'sources, set, options and the report by mail from a file (README "Running from cron")')
     .example('$0 pack --config /etc/xtar/backup.yaml --mode full --print-config', 'what a one-off full backup would use, password masked')
+    .option('from-command', { type: 'string', describe: "store the standard output of the command after `--` as the file NAME (the source command:NAME), e.g. a database dump; stored again only when it changed" })
+    .example('$0 pack --out /media/backup --from-command db.sql -- pg_dump -U app appdb', "a database dump as db.sql (unpack --source command:db.sql)")
     .middleware(async (a: Record<string, unknown>, yv?: YargsView) => {
       if (yv === undefined) return;
       const specs = configurableOptions(yv);
@@ -101,11 +126,15 @@ function packUnattended<T>(y: Argv<T>) {
       const config = typeof a.config === 'string' ? await loadConfig(a.config, specs) : null;
       if (config !== null) applyConfig(a, config, given, yv.getOptions().alias);
       const named = ((a.src as unknown[] | undefined) ?? []).map(String);
-      const sources = named.length > 0 ? named : (config?.sources ?? []);
+      // A source named on the command line (a folder, or --from-command) stands for the file's sources: and commands: both.
+      const namedCommands = commandLineCommands(a.fromCommand);
+      const onCommandLine = named.length > 0 || namedCommands.length > 0;
+      const sources = onCommandLine ? named : (config?.sources ?? []);
+      const commands = onCommandLine ? namedCommands : (config?.commands ?? []);
       a.src = sources;
       const options: EffectiveConfig['options'] = {};
       for (const s of specs) if (a[s.name] !== undefined) options[s.name] = a[s.name] as EffectiveConfig['options'][string];
-      packConfig = { mail: config?.mail ?? null, effective: { sources, options, mail: config?.mail ?? null } };
+      packConfig = { mail: config?.mail ?? null, commands, effective: { sources, commands, options, mail: config?.mail ?? null } };
     }, true);
 }
 
@@ -163,7 +192,8 @@ function packCommand(y: Argv): Argv {
         io.stdout.write(renderConfig(packConfig.effective));
         return;
       }
-      if (sources.length === 0) throw new UsageError('Name the folder(s) to back up, e.g. `xtar pack ~/photos --out /media/backup` (or `sources:` in --config).');
+      const commands = packConfig.commands.map((c) => ({ name: c.name, argv: c.command }));
+      if (sources.length === 0 && commands.length === 0) throw new UsageError('Name the folder(s) to back up, e.g. `xtar pack ~/photos --out /media/backup` (or `sources:` in --config).');
       if (a.out === undefined || a.out.trim() === '') throw new UsageError('--out needs a folder: the set to write, e.g. --out /media/backup (or `out:` in --config).');
       if (a.verbose && a.json) throw new UsageError('--verbose lists files on stdout, where --json prints its object: give one of them.');
       const { runPack } = await import('./commands/pack.js');
@@ -172,7 +202,7 @@ function packCommand(y: Argv): Argv {
       const volumeSize = a.volumeSize === undefined ? undefined : parseVolumeSize(a.volumeSize);
       let changedSinceNs: bigint | undefined;
       if (a.sinceCluster !== undefined) {
-        if (sources.length > 1) throw new UsageError('--since-cluster packs the recent work of one folder: name one source.');
+        if (sources.length !== 1 || commands.length > 0) throw new UsageError('--since-cluster packs the recent work of one folder: name one source.');
         if (!Number.isInteger(a.sinceCluster) || a.sinceCluster < 1) throw new UsageError('--since-cluster must be a whole number of at least 1.');
         const { newestClustersStartNs, parseDuration } = await import('../activity/cluster.js');
         const radiusMs = parseDuration(a.radius);
@@ -185,6 +215,7 @@ function packCommand(y: Argv): Argv {
       status = await runPack(
         {
           sources,
+          ...(commands.length === 0 ? {} : { commands }),
           out: a.out,
           jobs: a.jobs,
           level: a.level,
@@ -457,7 +488,7 @@ function helpAsOption(argv: string[]): string[] {
 }
 
 async function main(given: string[]): Promise<void> {
-  const argv = helpAsOption(given);
+  const argv = splitCommand(helpAsOption(given));
   const names = COMMANDS.map(([name]) => name);
   const cli = yargs(argv)
     .scriptName('xtar')

@@ -4,7 +4,7 @@
  * mail password masked).
  */
 import { stringify } from 'yaml';
-import type { LoadedConfig, OptionValue } from './config.js';
+import type { CommandConfig, LoadedConfig, OptionValue } from './config.js';
 import { maskedMail, type MailSettings } from './mail-settings.js';
 
 /** `volume-size` → `volumeSize`, as yargs names the camelCase copy of an option. */
@@ -28,6 +28,8 @@ export function applyConfig(argv: Record<string, unknown>, config: LoadedConfig,
 
 export interface EffectiveConfig {
   sources: string[];
+  /** The command sources (config `commands:`, or the command line's --from-command). */
+  commands?: CommandConfig[];
   /** Every option with a value, by long name. */
   options: Record<string, OptionValue>;
   mail: MailSettings | null;
@@ -35,7 +37,7 @@ export interface EffectiveConfig {
 
 /** The effective configuration as YAML a config file could hold (`pack --print-config`). */
 export function renderConfig(c: EffectiveConfig): string {
-  const body: Record<string, unknown> = { sources: c.sources, ...c.options };
+  const body: Record<string, unknown> = { sources: c.sources, ...(c.commands === undefined || c.commands.length === 0 ? {} : { commands: c.commands }), ...c.options };
   if (c.mail !== null) body.mail = maskedMail(c.mail);
   return stringify(body, { lineWidth: 0 });
 }

@@ -49,7 +49,8 @@ export async function startBackup(opts: PackOptions, set: string, tree: string, 
   const created = creationTime(opts.now);
   // A pack of only the recently changed files (--since-cluster) is not a state of the tree: it is
   // kept out of the tree's chain (no later backup builds on it), as a full backup of its own.
-  const source = opts.changedSinceNs === undefined ? tree : `${tree} (files changed since ${formatTimeNs(opts.changedSinceNs)})`;
+  const id = opts.sourceId ?? tree;
+  const source = opts.changedSinceNs === undefined ? id : `${id} (files changed since ${formatTimeNs(opts.changedSinceNs)})`;
   const plan = planBackup(historyOf(index, source), policyOf(opts), created);
   const checksum = opts.checksum === true;
   const backupId = await freshBackupId(set, created);

@@ -3,20 +3,25 @@
  * made by pack() one after another under the set's lock as separate runs would be, so each restores
  * alone (`unpack --source`). A source that fails (not there, unreadable) is an outcome of its own and
  * the others still run; an interruption or a usage error ends the whole run. With `chown`, what each
- * backup wrote is handed to that owner before the result is returned.
+ * backup wrote is handed to that owner before the result is returned. After the folders, each
+ * command of `commands` is a source too (`command:NAME`, its standard output the file NAME): one
+ * that fails is that source's outcome, as a folder that is not there.
  */
 import { resolve } from 'node:path';
 import { EXIT_FATAL, EXIT_OK, EXIT_SOME_SKIPPED, InterruptedError, UsageError, XtarError } from '../errors.js';
 import { chownWritten, type Owner } from '../set/chown.js';
+import { checkCommandSpec, commandSourceId, packCommand, type CommandSpec } from './command-source.js';
 import { checkPackOptions } from './options.js';
 import { pack, type PackOptions, type PackResult } from './pack.js';
 
 export interface PackSourcesOptions extends Omit<PackOptions, 'source'> {
   /** The folders (or files) to back up, each into a backup of its own, in this order. */
   sources: readonly string[];
+  /** Commands whose standard output is a source each (`command:NAME`), packed after the folders (command-source.ts). */
+  commands?: readonly CommandSpec[];
   /** Owner of everything the run writes in the set (src/set/chown.ts). */
   chown?: Owner;
-  /** Called before each source is packed. */
+  /** Called before each source is packed (a command's as `command:NAME`, its index counting on after the folders). */
   onSource?: (source: string, index: number) => void;
 }
 
@@ -50,16 +55,20 @@ export function statusOf(outcomes: readonly SourceOutcome[]): number {
 }
 
 export async function packSources(opts: PackSourcesOptions): Promise<PackSourcesResult> {
-  if (opts.sources.length === 0) throw new UsageError('Name at least one folder to back up (or a `sources:` list in the config).');
+  const commands = opts.commands ?? [];
+  if (opts.sources.length === 0 && commands.length === 0) throw new UsageError('Name at least one folder to back up (or a `sources:` list in the config).');
   checkPackOptions(opts);
+  for (const c of commands) checkCommandSpec(c);
   const started = new Date();
   const outcomes: SourceOutcome[] = [];
-  const { sources, chown, onSource, ...common } = opts;
-  for (const [i, source] of sources.entries()) {
+  const { sources, commands: _, chown, onSource, ...common } = opts;
+  const all: (string | CommandSpec)[] = [...sources, ...commands];
+  for (const [i, item] of all.entries()) {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('SIGINT');
+    const source = typeof item === 'string' ? item : commandSourceId(item.name);
     onSource?.(source, i);
     try {
-      const result = await pack({ ...common, source });
+      const result = typeof item === 'string' ? await pack({ ...common, source }) : await packCommand(item, common);
       if (chown !== undefined) await chownAfter(result, chown);
       outcomes.push({ source, result });
     } catch (e) {

@@ -31,6 +31,8 @@ import type { SelectionOptions } from '../scan/select.js';
 
 export interface PackOptions {
   source: string;
+  /** The source as the index and volume.json name it (default: the absolute path of `source`); `command:NAME` for a command's output (command-source.ts). */
+  sourceId?: string;
   out: string;
   /** Worker threads (default: the number of cores). */
   jobs?: number;

@@ -42,7 +42,8 @@ export async function chooseSource(volumes: readonly VolumeSource[], opts: { sou
   for (const [id, s] of [...sourceOf.entries()].sort(([a], [b]) => a.localeCompare(b))) newest.set(s, id);
   const named = [...newest.entries()].map(([s, id]) => `${s} (newest ${id})`).join(', ');
   if (opts.source !== undefined) {
-    const want = resolve(opts.source);
+    // `command:NAME` is a command's output (pack --from-command), not a path; `./command:x` is a folder.
+    const want = opts.source.startsWith('command:') ? opts.source : resolve(opts.source);
     if (!newest.has(want)) throw new InputError(`No backup of ${want} is among the volumes given${newest.size ? ` (they hold backups of ${named})` : ''}.`, opts.source);
     return volumes.filter((v) => v.backupId === null || !sourceOf.has(v.backupId) || sourceOf.get(v.backupId) === want);
   }

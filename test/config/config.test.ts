@@ -54,6 +54,21 @@ describe('config file (pack --config)', () => {
     refuses('- /a\n- /b\n', 1, /a mapping of keys/);
   });
 
+  it('commands: a program with its arguments, or a text run by sh -c; each mistake by line', () => {
+    const c = parse('commands:\n  - name: db.sql\n    command: [pg_dump, -U, app, appdb]\n  - {name: etc.tar, command: "tar -cf - /etc | cat"}\n');
+    assert.deepEqual(c.commands, [
+      { name: 'db.sql', command: ['pg_dump', '-U', 'app', 'appdb'] },
+      { name: 'etc.tar', command: ['sh', '-c', 'tar -cf - /etc | cat'] },
+    ]);
+    assert.deepEqual(parse('out: /set\n').commands, []);
+    refuses('out: /set\ncommands: pg_dump\n', 2, /commands is a list of \{name, command\}/);
+    refuses('commands:\n  - pg_dump\n', 2, /each entry of commands is \{name, command\}/);
+    refuses('commands:\n  - name: a\n', 2, /needs both name and command/);
+    refuses('commands:\n  - name: a\n    command: [x]\n    shell: true\n', 4, /unknown key "shell" in a command/);
+    refuses('commands:\n  - {name: a, command: [x]}\n  - {name: a, command: [y]}\n', 3, /two commands are named "a"/);
+    refuses('commands:\n  - {name: a, command: []}\n', 2, /command is not empty/);
+  });
+
   it('mail: defaults, several recipients, and its mistakes by line', () => {
     const c = parse('mail:\n  host: smtp.example.org\n  tls: tls\n  from: x@example.org\n  to: [a@example.org, b@example.org]\n  user: x\n  passwordEnv: PW\n');
     assert.deepEqual(c.mail, { host: 'smtp.example.org', port: 465, tls: 'tls', from: 'x@example.org', to: ['a@example.org', 'b@example.org'], when: 'always', user: 'x', passwordEnv: 'PW' });

@@ -43,7 +43,7 @@ describe('pack --config FILE', () => {
     // Every key of the example is also a flag of `xtar pack --help`, so the example keeps up with pack.
     const help = (await xtar(['pack', '--help'])).stdout;
     const example = parse(await readFile(EXAMPLE, 'utf8')) as Record<string, unknown>;
-    for (const key of Object.keys(example).filter((k) => k !== 'sources' && k !== 'mail')) assert.match(help, new RegExp(`--${key}\\b`), key);
+    for (const key of Object.keys(example).filter((k) => k !== 'sources' && k !== 'commands' && k !== 'mail')) assert.match(help, new RegExp(`--${key}\\b`), key);
   });
 
   it("a config's sources, set and options make the backups; flags override it, sources named replace sources:", async () => {
@@ -79,8 +79,9 @@ describe('pack --config FILE', () => {
     const help = (await xtar(['pack', '--help'])).stdout;
     const options = help.slice(0, help.indexOf('Examples:'));
     const flags = [...options.matchAll(/^\s+(?:-\w, )?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!);
-    const expected = flags.filter((f) => !['help', 'version', 'config', 'print-config'].includes(f));
-    assert.deepEqual(keys, [...expected, 'mail', 'sources'].sort());
+    // --from-command takes its command after `--`: in the file it is the `commands:` list.
+    const expected = flags.filter((f) => !['help', 'version', 'config', 'print-config', 'from-command'].includes(f));
+    assert.deepEqual(keys, [...expected, 'commands', 'mail', 'sources'].sort());
   });
 
   it('an unknown key is an error naming the key and its line (exit 2), as is a value of the wrong type', async () => {

@@ -9,6 +9,7 @@ import type { BackupKind } from '../../format/records.js';
 import { dryRun, type DryExcluded, type DryItem } from '../../pack/dry-run.js';
 import type { PackOptions, PackResult } from '../../pack/pack.js';
 import { packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
+import { commandSourceId, dryRunCommand, shellWords, type CommandSpec } from '../../pack/command-source.js';
 import { parseOwner, type Owner } from '../../set/chown.js';
 import type { SelectionOptions } from '../../scan/select.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
@@ -18,6 +19,8 @@ import { errorJson, JSON_VERSION, reportProblems, type PackJson, type PackSource
 export interface PackArgs {
   /** The folders to back up, each into a backup of its own. */
   sources: string[];
+  /** Commands whose standard output is a source each (`command:NAME`), after the folders. */
+  commands?: CommandSpec[];
   out: string;
   jobs?: number | undefined;
   level: number;
@@ -54,7 +57,9 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   // With --json the notes also go into the object (`notes`; each source's its own); with --json --quiet only there.
-  const notesBy: string[][] = a.sources.map(() => []);
+  // Every source's name, the commands' as `command:NAME` after the folders (as packSources runs them).
+  const names = sourceNames(a);
+  const notesBy: string[][] = names.map(() => []);
   let current = 0;
   const noteLines = !(a.json && a.quiet);
   const started = new Date();
@@ -79,7 +84,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
       }
       current = i;
     };
-    result = await packSources({ ...common, sources: a.sources, ...(owner === undefined ? {} : { chown: owner }), onSource });
+    result = await packSources({ ...common, sources: a.sources, ...(a.commands === undefined ? {} : { commands: a.commands }), ...(owner === undefined ? {} : { chown: owner }), onSource });
     bar.stop();
   } catch (e) {
     bar.stop();
@@ -91,7 +96,7 @@ export async function runPack(a: PackArgs, io: Io): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const several = a.sources.length > 1;
+  const several = names.length > 1;
   const json = new SourcesJson(io, several);
   for (const [i, o] of result.outcomes.entries()) {
     if (several && !a.quiet && !a.json) io.stdout.write(`source ${o.source}:\n`);
@@ -114,9 +119,14 @@ async function reportRun(a: PackArgs, io: Io, run: { result: PackSourcesResult }
   if ((a.mail ?? null) === null && a.log === undefined) return;
   const { summarize, summarizeFailure } = await import('../../report/summary.js');
   const { reportRun: report } = await import('../../report/report-run.js');
-  const summary = 'result' in run ? summarize(run.result) : summarizeFailure(resolve(a.out), a.sources, run.started, run.error, describeFailure(run.error).status);
+  const summary = 'result' in run ? summarize(run.result) : summarizeFailure(resolve(a.out), sourceNames(a), run.started, run.error, describeFailure(run.error).status);
   const { warnings } = await report(summary, { mail: a.mail ?? null, ...(a.log === undefined ? {} : { log: a.log }) });
   for (const w of warnings) io.stderr.write(`xtar: ${w}\n`);
+}
+
+/** The run's sources by name: the folders, then each command as `command:NAME`. */
+function sourceNames(a: PackArgs): string[] {
+  return [...a.sources, ...(a.commands ?? []).map((c) => commandSourceId(c.name))];
 }
 
 /** The library's options from the command's arguments. */
@@ -174,12 +184,24 @@ function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[], emit: (
 
 /** `pack --dry-run` of each source in turn; of several, one that fails is named and the others still run. */
 async function runDryRuns(options: PackOptions, a: PackArgs, io: Io, notesBy: string[][], onSource: (i: number) => void): Promise<number> {
-  const several = a.sources.length > 1;
+  const names = sourceNames(a);
+  const several = names.length > 1;
   const json = new SourcesJson(io, several);
   const failed: boolean[] = [];
-  for (const [i, source] of a.sources.entries()) {
+  for (const [i, source] of names.entries()) {
     onSource(i);
     if (several && !a.quiet && !a.json) io.stdout.write(`source ${source}:\n`);
+    const command = i < a.sources.length ? undefined : a.commands?.[i - a.sources.length];
+    if (command !== undefined) {
+      // A dry run writes nothing and runs nothing: the command is named, not run (its output, and so whether it changed, is not known).
+      const { source: _, ...common } = options;
+      const r = await dryRunCommand(command, common);
+      const line = `would run ${shellWords(command.argv)} and store its output as ${command.name} in ${r.kind === 'incremental' ? 'an' : 'a'} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}), unless it is the same as in the newest backup of ${source} (not run in a dry run)`;
+      if (a.json) json.emitFor(source)({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items: [], notes: [...(notesBy[i] ?? []), line] });
+      else if (!a.quiet) io.stdout.write(`${line}\n`);
+      failed.push(false);
+      continue;
+    }
     try {
       await runDryRun({ ...options, source }, a, io, notesBy[i] ?? [], json.emitFor(source));
       failed.push(false);
