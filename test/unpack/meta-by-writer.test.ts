@@ -78,6 +78,20 @@ describe('metadata set by the writer', () => {
     }
   });
 
+  it('the cursor gives nothing for a line that does not decode, nor for one after the end line', async () => {
+    const path = join(work, 'hand.jsonl');
+    const f = (p: string, mode: string) => `{"path":"${p}","type":"file","mode":"${mode}","uid":0,"gid":0,"mtime":"${PAST}.000000000","size":1}`;
+    await writeFile(path, [`{"xtar":"structure","version":1,"backup":"20261101T000000Z","root":"r"}`, '{"path":"r","type":"dir","mode":"0755","uid":0,"gid":0,"mtime":"1.000000000"}', f('r/a', '9999'), f('r/b', '0640'), '{"end":true,"entries":3}', f('r/c', '0600')].join('\n') + '\n');
+    const c = new StructureCursor({ path, label: 'hand' }, false);
+    try {
+      assert.equal(await c.metaOf('r/a'), null, 'a mode that is not octal: left to the structure\'s pass, which lists it');
+      assert.equal((await c.metaOf('r/b'))?.mode, 0o640);
+      assert.equal(await c.metaOf('r/c'), null, 'after the end line');
+    } finally {
+      await c.close();
+    }
+  });
+
   for (const jobs of [1, 2]) {
     it(`restore-by-catalog writes each file with its mode and time, before the structure's pass (${jobs === 1 ? 'on the main thread' : 'by the pool\'s threads'})`, async () => {
       const dest = join(work, `stage-${jobs}`);
