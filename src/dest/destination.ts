@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { InterruptedError, osErrorSentence, UnsafePathError, XtarError, type Problem } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
+import { setFileMetaFd, type FileMeta } from './file-meta.js';
 
 export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 /** Files recorded as sparse get holes for all-zero blocks of this size. */
@@ -190,10 +191,10 @@ export class Destination {
 
   /**
    * Write a file whose bytes are already verified, straight to its name (see writeVerifiedAt), after
-   * making its folder and checking its name.
+   * making its folder and checking its name; with `meta`, its owner, mode and times too.
    */
-  writeVerifiedFile(components: readonly string[], data: Buffer, holes: boolean, keep: number): void {
-    writeVerifiedAt(this.filePath(components), components.join('/'), data, holes, this.tmpTag, keep);
+  writeVerifiedFile(components: readonly string[], data: Buffer, holes: boolean, keep: number, meta: FileMeta | null = null): boolean {
+    return writeVerifiedAt(this.filePath(components), components.join('/'), data, holes, this.tmpTag, keep, meta);
   }
 
   /**
@@ -290,11 +291,12 @@ function removeQuietly(p: string): void {
  * temporary name beside it (O_EXCL|O_NOFOLLOW), renamed into place once whole: rename() replaces a
  * file or symlink there itself, never a folder (refused), and never follows a symlink. A failed write
  * removes its temporary file, and what stood at `abs` stays. `holes` leaves all-zero blocks unwritten;
- * `keep` (Destination.keepIf) may keep a file already there. Also run by the extraction workers
+ * `keep` (Destination.keepIf) may keep a file already there; `meta` (the structure record's owner,
+ * mode and times) is set by descriptor once the bytes are in (returned: whether it was). Also run by the extraction workers
  * (src/worker/extract-worker.ts) on paths the main thread checked: it touches nothing but `abs` and
  * its temporary name.
  */
-export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes: boolean, tag: string, keep: number): void {
+export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes: boolean, tag: string, keep: number, meta: FileMeta | null = null): boolean {
   if (keep !== Infinity) checkExisting(abs, shown, keep);
   const tmp = tmpPathFor(abs, tag);
   const fd = openSync(tmp, CREATE_FLAGS, 0o600);
@@ -317,6 +319,17 @@ export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes:
     }
     throw e;
   }
+  // The metadata is the file's, not its bytes': when it cannot be set here (a file system without
+  // owners or modes), the file is still written, and the structure's pass sets it by path (and lists why not).
+  let metaSet = false;
+  if (meta !== null) {
+    try {
+      setFileMetaFd(fd, meta);
+      metaSet = true;
+    } catch {
+      metaSet = false;
+    }
+  }
   try {
     closeSync(fd);
   } catch (e) {
@@ -331,6 +344,7 @@ export function writeVerifiedAt(abs: string, shown: string, data: Buffer, holes:
     if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw new UnsafePathError(`Refused ${shown}: a folder of that name is in the way.`, shown);
     throw e;
   }
+  return metaSet;
 }
 
 function checkComponent(c: string, components: readonly string[]): void {

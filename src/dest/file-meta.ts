@@ -5,7 +5,7 @@
  */
 // Synchronous calls on purpose: a handful of metadata syscalls per entry cost microseconds each,
 // where an await per call would cost a thread-pool round trip each.
-import { chmodSync, lchownSync, lstatSync, lutimesSync, utimesSync, type Stats } from 'node:fs';
+import { chmodSync, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, utimesSync, type Stats } from 'node:fs';
 
 /** An entry's metadata, ready to set: owners already resolved to this system's numbers. */
 export interface FileMeta {
@@ -60,4 +60,15 @@ export function setMetaAt(abs: string, m: FileMeta, isLink: boolean): void {
     chmodSync(abs, m.mode);
     utimesSync(abs, m.time, m.time);
   }
+}
+
+/**
+ * Set a file's owner, mode and times by its open descriptor: the writer of a restored file does this
+ * right after writing it, before it takes its real name (no path lookup, no lstat, nothing to race).
+ */
+export function setFileMetaFd(fd: number, m: FileMeta): void {
+  // (chown before chmod: changing the owner clears set-user-ID and set-group-ID bits.)
+  if (m.owner !== null) fchownSync(fd, m.owner.uid, m.owner.gid);
+  fchmodSync(fd, m.mode);
+  futimesSync(fd, m.time, m.time);
 }

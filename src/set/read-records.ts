@@ -62,7 +62,12 @@ async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<s
   }
 }
 
-export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncGenerator<StructureEntry> {
+/**
+ * The entries of a structure record. With `skipFile`, a regular file's line whose path (read as
+ * written, without decoding the line) it accepts is passed over undecoded: unpack's files whose
+ * metadata their writer already set, from this same record.
+ */
+export async function* structureEntries(src: RecordSource, bad: BadLine, skipFile?: (path: string) => boolean): AsyncGenerator<StructureEntry> {
   let n = 0;
   let ended = false;
   for await (const line of readableLines(src, bad)) {
@@ -72,6 +77,10 @@ export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncG
       continue;
     }
     if (ended) continue;
+    if (skipFile !== undefined) {
+      const path = plainFilePath(line);
+      if (path !== null && skipFile(path)) continue;
+    }
     if (decodeTrailer(line) !== null) {
       ended = true;
       continue;
@@ -85,6 +94,19 @@ export async function* structureEntries(src: RecordSource, bad: BadLine): AsyncG
   }
   if (n === 0) throw new FormatError(`${src.label} is empty.`);
   if (!ended) bad(src.label, 'the record is cut short (no end line); what it held was used');
+}
+
+/** FILE_PREFIX: how encodeStructureEntry begins every line; a regular file's path is followed by FILE_TYPE. */
+const FILE_PREFIX = '{"path":"';
+const FILE_TYPE = '","type":"file",';
+
+/** The path of a regular file's structure line as written, when it holds no escape (else null: decode it). */
+function plainFilePath(line: string): string | null {
+  if (!line.startsWith(FILE_PREFIX)) return null;
+  const end = line.indexOf('"', FILE_PREFIX.length);
+  if (end < 0 || !line.startsWith(FILE_TYPE, end)) return null;
+  const path = line.slice(FILE_PREFIX.length, end);
+  return path.includes('\\') ? null : path;
 }
 
 export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGenerator<CatalogLine> {

@@ -1,16 +1,17 @@
 /**
  * Applying the structure record to a tree under --dest: makes empty folders, then sets owners (as
  * root), modes and times — folders last, deepest first, so a read-only folder still gets its
- * contents; regular files' metadata goes to the worker pool when there is one. Used by unpack after
+ * contents; regular files' metadata goes to the worker pool when there is one, except for the files
+ * whose writer set it already (ApplyOptions.metaDone: restore-by-catalog's). Used by unpack after
  * the data, and by expand-structure after a by-hand restore. Never follows a symlink on the way to a
  * path. Symlinks, hard links, FIFOs and devices are made in make-nodes.ts. What the Destination's
  * policy kept in place (--keep-old-files, --keep-newer-files) is left as it is, metadata and all.
  */
 import { entryErrorMessage, entryProblem, isFatalIoError, type ProblemKind as AnyProblemKind } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
-import { resolveGid, resolveUid } from '../scan/owners.js';
 import { KeptFileError, type Destination } from '../dest/destination.js';
-import { lstatOrNull, setFileMeta, setMetaAt, utimesSeconds, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
+import { lstatOrNull, setFileMeta, setMetaAt, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
+import { fileMetaOf } from './structure-cursor.js';
 import { makeNode, type NodeContext } from './make-nodes.js';
 
 /** The problems applying a structure can meet. */
@@ -34,6 +35,8 @@ export interface ApplyOptions {
    * now (so problems are listed in the order one thread would find them). Default: `report`.
    */
   reportLater?: () => Report;
+  /** Regular files whose metadata was set as they were written (their record paths): left be, counted (each once). */
+  metaDone?: Set<string>;
 }
 
 /** Sets regular files' metadata, maybe later and on other threads (see ApplyOptions.files). */
@@ -117,6 +120,10 @@ class StructureApplier implements NodeContext {
 
   /** Apply one entry. Runs once per file on the thread that limits unpack: nothing per file beyond what a file needs. */
   private async one(e: StructureEntry): Promise<void> {
+    if (e.type === 'file' && this.opts.metaDone?.delete(e.path) === true) {
+      this.result.files++;
+      return;
+    }
     const parts = e.path.split('/');
     const files = this.opts.files;
     if (e.type === 'dir') {
@@ -194,11 +201,7 @@ class StructureApplier implements NodeContext {
 
   /** An entry's owner (as root), mode and time, as they are set. */
   private metaOf(e: StructureEntry): FileMeta {
-    return {
-      mode: e.mode,
-      owner: this.opts.owners ? { uid: resolveUid(e.uid, e.user), gid: resolveGid(e.gid, e.group) } : null,
-      time: utimesSeconds(e.mtimeNs),
-    };
+    return fileMetaOf(e, this.opts.owners);
   }
 
   setMeta(abs: string, e: StructureEntry, isLink: boolean): void {

@@ -208,6 +208,7 @@ export interface Gatherer<T> {
  * One pass over a record: whether it reads whole, its count right and its digest matching the one
  * its trailer carries (`expected`, from volume.json, when the trailer carries none). Its entries
  * are gathered meanwhile, until a line does not decode. `digest`: whether a digest was found.
+ * Without `gather`, a record that checks is read once without decoding its entries.
  */
 export async function checkRecord<T>(
   src: RecordSource,
@@ -215,6 +216,23 @@ export async function checkRecord<T>(
   decodeEntry: (line: string, where: string) => T,
   gather?: Gatherer<T>,
   expected?: string,
+): Promise<{ state: RecordState; digest: boolean }> {
+  // Nothing to gather: a record whose digest matches holds the lines pack wrote, which decode; they
+  // are decoded once, by the pass that uses them. Any other outcome is decided as ever, decoding.
+  if (gather === undefined) {
+    const quick = await readRecord(src, decodeHeader, null, undefined, expected);
+    if (quick.state === 'checked') return quick;
+  }
+  return readRecord(src, decodeHeader, decodeEntry, gather, expected);
+}
+
+/** checkRecord's pass; `decodeEntry` null: the entry lines are only digested. */
+async function readRecord<T>(
+  src: RecordSource,
+  decodeHeader: (line: string, where: string) => unknown,
+  decodeEntry: ((line: string, where: string) => T) | null,
+  gather: Gatherer<T> | undefined,
+  expected: string | undefined,
 ): Promise<{ state: RecordState; digest: boolean }> {
   let n = 0;
   let broken = false;
@@ -247,7 +265,7 @@ export async function checkRecord<T>(
         return { state: good ? 'checked' : 'damaged', digest: true };
       }
       digest.line(line);
-      if (broken) continue;
+      if (broken || decodeEntry === null) continue;
       try {
         const entry = decodeEntry(line, src.label);
         gather?.add(entry);

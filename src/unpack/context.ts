@@ -19,6 +19,14 @@ export interface Progress {
   totalBytes: number;
 }
 
+/**
+ * A blob's key in RestoreContext.restored: its volume and its offset there in one number (no string
+ * per file) while they fit exactly — offsets below 2^40 (a TiB), volumes below 2^13 — else as text.
+ */
+export function blobKey(volume: number, offset: number): number | string {
+  return volume < 2 ** 13 && offset < 2 ** 40 ? volume * 2 ** 40 + offset : `${volume}:${offset}`;
+}
+
 export class RestoreContext {
   readonly log = new ProblemLog();
   /** A reader per volume of `volumes`, in the same order (once open()ed). */
@@ -46,8 +54,13 @@ export class RestoreContext {
   totalBytes = 0;
   readonly isSparse = (path: string): boolean => this.facts.sparse.has(path);
 
-  /** Blobs restored by a catalog, as volume:offset (the tar walk skips them). */
-  readonly restored = new Set<string>();
+  /** Blobs restored by a catalog, by blobKey (the tar walk skips them). */
+  readonly restored = new Set<number | string>();
+  /**
+   * Files whose owner, mode and times were set as they were written (from the structure record, by
+   * their record paths): the structure's pass leaves them be.
+   */
+  readonly metaDone = new Set<string>();
   /** Volumes whose catalog read whole: the tar walk restores nothing more from them. */
   readonly trusted = new Set<number>();
   /** Files pack could not read (listed as skipped in a catalog). */

@@ -1,7 +1,8 @@
 /**
  * Small files for unpack and verify, inflated, checked and written by worker threads while the main
- * thread reads on; and, once every file is written, their owners, modes and times (apply-structure's
- * FileMetaSink). The main thread still reads the archive and the records, checks every path and makes
+ * thread reads on, each given its owner, mode and times as it is written when the structure record
+ * has them (restore-by-catalog.ts); and, once every file is written, those of the files written
+ * without them (apply-structure's FileMetaSink). The main thread still reads the archive and the records, checks every path and makes
  * every folder (Destination); a worker only writes the file, or sets the metadata, at a path it was
  * handed (src/worker/extract-worker.ts).
  *
@@ -56,7 +57,8 @@ export interface Outcome {
 
 /** Where a job's answer goes: its value (see BatchAnswer), or its error. */
 interface Answer {
-  done(value: number): void;
+  /** `metaSet`: a blob's metadata was set as it was written (BatchAnswer.metaSet). */
+  done(value: number, metaSet: boolean): void;
   failed(error: unknown): void;
 }
 
@@ -151,7 +153,7 @@ export class ExtractPool implements FileMetaSink {
       outcome.done(f);
       return;
     }
-    this.pool ??= await this.starting;
+    if (this.pool === null) this.pool = await this.starting;
     let abs: string | null = null;
     const key = keyOf(b.components);
     if (this.dest !== null) {
@@ -165,7 +167,8 @@ export class ExtractPool implements FileMetaSink {
       }
     }
     this.gather(b, abs, key, outcome);
-    await this.waitForRoom();
+    // (No await per file while there is room.)
+    if (this.full()) await this.waitForRoom();
   }
 
   /**
@@ -202,9 +205,14 @@ export class ExtractPool implements FileMetaSink {
     await this.waitForRoom();
   }
 
+  /** Whether too much is queued: the main thread waits (waitForRoom). */
+  private full(): boolean {
+    return (this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) && this.running.size + this.gathering.jobs.length > 0;
+  }
+
   /** Wait while too much is queued (the workers answer meanwhile); throws what ends the run. */
   private async waitForRoom(): Promise<void> {
-    while ((this.bytesQueued > MAX_BYTES_QUEUED || this.queued.size > MAX_FILES_QUEUED) && this.running.size + this.gathering.jobs.length > 0) {
+    while (this.full()) {
       this.flush();
       await Promise.race([new Promise<void>((resolve) => this.roomWaiters.push(resolve)), this.failed]);
       this.throwIfFailed();
@@ -277,9 +285,9 @@ export class ExtractPool implements FileMetaSink {
     }
     // The blob is a view into the reader's window: copied, it is the batch's own.
     blob.copy(g.data, g.bytes);
-    g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes, keep: b.keep });
+    g.jobs.push({ start: g.bytes, end: g.bytes + blob.length, abs, shown: b.shown, sha256: b.sha256, holes: b.holes, keep: b.keep, meta: abs === null ? null : b.meta });
     const name = b.components[b.components.length - 1] as string;
-    g.answers.push({ done: (size) => outcome.done({ name, size }), failed: (error) => outcome.failed(error) });
+    g.answers.push({ done: (size, metaSet) => outcome.done({ name, size, metaSet }), failed: (error) => outcome.failed(error) });
     g.keys.push(key);
     g.bytes += blob.length;
     this.queued.add(key);
@@ -324,7 +332,7 @@ export class ExtractPool implements FileMetaSink {
       try {
         const error = failed.get(i);
         if (error !== undefined) a.failed(restoreError(error));
-        else a.done(answer.values[i] as number);
+        else a.done(answer.values[i] as number, answer.metaSet?.[i] === 1);
       } catch (e) {
         this.fail(e, false);
       }

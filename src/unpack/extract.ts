@@ -13,6 +13,7 @@ import { blobNameMatches } from '../format/names.js';
 import { checkSmallBlob } from '../format/blob-check.js';
 import { parseLocalHeader, parseTrailer, trailerLength, type ParsedLocalHeader } from '../format/zip.js';
 import { HOLE_BLOCK, isZero, type Destination, type PendingFile } from '../dest/destination.js';
+import type { FileMeta } from '../dest/file-meta.js';
 import type { RandomReader } from './random-reader.js';
 
 /** Blobs up to this size are read and checked in memory before anything is written. */
@@ -22,6 +23,8 @@ const CHUNK = 1024 * 1024;
 export interface ExtractedFile {
   name: string;
   size: number;
+  /** Its owner, mode and times were set as it was written (ExtractOptions.meta). */
+  metaSet?: boolean;
 }
 
 /** Writes a file's bytes, leaving holes for all-zero blocks when the file was sparse. */
@@ -112,6 +115,8 @@ export interface ExtractOptions {
   keepDamaged?: boolean;
   /** Write the file under this name instead of the zip's (a file an earlier backup stored under another path). */
   saveAs?: string;
+  /** The structure record's owner, mode and times for the file: a small blob's writer sets them by descriptor. */
+  meta?: FileMeta;
 }
 
 /** A blob read whole (it and what it inflates to are small): left to do are the checks of its bytes and the write (finishSmallBlob). */
@@ -129,6 +134,8 @@ export interface SmallBlob {
   keep: number;
   /** The modification time the zip gives it (seconds, to 2 s). */
   mtimeSec: number;
+  /** Owner, mode and times to set as it is written (null: left to the structure's pass). */
+  meta: FileMeta | null;
 }
 
 /** A blob to stream (large, or kept when damaged): its local header is read and its name checked. */
@@ -158,16 +165,18 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
   const nameMatches = o.nameMatches ?? blobNameMatches;
   // What a read returns may be a view into the reader's window, valid until its next read: each one
   // below is parsed or decoded (into fresh memory) before anything else is read, so none is copied.
-  const header = parseLocalHeader(await src.read(0, Math.min(size, 30 + 65535 * 2)));
+  const first = await src.read(0, Math.min(size, 30 + 65535 * 2));
+  const header = parseLocalHeader(first);
   checkName(entry, header.info.name, dir, nameMatches);
   const name = o.saveAs ?? header.info.name;
   const shown = [...dir, name].join('/');
   // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
   if (size <= IN_MEMORY_MAX && header.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
-    const blob = await src.read(0, size);
+    // (A blob shorter than the most a local header can take was read whole already: not read again.)
+    const blob = first.length === size ? first : await src.read(0, size);
     if (blob.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
     const keep = o.dest === null ? Infinity : o.dest.keepIf(header.info.mtimeSec);
-    return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown), keep, mtimeSec: header.info.mtimeSec };
+    return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown), keep, mtimeSec: header.info.mtimeSec, meta: o.meta ?? null };
   }
   return { src, size, header, name, shown };
 }
@@ -175,8 +184,8 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
 /** Check a small blob and (unless dest is null) write it, on this thread: verified in memory, then written (writeVerifiedAt). */
 export function finishSmallBlob(b: SmallBlob, dest: Destination | null): ExtractedFile {
   const data = checkSmallBlob(b.blob, b.shown, b.sha256);
-  dest?.writeVerifiedFile(b.components, data, b.holes, b.keep);
-  return { name: b.components[b.components.length - 1] as string, size: data.length };
+  const metaSet = dest?.writeVerifiedFile(b.components, data, b.holes, b.keep, b.meta) ?? false;
+  return { name: b.components[b.components.length - 1] as string, size: data.length, metaSet };
 }
 
 /** Stream a large blob through zlib into a temporary file, given its real name only once every check passed. */

@@ -69,20 +69,27 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
     needed.set(key, { backup, volume, path: v ? (v.dir ?? v.archive) : null });
   };
   let kind: BackupKind = 'full';
+  // (A structure record whose header does not read says nothing of the kind: 'full' is only a guess then.)
+  let kindRead = false;
   const newest = own[own.length - 1];
   if (newest !== undefined && newest.structure !== null) {
-    kind = (await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null))?.kind ?? 'full';
+    const header = await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null);
+    kindRead = header !== null;
+    kind = header?.kind ?? 'full';
   }
   // The newest whole catalog.jsonl lists the volumes before it too; where it is damaged, each
   // volume's own lines come from the copy inside its .xtar.
   let catalogRead = false;
+  // Restoring all of a full backup whose volumes a manifest counts, every one is needed: the catalog
+  // is only chosen (checked) here, not read line by line (the restore reads it once, by catalog).
+  const everyVolume = filter.all && kindRead && kind === 'full' && expected !== null;
   for (const v of [...own].reverse()) {
     const r = await RandomReader.open(v.archive, reads);
     try {
       const holders = new Holders(filter, target);
-      const { cat, gathered } = await catalogs.of(v, r, holders);
+      const { cat, gathered } = await catalogs.of(v, r, everyVolume ? undefined : holders);
       if (cat === null || cat.complete === false) continue;
-      if (!gathered) for await (const c of catalogLines(cat, () => undefined)) holders.add(c);
+      if (!gathered && !everyVolume) for await (const c of catalogLines(cat, () => undefined)) holders.add(c);
       for (const h of holders.found.values()) need(h.backup, h.volume);
       catalogRead = true;
       if (cat.range === undefined) break;

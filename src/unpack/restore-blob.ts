@@ -8,6 +8,7 @@ import { KEPT_NEWER, KEPT_OLD } from '../dest/destination.js';
 import type { RestoreContext } from './context.js';
 import type { Outcome } from './extract-pool.js';
 import type { DryRunListing } from './sink.js';
+import type { FileMeta } from '../dest/file-meta.js';
 import { readBlob, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
 
 export interface BlobChecks {
@@ -19,6 +20,11 @@ export interface BlobChecks {
    * is called instead of listing the damage — the tar walk may still find the file elsewhere.
    */
   deferDamage?: () => void;
+  /**
+   * The file's owner, mode and times from the structure record (its `path` there): its writer sets
+   * them, and the path goes to ctx.metaDone, which the structure's pass skips.
+   */
+  meta?: { meta: FileMeta; path: string };
 }
 
 const NO_CHECKS: BlobChecks = {};
@@ -43,6 +49,9 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
         dry?.add(path, verdict);
         ctx.onFile?.(path);
       }
+      if (f.metaSet === true) ctx.metaDone.add((more.meta as { path: string }).path);
+      // (A file written again at a path whose metadata was set, without it: the structure's pass sets it.)
+      else if (ctx.metaDone.size > 0) ctx.metaDone.delete(more.meta?.path ?? [...dir, f.name].join('/'));
       ctx.files++;
       ctx.bytes += f.size;
       ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });
@@ -74,6 +83,7 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
   if (more.nameOk) o.nameMatches = more.nameOk;
   if (more.sha256 !== undefined) o.sha256 = more.sha256;
   if (more.saveAs !== undefined) o.saveAs = more.saveAs;
+  if (more.meta !== undefined) o.meta = more.meta.meta;
   let b: Awaited<ReturnType<typeof readBlob>>;
   try {
     b = await readBlob(src, size, o);

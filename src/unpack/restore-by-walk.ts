@@ -1,8 +1,10 @@
 /**
  * Stage 2, restore by walking the tar: every header is read (and damage listed); what no catalog
- * covered is restored from it, and parts of split files are gathered for join-splits.ts.
+ * covered is restored from it, and parts of split files are gathered for join-splits.ts. Every
+ * volume is walked, also one its catalog accounts for whole: the walk is what finds (and lists) a
+ * damaged or unreadable header no file's blob stands on (test/e2e/eio.test.ts).
  */
-import type { RestoreContext } from './context.js';
+import { blobKey, type RestoreContext } from './context.js';
 import { sliceOf } from './extract.js';
 import type { RandomReader } from './random-reader.js';
 import { restoreBlob } from './restore-blob.js';
@@ -20,11 +22,11 @@ export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
         if (made !== undefined) await made;
       },
       blob: async (dir, entry, start, size) => {
-        if (catalogTrusted || ctx.restored.has(`${number}:${start}`)) return;
+        if (catalogTrusted || ctx.restored.has(blobKey(number, start))) return;
         await restoreBlob(ctx, sliceOf(r, start), size, dir, entry);
       },
       part: async (dir, base, index, start, size) => {
-        if (ctx.restored.has(`${number}:${start}`)) return;
+        if (ctx.restored.has(blobKey(number, start))) return;
         const key = [...dir, base].join('/');
         const s = splits.get(key) ?? { dir, base, parts: new Map() };
         s.parts.set(index, { r, start, size, volume: v.volume });
@@ -38,3 +40,4 @@ export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
     });
   }
 }
+

@@ -37,7 +37,13 @@ export class WriteSink implements Sink {
     this.root = dest.root;
   }
 
-  async makeDirs(path: readonly string[], files: FileMetaSink, log: ProblemLog): Promise<void> {
+  makeDirs(path: readonly string[], files: FileMetaSink, log: ProblemLog): Promise<void> | undefined {
+    // A folder this run made or checked already: nothing to wait for, nothing to do (no await per file).
+    if (this.dest.knowsDir(path)) return undefined;
+    return this.makeNewDirs(path, files, log);
+  }
+
+  private async makeNewDirs(path: readonly string[], files: FileMetaSink, log: ProblemLog): Promise<void> {
     await files.clearWayForDir(path);
     try {
       this.dest.ensureDir(path);

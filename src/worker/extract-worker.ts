@@ -1,7 +1,8 @@
 /**
  * The extraction pool's entry: a worker thread takes a batch of small zip blobs, inflates and checks
  * each (size, CRC-32, the catalog's sha256) and writes it (under a temporary name, renamed once whole) to the path the main thread checked and
- * made the folder for (src/unpack/extract-pool.ts); or a batch of restored files whose owner, mode
+ * made the folder for (src/unpack/extract-pool.ts), and sets its owner, mode and times by descriptor
+ * when the structure record's are given with it; or a batch of restored files whose owner, mode
  * and times to set (src/dest/file-meta.ts). Reading the archive and the records, path checks and folders
  * are the main thread's job.
  *
@@ -26,6 +27,8 @@ export interface ExtractJob {
   holes: boolean;
   /** Whether to keep a file already at `abs` (Destination.keepIf). */
   keep: number;
+  /** Owner, mode and times to set by descriptor once it is written (null: left to the structure's pass). */
+  meta: FileMeta | null;
 }
 
 export type ExtractTask =
@@ -42,7 +45,7 @@ export type ExtractTask =
       sha256: string;
       /** The run's part of temporary names (Destination.tmpTag). */
       tag: string;
-      /** Per job: start, end, holes (1 or 0), keep. */
+      /** Per job (BLOB_FIELDS): start, end, holes (1 or 0), keep, then mode (-1: no metadata), uid and gid (-1: leave the owner), time. */
       numbers: Float64Array;
     }
   | {
@@ -55,16 +58,32 @@ export type ExtractTask =
 
 /**
  * A batch's answer: per job a number — a blob's file size, or the index in FILE_META_FOUND of what
- * setFileMeta found — unless the job failed, with the error the main thread would have met.
+ * setFileMeta found — unless the job failed, with the error the main thread would have met; and for
+ * a batch of blobs, per job whether its metadata was set as it was written (1) or not (0).
  */
 export interface BatchAnswer {
   values: Float64Array;
+  metaSet?: Uint8Array;
   errors: { index: number; error: CarriedError }[];
 }
 
+/** Numbers per job of a batch of blobs. */
+const BLOB_FIELDS = 8;
+
 export function blobTask(data: Uint8Array, jobs: readonly ExtractJob[], tag: string): ExtractTask {
-  const numbers = new Float64Array(jobs.length * 4);
-  jobs.forEach((j, i) => numbers.set([j.start, j.end, j.holes ? 1 : 0, j.keep], i * 4));
+  const numbers = new Float64Array(jobs.length * BLOB_FIELDS);
+  for (let i = 0, at = 0; i < jobs.length; i++, at += BLOB_FIELDS) {
+    const j = jobs[i] as ExtractJob;
+    numbers[at] = j.start;
+    numbers[at + 1] = j.end;
+    numbers[at + 2] = j.holes ? 1 : 0;
+    numbers[at + 3] = j.keep;
+    const m = j.meta;
+    numbers[at + 4] = m === null ? -1 : m.mode;
+    numbers[at + 5] = m?.owner?.uid ?? -1;
+    numbers[at + 6] = m?.owner?.gid ?? -1;
+    numbers[at + 7] = m?.time ?? 0;
+  }
   return { kind: 'blobs', data, abs: jobs.map((j) => j.abs ?? '').join('\0'), shown: jobs.map((j) => j.shown).join('\0'), sha256: jobs.map((j) => j.sha256 ?? '').join('\0'), tag, numbers };
 }
 
@@ -74,9 +93,12 @@ export function metaTask(abs: readonly string[], metas: readonly FileMeta[]): Ex
   return { kind: 'meta', abs: abs.join('\0'), numbers };
 }
 
-function metaAt(numbers: Float64Array, i: number): FileMeta {
-  const uid = numbers[4 * i + 1] as number;
-  return { mode: numbers[4 * i] as number, owner: uid < 0 ? null : { uid, gid: numbers[4 * i + 2] as number }, time: numbers[4 * i + 3] as number };
+/** The FileMeta whose mode, uid, gid and time are at `at` in `numbers` (null: a mode of -1, none). */
+function metaAt(numbers: Float64Array, at: number): FileMeta | null {
+  const mode = numbers[at] as number;
+  if (mode < 0) return null;
+  const uid = numbers[at + 1] as number;
+  return { mode, owner: uid < 0 ? null : { uid, gid: numbers[at + 2] as number }, time: numbers[at + 3] as number };
 }
 
 export default function run(task: ExtractTask): BatchAnswer {
@@ -87,7 +109,7 @@ export default function run(task: ExtractTask): BatchAnswer {
   if (task.kind === 'meta') {
     for (let i = 0; i < abs.length; i++) {
       try {
-        answer.values[i] = FILE_META_FOUND.indexOf(setFileMeta(abs[i] as string, metaAt(n, i)));
+        answer.values[i] = FILE_META_FOUND.indexOf(setFileMeta(abs[i] as string, metaAt(n, 4 * i) as FileMeta));
       } catch (e) {
         answer.errors.push({ index: i, error: carryError(e) });
       }
@@ -98,12 +120,13 @@ export default function run(task: ExtractTask): BatchAnswer {
   const shown = task.shown.split('\0');
   const sha256 = task.sha256.split('\0');
   const tag = task.tag;
-  for (let i = 0; i < abs.length; i++) {
+  const metaSet = (answer.metaSet = new Uint8Array(abs.length));
+  for (let i = 0, at = 0; i < abs.length; i++, at += BLOB_FIELDS) {
     try {
       const path = abs[i] as string;
       const name = shown[i] as string;
-      const bytes = checkSmallBlob(data.subarray(n[4 * i], n[4 * i + 1]), name, sha256[i] || undefined);
-      if (path !== '') writeVerifiedAt(path, name, bytes, n[4 * i + 2] === 1, tag, n[4 * i + 3] as number);
+      const bytes = checkSmallBlob(data.subarray(n[at], n[at + 1]), name, sha256[i] || undefined);
+      if (path !== '' && writeVerifiedAt(path, name, bytes, n[at + 2] === 1, tag, n[at + 3] as number, metaAt(n, at + 4))) metaSet[i] = 1;
       answer.values[i] = bytes.length;
     } catch (e) {
       answer.errors.push({ index: i, error: carryError(e) });

@@ -148,6 +148,26 @@ describe('choose-records', () => {
       });
     });
 
+    it('checkRecord with nothing to gather: a record that checks is read once without decoding an entry; any other is judged as ever', async () => {
+      const plain = { path: v.structure as string, label: 'structure.jsonl' };
+      let decoded = 0;
+      const counting = (line: string, where: string) => {
+        decoded++;
+        return decodeStructureEntry(line, where);
+      };
+      assert.deepEqual(await checkRecord(plain, decodeStructureHeader, counting), { state: 'checked', digest: true });
+      assert.equal(decoded, 0, 'its lines are decoded by the pass that uses them');
+      // A line that does not decode (its digest no longer matches) is still found broken, not only damaged.
+      await withEdit(v.structure as string, (t) => t.replace('"type":"file"', '"type":"fil"'), async () => {
+        assert.deepEqual(await checkRecord(plain, decodeStructureHeader, counting), { state: 'broken', digest: true });
+      });
+      assert.ok(decoded > 0);
+      // With a gatherer, every entry is decoded and gathered in the same pass.
+      const seen: unknown[] = [];
+      assert.deepEqual(await checkRecord(plain, decodeStructureHeader, decodeStructureEntry, { clear: () => (seen.length = 0), add: (e) => seen.push(e) }), { state: 'checked', digest: true });
+      assert.ok(seen.length > 20);
+    });
+
     it('a catalog.jsonl with a changed sha256 digit: the copy is used and checked, the plain file named', async () => {
       await withEdit(v.catalog as string, (t) => t.replace(/"sha256":"([0-9a-f])/, (_m, c: string) => `"sha256":"${c === '0' ? '1' : '0'}`), async () => {
         const own = await ownCatalog(v, r, undefined, (await expectedDigests(v)).catalog);
