@@ -197,7 +197,7 @@ async function runDryRuns(options: PackOptions, a: PackArgs, io: Io, notesBy: st
       const { source: _, ...common } = options;
       const r = await dryRunCommand(command, common);
       const line = `would run ${shellWords(command.argv)} and store its output as ${command.name} in ${r.kind === 'incremental' ? 'an' : 'a'} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}), unless it is the same as in the newest backup of ${source} (not run in a dry run)`;
-      if (a.json) json.emitFor(source)({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items: [], notes: [...(notesBy[i] ?? []), line] });
+      if (a.json) json.emitFor(source)({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items: [], excluded: [], notes: [...(notesBy[i] ?? []), line] });
       else if (!a.quiet) io.stdout.write(`${line}\n`);
       failed.push(false);
       continue;
