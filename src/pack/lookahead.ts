@@ -8,7 +8,7 @@ import { sourcePathOf } from '../scan/scan.js';
 import type { FileVersion } from '../setindex/db.js';
 import { readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
-import { SMALL_FILE_MAX, type BlobResult } from './compress.js';
+import { SMALL_FILE_MAX, type Ticket } from './compress.js';
 import type { PackContext } from './context.js';
 import { decide } from './decide.js';
 
@@ -18,12 +18,12 @@ export const LOOKAHEAD_ITEMS = 2048;
 export type Item =
   | { kind: 'enter'; e: StructureEntry; name: string }
   | { kind: 'exit' }
-  | { kind: 'small'; e: StructureEntry; name: string; job: CompressJob; result: Promise<BlobResult>; prev: FileVersion | null }
+  | { kind: 'small'; e: StructureEntry; name: string; job: CompressJob; ticket: Ticket; prev: FileVersion | null }
   | { kind: 'big'; e: StructureEntry; name: string; job: CompressJob; prev: FileVersion | null }
   | { kind: 'ref'; e: StructureEntry; v: FileVersion };
 
 /** Small files handed to the pool while the scan ran, by path. */
-export type EarlyJobs = Map<string, { job: CompressJob; result: Promise<BlobResult> }>;
+export type EarlyJobs = Map<string, { job: CompressJob; ticket: Ticket }>;
 
 export function mtimeSeconds(ns: bigint): number {
   const s = ns / 1_000_000_000n;
@@ -113,7 +113,7 @@ export class Lookahead {
       const pre = this.early.get(e.path);
       if (pre !== undefined) {
         this.early.delete(e.path);
-        queue.push({ kind: 'small', e, name, job: pre.job, result: pre.result, prev: null });
+        queue.push({ kind: 'small', e, name, job: pre.job, ticket: pre.ticket, prev: null });
         this.queuedBytes += pre.job.size;
         return;
       }
@@ -127,7 +127,7 @@ export class Lookahead {
       const size = e.size ?? 0;
       const job = fileJob(ctx.tree, e, prev);
       if (size <= SMALL_FILE_MAX) {
-        queue.push({ kind: 'small', e, name, job, result: ctx.pool.add(job), prev });
+        queue.push({ kind: 'small', e, name, job, ticket: ctx.pool.add(job), prev });
         this.queuedBytes += size;
       } else {
         ctx.pool.flush();

@@ -14,6 +14,9 @@ import { SMALL_FILE_MAX } from './compress.js';
 import type { PackContext } from './context.js';
 import { fileJob, LOOKAHEAD_BYTES, LOOKAHEAD_ITEMS, type EarlyJobs } from './lookahead.js';
 
+/** Characters of entry lines gathered before they are hashed and written. */
+const LINES_CHUNK = 64 * 1024;
+
 export interface Structure {
   scan: ScanResult;
   /** The structure record in the work folder, and (once gzipStructure ran) its gzip copy. */
@@ -45,8 +48,15 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
     if (plan.base !== null || e.type !== 'file' || size > SMALL_FILE_MAX) return;
     if (earlyBytes + size > LOOKAHEAD_BYTES || early.size >= LOOKAHEAD_ITEMS) return;
     const job = fileJob(ctx.tree, e, null);
-    early.set(e.path, { job, result: pool.add(job) });
+    early.set(e.path, { job, ticket: pool.add(job) });
     earlyBytes += size;
+  };
+  let lines = '';
+  const writeLines = async (): Promise<void> => {
+    hash.update(lines);
+    record.bytes(lines);
+    await structure.raw(lines);
+    lines = '';
   };
   const scan = await scanTree(
     ctx.tree,
@@ -58,10 +68,9 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
         await structure.line(header);
         headerWritten = true;
       }
-      const line = `${encodeStructureEntry(e)}\n`;
-      hash.update(line);
-      record.bytes(line);
-      await structure.raw(line);
+      // Lines are hashed and written a chunk at a time: per line, the calls cost more than the bytes.
+      lines += `${encodeStructureEntry(e)}\n`;
+      if (lines.length >= LINES_CHUNK) await writeLines();
       if (e.type === 'file') {
         scanFiles++;
         scanBytes += e.size ?? 0;
@@ -70,6 +79,7 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
     },
     { ...(opts.exclude === undefined ? {} : { exclude: opts.exclude }), ...(opts.changedSinceNs === undefined ? {} : { changedSinceNs: opts.changedSinceNs }), leaveOut: setLeftOut(ctx.set, ctx.tree) },
   );
+  await writeLines();
   const recordSha256 = record.hex();
   await structure.line(encodeTrailer(scan.entries, recordSha256));
   await structure.close();

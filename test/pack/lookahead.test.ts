@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { resultOf } from '../../src/pack/compress.js';
 import { storedLine } from '../../src/pack/store-files.js';
 import { fileJob, Lookahead, mtimeSeconds, type Item } from '../../src/pack/lookahead.js';
 import { writeStructure } from '../../src/pack/write-structure.js';
@@ -16,7 +17,7 @@ async function items(ctx: PackContext): Promise<string[]> {
     const item: Item | undefined = q.next();
     if (item === undefined) return out;
     out.push(item.kind === 'exit' ? 'exit' : `${item.kind} ${item.e.path}`);
-    if (item.kind === 'small') assert.ok((await item.result).ok);
+    if (item.kind === 'small') assert.ok((await resultOf(item.ticket)).ok);
   }
 }
 

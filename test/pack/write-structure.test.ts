@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer } from '../../src/format/records.js';
+import { resultOf } from '../../src/pack/compress.js';
 import { gzipStructure, writeStructure } from '../../src/pack/write-structure.js';
 import { withFixture } from './context-fixture.js';
 
@@ -28,7 +29,8 @@ describe('writeStructure', () => {
   it('hands a full backup\'s small files to the pool during the scan, and compresses them', async () => {
     const st = await writeStructure(await fx().context());
     assert.deepEqual([...st.early.keys()], ['src/a', 'src/sub/b']);
-    const a = await st.early.get('src/a')?.result;
+    const t = st.early.get('src/a');
+    const a = t === undefined ? undefined : await resultOf(t.ticket);
     assert.ok(a?.ok);
     assert.equal(a.size, 5);
   });
