@@ -134,6 +134,8 @@ export class VolumeWriter implements Placer<BlobSource> {
 
   async writeEntry(name: string, mtimeSec: number, src: BlobSource, from: number, length: number): Promise<number> {
     const tar = this.current_.tar;
+    // A whole blob in memory (a small file's): its header is written once, with its size.
+    if (src.bytes !== undefined && from === 0 && length === src.length) return tar.addEntry(name, mtimeSec, src.bytes);
     const pending = await tar.beginEntry(name, mtimeSec, length);
     const CHUNK = 4 * 1024 * 1024;
     for (let at = 0; at < length; at += CHUNK) await this.current_.out.write(await src.read(from + at, Math.min(CHUNK, length - at)));
