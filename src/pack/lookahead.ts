@@ -6,11 +6,11 @@
 import { decodeStructureEntry, decodeTrailer, type StructureEntry } from '../format/records.js';
 import { sourcePathOf } from '../scan/scan.js';
 import type { FileVersion } from '../setindex/db.js';
-import { readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
 import { SMALL_FILE_MAX, type Ticket } from './compress.js';
 import type { PackContext } from './context.js';
 import { decide } from './decide.js';
+import { RecordLines } from './record-lines.js';
 
 export const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
 export const LOOKAHEAD_ITEMS = 2048;
@@ -57,19 +57,24 @@ export class Lookahead {
   /** Bytes of the small files queued and not yet taken. */
   private queuedBytes = 0;
   private sourceDone = false;
-  private readonly lines: AsyncIterator<string>;
+  private readonly lines: RecordLines;
 
   constructor(
     private readonly ctx: PackContext,
     structurePath: string,
     private readonly early: EarlyJobs,
   ) {
-    this.lines = readLines(structurePath)[Symbol.asyncIterator]();
+    this.lines = new RecordLines(structurePath);
   }
 
   /** Read the structure record's header: the entries follow. */
-  async start(): Promise<void> {
-    await this.lines.next();
+  start(): void {
+    this.lines.next();
+  }
+
+  /** Close the record (when the pack stops before its end; at its end it closes itself). */
+  close(): void {
+    this.lines.close();
   }
 
   /** The next item, or undefined when every entry has been taken. */
@@ -79,16 +84,16 @@ export class Lookahead {
     return item;
   }
 
-  private async nextEntry(): Promise<StructureEntry | null> {
-    const r = await this.lines.next();
-    if (r.done || decodeTrailer(r.value) !== null) return null;
-    return decodeStructureEntry(r.value, 'structure record being written');
+  private nextEntry(): StructureEntry | null {
+    const line = this.lines.next();
+    if (line === null || decodeTrailer(line) !== null) return null;
+    return decodeStructureEntry(line, 'structure record being written');
   }
 
   /** Queue entries until the lookahead holds its bound of bytes or items, or the record ends. */
-  async fill(): Promise<void> {
+  fill(): void {
     while (!this.sourceDone && this.queuedBytes < LOOKAHEAD_BYTES && this.queue.length < LOOKAHEAD_ITEMS) {
-      const e = await this.nextEntry();
+      const e = this.nextEntry();
       if (e === null) {
         this.sourceDone = true;
         while (this.dirStack.length > 0) {

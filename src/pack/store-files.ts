@@ -90,10 +90,18 @@ async function recordSkip(ctx: PackContext, vs: VolumeWriter, e: StructureEntry,
 
 /** Store every file of the structure record into the volumes, in record order. */
 export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWriter): Promise<void> {
+  const queue = new Lookahead(ctx, st.path, st.early);
+  queue.start();
+  try {
+    await storeAll(ctx, st, vs, queue);
+  } finally {
+    queue.close();
+  }
+}
+
+async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue: Lookahead): Promise<void> {
   const opts = ctx.opts;
   const scan = st.scan;
-  const queue = new Lookahead(ctx, st.path, st.early);
-  await queue.start();
   const folders = new Folders(vs, scan.largeDirs, ctx.plan.kind !== 'full');
   let filesDone = 0;
   let bytesDone = 0;
@@ -105,7 +113,7 @@ export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWrit
   };
   for (;;) {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('an abort signal');
-    await queue.fill();
+    queue.fill();
     const item = queue.next();
     if (item === undefined) break;
     switch (item.kind) {

@@ -10,10 +10,10 @@ import { withFixture } from './context-fixture.js';
 async function items(ctx: PackContext): Promise<string[]> {
   const st = await writeStructure(ctx);
   const q = new Lookahead(ctx, st.path, st.early);
-  await q.start();
+  q.start();
   const out: string[] = [];
   for (;;) {
-    await q.fill();
+    q.fill();
     const item: Item | undefined = q.next();
     if (item === undefined) return out;
     out.push(item.kind === 'exit' ? 'exit' : `${item.kind} ${item.e.path}`);
