@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import { VOLUME_STRUCTURE } from '../format/layout.js';
 import { encodeStructureEntry, encodeStructureHeader, encodeTrailer, RecordDigest, type StructureEntry } from '../format/records.js';
 import { scanTree, type ScanOptions, type ScanResult } from '../scan/scan.js';
@@ -12,7 +13,17 @@ import { gzipFile } from '../set/volume-files.js';
 import { LineWriter } from '../util/lines.js';
 import { SMALL_FILE_MAX } from './compress.js';
 import type { PackContext } from './context.js';
-import { fileJob, LOOKAHEAD_BYTES, LOOKAHEAD_ITEMS, type EarlyJobs } from './lookahead.js';
+import { fileJob, LOOKAHEAD_BYTES, type EarlyJobs } from './lookahead.js';
+
+/**
+ * Small files of a full backup handed to the pool while the scan runs: as many as the workers can
+ * compress meanwhile on a tree of tiny files (the scan takes ~12 µs a file, a worker ~25 µs),
+ * their blobs held until the volume pass takes them, so bounded by the bytes of the lookahead.
+ */
+export const EARLY_ITEMS = 16 * 1024;
+const EARLY_BYTES = LOOKAHEAD_BYTES;
+/** Entries scanned between two yields to the event loop while files are handed to the pool. */
+const YIELD_EVERY = 128;
 
 /** Characters of entry lines gathered before they are hashed and written. */
 const LINES_CHUNK = 64 * 1024;
@@ -43,10 +54,11 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
   // not idle until the structure record is complete; the volume pass picks them up by path.
   const early: EarlyJobs = new Map();
   let earlyBytes = 0;
+  let entries = 0;
   const compressEarly = (e: StructureEntry): void => {
     const size = e.size ?? 0;
     if (plan.base !== null || e.type !== 'file' || size > SMALL_FILE_MAX) return;
-    if (earlyBytes + size > LOOKAHEAD_BYTES || early.size >= LOOKAHEAD_ITEMS) return;
+    if (earlyBytes + size > EARLY_BYTES || early.size >= EARLY_ITEMS) return;
     const job = fileJob(ctx.tree, e, null);
     early.set(e.path, { job, ticket: pool.add(job) });
     earlyBytes += size;
@@ -62,6 +74,9 @@ export async function writeStructure(ctx: PackContext): Promise<Structure> {
     ctx.tree,
     async (e) => {
       compressEarly(e);
+      // The scan runs without a pause between its lstat calls: the workers' answers, and the batches
+      // waiting for a free worker, are handled only when it yields to the event loop.
+      if (++entries % YIELD_EVERY === 0 && early.size < EARLY_ITEMS && earlyBytes < EARLY_BYTES) await setImmediate();
       if (!headerWritten) {
         const header = encodeStructureHeader({ ...stamp, root: e.path });
         record.line(header);

@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer } from '../../src/format/records.js';
 import { resultOf } from '../../src/pack/compress.js';
-import { gzipStructure, writeStructure } from '../../src/pack/write-structure.js';
+import { EARLY_ITEMS, gzipStructure, writeStructure } from '../../src/pack/write-structure.js';
 import { withFixture } from './context-fixture.js';
 
 describe('writeStructure', () => {
@@ -33,6 +34,18 @@ describe('writeStructure', () => {
     const a = t === undefined ? undefined : await resultOf(t.ticket);
     assert.ok(a?.ok);
     assert.equal(a.size, 5);
+  });
+
+  it('hands thousands of tiny files to the pool during the scan, so the workers are not idle while it runs', async () => {
+    await mkdir(join(fx().tree, 'many'));
+    for (let i = 0; i < 3000; i++) await writeFile(join(fx().tree, 'many', String(i)), 'x');
+    try {
+      const st = await writeStructure(await fx().context());
+      assert.equal(st.early.size, 3002);
+      assert.ok(EARLY_ITEMS >= 3002);
+    } finally {
+      await rm(join(fx().tree, 'many'), { recursive: true });
+    }
   });
 
   it('hands nothing early to an incremental (its files are decided first)', async () => {
