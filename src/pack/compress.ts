@@ -70,7 +70,7 @@ export class Batch {
     const status = a.numbers[n];
     if (status === JOB_FAILED) return { ok: false, reason: a.reasons[this.reasonIndex(i)] as string };
     const start = i === 0 ? 0 : (a.numbers[n - RESULT_NUMBERS + 1] as number);
-    return {
+    const r: BlobResult = {
       ok: true,
       blob: a.data.subarray(start, a.numbers[n + 1]),
       size: a.numbers[n + 2] as number,
@@ -78,8 +78,9 @@ export class Batch {
       method: a.numbers[n + 4] === 8 ? 8 : 0,
       sha256: a.sha256.slice(i * 64, i * 64 + 64),
       changed: a.numbers[n + 5] === 1,
-      ...(status === JOB_SAME ? { same: true } : {}),
     };
+    if (status === JOB_SAME) r.same = true;
+    return r;
   }
 
   private reasonIndex(i: number): number {
