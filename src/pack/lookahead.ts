@@ -57,24 +57,28 @@ export class Lookahead {
   /** Bytes of the small files queued and not yet taken. */
   private queuedBytes = 0;
   private sourceDone = false;
-  private readonly lines: RecordLines;
+  /** The record, when its entries were not kept in memory. */
+  private readonly lines: RecordLines | null;
+  private taken = 0;
 
   constructor(
     private readonly ctx: PackContext,
     structurePath: string,
     private readonly early: EarlyJobs,
+    /** The record's entries as scanned (Structure.entries), or null to read them from the record. */
+    private readonly entries: StructureEntry[] | null = null,
   ) {
-    this.lines = new RecordLines(structurePath);
+    this.lines = entries === null ? new RecordLines(structurePath) : null;
   }
 
   /** Read the structure record's header: the entries follow. */
   start(): void {
-    this.lines.next();
+    this.lines?.next();
   }
 
   /** Close the record (when the pack stops before its end; at its end it closes itself). */
   close(): void {
-    this.lines.close();
+    this.lines?.close();
   }
 
   /** The next item, or undefined when every entry has been taken. */
@@ -85,7 +89,14 @@ export class Lookahead {
   }
 
   private nextEntry(): StructureEntry | null {
-    const line = this.lines.next();
+    if (this.entries !== null) {
+      if (this.taken >= this.entries.length) return null;
+      const e = this.entries[this.taken] as StructureEntry;
+      // Let the entries taken go (the queue holds what it still needs).
+      this.entries[this.taken++] = undefined as unknown as StructureEntry;
+      return e;
+    }
+    const line = (this.lines as RecordLines).next();
     if (line === null || decodeTrailer(line) !== null) return null;
     return decodeStructureEntry(line, 'structure record being written');
   }

@@ -90,7 +90,7 @@ async function recordSkip(ctx: PackContext, vs: VolumeWriter, e: StructureEntry,
 
 /** Store every file of the structure record into the volumes, in record order. */
 export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWriter): Promise<void> {
-  const queue = new Lookahead(ctx, st.path, st.early);
+  const queue = new Lookahead(ctx, st.path, st.early, st.entries);
   queue.start();
   try {
     await storeAll(ctx, st, vs, queue);

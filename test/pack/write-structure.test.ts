@@ -20,6 +20,7 @@ describe('writeStructure', () => {
     assert.deepEqual([header.backup, header.root, header.created, header.base], [ctx.backupId, 'src', ctx.createdIso, undefined]);
     const entries = lines.slice(1, -1);
     assert.deepEqual(entries.map((l) => decodeStructureEntry(l).path), ['src', 'src/a', 'src/sub', 'src/sub/b']);
+    assert.deepEqual(st.entries, entries.map((l) => decodeStructureEntry(l)), 'the entries kept for the volume pass are the record\'s');
     assert.equal(decodeTrailer(lines.at(-1) as string)?.entries, 4);
     assert.equal(st.sha256, createHash('sha256').update(entries.map((l) => `${l}\n`).join('')).digest('hex'));
     assert.deepEqual([st.scan.files, st.scan.dirs, st.scan.bytes], [2, 2, 8]);
