@@ -142,6 +142,8 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
       const n = readSync(fd, buf, got, buf.length - got, got);
       if (n === 0) break;
       got += n;
+      // A short read that reached the size fstat gave was the end of the file: no second read to learn it.
+      if (got < buf.length && got === st.size) break;
     }
     const changed = got !== job.size || st.size !== job.size;
     const data = buf.subarray(0, Math.min(got, job.size));

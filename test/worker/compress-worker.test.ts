@@ -47,6 +47,10 @@ describe('compress worker batches as columns', () => {
       assert.equal(r.sha256.slice(0, 64), sha('hello'));
       assert.equal(r.sha256.slice(64, 128), ' '.repeat(64));
       assert.equal(r.sha256.slice(256), sha('abc'));
+      // A file longer or shorter than the scan saw is read up to the scanned size, and said to have changed.
+      const grown = (run(encodeBatch(6, [{ abs: join(dir, 'a'), name: 'a', size: 4, mtimeSec: 0, mode: 0o644 }, { abs: join(dir, 'b'), name: 'b', size: 5, mtimeSec: 0, mode: 0o644 }, jobs[4] as CompressJob])) as unknown as Record<symbol, CompressBatchResult>)[valueSymbol] as CompressBatchResult;
+      assert.deepEqual([0, 1, 2].map((i) => [grown.numbers[i * RESULT_NUMBERS + 2], grown.numbers[i * RESULT_NUMBERS + 5]]), [[4, 1], [3, 1], [3, 0]]);
+      assert.equal(grown.sha256.slice(0, 64), sha('hell'));
     } finally {
       await removeTree(dir);
     }
