@@ -6,12 +6,14 @@ import { open, type FileHandle } from 'node:fs/promises';
 
 export interface BlobSource {
   readonly length: number;
+  /** The whole blob, when it is in memory. */
+  readonly bytes?: Uint8Array;
   /** Bytes [pos, pos+len) of the blob. */
   read(pos: number, len: number): Promise<Uint8Array>;
 }
 
 export function bufferSource(b: Uint8Array): BlobSource {
-  return { length: b.length, read: async (pos, len) => b.subarray(pos, pos + len) };
+  return { length: b.length, bytes: b, read: async (pos, len) => b.subarray(pos, pos + len) };
 }
 
 export async function fileSource(path: string): Promise<BlobSource & { close(): Promise<void> }> {

@@ -11,8 +11,8 @@ import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
 import { entryErrorMessage } from '../errors.js';
 import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
-import type { ChunkTask, CompressBatchResult, CompressJob, CompressResult, CompressTask } from '../worker/compress-worker.js';
-import { SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
+import type { ChunkTask, CompressBatchResult, CompressJob, CompressTask } from '../worker/compress-worker.js';
+import { encodeBatch, JOB_FAILED, JOB_SAME, RESULT_NUMBERS, SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
 import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import type { OutputFile } from './output-file.js';
 
@@ -32,8 +32,77 @@ export type BlobResult =
   | { ok: true; blob: Uint8Array; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean; same?: boolean }
   | { ok: false; reason: string };
 
-interface Deferred {
-  resolve(r: BlobResult): void;
+/**
+ * A batch of small files, one task for a worker: gathered, sent, then answered — each file's result
+ * read from the answer's columns by its index when it is taken, so a file costs no promise and no
+ * object until then.
+ */
+export class Batch {
+  readonly jobs: CompressJob[] = [];
+  bytes = 0;
+  /** Settles once the worker answered (or failed); never rejects. */
+  readonly done: Promise<void>;
+  private settle!: () => void;
+  private answer: CompressBatchResult | null = null;
+  private failure: string | null = null;
+  /** Index into the answer's reasons of each failed job, filled when first needed. */
+  private reasonAt: Map<number, number> | null = null;
+
+  constructor() {
+    this.done = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  answered(a: CompressBatchResult): void {
+    this.answer = a;
+    this.settle();
+  }
+
+  failed(reason: string): void {
+    this.failure = reason;
+    this.settle();
+  }
+
+  /** Job `i`'s result (only once `done` has settled). */
+  result(i: number): BlobResult {
+    const a = this.answer;
+    if (a === null) return { ok: false, reason: this.failure ?? 'compression did not finish' };
+    const n = i * RESULT_NUMBERS;
+    const status = a.numbers[n];
+    if (status === JOB_FAILED) return { ok: false, reason: a.reasons[this.reasonIndex(i)] as string };
+    const start = i === 0 ? 0 : (a.numbers[n - RESULT_NUMBERS + 1] as number);
+    const r: BlobResult = {
+      ok: true,
+      blob: a.data.subarray(start, a.numbers[n + 1]),
+      size: a.numbers[n + 2] as number,
+      crc32: a.numbers[n + 3] as number,
+      method: a.numbers[n + 4] === 8 ? 8 : 0,
+      sha256: a.sha256.slice(i * 64, i * 64 + 64),
+      changed: a.numbers[n + 5] === 1,
+    };
+    if (status === JOB_SAME) r.same = true;
+    return r;
+  }
+
+  private reasonIndex(i: number): number {
+    if (this.reasonAt === null) {
+      const a = this.answer as CompressBatchResult;
+      this.reasonAt = new Map();
+      for (let j = 0, k = 0; j * RESULT_NUMBERS < a.numbers.length; j++) if (a.numbers[j * RESULT_NUMBERS] === JOB_FAILED) this.reasonAt.set(j, k++);
+    }
+    return this.reasonAt.get(i) as number;
+  }
+}
+
+/** A small file's place in its batch. */
+export interface Ticket {
+  readonly batch: Batch;
+  readonly i: number;
+}
+
+/** A small file's result, once its batch is back. */
+export async function resultOf(t: Ticket): Promise<BlobResult> {
+  await t.batch.done;
+  return t.batch.result(t.i);
 }
 
 /**
@@ -43,9 +112,7 @@ interface Deferred {
  */
 export class CompressPool {
   private readonly pool: Piscina<unknown, unknown>;
-  private jobs: CompressJob[] = [];
-  private waiting: Deferred[] = [];
-  private bytes = 0;
+  private gathering = new Batch();
   /** Tasks sent to the workers and not yet answered. */
   private inFlight = 0;
   /** With this many tasks in flight, every worker has one to do and one waiting. */
@@ -58,40 +125,28 @@ export class CompressPool {
   }
 
   /**
-   * Queue a small file; the promise settles once its batch has been compressed. Its batch is sent
-   * when full, or at once while the workers are short of work — and otherwise when a task comes
-   * back, so a file never waits for a batch that nothing will send.
+   * Queue a small file; its ticket's batch settles once compressed. The batch is sent when full, or
+   * at once while the workers are short of work — and otherwise when a task comes back, so a file
+   * never waits for a batch that nothing will send.
    */
-  add(job: CompressJob): Promise<BlobResult> {
-    if (this.jobs.length >= BATCH_FILES || this.bytes + job.size > BATCH_BYTES) this.flush();
-    const p = new Promise<BlobResult>((resolve) => this.waiting.push({ resolve }));
-    this.jobs.push(job);
-    this.bytes += job.size;
+  add(job: CompressJob): Ticket {
+    if (this.gathering.jobs.length >= BATCH_FILES || this.gathering.bytes + job.size > BATCH_BYTES) this.flush();
+    const batch = this.gathering;
+    const i = batch.jobs.push(job) - 1;
+    batch.bytes += job.size;
     if (this.inFlight < this.enough) this.flush();
-    return p;
+    return { batch, i };
   }
 
   /** Send the batch being gathered to a worker now. */
   flush(): void {
-    if (this.jobs.length === 0) return;
-    const jobs = this.jobs;
-    const waiting = this.waiting;
-    this.jobs = [];
-    this.waiting = [];
-    this.bytes = 0;
-    this.run({ kind: 'batch', level: this.level, jobs } satisfies CompressTask).then(
-      (value) => {
-        const { data, results } = value as CompressBatchResult;
-        results.forEach((r: CompressResult, i) => {
-          const w = waiting[i] as Deferred;
-          if (!r.ok) w.resolve(r);
-          else w.resolve({ ok: true, blob: data.subarray(r.start, r.end), size: r.size, crc32: r.crc32, method: r.method, sha256: r.sha256, changed: r.changed, ...(r.same ? { same: true } : {}) });
-        });
-      },
-      (err: unknown) => {
-        const reason = `compression failed: ${err instanceof Error ? err.message : String(err)}`;
-        for (const w of waiting) w.resolve({ ok: false, reason });
-      },
+    const batch = this.gathering;
+    if (batch.jobs.length === 0) return;
+    this.gathering = new Batch();
+    const task = encodeBatch(this.level, batch.jobs);
+    this.run(task, [task.numbers.buffer as ArrayBuffer]).then(
+      (value) => batch.answered(value as CompressBatchResult),
+      (err: unknown) => batch.failed(`compression failed: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
 

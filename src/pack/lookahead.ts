@@ -6,11 +6,11 @@
 import { decodeStructureEntry, decodeTrailer, type StructureEntry } from '../format/records.js';
 import { sourcePathOf } from '../scan/scan.js';
 import type { FileVersion } from '../setindex/db.js';
-import { readLines } from '../util/lines.js';
 import type { CompressJob } from '../worker/compress-worker.js';
-import { SMALL_FILE_MAX, type BlobResult } from './compress.js';
+import { SMALL_FILE_MAX, type Ticket } from './compress.js';
 import type { PackContext } from './context.js';
 import { decide } from './decide.js';
+import { RecordLines } from './record-lines.js';
 
 export const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
 export const LOOKAHEAD_ITEMS = 2048;
@@ -18,12 +18,12 @@ export const LOOKAHEAD_ITEMS = 2048;
 export type Item =
   | { kind: 'enter'; e: StructureEntry; name: string }
   | { kind: 'exit' }
-  | { kind: 'small'; e: StructureEntry; name: string; job: CompressJob; result: Promise<BlobResult>; prev: FileVersion | null }
+  | { kind: 'small'; e: StructureEntry; name: string; job: CompressJob; ticket: Ticket; prev: FileVersion | null }
   | { kind: 'big'; e: StructureEntry; name: string; job: CompressJob; prev: FileVersion | null }
   | { kind: 'ref'; e: StructureEntry; v: FileVersion };
 
 /** Small files handed to the pool while the scan ran, by path. */
-export type EarlyJobs = Map<string, { job: CompressJob; result: Promise<BlobResult> }>;
+export type EarlyJobs = Map<string, { job: CompressJob; ticket: Ticket }>;
 
 export function mtimeSeconds(ns: bigint): number {
   const s = ns / 1_000_000_000n;
@@ -57,19 +57,28 @@ export class Lookahead {
   /** Bytes of the small files queued and not yet taken. */
   private queuedBytes = 0;
   private sourceDone = false;
-  private readonly lines: AsyncIterator<string>;
+  /** The record, when its entries were not kept in memory. */
+  private readonly lines: RecordLines | null;
+  private taken = 0;
 
   constructor(
     private readonly ctx: PackContext,
     structurePath: string,
     private readonly early: EarlyJobs,
+    /** The record's entries as scanned (Structure.entries), or null to read them from the record. */
+    private readonly entries: StructureEntry[] | null = null,
   ) {
-    this.lines = readLines(structurePath)[Symbol.asyncIterator]();
+    this.lines = entries === null ? new RecordLines(structurePath) : null;
   }
 
   /** Read the structure record's header: the entries follow. */
-  async start(): Promise<void> {
-    await this.lines.next();
+  start(): void {
+    this.lines?.next();
+  }
+
+  /** Close the record (when the pack stops before its end; at its end it closes itself). */
+  close(): void {
+    this.lines?.close();
   }
 
   /** The next item, or undefined when every entry has been taken. */
@@ -79,16 +88,23 @@ export class Lookahead {
     return item;
   }
 
-  private async nextEntry(): Promise<StructureEntry | null> {
-    const r = await this.lines.next();
-    if (r.done || decodeTrailer(r.value) !== null) return null;
-    return decodeStructureEntry(r.value, 'structure record being written');
+  private nextEntry(): StructureEntry | null {
+    if (this.entries !== null) {
+      if (this.taken >= this.entries.length) return null;
+      const e = this.entries[this.taken] as StructureEntry;
+      // Let the entries taken go (the queue holds what it still needs).
+      this.entries[this.taken++] = undefined as unknown as StructureEntry;
+      return e;
+    }
+    const line = (this.lines as RecordLines).next();
+    if (line === null || decodeTrailer(line) !== null) return null;
+    return decodeStructureEntry(line, 'structure record being written');
   }
 
   /** Queue entries until the lookahead holds its bound of bytes or items, or the record ends. */
-  async fill(): Promise<void> {
+  fill(): void {
     while (!this.sourceDone && this.queuedBytes < LOOKAHEAD_BYTES && this.queue.length < LOOKAHEAD_ITEMS) {
-      const e = await this.nextEntry();
+      const e = this.nextEntry();
       if (e === null) {
         this.sourceDone = true;
         while (this.dirStack.length > 0) {
@@ -113,7 +129,7 @@ export class Lookahead {
       const pre = this.early.get(e.path);
       if (pre !== undefined) {
         this.early.delete(e.path);
-        queue.push({ kind: 'small', e, name, job: pre.job, result: pre.result, prev: null });
+        queue.push({ kind: 'small', e, name, job: pre.job, ticket: pre.ticket, prev: null });
         this.queuedBytes += pre.job.size;
         return;
       }
@@ -127,7 +143,7 @@ export class Lookahead {
       const size = e.size ?? 0;
       const job = fileJob(ctx.tree, e, prev);
       if (size <= SMALL_FILE_MAX) {
-        queue.push({ kind: 'small', e, name, job, result: ctx.pool.add(job), prev });
+        queue.push({ kind: 'small', e, name, job, ticket: ctx.pool.add(job), prev });
         this.queuedBytes += size;
       } else {
         ctx.pool.flush();

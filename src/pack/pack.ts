@@ -43,6 +43,7 @@ export interface PackOptions {
   select?: SelectionOptions;
   /** Creation time (default: now, or SOURCE_DATE_EPOCH when set). */
   now?: Date;
+  /** Told of progress: while scanning every 1,000 files; while packing every 64 small files, after each large one, and at the end. */
   onProgress?: (p: PackProgress) => void;
   /** Largest volume folder in bytes (see parseVolumeSize); default: one volume, no limit. */
   volumeSize?: number;

@@ -35,7 +35,7 @@ export class IndexRecorder {
 
   /** A file whose bytes this backup stored, where `line` says. */
   stored(e: StructureEntry, line: CatalogFile, size: number): void {
-    this.index.addFile(this.row, fileRow(e), this.index.addBlob(this.row, e.path, { sha256: line.sha256, crc32: line.crc32, method: line.method, parts: line.parts }));
+    this.index.addStored(this.row, fileRow(e), { sha256: line.sha256, crc32: line.crc32, method: line.method, parts: line.parts });
     this.storedFiles++;
     this.storedBytes += size;
   }

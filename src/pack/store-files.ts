@@ -21,6 +21,9 @@ import { OutputFile } from './output-file.js';
 import type { VolumeWriter } from './volume-writer.js';
 import type { Structure } from './write-structure.js';
 
+/** Progress is told after every this many small files (and after each large file, and the last). */
+const PROGRESS_EVERY = 64;
+
 /** A compressed file, as its catalog line needs it. */
 type Done = { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean };
 
@@ -87,16 +90,30 @@ async function recordSkip(ctx: PackContext, vs: VolumeWriter, e: StructureEntry,
 
 /** Store every file of the structure record into the volumes, in record order. */
 export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWriter): Promise<void> {
+  const queue = new Lookahead(ctx, st.path, st.early, st.entries);
+  queue.start();
+  try {
+    await storeAll(ctx, st, vs, queue);
+  } finally {
+    queue.close();
+  }
+}
+
+async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue: Lookahead): Promise<void> {
   const opts = ctx.opts;
   const scan = st.scan;
-  const queue = new Lookahead(ctx, st.path, st.early);
-  await queue.start();
   const folders = new Folders(vs, scan.largeDirs, ctx.plan.kind !== 'full');
   let filesDone = 0;
   let bytesDone = 0;
+  let shown = -1;
+  const progress = (files: number, bytes: number): void => {
+    if (files === shown) return;
+    shown = files;
+    opts.onProgress?.({ phase: 'pack', files, bytes, totalFiles: scan.files, totalBytes: scan.bytes });
+  };
   for (;;) {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('an abort signal');
-    await queue.fill();
+    queue.fill();
     const item = queue.next();
     if (item === undefined) break;
     switch (item.kind) {
@@ -112,7 +129,9 @@ export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWrit
         bytesDone += item.e.size ?? 0;
         break;
       case 'small': {
-        const r = await item.result;
+        const t = item.ticket;
+        await t.batch.done;
+        const r = t.batch.result(t.i);
         if (!r.ok) await recordSkip(ctx, vs, item.e, r.reason);
         else if (r.same === true && item.prev !== null) await recordRef(ctx, vs, item.e, item.prev);
         else {
@@ -131,10 +150,10 @@ export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWrit
         bytesDone += item.job.size;
         break;
     }
-    if (item.kind === 'small' || item.kind === 'big' || item.kind === 'ref') {
-      opts.onProgress?.({ phase: 'pack', files: filesDone, bytes: bytesDone, totalFiles: scan.files, totalBytes: scan.bytes });
-    }
+    if ((item.kind === 'small' || item.kind === 'ref') && filesDone % PROGRESS_EVERY === 0) progress(filesDone, bytesDone);
+    else if (item.kind === 'big') progress(filesDone, bytesDone);
   }
+  progress(filesDone, bytesDone);
 }
 
 /** A large file: compared with its earlier copy when there is one, else streamed into the volume, or spooled first near a volume's end. */

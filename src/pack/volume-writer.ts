@@ -22,6 +22,9 @@ import { OutputFile } from './output-file.js';
 import { placeBlob, Room, volumeLimit, wholeEntryBytes, WIDEST_PARTS, type OpenDir, type Placer, type VolumeFill } from './placement.js';
 import { sealVolume, writeOwnCatalog, type BackupStamp } from './seal-volume.js';
 
+/** Characters of catalog lines gathered before they are hashed. */
+const HASH_CHUNK = 64 * 1024;
+
 /** A volume folder being written. */
 class Volume implements VolumeFill {
   /** Where this volume's own lines start in its catalog.jsonl (after its header and the earlier volumes' lines). */
@@ -31,6 +34,8 @@ class Volume implements VolumeFill {
   bytes = 0;
   /** The digest of its catalog.jsonl's trailer, once finished. */
   catalogSha256: string | undefined;
+  /** Catalog lines written and not yet hashed: hashed a chunk at a time (per line, the call cost more than the bytes). */
+  private unhashed = '';
 
   constructor(
     readonly number: number,
@@ -47,6 +52,23 @@ class Volume implements VolumeFill {
     readonly digest: RecordDigest,
   ) {
     this.ownStart = catalog.bytes;
+  }
+
+  /** Hash a catalog line (its digest is complete once `catalogDigest` is asked for). */
+  hashLine(text: string): void {
+    this.unhashed += text;
+    if (this.unhashed.length >= HASH_CHUNK) this.hashPending();
+  }
+
+  /** The hex digest of every byte written to its catalog.jsonl so far. */
+  catalogDigest(): string {
+    this.hashPending();
+    return this.digest.hex();
+  }
+
+  private hashPending(): void {
+    if (this.unhashed.length > 0) this.digest.bytes(this.unhashed);
+    this.unhashed = '';
   }
 
   get archiveBytes(): number {
@@ -134,6 +156,8 @@ export class VolumeWriter implements Placer<BlobSource> {
 
   async writeEntry(name: string, mtimeSec: number, src: BlobSource, from: number, length: number): Promise<number> {
     const tar = this.current_.tar;
+    // A whole blob in memory (a small file's): its header is written once, with its size.
+    if (src.bytes !== undefined && from === 0 && length === src.length) return tar.addEntry(name, mtimeSec, src.bytes);
     const pending = await tar.beginEntry(name, mtimeSec, length);
     const CHUNK = 4 * 1024 * 1024;
     for (let at = 0; at < length; at += CHUNK) await this.current_.out.write(await src.read(from + at, Math.min(CHUNK, length - at)));
@@ -166,7 +190,7 @@ export class VolumeWriter implements Placer<BlobSource> {
    */
   async record(line: CatalogLine, size: number): Promise<void> {
     const text = `${encodeCatalogLine(line)}\n`;
-    this.current_.digest.bytes(text);
+    this.current_.hashLine(text);
     await this.current_.catalog.raw(text);
     this.current_.ownLines++;
     if (!('skipped' in line) && line.backup === undefined) {
@@ -239,7 +263,7 @@ export class VolumeWriter implements Placer<BlobSource> {
     const total = this.volumes.length;
     // Catalog trailers: each counts its own lines (all volumes' files so far).
     for (const v of this.volumes) {
-      v.catalogSha256 = v.digest.hex();
+      v.catalogSha256 = v.catalogDigest();
       await v.catalog.line(encodeTrailer(v.catalog.lines - 1, v.catalogSha256));
       await v.catalog.close();
     }

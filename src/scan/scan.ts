@@ -5,7 +5,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { entryErrorMessage, InputError } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
 import type { StructureEntry } from '../format/records.js';
@@ -64,7 +64,10 @@ export type EntrySink = (e: StructureEntry) => void | Promise<void>;
  */
 export function sourcePathOf(root: string, recordPath: string): string {
   const slash = recordPath.indexOf('/');
-  return slash < 0 ? root : join(root, recordPath.slice(slash + 1));
+  if (slash < 0) return root;
+  // A record path's components are never empty, `.` or `..`: joined as they are, as join would.
+  const rest = recordPath.slice(slash + 1);
+  return root.endsWith('/') ? root + rest : `${root}/${rest}`;
 }
 
 /** Walk `src`, calling `sink` for every node in archive order. */

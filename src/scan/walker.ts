@@ -9,7 +9,6 @@
 // child's own visit; a child passed over returns 0 at once and is not awaited.
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { join } from 'node:path';
 import { entryErrorMessage } from '../errors.js';
 import { dirEntryBound, fileEntryBound } from '../format/bounds.js';
 import type { StructureEntry } from '../format/records.js';
@@ -63,7 +62,7 @@ export class TreeWalker {
     const scope = raw === undefined ? parent : parent.enter(abs, path, rel, raw, (p, r) => this.skip(p, r));
     if (isExclusion(scope) && rel !== '') return this.leaveOutHere(path, scope);
     this.result.dirs++;
-    await this.emit({ ...meta(path, st), type: 'dir' });
+    await this.emit(meta(path, st, 'dir'));
     if (raw === undefined) {
       this.skip(path, `cannot read directory: ${entryErrorMessage(readErr, 'scan')}`);
       return dirEntryBound(0);
@@ -101,7 +100,7 @@ export class TreeWalker {
       return 0;
     }
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    const childAbs = join(abs, name);
+    const childAbs = childOf(abs, name);
     let st: BigIntStats;
     try {
       st = lstatSync(childAbs, { bigint: true });
@@ -153,13 +152,14 @@ export class TreeWalker {
       const key = `${st.dev}:${st.ino}`;
       const first = this.hardlinks.get(key);
       if (first !== undefined) {
-        await this.emit({ ...meta(path, st), type: 'hardlink', target: first });
+        await this.emit({ ...meta(path, st, 'hardlink'), target: first });
         return 0;
       }
       this.hardlinks.set(key, path);
     }
     const size = Number(st.size);
-    const e: StructureEntry = { ...meta(path, st), type: 'file', size };
+    const e = meta(path, st, 'file');
+    e.size = size;
     if (st.blocks * 512n < st.size) e.sparse = true;
     this.result.files++;
     this.result.bytes += size;
@@ -181,18 +181,18 @@ export class TreeWalker {
       this.skip(path, 'symlink target is not valid UTF-8');
       return 0;
     }
-    await this.emit({ ...meta(path, st), type: 'symlink', target: text });
+    await this.emit({ ...meta(path, st, 'symlink'), target: text });
     return 0;
   }
 
   private async visitFifo(path: string, st: BigIntStats): Promise<number> {
-    await this.emit({ ...meta(path, st), type: 'fifo' });
+    await this.emit(meta(path, st, 'fifo'));
     return 0;
   }
 
   private async visitDevice(path: string, st: BigIntStats): Promise<number> {
     const type = st.isCharacterDevice() ? 'char' : 'block';
-    await this.emit({ ...meta(path, st), type, major: devMajor(st.rdev), minor: devMinor(st.rdev) });
+    await this.emit({ ...meta(path, st, type), major: devMajor(st.rdev), minor: devMinor(st.rdev) });
     return 0;
   }
 
@@ -212,16 +212,26 @@ export class TreeWalker {
   }
 }
 
-/** Whether `text` (decoded from `bytes`) encodes back to the same bytes: the bytes were valid UTF-8. */
+/**
+ * Whether `text` (decoded from `bytes`) encodes back to the same bytes: the bytes were valid UTF-8.
+ * Decoding turns every invalid sequence into U+FFFD, so a text without one needs no second look
+ * (the encoding back cost a buffer per name).
+ */
 function isExactUtf8(bytes: Buffer, text: string): boolean {
-  return Buffer.from(text, 'utf8').equals(bytes);
+  return !text.includes('\uFFFD') || Buffer.from(text, 'utf8').equals(bytes);
 }
 
-function meta(path: string, st: BigIntStats): Omit<StructureEntry, 'type'> {
+/** `dir`/`name` for a name read from `dir` (never empty, `.`, `..` or holding '/'): what join gives, without its normalizing. */
+function childOf(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
+function meta(path: string, st: BigIntStats, type: StructureEntry['type']): StructureEntry {
   const uid = Number(st.uid);
   const gid = Number(st.gid);
-  const e: Omit<StructureEntry, 'type'> = {
+  const e: StructureEntry = {
     path,
+    type,
     mode: Number(st.mode & 0o7777n),
     uid,
     gid,

@@ -446,6 +446,25 @@ export class SetIndex {
     return this.batched(() => Number(this.insertBlob.run(holder, this.idOf(path), b.sha256, b.crc32, b.method, JSON.stringify(b.parts), Math.min(...volumes), Math.max(...volumes)).lastInsertRowid));
   }
 
+  /**
+   * Record a file a backup stored and its blob (in the open batch), its path looked up once for
+   * both rows; returns the blob's id.
+   */
+  addStored(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number }, b: Omit<BlobRow, 'id' | 'holder' | 'holderPath' | 'size'>): number {
+    return this.batched(() => {
+      const pathId = this.idOf(f.path);
+      let first = Infinity;
+      let last = -Infinity;
+      for (const p of b.parts) {
+        first = Math.min(first, p.volume);
+        last = Math.max(last, p.volume);
+      }
+      const blob = Number(this.insertBlob.run(backup, pathId, b.sha256, b.crc32, b.method, JSON.stringify(b.parts), first, last).lastInsertRowid);
+      this.insertFile.run(backup, pathId, f.size, f.mtimeNs, f.mode, blob, null);
+      return blob;
+    }, 2);
+  }
+
   /** Record a file of a backup with the id of the blob holding its bytes (null: pack could not read it). */
   addFile(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number; skipped?: string }, blob: number | null): void {
     this.batched(() => this.insertFile.run(backup, this.idOf(f.path), f.size, f.mtimeNs, f.mode, blob, f.skipped ?? null));
@@ -455,12 +474,12 @@ export class SetIndex {
    * Write a row in the open batch (opening one if none is: inside a caller's own transaction the row
    * is simply part of it), committed once BATCH rows are in it.
    */
-  private batched<T>(write: () => T): T {
+  private batched<T>(write: () => T, rows = 1): T {
     if (this.inBatch === 0) {
       if (this.db.inTransaction) return write();
       this.db.exec('BEGIN');
     }
-    this.inBatch++;
+    this.inBatch += rows;
     const r = write();
     if (this.inBatch >= BATCH) this.flush();
     return r;

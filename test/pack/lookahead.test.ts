@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { resultOf } from '../../src/pack/compress.js';
 import { storedLine } from '../../src/pack/store-files.js';
 import { fileJob, Lookahead, mtimeSeconds, type Item } from '../../src/pack/lookahead.js';
 import { writeStructure } from '../../src/pack/write-structure.js';
@@ -8,15 +9,22 @@ import { withFixture } from './context-fixture.js';
 
 async function items(ctx: PackContext): Promise<string[]> {
   const st = await writeStructure(ctx);
-  const q = new Lookahead(ctx, st.path, st.early);
-  await q.start();
+  assert.ok(st.entries !== null);
+  const fromRecord = await itemsOf(ctx, new Lookahead(ctx, st.path, new Map(st.early)));
+  const fromMemory = await itemsOf(ctx, new Lookahead(ctx, st.path, st.early, st.entries));
+  assert.deepEqual(fromMemory, fromRecord, 'the entries kept in memory and the record read back give the same items');
+  return fromMemory;
+}
+
+async function itemsOf(ctx: PackContext, q: Lookahead): Promise<string[]> {
+  q.start();
   const out: string[] = [];
   for (;;) {
-    await q.fill();
+    q.fill();
     const item: Item | undefined = q.next();
     if (item === undefined) return out;
     out.push(item.kind === 'exit' ? 'exit' : `${item.kind} ${item.e.path}`);
-    if (item.kind === 'small') assert.ok((await item.result).ok);
+    if (item.kind === 'small') assert.ok((await resultOf(item.ticket)).ok);
   }
 }
 

@@ -52,9 +52,28 @@ describe('storeFiles', () => {
     await assert.rejects(store(ctx), (e: unknown) => e instanceof Error && e.name === 'AbortError');
   });
 
+  it('tells progress once for a few files: at the end', async () => {
+    const seen: number[][] = [];
+    const ctx = await fx().context({ onProgress: (p) => p.phase === 'pack' && seen.push([p.files, p.totalFiles]) });
+    await store(ctx);
+    assert.deepEqual(seen, [[2, 2]]);
+  });
+
   it('storedLine names the method as the catalog does', () => {
     const e = { path: 'p', type: 'file' as const, mode: 0, uid: 0, gid: 0, mtimeNs: 0n, size: 1 };
     assert.equal(storedLine(e, { size: 1, sha256: 's', crc32: 1, method: 0, changed: false }, []).method, 'store');
     assert.equal(storedLine(e, { size: 1, sha256: 's', crc32: 1, method: 8, changed: false }, []).method, 'deflate');
+  });
+});
+
+describe('storeFiles progress', () => {
+  const fx = withFixture();
+
+  it('is told every 64 small files and at the end, not per file', async () => {
+    for (let i = 0; i < 130; i++) await writeFile(join(fx().tree, `f${String(i).padStart(3, '0')}`), `${i}`);
+    const seen: number[] = [];
+    const ctx = await fx().context({ onProgress: (p) => p.phase === 'pack' && seen.push(p.files) });
+    await store(ctx);
+    assert.deepEqual(seen, [64, 128, 132]);
   });
 });

@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer } from '../../src/format/records.js';
-import { gzipStructure, writeStructure } from '../../src/pack/write-structure.js';
+import { resultOf } from '../../src/pack/compress.js';
+import { EARLY_ITEMS, gzipStructure, writeStructure } from '../../src/pack/write-structure.js';
 import { withFixture } from './context-fixture.js';
 
 describe('writeStructure', () => {
@@ -18,6 +20,7 @@ describe('writeStructure', () => {
     assert.deepEqual([header.backup, header.root, header.created, header.base], [ctx.backupId, 'src', ctx.createdIso, undefined]);
     const entries = lines.slice(1, -1);
     assert.deepEqual(entries.map((l) => decodeStructureEntry(l).path), ['src', 'src/a', 'src/sub', 'src/sub/b']);
+    assert.deepEqual(st.entries, entries.map((l) => decodeStructureEntry(l)), 'the entries kept for the volume pass are the record\'s');
     assert.equal(decodeTrailer(lines.at(-1) as string)?.entries, 4);
     assert.equal(st.sha256, createHash('sha256').update(entries.map((l) => `${l}\n`).join('')).digest('hex'));
     assert.deepEqual([st.scan.files, st.scan.dirs, st.scan.bytes], [2, 2, 8]);
@@ -28,9 +31,22 @@ describe('writeStructure', () => {
   it('hands a full backup\'s small files to the pool during the scan, and compresses them', async () => {
     const st = await writeStructure(await fx().context());
     assert.deepEqual([...st.early.keys()], ['src/a', 'src/sub/b']);
-    const a = await st.early.get('src/a')?.result;
+    const t = st.early.get('src/a');
+    const a = t === undefined ? undefined : await resultOf(t.ticket);
     assert.ok(a?.ok);
     assert.equal(a.size, 5);
+  });
+
+  it('hands thousands of tiny files to the pool during the scan, so the workers are not idle while it runs', async () => {
+    await mkdir(join(fx().tree, 'many'));
+    for (let i = 0; i < 3000; i++) await writeFile(join(fx().tree, 'many', String(i)), 'x');
+    try {
+      const st = await writeStructure(await fx().context());
+      assert.equal(st.early.size, 3002);
+      assert.ok(EARLY_ITEMS >= 3002);
+    } finally {
+      await rm(join(fx().tree, 'many'), { recursive: true });
+    }
   });
 
   it('hands nothing early to an incremental (its files are decided first)', async () => {

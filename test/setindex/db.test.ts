@@ -53,6 +53,16 @@ describe('SetIndex', () => {
     assert.equal(ix.findByTime(a, 7, 4n), null);
   });
 
+  it('records a stored file and its blob with one call, its path known once', () => {
+    const c = ix.beginBackup({ id: '20261104T000000Z', kind: 'full', base: null, source: '/t', root: 't', created: '2026-11-04T00:00:00.000Z' });
+    const id = ix.addStored(c, { path: 't/new', size: 9, mtimeNs: 7n, mode: 0o600 }, { sha256: sha('9'), crc32: 9, method: 'deflate', parts: [{ volume: 2, offset: 512, length: 5 }, { volume: 3, offset: 512, length: 4 }] });
+    ix.flush();
+    const v = ix.lookup(c, 't/new');
+    assert.deepEqual([v?.size, v?.mtimeNs, v?.mode, v?.blob?.id, v?.blob?.holderPath, v?.blob?.sha256], [9, 7n, 0o600, id, 't/new', sha('9')]);
+    assert.deepEqual(v?.blob?.parts.map((p) => p.volume), [2, 3]);
+    ix.dropBackup(c);
+  });
+
   it('names deleted paths in SQL', () => {
     assert.deepEqual([...ix.deleted(a, b)], ['s/z']);
     assert.equal(ix.countDeleted(a, b), 1);
