@@ -11,9 +11,10 @@ import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
 import { entryErrorMessage } from '../errors.js';
 import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
-import type { ChunkTask, CompressBatchResult, CompressJob, CompressTask } from '../worker/compress-worker.js';
+import type { ChunkTask, CompressBatchResult, CompressJob, CompressTask, GzipTask } from '../worker/compress-worker.js';
 import { encodeBatch, JOB_FAILED, JOB_SAME, RESULT_NUMBERS, SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
 import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
+import type { MemberMaker } from './gzip-record.js';
 import type { OutputFile } from './output-file.js';
 
 /** Files up to this size are compressed in a worker, in memory. */
@@ -151,7 +152,7 @@ export class CompressPool {
   }
 
   /** Run a task in the pool; when it comes back and the workers run short, the batch being gathered goes out. */
-  private run(task: CompressTask | ChunkTask, transferList?: ArrayBuffer[]): Promise<unknown> {
+  private run(task: CompressTask | ChunkTask | GzipTask, transferList?: ArrayBuffer[]): Promise<unknown> {
     this.inFlight++;
     const settled = (): void => {
       this.inFlight--;
@@ -166,6 +167,12 @@ export class CompressPool {
   readonly deflateChunk: ChunkDeflater = (chunk, dict, last, level) => {
     const own = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : Buffer.from(chunk);
     return this.run({ kind: 'chunk', level, data: own, dict, last } satisfies ChunkTask, [own.buffer as ArrayBuffer]) as Promise<Uint8Array>;
+  };
+
+  /** Make one gzip member of a record's copy in a worker (`data`'s memory is moved, not copied). */
+  readonly gzipMember: MemberMaker = (data, libdeflateLevel, zlibLevel) => {
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : Uint8Array.from(data);
+    return this.run({ kind: 'gzip', data: own, libdeflateLevel, zlibLevel } satisfies GzipTask, [own.buffer as ArrayBuffer]) as Promise<Uint8Array>;
   };
 
   async close(): Promise<void> {

@@ -172,7 +172,7 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
     const sameAs = sameTreeAs(ctx, st);
     // Files that backup could not read are tried again: whether they still cannot be is known after.
     if (sameAs !== null && sameAs.skippedFiles === 0 && !ctx.checksum) return await nothingChanged(ctx, sameAs, st.scan);
-    await gzipStructure(st);
+    await gzipStructure(st, ctx.pool.gzipMember);
     ctx.recorder.begin({ id: ctx.backupId, kind: ctx.plan.kind, base: ctx.plan.base?.id ?? null, source: ctx.source, root: st.scan.root, created: ctx.createdIso });
     chooseRefresh(index, ctx.plan, opts.split ?? DEFAULT_SPLIT);
     const vs = (ctx.volumes = openVolumes(ctx, st));
@@ -203,6 +203,7 @@ function openVolumes(ctx: PackContext, st: Structure): VolumeWriter {
     workDir: ctx.workDir,
     par2Percent: opts.par2 ?? null,
     iso: opts.iso === true,
+    gzipMember: ctx.pool.gzipMember,
     kind: plan.kind,
     base: plan.base?.id ?? null,
     source: ctx.source,

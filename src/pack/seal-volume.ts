@@ -3,14 +3,13 @@
  * once the whole backup is written, README.txt, volume.json, par2 recovery data and an fsync. Knows
  * nothing of placement or of the index.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { ARCHIVE_SUFFIX, VOLUME_MANIFEST, VOLUME_README } from '../format/layout.js';
 import { encodeVolumeManifest, type VolumeManifestFields } from '../format/manifest.js';
 import { encodeTrailer, RecordDigest, type BackupKind } from '../format/records.js';
+import { writeGzip, type MemberMaker } from './gzip-record.js';
 import { folderBytes, syncFolder } from '../set/volume-files.js';
 import { par2BlockSize, par2Create } from '../set/par2.js';
 import { volumeReadme } from './readme.js';
@@ -44,12 +43,12 @@ export interface SealedVolume {
 /**
  * Write to `gz` the archive's copy of a volume's catalog: its own lines (bytes [from, to) of
  * `catalogPath`), between a header and a trailer of their own (with the digest of the copy's own
- * lines), gzip-compressed.
+ * lines), gzip-compressed (writeGzip).
  */
-export async function writeOwnCatalog(gz: string, header: string, catalogPath: string, from: number, to: number, ownLines: number): Promise<void> {
+export async function writeOwnCatalog(gz: string, header: string, catalogPath: string, from: number, to: number, ownLines: number, make?: MemberMaker): Promise<void> {
   const digest = new RecordDigest();
-  await pipeline(
-    async function* () {
+  await writeGzip(
+    (async function* () {
       digest.bytes(header);
       yield Buffer.from(header);
       if (to > from) {
@@ -59,9 +58,9 @@ export async function writeOwnCatalog(gz: string, header: string, catalogPath: s
         }
       }
       yield Buffer.from(`${encodeTrailer(ownLines, digest.hex())}\n`);
-    },
-    createGzip({ level: 9 }),
-    createWriteStream(gz),
+    })(),
+    gz,
+    make,
   );
 }
 

@@ -20,6 +20,7 @@ import type { BlobSource } from './blob-source.js';
 import { makeIso } from './iso.js';
 import { OutputFile } from './output-file.js';
 import { placeBlob, Room, volumeLimit, wholeEntryBytes, WIDEST_PARTS, type OpenDir, type Placer, type VolumeFill } from './placement.js';
+import type { MemberMaker } from './gzip-record.js';
 import { sealVolume, writeOwnCatalog, type BackupStamp } from './seal-volume.js';
 
 /** Characters of catalog lines gathered before they are hashed. */
@@ -101,6 +102,8 @@ export interface VolumeWriterOptions extends BackupStamp {
   workDir: string;
   /** Also write each volume as an ISO image beside its folder (room is kept for its file system). */
   iso: boolean;
+  /** Who makes the gzip members of the catalog copies (the pool's workers); default: this thread. */
+  gzipMember?: MemberMaker;
 }
 
 export class VolumeWriter implements Placer<BlobSource> {
@@ -249,7 +252,7 @@ export class VolumeWriter implements Placer<BlobSource> {
     for (let i = this.room.chain.length; i > 0; i--) await v.tar.closeDir();
     await v.catalog.flush();
     const gz = join(this.o.workDir, `own-${v.number}.jsonl.gz`);
-    await writeOwnCatalog(gz, v.headerLine, join(v.partialDir, VOLUME_CATALOG), v.ownStart, v.catalog.bytes, v.ownLines);
+    await writeOwnCatalog(gz, v.headerLine, join(v.partialDir, VOLUME_CATALOG), v.ownStart, v.catalog.bytes, v.ownLines, this.o.gzipMember);
     await this.copyIntoTar(this.o.root + CATALOG_SUFFIX, gz);
     await rm(gz, { force: true });
     await v.tar.finish();

@@ -4,15 +4,16 @@
  * and no index row.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { VOLUME_STRUCTURE } from '../format/layout.js';
 import { encodeStructureEntry, encodeStructureHeader, encodeTrailer, RecordDigest, type StructureEntry } from '../format/records.js';
 import { scanTree, type ScanOptions, type ScanResult } from '../scan/scan.js';
-import { gzipFile } from '../set/volume-files.js';
 import { LineWriter } from '../util/lines.js';
 import { SMALL_FILE_MAX } from './compress.js';
 import type { PackContext } from './context.js';
+import { writeGzip, type MemberMaker } from './gzip-record.js';
 import { fileJob, LOOKAHEAD_BYTES, type EarlyJobs } from './lookahead.js';
 
 /**
@@ -129,6 +130,6 @@ export function setLeftOut(set: string, tree: string): NonNullable<ScanOptions['
 }
 
 /** The structure record's gzip copy, which goes into every volume's archive. */
-export async function gzipStructure(st: Structure): Promise<void> {
-  await gzipFile(st.path, st.gzPath);
+export async function gzipStructure(st: Structure, make?: MemberMaker): Promise<void> {
+  await writeGzip(createReadStream(st.path), st.gzPath, make);
 }

@@ -14,7 +14,7 @@ import { hash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { entryErrorMessage } from '../errors.js';
 import { encodeZipBlob } from '../format/zip.js';
-import { deflateWhole } from './deflate.js';
+import { deflateWhole, gzipMember } from './deflate.js';
 
 export interface CompressJob {
   /** Absolute path to read. */
@@ -84,6 +84,14 @@ export interface ChunkTask {
   /** The 32 KiB before this chunk, so back-references can reach into it; null for the first. */
   dict: Uint8Array | null;
   last: boolean;
+}
+
+/** One gzip member of a record's copy (see src/pack/gzip-record.ts). */
+export interface GzipTask {
+  kind: 'gzip';
+  data: Uint8Array;
+  libdeflateLevel: number;
+  zlibLevel: number;
 }
 
 /** What became of a job (a CompressBatchResult's status column): it failed; its blob is in `data`; its content equals the job's `sameAs` copy (no blob was made). */
@@ -161,18 +169,25 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
 }
 
 function deflateChunk(task: ChunkTask): Uint8Array {
-  const out = deflateRawSync(task.data, {
-    level: task.level,
-    ...(task.dict === null ? {} : { dictionary: task.dict }),
-    finishFlush: task.last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-  });
-  // Move only memory this chunk owns alone (a small result may sit in Node's shared buffer pool).
+  return moved(
+    deflateRawSync(task.data, {
+      level: task.level,
+      ...(task.dict === null ? {} : { dictionary: task.dict }),
+      finishFlush: task.last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    }),
+  );
+}
+
+/** `out` moved to the main thread: only memory it owns alone (a small result may sit in Node's shared buffer pool). */
+function moved(out: Buffer): Uint8Array {
   const own = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? new Uint8Array(out.buffer) : Uint8Array.from(out);
   return move(own) as unknown as Uint8Array;
 }
 
-export default function run(task: CompressTask | ChunkTask): CompressBatchResult | Uint8Array {
-  return task.kind === 'chunk' ? deflateChunk(task) : compressBatch(task);
+export default function run(task: CompressTask | ChunkTask | GzipTask): CompressBatchResult | Uint8Array {
+  if (task.kind === 'chunk') return deflateChunk(task);
+  if (task.kind === 'gzip') return moved(gzipMember(task.data, task.libdeflateLevel, task.zlibLevel));
+  return compressBatch(task);
 }
 
 function compressBatch(task: CompressTask): CompressBatchResult {
