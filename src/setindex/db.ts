@@ -179,20 +179,64 @@ const VERSION_JOINS = `JOIN paths p ON p.id = f.path_id
  */
 const BATCH = 5000;
 
+/**
+ * Stored files whose blob and file rows wait to be written together, one statement per table for
+ * this many: on 50,000 tiny files 0.25 s of the main thread's CPU instead of 0.38 s with a statement
+ * per row. They are written before anything else touches the database (see `db`).
+ */
+const STORED_ROWS = 32;
+
+interface PendingStored {
+  blob: number;
+  pathId: number;
+  size: number;
+  mtimeNs: bigint;
+  mode: number;
+  sha256: string;
+  crc32: number;
+  method: string;
+  parts: string;
+  first: number;
+  last: number;
+}
+
+const BLOB_COLUMNS = 'id, holder, path_id, sha256, crc32, method, parts, first_volume, last_volume';
+const FILE_COLUMNS = 'backup, path_id, size, mtime, mode, blob, skipped';
+const rowsOf = (marks: string, n: number): string => Array<string>(n).fill(marks).join(', ');
+
 export class SetIndex {
-  private readonly db: Database.Database;
+  /** The database itself; `db` is the way in for everything but the stored files' rows. */
+  private readonly raw: Database.Database;
   private readonly pathId: Database.Statement;
   private readonly insertPath: Database.Statement;
   private readonly lookupStmt: Database.Statement;
   private readonly byTimeStmt: Database.Statement;
   private readonly insertBlob: Database.Statement;
   private readonly insertFile: Database.Statement;
-  /** Rows written in the open batch's transaction (0: none open). */
+  private readonly insertBlobs: Database.Statement;
+  private readonly insertFiles: Database.Statement;
+  private readonly insertBlobWithId: Database.Statement;
+  private readonly maxBlobId: Database.Statement;
+  /** Rows written in the open batch's transaction, or waiting in `pending` for it (0: none open). */
   private inBatch = 0;
+  /** Stored files of the open batch not written yet, with the blob ids they will get. */
+  private pending: PendingStored[] = [];
+  /** The id the next pending blob gets (SQLite's own choice, max(id) + 1, taken when the first waits). */
+  private nextBlob = 0;
+  /** The backup the pending rows belong to. */
+  private pendingBackup = -1;
+  private readonly blobArgs: unknown[] = [];
+  private readonly fileArgs: unknown[] = [];
+
+  /** The database, once every pending row is written: whatever reads or writes next sees them. */
+  private get db(): Database.Database {
+    if (this.pending.length > 0) this.writePending();
+    return this.raw;
+  }
 
   private constructor(readonly file: string) {
     try {
-      this.db = new Database(file);
+      this.raw = new Database(file);
       // A rollback journal, not WAL: new rows go to the database once (WAL writes each page twice,
       // which made the index's writes 1.11× the set on SMALL instead of 1.09×); as crash-safe.
       this.db.pragma('journal_mode = DELETE');
@@ -219,6 +263,10 @@ export class SetIndex {
       );
     this.insertBlob = this.db.prepare('INSERT INTO blobs(holder, path_id, sha256, crc32, method, parts, first_volume, last_volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertFile = this.db.prepare('INSERT OR REPLACE INTO files(backup, path_id, size, mtime, mode, blob, skipped) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insertBlobs = this.db.prepare(`INSERT INTO blobs(${BLOB_COLUMNS}) VALUES ${rowsOf('(?, ?, ?, ?, ?, ?, ?, ?, ?)', STORED_ROWS)}`);
+    this.insertFiles = this.db.prepare(`INSERT OR REPLACE INTO files(${FILE_COLUMNS}) VALUES ${rowsOf('(?, ?, ?, ?, ?, ?, NULL)', STORED_ROWS)}`);
+    this.insertBlobWithId = this.db.prepare(`INSERT INTO blobs(${BLOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.maxBlobId = this.db.prepare('SELECT max(id) FROM blobs').pluck();
   }
 
   /** Open (creating when missing) the index of a set folder. */
@@ -247,6 +295,7 @@ export class SetIndex {
 
   /** Undo a transaction a failed write left open (SQLite may or may not have rolled it back). */
   rollback(): void {
+    this.pending.length = 0;
     this.inBatch = 0;
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
@@ -393,6 +442,7 @@ export class SetIndex {
   dropBackup(rowid: number): void {
     if (this.inBatch > 0) {
       // The open batch's rows are the failed pack's own: they go with it.
+      this.pending.length = 0;
       this.inBatch = 0;
       this.db.exec('ROLLBACK');
     }
@@ -409,6 +459,7 @@ export class SetIndex {
 
   /** A path's version in a backup, or null. */
   lookup(backup: number, path: string): FileVersion | null {
+    if (this.pending.length > 0) this.writePending();
     const r = this.lookupStmt.get(backup, path) as RawVersion | undefined;
     return r ? toVersion(r) : null;
   }
@@ -425,6 +476,7 @@ export class SetIndex {
 
   /** A stored file of a backup with this size and mtime (a rename candidate), or null. */
   findByTime(backup: number, size: number, mtimeNs: bigint): FileVersion | null {
+    if (this.pending.length > 0) this.writePending();
     const r = this.byTimeStmt.get(backup, size, mtimeNs) as RawVersion | undefined;
     return r ? toVersion(r) : null;
   }
@@ -448,21 +500,70 @@ export class SetIndex {
 
   /**
    * Record a file a backup stored and its blob (in the open batch), its path looked up once for
-   * both rows; returns the blob's id.
+   * both rows; returns the blob's id. In a batch of this index's own, the two rows wait in `pending`
+   * and are written STORED_ROWS files at a time; inside a caller's transaction they are written now.
    */
   addStored(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number }, b: Omit<BlobRow, 'id' | 'holder' | 'holderPath' | 'size'>): number {
-    return this.batched(() => {
-      const pathId = this.idOf(f.path);
-      let first = Infinity;
-      let last = -Infinity;
-      for (const p of b.parts) {
-        first = Math.min(first, p.volume);
-        last = Math.max(last, p.volume);
+    if (this.inBatch === 0) {
+      if (this.raw.inTransaction) return this.writeStored(backup, f, b);
+      this.db.exec('BEGIN');
+    }
+    const pathId = this.idOf(f.path);
+    let first = Infinity;
+    let last = -Infinity;
+    for (const p of b.parts) {
+      first = Math.min(first, p.volume);
+      last = Math.max(last, p.volume);
+    }
+    if (this.pending.length > 0 && this.pendingBackup !== backup) this.writePending();
+    if (this.pending.length === 0) this.nextBlob = ((this.maxBlobId.get() as number | null) ?? 0) + 1;
+    this.pendingBackup = backup;
+    const blob = this.nextBlob++;
+    this.pending.push({ blob, pathId, size: f.size, mtimeNs: f.mtimeNs, mode: f.mode, sha256: b.sha256, crc32: b.crc32, method: b.method, parts: JSON.stringify(b.parts), first, last });
+    if (this.pending.length >= STORED_ROWS) this.writePending();
+    this.inBatch += 2;
+    if (this.inBatch >= BATCH) this.flush();
+    return blob;
+  }
+
+  /** A stored file's two rows, written now. */
+  private writeStored(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number }, b: Omit<BlobRow, 'id' | 'holder' | 'holderPath' | 'size'>): number {
+    const pathId = this.idOf(f.path);
+    let first = Infinity;
+    let last = -Infinity;
+    for (const p of b.parts) {
+      first = Math.min(first, p.volume);
+      last = Math.max(last, p.volume);
+    }
+    const blob = Number(this.insertBlob.run(backup, pathId, b.sha256, b.crc32, b.method, JSON.stringify(b.parts), first, last).lastInsertRowid);
+    this.insertFile.run(backup, pathId, f.size, f.mtimeNs, f.mode, blob, null);
+    return blob;
+  }
+
+  /** Write the pending stored files' rows: STORED_ROWS at a time by one statement per table, the rest one by one. */
+  private writePending(): void {
+    const backup = this.pendingBackup;
+    const rows = this.pending;
+    this.pending = [];
+    let i = 0;
+    for (; i + STORED_ROWS <= rows.length; i += STORED_ROWS) {
+      const bArgs = this.blobArgs;
+      const fArgs = this.fileArgs;
+      bArgs.length = 0;
+      fArgs.length = 0;
+      for (let j = i; j < i + STORED_ROWS; j++) {
+        const r = rows[j] as PendingStored;
+        bArgs.push(r.blob, backup, r.pathId, r.sha256, r.crc32, r.method, r.parts, r.first, r.last);
+        fArgs.push(backup, r.pathId, r.size, r.mtimeNs, r.mode, r.blob);
       }
-      const blob = Number(this.insertBlob.run(backup, pathId, b.sha256, b.crc32, b.method, JSON.stringify(b.parts), first, last).lastInsertRowid);
-      this.insertFile.run(backup, pathId, f.size, f.mtimeNs, f.mode, blob, null);
-      return blob;
-    }, 2);
+      this.insertBlobs.run(bArgs);
+      this.insertFiles.run(fArgs);
+    }
+    for (; i < rows.length; i++) {
+      const r = rows[i] as PendingStored;
+      this.insertBlobWithId.run(r.blob, backup, r.pathId, r.sha256, r.crc32, r.method, r.parts, r.first, r.last);
+      this.insertFile.run(backup, r.pathId, r.size, r.mtimeNs, r.mode, r.blob, null);
+    }
   }
 
   /** Record a file of a backup with the id of the blob holding its bytes (null: pack could not read it). */
@@ -474,12 +575,14 @@ export class SetIndex {
    * Write a row in the open batch (opening one if none is: inside a caller's own transaction the row
    * is simply part of it), committed once BATCH rows are in it.
    */
-  private batched<T>(write: () => T, rows = 1): T {
+  private batched<T>(write: () => T): T {
+    // Its statements do not go through `db`: the stored files waiting go first.
+    if (this.pending.length > 0) this.writePending();
     if (this.inBatch === 0) {
       if (this.db.inTransaction) return write();
       this.db.exec('BEGIN');
     }
-    this.inBatch += rows;
+    this.inBatch++;
     const r = write();
     if (this.inBatch >= BATCH) this.flush();
     return r;

@@ -63,6 +63,42 @@ describe('SetIndex', () => {
     ix.dropBackup(c);
   });
 
+  it('stored files written many to a statement: ids in order, every row seen by whatever reads or writes next, none left by a drop', () => {
+    const c = ix.beginBackup({ id: '20261105T000000Z', kind: 'full', base: null, source: '/u', root: 'u', created: 'x' });
+    const f = (i: number) => ({ path: `u/f${String(i).padStart(3, '0')}`, size: i, mtimeNs: 1000n + BigInt(i), mode: 0o644 });
+    const blob = (i: number) => ({ sha256: sha((i % 10).toString()), crc32: i, method: 'store' as const, parts: [{ volume: 1 + (i % 2), offset: 512 * i, length: i + 1 }] });
+    const ids: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      ids.push(ix.addStored(c, f(i), blob(i)));
+      // Reads in the middle of a batch see the rows just added (pack looks up while it stores).
+      if (i === 40) assert.deepEqual([ix.lookup(c, 'u/f040')?.blob?.id, ix.lookup(c, 'u/f040')?.blob?.parts], [ids[40], blob(40).parts]);
+      if (i === 70) assert.equal(ix.findByTime(c, 70, 1070n), null, 'rename candidates come once the backup is complete');
+      // Other rows between them keep their order and their ids.
+      if (i === 50) ix.addFile(c, { path: 'u/skipped', size: 1, mtimeNs: 1n, mode: 0o644 }, null);
+      if (i === 80) ids.push(ix.addBlob(c, 'u/lone', blob(80)));
+    }
+    assert.deepEqual(ids, ids.map((_, k) => (ids[0] as number) + k), 'consecutive blob ids, as SQLite gives them');
+    ix.completeBackup(c, { volumeCount: 2, volumes: [{ number: 1, bytes: 1, files: 50 }, { number: 2, bytes: 1, files: 50 }], files: 101, bytes: 4950, storedFiles: 100, storedBytes: 4950, skippedFiles: 1, structureSha256: 'C' });
+    const files = [...ix.files(c)];
+    assert.equal(files.length, 101);
+    for (let i = 0; i < 100; i++) {
+      const v = files.find((x) => x.path === f(i).path);
+      assert.deepEqual([v?.size, v?.mtimeNs, v?.blob?.id, v?.blob?.sha256, v?.blob?.crc32, v?.blob?.parts], [i, 1000n + BigInt(i), ids[i < 81 ? i : i + 1], sha((i % 10).toString()), i, blob(i).parts]);
+    }
+    assert.equal(ix.findByTime(c, 70, 1070n)?.path, 'u/f070');
+    assert.equal(ix.blobOf('20261105T000000Z', 'u/lone'), ids[81]);
+    // A backup dropped with stored files still waiting leaves none of them behind.
+    const d = ix.beginBackup({ id: '20261106T000000Z', kind: 'full', base: null, source: '/v', root: 'v', created: 'x' });
+    for (let i = 0; i < 40; i++) ix.addStored(d, { ...f(i), path: `v/f${i}` }, blob(i));
+    ix.dropBackup(d);
+    assert.equal(ix.lookup(d, 'v/f39'), null);
+    assert.equal([...ix.files(d)].length, 0);
+    const again = ix.beginBackup({ id: '20261106T000001Z', kind: 'full', base: null, source: '/v', root: 'v', created: 'x' });
+    assert.equal(ix.addStored(again, f(0), blob(0)), (ids.at(-1) as number) + 1, 'the dropped blobs\' ids are free again');
+    ix.dropBackup(again);
+    ix.dropBackup(c);
+  });
+
   it('names deleted paths in SQL', () => {
     assert.deepEqual([...ix.deleted(a, b)], ['s/z']);
     assert.equal(ix.countDeleted(a, b), 1);
