@@ -4,6 +4,7 @@
  * deflates with Node's zlib, so nothing here is required.
  *
  *   deflateRaw(data: Uint8Array, level: 0..12): Buffer      one raw deflate stream of all of data
+ *   gzipMember(data: Uint8Array, level: 0..12): Buffer      one gzip member of all of data (no name, time 0)
  *   inflateRaw(data: Uint8Array, size: number): Buffer      exactly `size` bytes, or throws
  *   inflateRawEx(data, size): [Buffer, consumed]            and how many input bytes the stream used
  *   version: string                                         libdeflate's version
@@ -59,10 +60,12 @@ static int bytes_arg(napi_env env, napi_value v, const uint8_t **data, size_t *l
   return 1;
 }
 
-static napi_value deflate_raw(napi_env env, napi_callback_info info) {
+/* One raw deflate stream (gzip = 0) or one gzip member (gzip = 1) of all of data, in a new Buffer. */
+static napi_value compress_common(napi_env env, napi_callback_info info, int gzip) {
+  const char *usage = gzip ? "gzipMember(data, level)" : "deflateRaw(data, level)";
   size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return fail(env, "EINVAL", "deflateRaw(data, level)");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return fail(env, "EINVAL", usage);
   const uint8_t *in = NULL;
   size_t in_len = 0;
   if (!bytes_arg(env, argv[0], &in, &in_len)) return fail(env, "EINVAL", "deflateRaw: data must be a Uint8Array");
@@ -75,7 +78,7 @@ static napi_value deflate_raw(napi_env env, napi_callback_info info) {
     if (s->compressors[level] == NULL) return fail(env, "ENOMEM", "deflateRaw: cannot allocate a compressor");
   }
   struct libdeflate_compressor *c = s->compressors[level];
-  size_t bound = libdeflate_deflate_compress_bound(c, in_len);
+  size_t bound = gzip ? libdeflate_gzip_compress_bound(c, in_len) : libdeflate_deflate_compress_bound(c, in_len);
   if (s->scratch_size < bound) {
     size_t size = bound < 65536 ? 65536 : bound;
     uint8_t *grown = malloc(size);
@@ -84,11 +87,19 @@ static napi_value deflate_raw(napi_env env, napi_callback_info info) {
     s->scratch = grown;
     s->scratch_size = size;
   }
-  size_t out_len = libdeflate_deflate_compress(c, in, in_len, s->scratch, bound);
+  size_t out_len = gzip ? libdeflate_gzip_compress(c, in, in_len, s->scratch, bound) : libdeflate_deflate_compress(c, in, in_len, s->scratch, bound);
   if (out_len == 0) return fail(env, "EINVAL", "deflateRaw: the output did not fit its bound");
   napi_value result;
   if (napi_create_buffer_copy(env, out_len, s->scratch, NULL, &result) != napi_ok) return NULL;
   return result;
+}
+
+static napi_value deflate_raw(napi_env env, napi_callback_info info) {
+  return compress_common(env, info, 0);
+}
+
+static napi_value gzip_member(napi_env env, napi_callback_info info) {
+  return compress_common(env, info, 1);
 }
 
 /* Inflates into a new Buffer of exactly `size` bytes; *consumed gets the stream's length in the input. */
@@ -150,6 +161,7 @@ NAPI_MODULE_INIT() {
   }
   napi_value fn, version;
   if (napi_create_function(env, "deflateRaw", NAPI_AUTO_LENGTH, deflate_raw, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "deflateRaw", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "gzipMember", NAPI_AUTO_LENGTH, gzip_member, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "gzipMember", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "inflateRaw", NAPI_AUTO_LENGTH, inflate_raw, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "inflateRaw", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "inflateRawEx", NAPI_AUTO_LENGTH, inflate_raw_ex, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "inflateRawEx", fn) != napi_ok) return NULL;
   if (napi_create_string_utf8(env, LIBDEFLATE_VERSION_STRING, NAPI_AUTO_LENGTH, &version) != napi_ok || napi_set_named_property(env, exports, "version", version) != napi_ok) return NULL;

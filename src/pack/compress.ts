@@ -169,10 +169,13 @@ export class CompressPool {
     return this.run({ kind: 'chunk', level, data: own, dict, last } satisfies ChunkTask, [own.buffer as ArrayBuffer]) as Promise<Uint8Array>;
   };
 
-  /** Make one gzip member of a record's copy in a worker (`data`'s memory is moved, not copied). */
+  /** Make one gzip member of a record's copy in a worker (`data`'s memory shared or moved, not copied). */
   readonly gzipMember: MemberMaker = (data, libdeflateLevel, zlibLevel) => {
+    const task = { kind: 'gzip', data, libdeflateLevel, zlibLevel } satisfies GzipTask;
+    // Shared memory is read where it is; other memory is copied unless `data` owns all of it.
+    if (data.buffer instanceof SharedArrayBuffer) return this.run(task) as Promise<Uint8Array>;
     const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : Uint8Array.from(data);
-    return this.run({ kind: 'gzip', data: own, libdeflateLevel, zlibLevel } satisfies GzipTask, [own.buffer as ArrayBuffer]) as Promise<Uint8Array>;
+    return this.run({ ...task, data: own }, [own.buffer as ArrayBuffer]) as Promise<Uint8Array>;
   };
 
   async close(): Promise<void> {

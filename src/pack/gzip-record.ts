@@ -25,10 +25,15 @@ export const RECORD_ZLIB_LEVEL = 9;
 /** Members being made at once (each holds RECORD_MEMBER_BYTES of input). */
 const MEMBERS_IN_FLIGHT = 4;
 
-/** Makes one gzip member of `data` (a worker of the pool: see CompressPool.gzipMember); `data` may be moved. */
+/** Makes one gzip member of `data` (a worker of the pool: see CompressPool.gzipMember); `data` is not kept once the promise settles. */
 export type MemberMaker = (data: Uint8Array, libdeflateLevel: number, zlibLevel: number) => Promise<Uint8Array>;
 
 const here: MemberMaker = (data, libdeflateLevel, zlibLevel) => Promise.resolve(gzipMember(data, libdeflateLevel, zlibLevel));
+
+function slotFor(slots: Uint8Array[], member: number): Uint8Array {
+  const i = member % MEMBERS_IN_FLIGHT;
+  return (slots[i] ??= new Uint8Array(new SharedArrayBuffer(RECORD_MEMBER_BYTES)));
+}
 
 /** Write `source`'s bytes gzip-compressed to `to`; under libdeflate its members made by `make` (default: on this thread). */
 export async function writeGzip(source: AsyncIterable<Uint8Array>, to: string, make: MemberMaker = here): Promise<void> {
@@ -49,7 +54,12 @@ export async function* gzipMembers(source: AsyncIterable<Uint8Array>, make: Memb
     p.catch(() => undefined); // awaited in turn below; a failure is not also an unhandled rejection
     inFlight.push(p);
   };
-  let buf = Buffer.allocUnsafeSlow(RECORD_MEMBER_BYTES);
+  // Member i is gathered in slot i % MEMBERS_IN_FLIGHT, free again once member i - MEMBERS_IN_FLIGHT is
+  // made. Shared memory: a worker reads it where it is, and no buffer per member is left for a
+  // worker's garbage collector, which rarely runs while the workers only gzip (with a buffer per member
+  // a pack of 200,000 files peaked 5–50 MB higher).
+  const slots: Uint8Array[] = [];
+  let buf = slotFor(slots, 0);
   let at = 0;
   for await (const chunk of source) {
     for (let from = 0; from < chunk.length; ) {
@@ -59,11 +69,11 @@ export async function* gzipMembers(source: AsyncIterable<Uint8Array>, make: Memb
       from += n;
       if (at < RECORD_MEMBER_BYTES) continue;
       send(buf);
-      buf = Buffer.allocUnsafeSlow(RECORD_MEMBER_BYTES);
-      at = 0;
       if (inFlight.length >= MEMBERS_IN_FLIGHT) yield await (inFlight.shift() as Promise<Uint8Array>);
+      buf = slotFor(slots, members);
+      at = 0;
     }
   }
-  if (at > 0 || members === 0) send(Buffer.from(buf.subarray(0, at)));
+  if (at > 0 || members === 0) send(buf.subarray(0, at));
   while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Uint8Array>);
 }

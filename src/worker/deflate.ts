@@ -9,13 +9,14 @@
  * preset dictionary, which libdeflate has no way to take.
  */
 import { createRequire } from 'node:module';
-import { crc32, deflateRawSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 
 export type DeflateBackend = 'libdeflate' | 'zlib';
 
 interface Addon {
   deflateRaw(data: Uint8Array, level: number): Buffer;
+  gzipMember(data: Uint8Array, level: number): Buffer;
   inflateRaw(data: Uint8Array, size: number): Buffer;
   inflateRawEx(data: Uint8Array, size: number): [Buffer, number];
   version: string;
@@ -63,20 +64,14 @@ export function deflateWhole(data: Uint8Array, level: number): Buffer {
   return deflateRawSync(data, { level });
 }
 
-/** A gzip member's header as zlib writes it for xtar's records (RFC 1952): no name, time 0, OS Unix. */
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
-
 /**
- * One gzip member of all of `data`: libdeflate at `libdeflateLevel` (1–12) when the addon is loaded,
- * else zlib at `zlibLevel`. The records' copies are a run of these (see src/pack/gzip-record.ts).
+ * One gzip member of all of `data` (RFC 1952; no name, time 0): libdeflate at `libdeflateLevel`
+ * (1–12) when the addon is loaded, else zlib at `zlibLevel`. The records' copies are a run of these
+ * (see src/pack/gzip-record.ts).
  */
 export function gzipMember(data: Uint8Array, libdeflateLevel: number, zlibLevel: number): Buffer {
   if (chosen.addon === null) return gzipSync(data, { level: zlibLevel });
-  const body = chosen.addon.deflateRaw(data, libdeflateLevel);
-  const trailer = Buffer.allocUnsafe(8);
-  trailer.writeUInt32LE(crc32(data), 0);
-  trailer.writeUInt32LE(data.length % 0x100000000, 4);
-  return Buffer.concat([GZIP_HEADER, body, trailer]);
+  return chosen.addon.gzipMember(data, libdeflateLevel);
 }
 
 /**
