@@ -33,7 +33,12 @@ if (process.argv.includes('--if-needed') && mtime(addon) >= Math.max(mtime(join(
 // else whatever node-gyp is on the PATH.
 const bundled = join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
 const gyp = process.env.npm_config_node_gyp || (existsSync(bundled) ? bundled : undefined);
-const [command, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+// Node's own headers, where this node was installed with them (Debian's nodejs, the official tarballs):
+// node-gyp then needs no download, which an offline machine could not make.
+const prefix = join(dirname(process.execPath), '..');
+const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, 'include/node/node_api.h')) ? prefix : undefined);
+const gypArgs = ['rebuild', ...(nodedir === undefined ? [] : [`--nodedir=${nodedir}`])];
+const [command, args] = gyp ? [process.execPath, [gyp, ...gypArgs]] : ['node-gyp', gypArgs];
 const r = spawnSync(command, args, { cwd: here, encoding: 'utf8', stdio: strict ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
 
 if (r.status === 0) {
