@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { XtarError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type CatalogLine, type StructureEntry } from '../format/records.js';
 import { checkVolumeManifest } from '../set/manifest.js';
-import { readLines } from '../util/lines.js';
+import { readLineBatches } from '../util/lines.js';
 import { firstMissing } from '../set/rescue-map.js';
 import type { RestoreContext } from './context.js';
 import type { VolumeSource } from '../set/locate.js';
@@ -244,33 +244,35 @@ async function readRecord<T>(
   try {
     // Known unreadable, or bytes of it missing from a rescued copy (its map): never checked as though whole.
     if (src.unreadable === true || (await firstMissing(src.path, src.range?.start, src.range?.end)) !== null) return { state: 'broken', digest: expected !== undefined };
-    for await (const line of readLines(src.path, src.range, src.gzip)) {
-      if (n++ === 0) {
-        try {
-          decodeHeader(line, src.label);
-        } catch (e) {
-          if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
-          broken = true;
+    for await (const batch of readLineBatches(src.path, src.range, src.gzip)) {
+      for (const line of batch) {
+        if (n++ === 0) {
+          try {
+            decodeHeader(line, src.label);
+          } catch (e) {
+            if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
+            broken = true;
+          }
+          digest.line(line);
+          continue;
+        }
+        const t = decodeTrailer(line);
+        if (t !== null) {
+          const sum = t.sha256 ?? expected;
+          const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
+          if (newer !== null && (good || sum === undefined)) throw newer;
+          if (broken) return { state: 'broken', digest: sum !== undefined };
+          if (sum === undefined) return { state: 'legacy', digest: false };
+          return { state: good ? 'checked' : 'damaged', digest: true };
         }
         digest.line(line);
-        continue;
-      }
-      const t = decodeTrailer(line);
-      if (t !== null) {
-        const sum = t.sha256 ?? expected;
-        const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
-        if (newer !== null && (good || sum === undefined)) throw newer;
-        if (broken) return { state: 'broken', digest: sum !== undefined };
-        if (sum === undefined) return { state: 'legacy', digest: false };
-        return { state: good ? 'checked' : 'damaged', digest: true };
-      }
-      digest.line(line);
-      if (broken || decodeEntry === null) continue;
-      try {
-        const entry = decodeEntry(line, src.label);
-        gather?.add(entry);
-      } catch {
-        broken = true;
+        if (broken || decodeEntry === null) continue;
+        try {
+          const entry = decodeEntry(line, src.label);
+          gather?.add(entry);
+        } catch {
+          broken = true;
+        }
       }
     }
   } catch (e) {
