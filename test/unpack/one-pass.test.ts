@@ -5,7 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { chooseStructure } from '../../src/unpack/choose-records.js';
 import { joinSplits } from '../../src/unpack/join-splits.js';
 import { restoreByCatalog } from '../../src/unpack/restore-by-catalog.js';
@@ -55,6 +56,24 @@ describe('one pass over each archive', () => {
       assert.equal(ctx.walkSkipped, at.p.volumes.length - 1);
       assert.equal(ctx.unreadableArchives, 1);
       assert.ok(ctx.log.problems().some((p) => p.path === first && /unreadable sectors at bytes 0–/.test(p.reason)), JSON.stringify(ctx.log.problems()));
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('walks a volume a byte of whose first tar header (no blob on it) was changed, and lists it', async () => {
+    const copy = join(at.work, 'set-flipped');
+    await cp(at.p.set, copy, { recursive: true });
+    const first = join(copy, relative(at.p.set, at.p.volumes[0]?.archive as string));
+    const bytes = await readFile(first);
+    bytes[1] = (bytes[1] as number) ^ 0x01;
+    await writeFile(first, bytes);
+    const { ctx } = await openContext({ inputs: [copy] });
+    try {
+      await stages(ctx);
+      assert.equal(ctx.files, at.p.files.size, 'every blob is intact');
+      assert.equal(ctx.walkSkipped, at.p.volumes.length - 1);
+      assert.ok(ctx.log.problems().some((p) => p.path === first && /damaged at byte 0: tar header checksum mismatch/.test(p.reason)), JSON.stringify(ctx.log.problems()));
     } finally {
       await ctx.close();
     }
