@@ -5,7 +5,7 @@
  */
 import { FormatError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry, type StructureHeader } from '../format/records.js';
-import { readLines } from '../util/lines.js';
+import { readLineBatches, readLines } from '../util/lines.js';
 import { firstMissing } from './rescue-map.js';
 
 export interface RecordSource {
@@ -40,10 +40,15 @@ export async function readStructureHeader(src: RecordSource): Promise<StructureH
  * takes it only as hints, by its checks: choose-records.ts).
  */
 async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<string> {
+  for await (const batch of readableBatches(src, bad)) yield* batch;
+}
+
+/** readableLines a read at a time (util/lines.ts readLineBatches). */
+async function* readableBatches(src: RecordSource, bad: BadLine): AsyncGenerator<string[]> {
   try {
     if (src.unreadable === true) throw Object.assign(new Error('known unreadable'), { code: 'EIO' });
     if (src.lines !== undefined) {
-      for await (const line of src.lines(bad)) yield line;
+      for await (const line of src.lines(bad)) yield [line];
       return;
     }
     // A rescued copy: bytes its map marks missing are zeros, not the record. A plain record is read up
@@ -51,11 +56,11 @@ async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<s
     const missing = await firstMissing(src.path, src.range?.start, src.range?.end);
     if (missing !== null) {
       const start = src.range?.start ?? 0;
-      if (src.gzip !== true && missing > start) for await (const line of readLines(src.path, { start, end: missing }, false)) yield line;
+      if (src.gzip !== true && missing > start) yield* readLineBatches(src.path, { start, end: missing }, false);
       bad(src.label, `the rest of the record is missing from this rescued copy (its map marks byte ${missing} on unread)`);
       return;
     }
-    for await (const line of readLines(src.path, src.range, src.gzip)) yield line;
+    yield* readLineBatches(src.path, src.range, src.gzip);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EIO') throw e;
     bad(src.label, 'the rest of the record cannot be read (the drive failed its sectors)');
@@ -110,31 +115,62 @@ function plainFilePath(line: string): string | null {
 }
 
 export async function* catalogLines(src: RecordSource, bad: BadLine): AsyncGenerator<CatalogLine> {
+  for await (const batch of catalogBatches(src)) {
+    for (const c of batch) {
+      if (c instanceof BadCatalogLine) bad(c.where, c.reason);
+      else yield c;
+    }
+  }
+}
+
+/** A catalog line that did not decode (or a stretch that could not be read), in its place among the lines. */
+export class BadCatalogLine {
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * catalogLines a read at a time: each batch holds the lines of one read, decoded, with the bad
+ * ones (and what could not be read) in their places as BadCatalogLine — the caller names them in
+ * order as it goes through the batch.
+ */
+export async function* catalogBatches(src: RecordSource): AsyncGenerator<(CatalogLine | BadCatalogLine)[]> {
   let n = 0;
   // A reader that reads on past unreadable sectors may have lost the header line itself: then the first line is a file's.
   let lostBefore = false;
+  let out: (CatalogLine | BadCatalogLine)[] = [];
   const noted: BadLine = (where, reason) => {
     if (n === 0) lostBefore = true;
-    bad(where, reason);
+    out.push(new BadCatalogLine(where, reason));
   };
-  for await (const line of readableLines(src, noted)) {
-    n++;
-    if (n === 1) {
+  for await (const lines of readableBatches(src, noted)) {
+    for (const line of lines) {
+      n++;
+      if (n === 1) {
+        try {
+          decodeCatalogHeader(line, src.label);
+          continue;
+        } catch (e) {
+          if (!lostBefore) throw e;
+        }
+      }
+      if (decodeTrailer(line) !== null) {
+        yield out;
+        return;
+      }
+      const where = `${src.label} line ${n}`;
       try {
-        decodeCatalogHeader(line, src.label);
-        continue;
+        out.push(decodeCatalogLine(line, where));
       } catch (e) {
-        if (!lostBefore) throw e;
+        out.push(new BadCatalogLine(where, reasonAt(e, where)));
       }
     }
-    if (decodeTrailer(line) !== null) return;
-    const where = `${src.label} line ${n}`;
-    try {
-      yield decodeCatalogLine(line, where);
-    } catch (e) {
-      bad(where, reasonAt(e, where));
-    }
+    yield out;
+    out = [];
   }
+  if (out.length > 0) yield out;
 }
 
 /** A bad line's reason without the place the problem already names (the decoders begin with it). */

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { XtarError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type CatalogLine, type StructureEntry } from '../format/records.js';
 import { checkVolumeManifest } from '../set/manifest.js';
-import { readLines } from '../util/lines.js';
+import { readLineBatches } from '../util/lines.js';
 import { firstMissing } from '../set/rescue-map.js';
 import type { RestoreContext } from './context.js';
 import type { VolumeSource } from '../set/locate.js';
@@ -90,7 +90,40 @@ export class StructureFacts implements Gatherer<StructureEntry> {
     if (e.type === 'file') this.totalBytes += e.size ?? 0;
     if (!this.filter.all) for (let i = e.path.indexOf('/'); i > 0; i = e.path.indexOf('/', i + 1)) this.keepDirs.add(e.path.slice(0, i));
   }
+
+  /**
+   * add() from an entry line undecoded, in a pass over a record whose digest is yet to be checked (the
+   * facts are kept only if it checks: then the line is as encodeStructureEntry wrote it, path first,
+   * size and sparse after it). A line of another shape is parsed. The facts steer no check: sparse
+   * files' holes, the progress total, the folders kept by --paths.
+   */
+  addLine(line: string): void {
+    if (line.startsWith(PATH_PREFIX)) {
+      const end = line.indexOf('"', PATH_PREFIX.length);
+      const path = end < 0 ? '' : line.slice(PATH_PREFIX.length, end);
+      if (path !== '' && !path.includes('\\')) {
+        const file = line.startsWith(FILE_TYPE, end);
+        const at = file ? line.indexOf(SIZE_KEY, end) : -1;
+        const size = at < 0 ? 0 : Number.parseInt(line.slice(at + SIZE_KEY.length, at + SIZE_KEY.length + 20), 10);
+        this.add({ path, type: file ? 'file' : 'dir', size: Number.isSafeInteger(size) ? size : 0, sparse: line.includes(SPARSE_KEY, end) } as StructureEntry);
+        return;
+      }
+    }
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      if (typeof o.path !== 'string') return;
+      this.add({ path: o.path, type: o.type === 'file' ? 'file' : 'dir', size: typeof o.size === 'number' ? o.size : 0, sparse: o.sparse === true } as StructureEntry);
+    } catch {
+      // (Not a line pack wrote: the record does not check, and the facts are gathered again, decoding.)
+    }
+  }
 }
+
+/** How encodeStructureEntry writes a line's path, a regular file's type, its size and its sparse mark. */
+const PATH_PREFIX = '{"path":"';
+const FILE_TYPE = '","type":"file",';
+const SIZE_KEY = ',"size":';
+const SPARSE_KEY = ',"sparse":true';
 
 /** The catalog to read for the whole backup up to this volume: its catalog.jsonl, else the copy inside its .xtar. */
 export async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
@@ -202,6 +235,8 @@ async function chooseCopy<T>(
 export interface Gatherer<T> {
   clear(): void;
   add(entry: T): void;
+  /** add() from an entry's line undecoded: the pass is made without decoding, and again decoding only if the record does not check. */
+  addLine?(line: string): void;
 }
 
 /**
@@ -219,8 +254,9 @@ export async function checkRecord<T>(
 ): Promise<{ state: RecordState; digest: boolean }> {
   // Nothing to gather: a record whose digest matches holds the lines pack wrote, which decode; they
   // are decoded once, by the pass that uses them. Any other outcome is decided as ever, decoding.
-  if (gather === undefined) {
-    const quick = await readRecord(src, decodeHeader, null, undefined, expected);
+  // A gatherer that takes lines undecoded is given them in the same pass (kept if the record checks).
+  if (gather === undefined || gather.addLine !== undefined) {
+    const quick = await readRecord(src, decodeHeader, null, gather, expected);
     if (quick.state === 'checked') return quick;
   }
   return readRecord(src, decodeHeader, decodeEntry, gather, expected);
@@ -244,33 +280,39 @@ async function readRecord<T>(
   try {
     // Known unreadable, or bytes of it missing from a rescued copy (its map): never checked as though whole.
     if (src.unreadable === true || (await firstMissing(src.path, src.range?.start, src.range?.end)) !== null) return { state: 'broken', digest: expected !== undefined };
-    for await (const line of readLines(src.path, src.range, src.gzip)) {
-      if (n++ === 0) {
-        try {
-          decodeHeader(line, src.label);
-        } catch (e) {
-          if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
-          broken = true;
+    for await (const batch of readLineBatches(src.path, src.range, src.gzip)) {
+      for (const line of batch) {
+        if (n++ === 0) {
+          try {
+            decodeHeader(line, src.label);
+          } catch (e) {
+            if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
+            broken = true;
+          }
+          digest.line(line);
+          continue;
+        }
+        const t = decodeTrailer(line);
+        if (t !== null) {
+          const sum = t.sha256 ?? expected;
+          const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
+          if (newer !== null && (good || sum === undefined)) throw newer;
+          if (broken) return { state: 'broken', digest: sum !== undefined };
+          if (sum === undefined) return { state: 'legacy', digest: false };
+          return { state: good ? 'checked' : 'damaged', digest: true };
         }
         digest.line(line);
-        continue;
-      }
-      const t = decodeTrailer(line);
-      if (t !== null) {
-        const sum = t.sha256 ?? expected;
-        const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
-        if (newer !== null && (good || sum === undefined)) throw newer;
-        if (broken) return { state: 'broken', digest: sum !== undefined };
-        if (sum === undefined) return { state: 'legacy', digest: false };
-        return { state: good ? 'checked' : 'damaged', digest: true };
-      }
-      digest.line(line);
-      if (broken || decodeEntry === null) continue;
-      try {
-        const entry = decodeEntry(line, src.label);
-        gather?.add(entry);
-      } catch {
-        broken = true;
+        if (broken) continue;
+        if (decodeEntry === null) {
+          gather?.addLine?.(line);
+          continue;
+        }
+        try {
+          const entry = decodeEntry(line, src.label);
+          gather?.add(entry);
+        } catch {
+          broken = true;
+        }
       }
     }
   } catch (e) {

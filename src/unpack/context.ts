@@ -3,6 +3,7 @@
  * problem log, the counts, and what one stage leaves for the next. The stages themselves live in
  * their own modules (restore-by-catalog.ts, restore-by-walk.ts, ...).
  */
+import { TarTracker } from './tar-tracker.js';
 import type { StructureFacts, OwnCatalogs } from './choose-records.js';
 import type { ExtractPool } from './extract-pool.js';
 import type { SplitFile } from './join-splits.js';
@@ -31,6 +32,8 @@ export class RestoreContext {
   readonly log = new ProblemLog();
   /** A reader per volume of `volumes`, in the same order (once open()ed). */
   readonly readers: RandomReader[] = [];
+  /** Per reader: the tar headers followed in what the restore read (restore-by-walk.ts skips the walk when they say all). */
+  readonly trackers: TarTracker[] = [];
   /** Readers by volume number (a bare .xtar whose name carries no number counts as volume 1). */
   readonly byVolume = new Map<number, RandomReader>();
   /** Readers of earlier backups' volumes (an incremental's unchanged files), opened when first needed. */
@@ -45,6 +48,8 @@ export class RestoreContext {
   damagedBytes = 0;
   /** Archives of which not even the first header could be read. */
   unreadableArchives = 0;
+  /** Volumes whose tar walk was skipped: the catalog restore accounted for them whole (restore-by-walk.ts). */
+  walkSkipped = 0;
 
   /** The structure record chosen (null: none found), and what it says before restoring. */
   structureSrc: RecordSource | null = null;
@@ -99,6 +104,9 @@ export class RestoreContext {
   async open(): Promise<void> {
     for (const v of this.volumes) {
       const r = await RandomReader.open(v.archive, this.reads);
+      const t = new TarTracker(r.size);
+      r.track(t);
+      this.trackers.push(t);
       this.readers.push(r);
     }
     this.volumes.forEach((v, i) => this.byVolume.set(v.volume ?? 1, this.readers[i] as RandomReader));

@@ -15,8 +15,11 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { missingPerMap } from '../set/rescue-map.js';
+import type { TarTracker } from './tar-tracker.js';
 
 const WINDOW = 1024 * 1024;
+/** How far past the window a read (while tracked) starts from the window's end rather than skipping. */
+const GAP_MAX = WINDOW;
 /** What an unreadable sector reads as: not a tar header (its checksum field is not octal), never zeros (the end of a tar). */
 const UNREADABLE_FILL = 0xff;
 
@@ -43,6 +46,8 @@ export interface UnreadableRange {
 export class ReadSession {
   readonly bad = new Map<string, UnreadableRange[]>();
   retryMs = 0;
+  /** Per file: the bytes read through this session's readers, and the reads that did not go on where the last one ended (seeks). */
+  readonly counts = new Map<string, { bytes: number; seeks: number }>();
   constructor(readonly policy: ReadPolicy = DEFAULT_READ_POLICY) {}
 
   private readonly seeded = new Set<string>();
@@ -82,6 +87,11 @@ export class RandomReader {
   /** The unreadable sectors found so far (by any reader of the session), sorted and merged; null while none was (the good path's only cost: this test). */
   private bad: UnreadableRange[] | null;
   private readonly policy: ReadPolicy;
+  /** Shown every window read (tar-tracker.ts), while set. */
+  private tracker: TarTracker | null = null;
+  /** Where the last read from the file ended (a read elsewhere is a seek). */
+  private lastEnd = 0;
+  private readonly counts: { bytes: number; seeks: number };
 
   private constructor(
     private readonly fh: FileHandle,
@@ -91,6 +101,9 @@ export class RandomReader {
   ) {
     this.bad = session.bad.get(path) ?? null;
     this.policy = session.policy;
+    const c = session.counts.get(path) ?? { bytes: 0, seeks: 0 };
+    session.counts.set(path, c);
+    this.counts = c;
   }
 
   static async open(path: string, session: ReadSession = new ReadSession()): Promise<RandomReader> {
@@ -111,21 +124,41 @@ export class RandomReader {
     if (pos >= this.bufStart && end <= winEnd) {
       return this.buf.subarray(pos - this.bufStart, end - this.bufStart);
     }
+    // While a tracker follows the tar, a read a little past the window (over the headers between two
+    // blobs) reads on from the window's end: no byte is skipped, so every one is checked.
+    let from = pos;
+    if (this.tracker !== null && pos > winEnd && pos - winEnd <= GAP_MAX) from = winEnd;
     // A read that starts inside the window takes its head from there and reads on from the window's
     // end: the archive is read front to back without going back over bytes already read.
-    const keep = pos >= this.bufStart && pos < winEnd ? winEnd - pos : 0;
-    if (end - pos > WINDOW) {
-      const out = Buffer.allocUnsafe(end - pos);
-      if (keep > 0) this.buf.copy(out, 0, pos - this.bufStart);
-      return out.subarray(0, keep + (await this.fill(out.subarray(keep), pos + keep)));
+    const keep = from >= this.bufStart && from < winEnd ? winEnd - from : 0;
+    if (end - from > WINDOW) {
+      const out = Buffer.allocUnsafe(end - from);
+      if (keep > 0) this.buf.copy(out, 0, from - this.bufStart);
+      const whole = out.subarray(0, keep + (await this.fill(out.subarray(keep), from + keep)));
+      // (It is the window now: a read just past it goes on from its end.)
+      this.buf = whole;
+      this.bufStart = from;
+      this.tracker?.feed(from, whole);
+      return whole.subarray(pos - from);
     }
-    const want = Math.min(WINDOW, this.size - pos);
+    const want = Math.min(WINDOW, this.size - from);
     const b = Buffer.allocUnsafe(want);
-    if (keep > 0) this.buf.copy(b, 0, pos - this.bufStart);
-    const got = keep + (await this.fill(b.subarray(keep), pos + keep));
+    if (keep > 0) this.buf.copy(b, 0, from - this.bufStart);
+    const got = keep + (await this.fill(b.subarray(keep), from + keep));
     this.buf = b.subarray(0, got);
-    this.bufStart = pos;
-    return this.buf.subarray(0, Math.min(end - pos, got));
+    this.bufStart = from;
+    this.tracker?.feed(from, this.buf);
+    return this.buf.subarray(pos - from, Math.min(end - from, got));
+  }
+
+  /** Show every window read from now on to `t` (null: no longer). */
+  track(t: TarTracker | null): void {
+    this.tracker = t;
+  }
+
+  /** Read the file on from `pos` to its end (window by window, through the tracker if any): the sectors the drive cannot read there are found. */
+  async readOn(pos: number): Promise<void> {
+    while (pos < this.size) pos += (await this.read(pos, WINDOW)).length;
   }
 
   /** The first unreadable range that [pos, pos+length) touches, or null. */
@@ -141,7 +174,7 @@ export class RandomReader {
     if (this.bad === null) {
       try {
         while (got < b.length) {
-          const { bytesRead } = await this.fh.read(b, got, b.length - got, pos + got);
+          const { bytesRead } = await this.counted(b, got, b.length - got, pos + got);
           if (bytesRead === 0) break;
           got += bytesRead;
         }
@@ -175,7 +208,7 @@ export class RandomReader {
         try {
           let got = 0;
           while (got < len) {
-            const { bytesRead } = await this.fh.read(b, off + got, len - got, at + got);
+            const { bytesRead } = await this.counted(b, off + got, len - got, at + got);
             if (bytesRead === 0) return got;
             got += bytesRead;
           }
@@ -197,6 +230,16 @@ export class RandomReader {
     const a = await this.salvage(b, off, mid, at);
     if (a < mid) return a;
     return a + (await this.salvage(b, off + mid, len - mid, at + mid));
+  }
+
+  /** fh.read, counted in the session. */
+  private async counted(b: Buffer, off: number, len: number, at: number): Promise<{ bytesRead: number }> {
+    const c = this.counts;
+    if (at !== this.lastEnd) c.seeks++;
+    const r = await this.fh.read(b, off, len, at);
+    this.lastEnd = at + r.bytesRead;
+    c.bytes += r.bytesRead;
+    return r;
   }
 
   private markBad(offset: number, length: number): void {

@@ -9,7 +9,7 @@ import { blobKey, type RestoreContext } from './context.js';
 import type { BlobPart } from '../format/records.js';
 import { concatOf, sliceOf } from './extract.js';
 import type { RandomReader } from './random-reader.js';
-import { catalogLines } from '../set/read-records.js';
+import { BadCatalogLine, catalogBatches, catalogLines } from '../set/read-records.js';
 import { restoreBlob, type BlobChecks } from './restore-blob.js';
 import { StructureCursor } from './structure-cursor.js';
 
@@ -42,57 +42,62 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
     // Writing, each file gets its owner, mode and times from the structure record as it is written.
     const structure = ctx.sink.dest !== null && ctx.structureSrc !== null ? new StructureCursor(ctx.structureSrc, process.getuid?.() === 0) : null;
     try {
-      for await (const c of catalogLines(own, (where, reason) => {
-        badLines++;
-        log.report(where, reason, 'header');
-      })) {
-        if ('skipped' in c) {
-          if (skipsFromOwn) ctx.packSkipped.add(c.path);
-          continue;
+      // (A read's lines at a time: one await per 256 KiB of catalog, not per line.)
+      for await (const batch of catalogBatches(own)) {
+        for (const c of batch) {
+          if (c instanceof BadCatalogLine) {
+            badLines++;
+            log.report(c.where, c.reason, 'header');
+            continue;
+          }
+          if ('skipped' in c) {
+            if (skipsFromOwn) ctx.packSkipped.add(c.path);
+            continue;
+          }
+          if (c.backup !== undefined) {
+            referenced ||= filter.selects(c.path);
+            continue;
+          }
+          if (!filter.selects(c.path)) continue;
+          const last = c.parts[c.parts.length - 1];
+          if (last === undefined || last.volume !== number) continue;
+          // Hints: the blobs this line claims first (another line may rightly claim one it points to wrongly).
+          const claimed: (number | string)[] | null = hint ? [] : null;
+          let missing = false;
+          for (const p of c.parts) {
+            const key = blobKey(p.volume, p.offset);
+            if (claimed !== null && !ctx.restored.has(key)) claimed.push(key);
+            ctx.restored.add(key);
+            missing ||= !byVolume.has(p.volume);
+          }
+          const comps = c.path.split('/');
+          const name = comps[comps.length - 1] as string;
+          if (missing) {
+            const missingVols = c.parts.map((p) => p.volume).filter((n) => !byVolume.has(n));
+            ctx.incompleteSplits.set(c.path, `split across volumes ${c.parts.map((p) => p.volume).join(', ')}: insert volume ${[...new Set(missingVols)].join(', ')}`);
+            continue;
+          }
+          // (One part, as nearly every file: no arrays made for it.)
+          const one = c.parts.length === 1 ? (c.parts[0] as BlobPart) : null;
+          const parts = one !== null ? null : c.parts.map((p) => ({ r: byVolume.get(p.volume) as RandomReader, start: p.offset, size: p.length }));
+          const total = one !== null ? one.length : (parts as { size: number }[]).reduce((n, p) => n + p.size, 0);
+          const dir = comps.slice(0, -1);
+          const made = ctx.sink.makeDirs(dir, ctx.pool, log);
+          if (made !== undefined) await made;
+          const src = one !== null ? sliceOf(byVolume.get(one.volume) as RandomReader, one.offset) : concatOf(parts as Parameters<typeof concatOf>[0]);
+          const checks: BlobChecks = { nameOk: (_e, inner) => inner === name, sha256: c.sha256 };
+          if (structure !== null) {
+            const meta = await structure.metaOf(c.path);
+            if (meta !== null) checks.meta = { meta, path: c.path };
+          }
+          if (claimed !== null) {
+            checks.deferDamage = () => {
+              for (const key of claimed) ctx.restored.delete(key);
+              untrust.add(number);
+            };
+          }
+          await restoreBlob(ctx, src, total, dir, name, checks);
         }
-        if (c.backup !== undefined) {
-          referenced ||= filter.selects(c.path);
-          continue;
-        }
-        if (!filter.selects(c.path)) continue;
-        const last = c.parts[c.parts.length - 1];
-        if (last === undefined || last.volume !== number) continue;
-        // Hints: the blobs this line claims first (another line may rightly claim one it points to wrongly).
-        const claimed: (number | string)[] | null = hint ? [] : null;
-        let missing = false;
-        for (const p of c.parts) {
-          const key = blobKey(p.volume, p.offset);
-          if (claimed !== null && !ctx.restored.has(key)) claimed.push(key);
-          ctx.restored.add(key);
-          missing ||= !byVolume.has(p.volume);
-        }
-        const comps = c.path.split('/');
-        const name = comps[comps.length - 1] as string;
-        if (missing) {
-          const missingVols = c.parts.map((p) => p.volume).filter((n) => !byVolume.has(n));
-          ctx.incompleteSplits.set(c.path, `split across volumes ${c.parts.map((p) => p.volume).join(', ')}: insert volume ${[...new Set(missingVols)].join(', ')}`);
-          continue;
-        }
-        // (One part, as nearly every file: no arrays made for it.)
-        const one = c.parts.length === 1 ? (c.parts[0] as BlobPart) : null;
-        const parts = one !== null ? null : c.parts.map((p) => ({ r: byVolume.get(p.volume) as RandomReader, start: p.offset, size: p.length }));
-        const total = one !== null ? one.length : (parts as { size: number }[]).reduce((n, p) => n + p.size, 0);
-        const dir = comps.slice(0, -1);
-        const made = ctx.sink.makeDirs(dir, ctx.pool, log);
-        if (made !== undefined) await made;
-        const src = one !== null ? sliceOf(byVolume.get(one.volume) as RandomReader, one.offset) : concatOf(parts as Parameters<typeof concatOf>[0]);
-        const checks: BlobChecks = { nameOk: (_e, inner) => inner === name, sha256: c.sha256 };
-        if (structure !== null) {
-          const meta = await structure.metaOf(c.path);
-          if (meta !== null) checks.meta = { meta, path: c.path };
-        }
-        if (claimed !== null) {
-          checks.deferDamage = () => {
-            for (const key of claimed) ctx.restored.delete(key);
-            untrust.add(number);
-          };
-        }
-        await restoreBlob(ctx, src, total, dir, name, checks);
       }
     } finally {
       await structure?.close();

@@ -1,7 +1,10 @@
 /**
  * Stage 2, restore by walking the tar: every header is read (and damage listed); what no catalog
- * covered is restored from it, and parts of split files are gathered for join-splits.ts. Every
- * volume is walked, also one its catalog accounts for whole: the walk is what finds (and lists) a
+ * covered is restored from it, and parts of split files are gathered for join-splits.ts. A volume
+ * is walked unless the catalog restore accounted for it whole: its catalog checked, and the bytes it
+ * read, then the rest of the archive read on to its end, followed by its TarTracker through every
+ * header without a fault, no sector unreadable and every blob restored — then the walk could find
+ * nothing, and the archive is read once, front to back. Otherwise the walk finds (and lists) the
  * damaged or unreadable header no file's blob stands on (test/e2e/eio.test.ts).
  */
 import { blobKey, type RestoreContext } from './context.js';
@@ -16,6 +19,7 @@ export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
     const r = ctx.readers[i] as RandomReader;
     const number = v.volume ?? 1;
     const catalogTrusted = ctx.trusted.has(number);
+    if (await accountedFor(ctx, i, number, catalogTrusted)) continue;
     await walkArchive(r, {
       dir: async (path) => {
         const made = catalogTrusted ? undefined : ctx.sink.makeDirs(path, ctx.pool, log);
@@ -41,3 +45,21 @@ export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
   }
 }
 
+
+/** Whether the catalog restore of volume `i` left the walk nothing to find (reading the archive on to its end to know). */
+async function accountedFor(ctx: RestoreContext, i: number, number: number, catalogTrusted: boolean): Promise<boolean> {
+  const r = ctx.readers[i] as RandomReader;
+  const t = ctx.trackers[i];
+  r.track(null);
+  if (t === undefined || !catalogTrusted || t.state === 'failed') return false;
+  r.track(t);
+  try {
+    // (Also past the tar's end: every byte is read, so an unreadable sector anywhere is seen.)
+    await r.readOn(t.covered);
+  } finally {
+    r.track(null);
+  }
+  const clean = t.state === 'complete' && t.covered >= r.size && (ctx.reads.bad.get(r.path)?.length ?? 0) === 0 && t.blobs.every((s) => ctx.restored.has(blobKey(number, s)));
+  if (clean) ctx.walkSkipped++;
+  return clean;
+}

@@ -8,7 +8,7 @@ import { decodeStructureEntry, parseTimeNs, uint, type StructureEntry } from '..
 import { resolveGid, resolveUid } from '../scan/owners.js';
 import { utimesSeconds, type FileMeta } from '../dest/file-meta.js';
 import type { RecordSource } from '../set/read-records.js';
-import { readLines } from '../util/lines.js';
+import { readLineBatches } from '../util/lines.js';
 
 /** A file's metadata as the structure's pass sets it: owners (as root) resolved to this system's numbers. */
 export function fileMetaOf(e: Pick<StructureEntry, 'mode' | 'uid' | 'gid' | 'user' | 'group' | 'mtimeNs'>, owners: boolean): FileMeta {
@@ -40,7 +40,10 @@ function plainPath(line: string): string | null {
  * lines itself and lists their problems.
  */
 export class StructureCursor {
-  private readonly lines: AsyncIterator<string> | null;
+  private readonly lines: AsyncIterator<string[]> | null;
+  /** The lines of the last read, and the next one's index. */
+  private batch: string[] = [];
+  private at = 0;
   /** The line read and not yet asked for, and its path (null: a line whose path is not known). */
   private line: string | null = null;
   private path: string | null = null;
@@ -51,7 +54,7 @@ export class StructureCursor {
     src: RecordSource,
     private readonly owners: boolean,
   ) {
-    this.lines = src.unreadable === true ? null : readLines(src.path, src.range, src.gzip)[Symbol.asyncIterator]();
+    this.lines = src.unreadable === true ? null : readLineBatches(src.path, src.range, src.gzip)[Symbol.asyncIterator]();
     this.ended = this.lines === null;
   }
 
@@ -77,20 +80,30 @@ export class StructureCursor {
   private async next(): Promise<boolean> {
     for (;;) {
       if (this.ended || this.lines === null) return false;
-      let r: IteratorResult<string>;
-      try {
-        r = await this.lines.next();
-      } catch {
-        this.ended = true;
-        return false;
+      if (this.at === this.batch.length) {
+        let r: IteratorResult<string[]>;
+        try {
+          r = await this.lines.next();
+        } catch {
+          this.ended = true;
+          return false;
+        }
+        if (r.done === true) {
+          this.ended = true;
+          return false;
+        }
+        this.batch = r.value;
+        this.at = 0;
+        continue;
       }
-      if (r.done === true || r.value.startsWith('{"end":')) {
+      const line = this.batch[this.at++] as string;
+      if (line.startsWith('{"end":')) {
         this.ended = true;
         return false;
       }
       if (this.read++ === 0) continue;
-      this.line = r.value;
-      this.path = plainPath(r.value) ?? decodedPath(r.value);
+      this.line = line;
+      this.path = plainPath(line) ?? decodedPath(line);
       return true;
     }
   }
