@@ -3,9 +3,11 @@
  * is built, Node's zlib otherwise or when XTAR_DEFLATE=zlib. Whatever the backend, its output is raw
  * deflate that zlib inflates to the same bytes; the two backends' bytes differ.
  */
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { run } from '../helpers/cli.js';
@@ -18,12 +20,30 @@ const ADDON = fileURLToPath(new URL('../../../native/build/Release/xtar_deflate.
 const HEADER = '/usr/include/libdeflate.h';
 const noAddon = existsSync(ADDON) ? false : 'the libdeflate addon is not built here (native/build.mjs found no libdeflate-dev)';
 
+/**
+ * A copy of the built module (and the one it imports) where no addon stands at the path it looks for:
+ * what a machine without libdeflate-dev runs, whether or not this one built the addon.
+ */
+const copies: string[] = [];
+after(() => {
+  for (const c of copies) rmSync(c, { recursive: true, force: true });
+});
+function moduleWithoutAddon(): string {
+  const root = mkdtempSync(join(tmpdir(), 'xtar-noaddon-'));
+  copies.push(root);
+  mkdirSync(join(root, 'dist/src/worker'), { recursive: true });
+  writeFileSync(join(root, 'package.json'), '{"type":"module"}\n');
+  copyFileSync(MODULE, join(root, 'dist/src/worker/deflate.js'));
+  copyFileSync(fileURLToPath(new URL('../../src/errors.js', import.meta.url)), join(root, 'dist/src/errors.js'));
+  return join(root, 'dist/src/worker/deflate.js');
+}
+
 /** The backend a fresh process picks under XTAR_DEFLATE=`value` (undefined: unset), or its error. */
-async function backendUnder(value: string | undefined): Promise<{ status: number; out: string }> {
+async function backendUnder(value: string | undefined, module = MODULE): Promise<{ status: number; out: string }> {
   const env = { ...process.env };
   delete env['XTAR_DEFLATE'];
   if (value !== undefined) env['XTAR_DEFLATE'] = value;
-  const code = `const m = await import(${JSON.stringify(MODULE)}); console.log(m.deflateBackend, m.deflateWhole(Buffer.from('abcabcabcabc'), 6).toString('hex'));`;
+  const code = `const m = await import(${JSON.stringify(module)}); console.log(m.deflateBackend, m.deflateWhole(Buffer.from('abcabcabcabc'), 6).toString('hex'));`;
   const r = await run(process.execPath, ['--input-type=module', '-e', code], { env });
   return { status: r.status, out: r.status === 0 ? r.stdout.trim() : r.stderr };
 }
@@ -86,10 +106,11 @@ describe('whole-buffer deflate', () => {
     assert.ok(inflateRawSync(Buffer.from(def.out.split(' ')[1] as string, 'hex')).equals(Buffer.from('abcabcabcabc')));
   });
 
-  it('without the addon, XTAR_DEFLATE=libdeflate is an error and the default is zlib', { skip: noAddon === false ? 'the addon is built here' : false }, async () => {
-    const forced = await backendUnder('libdeflate');
+  it('without the addon, XTAR_DEFLATE=libdeflate is an error and the default is zlib', async () => {
+    const module = moduleWithoutAddon();
+    const forced = await backendUnder('libdeflate', module);
     assert.notEqual(forced.status, 0);
     assert.match(forced.out, /the libdeflate addon did not load/);
-    assert.match((await backendUnder(undefined)).out, /^zlib /);
+    assert.match((await backendUnder(undefined, module)).out, /^zlib /);
   });
 });
