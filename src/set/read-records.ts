@@ -68,13 +68,16 @@ async function* readableBatches(src: RecordSource, bad: BadLine): AsyncGenerator
 }
 
 /**
- * The entries of a structure record. With `skipFile`, a regular file's line whose path (read as
- * written, without decoding the line) it accepts is passed over undecoded: unpack's files whose
- * metadata their writer already set, from this same record.
+ * The entries of a structure record. With `skipFile`, a regular file's line that it accepts (by its
+ * line number, the header being line 1, and its path, read as written without decoding the line
+ * when it holds no escape) is passed over: unpack's files whose metadata their writer already set,
+ * from this same record.
  */
-export async function* structureEntries(src: RecordSource, bad: BadLine, skipFile?: (path: string) => boolean): AsyncGenerator<StructureEntry> {
+export async function* structureEntries(src: RecordSource, bad: BadLine, skipFile?: (line: number, path: string) => boolean): AsyncGenerator<StructureEntry> {
   let n = 0;
   let ended = false;
+  // Line numbers are the record's own only when no line is left out (a narrowing reader leaves out those it cannot read).
+  const skip = src.lines === undefined ? skipFile : undefined;
   for await (const line of readableLines(src, bad)) {
     n++;
     if (n === 1) {
@@ -82,20 +85,26 @@ export async function* structureEntries(src: RecordSource, bad: BadLine, skipFil
       continue;
     }
     if (ended) continue;
-    if (skipFile !== undefined) {
-      const path = plainFilePath(line);
-      if (path !== null && skipFile(path)) continue;
+    let plain: string | null = null;
+    if (skip !== undefined) {
+      plain = plainFilePath(line);
+      if (plain !== null && skip(n, plain)) continue;
     }
     if (decodeTrailer(line) !== null) {
       ended = true;
       continue;
     }
     const where = `${src.label} line ${n}`;
+    let e: StructureEntry;
     try {
-      yield decodeStructureEntry(line, where);
-    } catch (e) {
-      bad(where, reasonAt(e, where));
+      e = decodeStructureEntry(line, where);
+    } catch (err) {
+      bad(where, reasonAt(err, where));
+      continue;
     }
+    // (A path with an escape is known only decoded.)
+    if (skip !== undefined && plain === null && e.type === 'file' && skip(n, e.path)) continue;
+    yield e;
   }
   if (n === 0) throw new FormatError(`${src.label} is empty.`);
   if (!ended) bad(src.label, 'the record is cut short (no end line); what it held was used');

@@ -2,7 +2,7 @@
  * Applying the structure record to a tree under --dest: makes empty folders, then sets owners (as
  * root), modes and times — folders last, deepest first, so a read-only folder still gets its
  * contents; regular files' metadata goes to the worker pool when there is one, except for the files
- * whose writer set it already (ApplyOptions.metaDone: restore-by-catalog's). Used by unpack after
+ * whose writer set it already (unpack passes their lines over: restore-structure.ts). Used by unpack after
  * the data, and by expand-structure after a by-hand restore. Never follows a symlink on the way to a
  * path. Symlinks, hard links, FIFOs and devices are made in make-nodes.ts. What the Destination's
  * policy kept in place (--keep-old-files, --keep-newer-files) is left as it is, metadata and all.
@@ -35,8 +35,6 @@ export interface ApplyOptions {
    * now (so problems are listed in the order one thread would find them). Default: `report`.
    */
   reportLater?: () => Report;
-  /** Regular files whose metadata was set as they were written (their record paths): left be, counted (each once). */
-  metaDone?: Set<string>;
 }
 
 /** Sets regular files' metadata, maybe later and on other threads (see ApplyOptions.files). */
@@ -120,10 +118,6 @@ class StructureApplier implements NodeContext {
 
   /** Apply one entry. Runs once per file on the thread that limits unpack: nothing per file beyond what a file needs. */
   private async one(e: StructureEntry): Promise<void> {
-    if (e.type === 'file' && this.opts.metaDone?.delete(e.path) === true) {
-      this.result.files++;
-      return;
-    }
     const parts = e.path.split('/');
     const files = this.opts.files;
     if (e.type === 'dir') {

@@ -22,9 +22,9 @@ export interface BlobChecks {
   deferDamage?: () => void;
   /**
    * The file's owner, mode and times from the structure record (its `path` there): its writer sets
-   * them, and the path goes to ctx.metaDone, which the structure's pass skips.
+   * them, and its line there goes to ctx.metaDone, which the structure's pass skips.
    */
-  meta?: { meta: FileMeta; path: string };
+  meta?: { meta: FileMeta; path: string; line: number };
 }
 
 const NO_CHECKS: BlobChecks = {};
@@ -49,9 +49,13 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
         dry?.add(path, verdict);
         ctx.onFile?.(path);
       }
-      if (f.metaSet === true) ctx.metaDone.add((more.meta as { path: string }).path);
-      // (A file written again at a path whose metadata was set, without it: the structure's pass sets it.)
-      else if (ctx.metaDone.size > 0) ctx.metaDone.delete(more.meta?.path ?? [...dir, f.name].join('/'));
+      const m = more.meta;
+      if (f.metaSet === true && m !== undefined) {
+        ctx.metaDone.add(m.line);
+        if (ctx.metaRedo.size > 0) ctx.metaRedo.delete(m.path);
+      } else if (m !== undefined) ctx.metaDone.delete(m.line);
+      // (A file written again without metadata at a path whose metadata may have been set: the structure's pass sets it.)
+      else if (ctx.metaDone.size > 0) ctx.metaRedo.add([...dir, f.name].join('/'));
       ctx.files++;
       ctx.bytes += f.size;
       ctx.onProgress?.({ files: ctx.files, bytes: ctx.bytes, totalBytes: Math.max(ctx.totalBytes, ctx.bytes) });

@@ -88,7 +88,7 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
           const checks: BlobChecks = { nameOk: (_e, inner) => inner === name, sha256: c.sha256 };
           if (structure !== null) {
             const meta = await structure.metaOf(c.path);
-            if (meta !== null) checks.meta = { meta, path: c.path };
+            if (meta !== null) checks.meta = { meta, path: c.path, line: structure.lineNumber };
           }
           if (claimed !== null) {
             checks.deferDamage = () => {

@@ -31,14 +31,14 @@ export async function applyStructureRecord(ctx: RestoreContext, src: RecordSourc
   // Files whose writer set their metadata are passed over undecoded (and counted); other files'
   // owners, modes and times are set by the pool's threads (if it runs) while the record is read on.
   let setByWriter = 0;
-  const skipFile = ctx.metaDone.size === 0 ? undefined : (path: string): boolean => ctx.metaDone.delete(path) && ++setByWriter > 0;
+  const { metaDone, metaRedo } = ctx;
+  const skipFile = metaDone.size === 0 ? undefined : (line: number, path: string): boolean => metaDone.delete(line) && !(metaRedo.size > 0 && metaRedo.has(path)) && ++setByWriter > 0;
   const structure = await applyStructure(selected(ctx, structureEntries(src, (where, reason) => log.report(where, reason, 'header'), skipFile)), dest, {
     owners: process.getuid?.() === 0,
     report: applyReport(),
     reportLater: () => applyReport(log.place()),
     expectedMissing: (p) => log.has(p) || ctx.packSkipped.has(p) || ctx.incompleteSplits.has(p),
     files: ctx.pool,
-    metaDone: ctx.metaDone,
   });
   structure.files += setByWriter;
   if (missingFiles.size + ctx.incompleteSplits.size > 0) await explainMissing(ctx, missingFiles);

@@ -124,6 +124,11 @@ export class StructureCursor {
     }
   }
 
+  /** The number of the record's line (the header is line 1) whose metadata metaOf returned last. */
+  get lineNumber(): number {
+    return this.read;
+  }
+
   /** Stop reading (the record's file is closed). */
   async close(): Promise<void> {
     await this.lines?.return?.(undefined);
