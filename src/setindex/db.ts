@@ -509,12 +509,7 @@ export class SetIndex {
       this.db.exec('BEGIN');
     }
     const pathId = this.idOf(f.path);
-    let first = Infinity;
-    let last = -Infinity;
-    for (const p of b.parts) {
-      first = Math.min(first, p.volume);
-      last = Math.max(last, p.volume);
-    }
+    const { first, last } = volumeSpan(b.parts);
     if (this.pending.length > 0 && this.pendingBackup !== backup) this.writePending();
     if (this.pending.length === 0) this.nextBlob = ((this.maxBlobId.get() as number | null) ?? 0) + 1;
     this.pendingBackup = backup;
@@ -529,12 +524,7 @@ export class SetIndex {
   /** A stored file's two rows, written now. */
   private writeStored(backup: number, f: { path: string; size: number; mtimeNs: bigint; mode: number }, b: Omit<BlobRow, 'id' | 'holder' | 'holderPath' | 'size'>): number {
     const pathId = this.idOf(f.path);
-    let first = Infinity;
-    let last = -Infinity;
-    for (const p of b.parts) {
-      first = Math.min(first, p.volume);
-      last = Math.max(last, p.volume);
-    }
+    const { first, last } = volumeSpan(b.parts);
     const blob = Number(this.insertBlob.run(backup, pathId, b.sha256, b.crc32, b.method, JSON.stringify(b.parts), first, last).lastInsertRowid);
     this.insertFile.run(backup, pathId, f.size, f.mtimeNs, f.mode, blob, null);
     return blob;
@@ -695,4 +685,15 @@ export class SetIndex {
       .all(...keep, ...keep) as VolumeRef[];
     return rows;
   }
+}
+
+/** The first and last volume a blob's parts lie on (the index's volume_first and volume_last). */
+function volumeSpan(parts: readonly { volume: number }[]): { first: number; last: number } {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const p of parts) {
+    first = Math.min(first, p.volume);
+    last = Math.max(last, p.volume);
+  }
+  return { first, last };
 }
