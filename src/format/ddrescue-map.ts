@@ -22,8 +22,12 @@ export interface RescueMap {
 
 const hex = (n: number): string => `0x${n.toString(16).toUpperCase().padStart(8, '0')}`;
 
-/** The map of a file of `size` bytes whose `bad` ranges (sorted, disjoint) could not be read. */
-export function blocksOf(size: number, bad: readonly { offset: number; length: number }[]): MapBlock[] {
+/**
+ * The map of a file of `size` bytes whose `bad` ranges (sorted by offset) were not read: each with its
+ * `status` ('-' unreadable when none is given, '?' not tried yet), the rest '+'. Where ranges overlap,
+ * the earlier one keeps the bytes.
+ */
+export function blocksOf(size: number, bad: readonly { offset: number; length: number; status?: string }[]): MapBlock[] {
   const out: MapBlock[] = [];
   let at = 0;
   for (const r of bad) {
@@ -31,7 +35,7 @@ export function blocksOf(size: number, bad: readonly { offset: number; length: n
     const end = Math.min(r.offset + r.length, size);
     if (end <= start) continue;
     if (start > at) out.push({ pos: at, size: start - at, status: '+' });
-    out.push({ pos: start, size: end - start, status: '-' });
+    out.push({ pos: start, size: end - start, status: r.status ?? '-' });
     at = end;
   }
   if (at < size) out.push({ pos: at, size: size - at, status: '+' });

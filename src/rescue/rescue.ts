@@ -77,20 +77,7 @@ function within(bad: readonly UnreadableRange[], want: readonly UnreadableRange[
  */
 function mapBlocks(size: number, bad: readonly UnreadableRange[], want: readonly UnreadableRange[], cursor: number): MapBlock[] {
   const untried = want.flatMap((w) => (w.offset + w.length > cursor ? [{ offset: Math.max(w.offset, cursor), length: w.offset + w.length - Math.max(w.offset, cursor) }] : []));
-  if (untried.length === 0) return blocksOf(size, bad);
-  const marked = [...bad.map((r) => ({ ...r, status: '-' })), ...untried.map((r) => ({ ...r, status: '?' }))].sort((x, y) => x.offset - y.offset);
-  const out: MapBlock[] = [];
-  let at = 0;
-  for (const r of marked) {
-    const start = Math.max(r.offset, at);
-    const end = Math.min(r.offset + r.length, size);
-    if (end <= start) continue;
-    if (start > at) out.push({ pos: at, size: start - at, status: '+' });
-    out.push({ pos: start, size: end - start, status: r.status });
-    at = end;
-  }
-  if (at < size) out.push({ pos: at, size: size - at, status: '+' });
-  return out;
+  return blocksOf(size, [...bad, ...untried.map((r) => ({ ...r, status: '?' }))].sort((x, y) => x.offset - y.offset));
 }
 
 /**
