@@ -9,9 +9,9 @@
  * It never reports a problem: at the first thing the walk would report (or bytes it was not shown,
  * read out of order) it stops as `failed`, and the walk runs as ever and says what it is.
  */
-import { CATALOG_SUFFIX, classifyEntryName, isSafeComponent, STRUCTURE_SUFFIX } from '../format/names.js';
+import { classifyEntryName } from '../format/names.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
-import { MAX_DEPTH } from './walk-archive.js';
+import { isRegular, MAX_DEPTH, recordCopyOf } from './walk-archive.js';
 
 /** A pax header's data longer than this is left to the walk (xtar writes a few hundred bytes). */
 const PAX_MAX = 1024 * 1024;
@@ -135,9 +135,9 @@ export class TarTracker {
 
   /** An entry whose header (and pax header) was followed: what walk-archive.ts accepts without a word, else failed. */
   private entry(h: DecodedHeader, dataStart: number, dataEnd: number, next: number, top: boolean): void {
-    if (!(h.typeflag === '0' || h.typeflag === '\0' || h.typeflag === '')) throw new Error('not a regular entry');
+    if (!isRegular(h)) throw new Error('not a regular entry');
     const name = h.name;
-    if (top && isSafeComponent(name) && ((name.endsWith(STRUCTURE_SUFFIX) && name.length > STRUCTURE_SUFFIX.length) || (name.endsWith(CATALOG_SUFFIX) && name.length > CATALOG_SUFFIX.length))) {
+    if (top && recordCopyOf(name) !== null) {
       this.pos = next;
       return;
     }

@@ -74,8 +74,16 @@ export async function nextHeader(r: RandomReader, from: number, end: number): Pr
   return null;
 }
 
-function isRegular(h: DecodedHeader): boolean {
+export function isRegular(h: DecodedHeader): boolean {
   return h.typeflag === '0' || h.typeflag === '\0' || h.typeflag === '';
+}
+
+/** A top-level entry that is a copy of a record (a safe name, something before the suffix): which record, and of what; else null. */
+export function recordCopyOf(name: string): { kind: 'structure' | 'catalog'; of: string } | null {
+  for (const [suffix, kind] of [[STRUCTURE_SUFFIX, 'structure'], [CATALOG_SUFFIX, 'catalog']] as const) {
+    if (name.endsWith(suffix) && isSafeComponent(name) && name.length > suffix.length) return { kind, of: name.slice(0, -suffix.length) };
+  }
+  return null;
 }
 
 function describe(e: unknown): string {
@@ -157,14 +165,11 @@ export async function walkArchive(r: RandomReader, v: ArchiveVisitor): Promise<v
       v.problem(name, `refused an entry of tar type ${JSON.stringify(e.header.typeflag)}`, 'refused');
       continue;
     }
-    for (const [suffix, kind] of [[STRUCTURE_SUFFIX, 'structure'], [CATALOG_SUFFIX, 'catalog']] as const) {
-      if (name.endsWith(suffix) && isSafeComponent(name) && name.length > suffix.length) {
-        await v.record(kind, name.slice(0, -suffix.length), e.dataStart, e.header.size);
-        e = null;
-        break;
-      }
+    const record = recordCopyOf(name);
+    if (record !== null) {
+      await v.record(record.kind, record.of, e.dataStart, e.header.size);
+      continue;
     }
-    if (e === null) continue;
     const kind = classifyEntryName(name);
     if (kind === null) v.problem(name, 'refused a top-level entry that is not the backed-up folder or file', 'refused');
     else await visitEntry(r, e, kind, [], v);
