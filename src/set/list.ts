@@ -105,21 +105,27 @@ export type RecordLines = (path: string, bad: BadLine) => AsyncIterable<string>;
  * `lines`, the catalog is read through it (a drive's failing sectors then cost only their lines).
  */
 export async function listFiles(set: string, backupId: string, glob?: string, report: (p: Problem) => void = () => undefined, lines?: RecordLines): Promise<ListedFile[]> {
+  const out: ListedFile[] = [];
+  for await (const f of eachListedFile(set, backupId, glob, report, lines)) out.push(f);
+  return out;
+}
+
+/** listFiles one file at a time, in the catalog's order: nothing is kept per file (a million files list in flat memory). */
+export async function* eachListedFile(set: string, backupId: string, glob?: string, report: (p: Problem) => void = () => undefined, lines?: RecordLines): AsyncGenerator<ListedFile> {
   const vols = (await setVolumes(resolve(set))).get(backupId) ?? [];
   const newest = vols[vols.length - 1];
-  if (!newest || newest.catalog === null) return [];
+  if (!newest || newest.catalog === null) return;
   // As with --exclude: a pattern without '/' matches the file name at any depth.
   const m = glob === undefined ? null : picomatch(glob, { dot: true });
   const byName = glob !== undefined && !glob.includes('/');
   const match = (p: string): boolean => m === null || m(byName ? p.slice(p.lastIndexOf('/') + 1) : p);
-  const out: ListedFile[] = [];
   const bad = (where: string, reason: string): void => report({ path: where, reason: `${reason}; the files it names there are not listed (xtar verify reads its copy inside the archive)`, kind: 'header' });
   const path = newest.catalog;
   for await (const c of catalogLines({ path, label: path, ...(lines === undefined ? {} : { lines: (b: BadLine) => lines(path, b) }) }, bad)) {
     if ('skipped' in c) continue;
     const rel = c.path.slice(c.path.indexOf('/') + 1);
     if (!match(c.path) && !match(rel)) continue;
-    out.push({ path: c.path, size: c.size, volumes: [...new Set(c.parts.map((p) => p.volume))], ...(c.backup === undefined ? {} : { backup: c.backup }) });
+    const one = c.parts.length === 1 ? c.parts[0] : undefined;
+    yield { path: c.path, size: c.size, volumes: one !== undefined ? [one.volume] : [...new Set(c.parts.map((p) => p.volume))], ...(c.backup === undefined ? {} : { backup: c.backup }) };
   }
-  return out;
 }

@@ -1,5 +1,5 @@
 /** `xtar list SET [--files [GLOB]] [--obsolete]`: call the set listing and the index, render backups and volumes. */
-import { listFiles, listSet } from '../../set/list.js';
+import { eachListedFile, listFiles, listSet, type ListedFile } from '../../set/list.js';
 import type { BadLine } from '../../set/read-records.js';
 import { narrowedLines, ReadSession, type ReadPolicy } from '../../unpack/random-reader.js';
 import { obsoleteVolumes } from '../../setindex/obsolete.js';
@@ -37,8 +37,9 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
   // The catalog is read through a reader that narrows a failing read down to sectors: a scratched disc costs only the lines on them.
   const session = new ReadSession(a.read);
   const lines = (path: string, bad: BadLine): AsyncIterable<string> => narrowedLines(path, path, session, bad);
-  if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob, report, lines));
   if (a.json) {
+    // (--json prints one object, so its file list is held whole; the text listing below streams.)
+    if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob, report, lines));
     printJson(io, 'list', {
       backups: backups.map((b) => ({
         id: b.id,
@@ -64,13 +65,25 @@ export async function runList(a: ListArgs, io: Io): Promise<number> {
     // As pack's summary: the archive, and the whole folder the disc must hold (the records beside the archive).
     for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: archive ${humanBytes(v.archiveBytes)}, folder ${humanBytes(v.bytes)} (records ${humanBytes(v.recordBytes)}), ${v.files} files  ${v.path}\n`);
     if (b.volumeCount !== null && b.volumeCount > b.volumes.length) io.stdout.write(`  missing: volume(s) ${missing(b.volumeCount, b.volumes.map((v) => v.volume)).join(', ')}\n`);
-    for (const f of files.get(b.id) ?? []) {
-      const where = `${f.backup === undefined ? '' : `${f.backup} `}${f.volumes.join('+')}`;
-      io.stdout.write(`    ${where.padStart(5)}  ${f.path}\n`);
-    }
+    if (withFiles) await writeFiles(io, eachListedFile(a.set, b.id, glob, report, lines));
   }
   printProblems(io, problems);
   return statusFor(problems.length);
+}
+
+/** The file lines of one backup, as the catalog names them: written as read, waiting while stdout's buffer is full (a million lines never sit in memory). */
+async function writeFiles(io: Io, files: AsyncIterable<ListedFile>): Promise<void> {
+  let chunk = '';
+  for await (const f of files) {
+    const where = `${f.backup === undefined ? '' : `${f.backup} `}${f.volumes.join('+')}`;
+    chunk += `    ${where.padStart(5)}  ${f.path}\n`;
+    if (chunk.length >= 64 * 1024) {
+      const room = io.stdout.write(chunk);
+      chunk = '';
+      if (!room) await new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
+    }
+  }
+  if (chunk !== '') io.stdout.write(chunk);
 }
 
 function missing(count: number, present: number[]): number[] {
