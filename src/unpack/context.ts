@@ -3,7 +3,7 @@
  * problem log, the counts, and what one stage leaves for the next. The stages themselves live in
  * their own modules (restore-by-catalog.ts, restore-by-walk.ts, ...).
  */
-import { TarTracker } from './tar-tracker.js';
+import { OffsetTally, TarTracker } from './tar-tracker.js';
 import type { StructureFacts, OwnCatalogs } from './choose-records.js';
 import type { ExtractPool } from './extract-pool.js';
 import type { SplitFile } from './join-splits.js';
@@ -38,7 +38,8 @@ export class BlobKeySet {
   private n = 0;
   private readonly others = new Set<number | string>();
 
-  add(key: number | string): void {
+  /** Whether `key` was not in the set yet. */
+  add(key: number | string): boolean {
     if (typeof key === 'number' && (this.n === 0 || key > (this.keys[this.n - 1] as number))) {
       if (this.n === this.keys.length) {
         const grown = new Float64Array(Math.max(1024, this.keys.length * 2));
@@ -46,7 +47,11 @@ export class BlobKeySet {
         this.keys = grown;
       }
       this.keys[this.n++] = key;
-    } else if (!this.has(key)) this.others.add(key);
+      return true;
+    }
+    if (this.has(key)) return false;
+    this.others.add(key);
+    return true;
   }
 
   has(key: number | string): boolean {
@@ -144,6 +149,8 @@ export class RestoreContext {
 
   /** Blobs restored by a catalog, by blobKey (the tar walk skips them). */
   readonly restored = new BlobKeySet();
+  /** The offsets in `restored`, per volume, tallied: compared with each volume's TarTracker (restore-by-walk.ts). */
+  readonly restoredTally = new Map<number, OffsetTally>();
   /**
    * Files whose owner, mode and times were set as they were written (from the structure record), by
    * the number of their line there: the structure's pass leaves them be. A bit per line, not a path
@@ -187,6 +194,20 @@ export class RestoreContext {
     this.facts = facts;
     this.present = new Set(volumes.map((v) => v.volume).filter((n): n is number => n !== null));
     this.missingVolumes = expected === null ? [] : Array.from({ length: expected }, (_, i) => i + 1).filter((n) => !this.present.has(n));
+  }
+
+  /** Note the blob at `offset` of `volume` restored by a catalog (false: it was already). */
+  addRestored(volume: number, offset: number): boolean {
+    if (!this.restored.add(blobKey(volume, offset))) return false;
+    let t = this.restoredTally.get(volume);
+    if (t === undefined) this.restoredTally.set(volume, (t = new OffsetTally()));
+    t.add(offset);
+    return true;
+  }
+
+  /** Take back addRestored (a hinted blob that failed where its catalog said: the walk is to find it). */
+  deleteRestored(volume: number, offset: number): void {
+    if (this.restored.delete(blobKey(volume, offset))) this.restoredTally.get(volume)?.remove(offset);
   }
 
   /** Open a reader on each volume. */

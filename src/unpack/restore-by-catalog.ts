@@ -5,7 +5,7 @@
  * choose-records.ts's choice; files held by earlier backups are restore-referenced.ts's.
  */
 import { catalogSource } from './choose-records.js';
-import { blobKey, type RestoreContext } from './context.js';
+import type { RestoreContext } from './context.js';
 import type { BlobPart } from '../format/records.js';
 import { concatOf, sliceOf } from './extract.js';
 import type { RandomReader } from './random-reader.js';
@@ -62,12 +62,10 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
           const last = c.parts[c.parts.length - 1];
           if (last === undefined || last.volume !== number) continue;
           // Hints: the blobs this line claims first (another line may rightly claim one it points to wrongly).
-          const claimed: (number | string)[] | null = hint ? [] : null;
+          const claimed: BlobPart[] | null = hint ? [] : null;
           let missing = false;
           for (const p of c.parts) {
-            const key = blobKey(p.volume, p.offset);
-            if (claimed !== null && !ctx.restored.has(key)) claimed.push(key);
-            ctx.restored.add(key);
+            if (ctx.addRestored(p.volume, p.offset)) claimed?.push(p);
             missing ||= !byVolume.has(p.volume);
           }
           const comps = c.path.split('/');
@@ -92,7 +90,7 @@ export async function restoreByCatalog(ctx: RestoreContext): Promise<boolean> {
           }
           if (claimed !== null) {
             checks.deferDamage = () => {
-              for (const key of claimed) ctx.restored.delete(key);
+              for (const p of claimed) ctx.deleteRestored(p.volume, p.offset);
               untrust.add(number);
             };
           }

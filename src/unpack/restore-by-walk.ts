@@ -59,7 +59,7 @@ async function accountedFor(ctx: RestoreContext, i: number, number: number, cata
   } finally {
     r.track(null);
   }
-  const clean = t.state === 'complete' && t.covered >= r.size && (ctx.reads.bad.get(r.path)?.length ?? 0) === 0 && t.blobs.every((s) => ctx.restored.has(blobKey(number, s)));
+  const clean = t.state === 'complete' && t.covered >= r.size && (ctx.reads.bad.get(r.path)?.length ?? 0) === 0 && t.blobs.equals(ctx.restoredTally.get(number));
   if (clean) ctx.walkSkipped++;
   return clean;
 }

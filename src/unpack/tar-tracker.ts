@@ -16,6 +16,48 @@ import { isRegular, MAX_DEPTH, recordCopyOf } from './walk-archive.js';
 /** A pax header's data longer than this is left to the walk (xtar writes a few hundred bytes). */
 const PAX_MAX = 1024 * 1024;
 
+/** murmur3's finalizer: a 32-bit number's bits all mixed into each of the result's. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A multiset of blob offsets (of one volume) as its size and two order-free 32-bit sums of their
+ * mixed bits: 12 bytes for any number of blobs. Two tallies are equal when they hold the same offsets
+ * — or, by chance, about once in 2^64 — so the tar tracker and the catalog restore compare what they
+ * saw without a list of offsets per file.
+ */
+export class OffsetTally {
+  count = 0;
+  private a = 0;
+  private b = 0;
+
+  add(offset: number): void {
+    this.count++;
+    this.mix(offset, 1);
+  }
+
+  remove(offset: number): void {
+    this.count--;
+    this.mix(offset, -1);
+  }
+
+  equals(o: OffsetTally | undefined): boolean {
+    return o === undefined ? this.count === 0 : this.count === o.count && this.a === o.a && this.b === o.b;
+  }
+
+  private mix(offset: number, sign: 1 | -1): void {
+    const lo = offset >>> 0;
+    const hi = Math.floor(offset / 2 ** 32) >>> 0;
+    const h1 = fmix32(lo ^ fmix32(hi + 0x9e3779b9));
+    const h2 = fmix32(h1 ^ Math.imul(hi ^ 0x27d4eb2f, 0x165667b1) ^ (lo >>> 7));
+    this.a = (this.a + sign * h1) >>> 0;
+    this.b = (this.b + sign * h2) >>> 0;
+  }
+}
+
 interface Level {
   /** Where this nested tar's bytes end. */
   end: number;
@@ -36,8 +78,8 @@ export class TarTracker {
   private readonly levels: Level[] = [];
   /** A pax header read, waiting for the entry it describes. */
   private pax: Map<string, string> | null = null;
-  /** The data offsets of every blob and part entry followed (their blobKey offsets). */
-  readonly blobs: number[] = [];
+  /** The data offsets of every blob and part entry followed (their blobKey offsets), tallied: no list per file. */
+  readonly blobs = new OffsetTally();
   state: 'running' | 'complete' | 'failed' = 'running';
 
   constructor(readonly size: number) {}
@@ -149,7 +191,7 @@ export class TarTracker {
       this.pos = dataStart;
       return;
     }
-    this.blobs.push(dataStart);
+    this.blobs.add(dataStart);
     this.pos = next;
   }
 }

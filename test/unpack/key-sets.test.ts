@@ -38,3 +38,34 @@ describe('LineSet', () => {
     assert.ok(!s.has(32) && s.has(31) && s.has(33));
   });
 });
+
+describe('OffsetTally', () => {
+  it('is equal to another exactly when they hold the same offsets, whatever the order of adds and removes', async () => {
+    const { OffsetTally } = await import('../../src/unpack/tar-tracker.js');
+    const offsets = Array.from({ length: 5000 }, (_, i) => 512 + i * 1536 + (i % 7 === 0 ? 2 ** 40 : 0));
+    const a = new OffsetTally();
+    const b = new OffsetTally();
+    for (const o of offsets) a.add(o);
+    for (const o of [...offsets].reverse()) b.add(o);
+    assert.ok(a.equals(b) && b.equals(a));
+    // One offset missing, one moved by a block, one swapped for another: never equal.
+    b.remove(offsets[17] as number);
+    assert.ok(!a.equals(b));
+    b.add((offsets[17] as number) + 512);
+    assert.ok(!a.equals(b), 'same count, one offset moved');
+    b.remove((offsets[17] as number) + 512);
+    b.add(offsets[17] as number);
+    assert.ok(a.equals(b), 'removed and added back');
+    // Every single offset out of 5,000 changed tells the tallies apart.
+    for (const [i, o] of offsets.entries()) {
+      if (i % 50 !== 0) continue;
+      b.remove(o);
+      b.add(o + 1024);
+      assert.ok(!a.equals(b), `offset ${o} moved`);
+      b.remove(o + 1024);
+      b.add(o);
+    }
+    assert.ok(new OffsetTally().equals(undefined));
+    assert.ok(!a.equals(undefined));
+  });
+});
