@@ -1,8 +1,9 @@
 /**
  * Activity: a disk's files grouped by when they changed. Files sorted by mtime form a cluster while
- * the gap to the next file is at most the radius. Two passes over the tree keep memory to the mtimes
- * (8 bytes a file) plus what is shown: the first pass finds the cluster boundaries, the second
- * gathers counts, bytes, busiest folders and the files to show. Rendering is in render.ts.
+ * the gap to the next file is at most the radius. Two passes over the tree keep memory to a bucket
+ * per radius of time that holds a change (not a number per file) plus what is shown: the first pass
+ * finds the cluster boundaries, the second gathers counts, bytes, busiest folders (a count per folder
+ * of a cluster) and the files to show. Rendering is in render.ts.
  */
 import { walkFilesSync } from '../scan/quick-walk.js';
 import type { SelectionOptions } from '../scan/select.js';
@@ -36,17 +37,49 @@ export interface Cluster {
   paths: ActivityFile[];
 }
 
+/**
+ * The clusters' boundaries, gathered one time at a time in memory bounded by the span of the times
+ * over the radius, not by their number: the times are put in buckets one radius wide, each keeping
+ * only its oldest and newest. Two times in one bucket are less than a radius apart (one cluster); a
+ * bucket joins the next non-empty one when it is the very next and the gap between its newest and
+ * that one's oldest is at most the radius — two buckets further apart are more than a radius apart.
+ */
+export class ClusterBuckets {
+  private readonly buckets = new Map<number, [number, number]>();
+
+  constructor(private readonly radiusMs: number) {}
+
+  private keyOf(t: number): number {
+    return this.radiusMs > 0 ? Math.floor(t / this.radiusMs) : t;
+  }
+
+  add(t: number): void {
+    const k = this.keyOf(t);
+    const b = this.buckets.get(k);
+    if (b === undefined) this.buckets.set(k, [t, t]);
+    else if (t < b[0]) b[0] = t;
+    else if (t > b[1]) b[1] = t;
+  }
+
+  /** Sorted boundaries: [start, end] pairs, oldest first. */
+  bounds(): [number, number][] {
+    const keys = Float64Array.from(this.buckets.keys()).sort();
+    const out: [number, number][] = [];
+    for (const k of keys) {
+      const [lo, hi] = this.buckets.get(k) as [number, number];
+      const last = out[out.length - 1];
+      if (last !== undefined && lo - last[1] <= this.radiusMs) last[1] = hi;
+      else out.push([lo, hi]);
+    }
+    return out;
+  }
+}
+
 /** Sorted boundaries of the clusters of these times: [start, end] pairs, oldest first. */
 export function clusterBounds(times: Float64Array, radiusMs: number): [number, number][] {
-  const sorted = Float64Array.from(times).sort();
-  const out: [number, number][] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const t = sorted[i] as number;
-    const last = out[out.length - 1];
-    if (last !== undefined && t - last[1] <= radiusMs) last[1] = t;
-    else out.push([t, t]);
-  }
-  return out;
+  const b = new ClusterBuckets(radiusMs);
+  for (const t of times) b.add(t);
+  return b.bounds();
 }
 
 /** Index of the cluster holding time t (bounds sorted oldest first), by binary search. */
@@ -93,19 +126,11 @@ function keepNewest(kept: ActivityFile[], f: ActivityFile, limit: number): void 
 export async function clusterFiles(source: FileSource, o: ClusterOptions): Promise<Cluster[]> {
   const since = o.sinceMs ?? -Infinity;
   // Pass 1: the times alone.
-  let times = new Float64Array(1024);
-  let n = 0;
+  const buckets = new ClusterBuckets(o.radiusMs);
   await source((f) => {
-    if (f.mtimeMs < since) return;
-    if (n === times.length) {
-      const bigger = new Float64Array(times.length * 2);
-      bigger.set(times);
-      times = bigger;
-    }
-    times[n++] = f.mtimeMs;
+    if (f.mtimeMs >= since) buckets.add(f.mtimeMs);
   });
-  const bounds = clusterBounds(times.subarray(0, n), o.radiusMs);
-  times = new Float64Array(0);
+  const bounds = buckets.bounds();
   // Pass 2: what each cluster holds.
   const acc = bounds.map(() => ({ files: 0, bytes: 0, dirs: new Map<string, number>(), paths: [] as ActivityFile[] }));
   await source((f) => {

@@ -33,3 +33,28 @@ describe('clustering by mtime', () => {
     assert.deepEqual([...paths].sort(comparePreorder), ['a', 'a/a', 'a/b', 'a/b/c', 'a.c', 'b']);
   });
 });
+
+describe('ClusterBuckets', () => {
+  it('finds the clusters a sort of every time finds, keeping a bucket per radius that holds a change', async () => {
+    const { ClusterBuckets } = await import('../../src/activity/cluster.js');
+    const { mulberry32 } = await import('../helpers/prng.js');
+    const rand = mulberry32(21);
+    for (const radius of [0, 1, 1000, 3_600_000]) {
+      const times = Array.from({ length: 3000 }, () => Math.floor(rand() * 200 * 3_600_000) + (rand() < 0.3 ? radius : 0));
+      const sorted = [...times].sort((a, b) => a - b);
+      const want: [number, number][] = [];
+      for (const t of sorted) {
+        const last = want[want.length - 1];
+        if (last !== undefined && t - last[1] <= radius) last[1] = t;
+        else want.push([t, t]);
+      }
+      const b = new ClusterBuckets(radius);
+      for (const t of times) b.add(t);
+      assert.deepEqual(b.bounds(), want, `radius ${radius}`);
+      // A gap of exactly the radius joins, one more splits, across a bucket's edge.
+      const edge = new ClusterBuckets(1000);
+      for (const t of [999, 1999, 3000]) edge.add(t);
+      assert.deepEqual(edge.bounds(), [[999, 1999], [3000, 3000]]);
+    }
+  });
+});
