@@ -55,8 +55,8 @@ async function main(): Promise<number> {
     results.push(await measureTree(tree, path.join(work, `run-${n}`), path.resolve(values.xtar), ops, log));
   }
   const [small, big] = results;
-  log(`\n| command | ${sizes.map((n) => `${n} files: s, MiB`).join(' | ')} | time ratio | RSS ratio |`);
-  log('|---|---|---|---|---|');
+  log(`\n| command | ${sizes.map((n) => `${n} files: s, MiB`).join(' | ')} | wall ratio | CPU ratio | RSS ratio |`);
+  log('|---|---|---|---|---|---|');
   let failed = false;
   for (const op of ops) {
     const a = small?.find((r) => r.op === op);
@@ -64,10 +64,11 @@ async function main(): Promise<number> {
     if (!a || !b) continue;
     const rss = b.m.maxRssKiB / a.m.maxRssKiB;
     const t = b.m.wallS / a.m.wallS;
+    const cpu = (b.m.userS + b.m.sysS) / (a.m.userS + a.m.sysS);
     const over = CHECKED.includes(op) && rss > 1 + ALLOWED_GROWTH;
     if (over || (CHECKED.includes(op) && (a.code > 1 || b.code > 1))) failed = true;
-    const cell = (r: ScaleResult): string => `${fmtNum(r.m.wallS, 1)} s, ${fmtNum(r.m.maxRssKiB / 1024, 1)} MiB`;
-    log(`| ${op} | ${cell(a)} | ${cell(b)} | ${fmtNum(t)} | ${fmtNum(rss)}${over ? ' OVER' : ''} |`);
+    const cell = (r: ScaleResult): string => `${fmtNum(r.m.wallS, 1)} s (${fmtNum(r.m.userS + r.m.sysS, 1)} s CPU), ${fmtNum(r.m.maxRssKiB / 1024, 1)} MiB`;
+    log(`| ${op} | ${cell(a)} | ${cell(b)} | ${fmtNum(t)} | ${fmtNum(cpu)} | ${fmtNum(rss)}${over ? ' OVER' : ''} |`);
   }
   log(failed ? `\nFAIL: unpack's or verify's peak RSS grew more than ${ALLOWED_GROWTH * 100}% (or a command failed)` : '\nok: unpack and verify within bounds');
   return failed ? 1 : 0;
