@@ -993,6 +993,11 @@ async function main(): Promise<void> {
     if (!opts.quick) await saveStore(store);
     process.stdout.write(`\n${renderCorpus(r, false)}\n\n`);
   }
+  if (opts.corpora.length === 0) {
+    // (--corpus million alone: bench/RESULTS.md is left as it is.)
+    if (opts.million) await benchMillion(opts, tools, log);
+    return;
+  }
   process.stdout.write(`Targets (all stored results):\n\n${renderTargets(store.corpora, false)}\n\n`);
   const md = renderMarkdown(store.corpora, machine, command);
   const mdFile = opts.quick ? path.join(opts.work, 'RESULTS-quick.md') : RESULTS_MD;
