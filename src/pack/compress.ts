@@ -13,7 +13,7 @@ import { entryErrorMessage } from '../errors.js';
 import { encodeLocalHeader, encodeTrailer, needsZip64, PROBE_BYTES, probeCompressible, type ZipEntryInfo } from '../format/zip.js';
 import type { ChunkTask, CompressBatchResult, CompressJob, CompressTask, GzipTask } from '../worker/compress-worker.js';
 import { encodeBatch, JOB_FAILED, JOB_SAME, RESULT_NUMBERS, SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
-import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
+import { keepYoungGenerationSmall, TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import type { MemberMaker } from './gzip-record.js';
 import type { OutputFile } from './output-file.js';
 
@@ -122,6 +122,8 @@ export class CompressPool {
   constructor(readonly level: number, threads: number = availableParallelism()) {
     const n = Math.max(1, threads);
     this.pool = new Piscina(workerPoolOptions(new URL('../worker/compress-worker.js', import.meta.url), n, WORKER_YOUNG_GENERATION_MB));
+    // (Each thread's start undoes it: see keepYoungGenerationSmall.)
+    for (const t of this.pool.threads) t.once('online', keepYoungGenerationSmall);
     this.enough = n * TASKS_PER_WORKER;
   }
 
