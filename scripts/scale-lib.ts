@@ -117,9 +117,10 @@ export async function measureTree(
     if (!ops.includes(op)) continue;
     if (op === 'tar -xzf' && !ops.includes('tar -czf')) continue;
     const [cmd, args] = commands[op];
-    // (A million tiny files restored take ~4 GiB of RAM disk, a page each: xtar's restore is gone before tar's is made.)
-    if (op === 'tar -xzf') await rm(dest, { recursive: true, force: true });
     const r = await runTimed(cmd, args);
+    // (A million tiny files restored take ~4 GiB of RAM disk, a page each: xtar's restore goes once
+    // expand-structure, the last command to use it, is done; tar's before the next tree.)
+    if (op === 'expand-structure') await rm(dest, { recursive: true, force: true });
     out.push({ op, code: r.code, m: r.m, stderr: r.stderr });
     const flag = r.code === 0 ? '' : `  EXIT ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`;
     log(
