@@ -1,5 +1,5 @@
 /** Many tiny files: the deterministic trees of `npm run memory-scaling` and bench's `million` corpus, and every xtar command run over one, timed with its peak RSS. */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mulberry32 } from './prng.js';
 import { fmtNum, freshDir, runTimed, type Log, type Measure } from './bench-lib.js';
@@ -26,7 +26,7 @@ export async function ensureTinyTree(dir: string, files: number, log: Log): Prom
   const want = { files, version: TINY_TREE_VERSION, seed: TINY_TREE_SEED };
   try {
     const got = JSON.parse(await readFile(marker, 'utf8')) as typeof want;
-    if (got.files === files && got.version === TINY_TREE_VERSION) {
+    if (got.files === files && got.version === TINY_TREE_VERSION && (await stat(dir)).isDirectory()) {
       log(`tree ${dir}: reusing (${files} files)`);
       return;
     }
