@@ -454,6 +454,26 @@ function listCommand(y: Argv): Argv {
   );
 }
 
+/** `xtar prune`: its options, examples and handler. */
+function pruneCommand(y: Argv): Argv {
+  return y.command(
+    'prune <set>',
+    'delete the volumes no kept backup needs (on disc or in object storage), naming each',
+    (y) =>
+      common(y)
+        .positional('set', { type: 'string', demandOption: true, describe: 'the set folder, or s3://BUCKET/PREFIX' })
+        .option('keep', { type: 'number', default: 1, describe: 'keep what the last K backups of each folder need (as list --obsolete --keep K)' })
+        .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'only name the volumes that would be deleted' })
+        .example('$0 prune /media/backup --keep 3 --dry-run', 'which volumes the last 3 backups of each folder do not need')
+        .example('$0 prune s3://backups/photos --keep 7', 'delete them from the bucket')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runPrune } = await import('./commands/prune.js');
+      status = await runPrune({ set: a.set as string, keep: a.keep, dryRun: a.dryRun, json: a.json, quiet: a.quiet }, io);
+    },
+  );
+}
+
 /** `xtar index`: its options, examples and handler. */
 function indexCommand(y: Argv): Argv {
   return y.command(
@@ -483,6 +503,7 @@ const COMMANDS: [name: string, add: (y: Argv) => Argv][] = [
   ['activity', activityCommand],
   ['list', listCommand],
   ['index', indexCommand],
+  ['prune', pruneCommand],
 ];
 
 /** `xtar help [COMMAND]` is `xtar [COMMAND] --help`, as in git and npm. */

@@ -9,6 +9,9 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { RemoteSet } from '../set/remote-set.js';
 import { INDEX_FILE } from '../setindex/db.js';
+import { indexCoversVolumes } from '../setindex/covers.js';
+import { lockSet } from '../set/lock.js';
+import { prepareSet } from '../set/prepare-set.js';
 import { isUrl, parseStoreUrl } from '../store/s3-url.js';
 
 export interface RemoteOptions {
@@ -38,7 +41,15 @@ export async function withRemoteSet<O extends RemoteOptions, T>(opts: O, fn: (o:
   try {
     await remote.takeLock();
     try {
-      for (const gone of await remote.cleanupLeftovers()) opts.onNote?.(`removed what an interrupted pack left: ${gone}`);
+      const note = opts.onNote ?? ((): void => undefined);
+      for (const gone of await remote.cleanupLeftovers()) note(`removed what an interrupted pack left: ${gone}`);
+      await prepareSet(remote.local);
+      const unlock = await lockSet(remote.local);
+      try {
+        await indexCoversVolumes(remote.local, note);
+      } finally {
+        await unlock();
+      }
       const r = await fn({ ...opts, out: remote.local, remote });
       await remote.uploadIndex(INDEX_FILE);
       return presentRemote(r, remote);

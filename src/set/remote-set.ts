@@ -209,6 +209,13 @@ export class RemoteSet {
     return names;
   }
 
+  /** Delete a volume from the bucket (prune) and from the cache: what was deleted, by URL. */
+  async dropVolume(vol: string): Promise<string[]> {
+    const names = await this.removeVolume(vol);
+    await rm(join(this.local, vol), { recursive: true, force: true });
+    return names.map((n) => this.store.url(n));
+  }
+
   /** What a pack that was killed left: multipart uploads in progress, and volumes without volume.json. Removed; their names returned. */
   async cleanupLeftovers(): Promise<string[]> {
     const gone: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * Sets in S3-compatible object storage, against a real OpenStack Swift with s3api that the test
  * starts on loopback (test/helpers/swift-server.ts; once for the file): pack, list, verify, full and
- * partial unpack, an incremental chain; the archive in the bucket byte for byte the one a pack to a
+ * partial unpack, an incremental chain, list --obsolete and prune; the archive in the bucket byte for byte the one a pack to a
  * folder writes; a one-file restore that fetches exactly its blob; throttling (503 SlowDown) retried;
  * wrong credentials, a missing bucket and an unknown scheme refused before anything is written; the
  * server killed mid-upload (no volume appears; the next pack removes what was left and succeeds).
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { xtar, type CliResult } from '../helpers/cli.js';
 import { FlakyProxy } from '../helpers/flaky-proxy.js';
 import { SWIFT_ACCESS_KEY, SWIFT_SECRET_KEY, SwiftServer, swiftUnavailable } from '../helpers/swift-server.js';
@@ -126,6 +126,54 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     ok(await run(['unpack', `s3://${BUCKET}/chain`, '--dest', join(work, 'chain-out')], other), 'unpack newest');
     assert.equal(await readFile(join(work, 'chain-out', 'docs', 'a.txt'), 'utf8'), 'second version\n');
     assert.ok((await readFile(join(work, 'chain-out', 'docs', 'b.txt'))).equals(seededText(5, 20_000)));
+    const rebuilt = ok(await run(['index', 'rebuild', `s3://${BUCKET}/chain`], other), 'index rebuild');
+    assert.match(rebuilt.stdout, /rebuilt s3:\/\/xtar-tests\/chain\/xtar-index\.sqlite from 2 backup\(s\)/);
+  });
+
+  it('an index in the bucket that lacks a backup (packed elsewhere, its upload lost) is rebuilt from the volumes before a pack plans on it', async () => {
+    const src = join(work, 'stale', 'docs');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'a.txt'), 'v1\n');
+    ok(await run(['pack', src, '--out', `s3://${BUCKET}/stale`]), 'pack 1');
+    const older = await getObject('stale/xtar-index.sqlite');
+    await new Promise((r) => setTimeout(r, 1100));
+    await writeFile(join(src, 'a.txt'), 'v2\n');
+    const second = ok(await run(['pack', src, '--out', `s3://${BUCKET}/stale`]), 'pack 2');
+    const id2 = /backup (\d{8}T\d{6}Z)/.exec(second.stdout)?.[1];
+    assert.ok(id2 !== undefined, second.stdout);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'stale/xtar-index.sqlite', Body: older }));
+    await new Promise((r) => setTimeout(r, 1100));
+    await writeFile(join(src, 'a.txt'), 'v3\n');
+    const third = ok(await run(['pack', src, '--out', `s3://${BUCKET}/stale`], { XDG_CACHE_HOME: join(work, 'cache-stale') }), 'pack 3 from another machine');
+    assert.match(third.stderr, new RegExp(`did not know backup\\(s\\) ${id2}`));
+    assert.match(third.stdout, new RegExp(`incremental backup \\S+ on ${id2}`));
+  });
+
+  it('list --obsolete and prune on an s3:// set: named, --dry-run deletes nothing, prune deletes exactly those objects', async () => {
+    const src = join(work, 'pruned', 'notes');
+    await mkdir(src, { recursive: true });
+    for (const [i, text] of ['v1\n', 'v2\n'].entries()) {
+      await writeFile(join(src, 'n.txt'), text);
+      ok(await run(['pack', src, '--out', `s3://${BUCKET}/pruned`, '--mode', 'full']), `pack ${i}`);
+      if (i === 0) await new Promise((r) => setTimeout(r, 1100));
+    }
+    const vols = (await keys('pruned')).filter((k) => k.endsWith('/volume.json')).map((k) => k.slice(0, -'/volume.json'.length)).sort();
+    assert.equal(vols.length, 2);
+    const obsolete = ok(await run(['list', `s3://${BUCKET}/pruned`, '--obsolete']), 'list --obsolete');
+    assert.match(obsolete.stdout, new RegExp(`1 volume\\(s\\).*\\n  ${vols[0]}`));
+    const before = await keys('pruned');
+    const dry = ok(await run(['prune', `s3://${BUCKET}/pruned`, '--dry-run']), 'prune --dry-run');
+    assert.match(dry.stdout, new RegExp(`would delete s3://${BUCKET}/pruned/${vols[0]} `));
+    assert.deepEqual(await keys('pruned'), before);
+    const p = ok(await run(['prune', `s3://${BUCKET}/pruned`]), 'prune');
+    assert.match(p.stdout, new RegExp(`deleting s3://${BUCKET}/pruned/${vols[0]} `));
+    const after = await keys('pruned');
+    assert.deepEqual(after, before.filter((k) => !k.startsWith(`${vols[0]}/`)));
+    // Another machine sees the pruned set: the index uploaded says so, the newest backup restores.
+    const other = { XDG_CACHE_HOME: join(work, 'cache-pruned') };
+    assert.match(ok(await run(['prune', `s3://${BUCKET}/pruned`, '--dry-run'], other), 'prune again').stdout, /nothing to delete/);
+    ok(await run(['unpack', `s3://${BUCKET}/pruned`, '--dest', join(work, 'pruned-out')], other), 'unpack');
+    assert.equal(await readFile(join(work, 'pruned-out', 'notes', 'n.txt'), 'utf8'), 'v2\n');
   });
 
   it('throttling (503 SlowDown) is retried with backoff: pack and unpack succeed through it', async () => {

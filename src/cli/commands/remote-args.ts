@@ -5,6 +5,9 @@
  */
 import { OpenedSets } from '../../set/remote-set.js';
 import { INDEX_FILE } from '../../setindex/db.js';
+import { indexCoversVolumes } from '../../setindex/covers.js';
+import { lockSet } from '../../set/lock.js';
+import { setVolumes } from '../../set/locate.js';
 import type { Io } from '../output/render.js';
 
 /** Run `fn` with the arguments that are s3:// sets replaced by their cache folders, its output showing the URLs. */
@@ -12,6 +15,16 @@ export async function withSets<T>(args: readonly string[], io: Io, fn: (paths: s
   const sets = await OpenedSets.open(args, { indexFile: INDEX_FILE });
   if (sets.remotes.length === 0) return fn([...args], io, sets);
   try {
+    // The index fetched may not know a backup packed elsewhere: made again from the volumes, said on stderr.
+    for (const r of sets.remotes) {
+      if ((await setVolumes(r.local)).size === 0) continue;
+      const unlock = await lockSet(r.local);
+      try {
+        await indexCoversVolumes(r.local, (line) => io.stderr.write(`xtar: ${sets.show(line)}\n`));
+      } finally {
+        await unlock();
+      }
+    }
     return await fn(sets.paths(args), { stdout: showing(io.stdout, sets), stderr: showing(io.stderr, sets) }, sets);
   } finally {
     sets.close();
