@@ -14,12 +14,12 @@
  * lease; see `takeLock`.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SetBusyError } from '../errors.js';
-import { ARCHIVE_SUFFIX, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_MANIFEST } from '../format/layout.js';
+import { ARCHIVE_SUFFIX, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_MANIFEST, VOLUME_STRUCTURE } from '../format/layout.js';
 import { MultipartWriter } from '../store/multipart-writer.js';
 import { ObjectStore, type StoredObject } from '../store/object-store.js';
 import { registerRemoteFile, remoteFileAt } from '../store/remote-files.js';
@@ -149,8 +149,11 @@ export class RemoteSet {
       const tmp = join(this.local, `${PARTIAL_PREFIX}fetch-${vol}`);
       await rm(tmp, { recursive: true, force: true });
       await mkdir(tmp);
+      const manifestBytes = (await this.store.get(`${vol}/${VOLUME_MANIFEST}`)) ?? Buffer.alloc(0);
       for (const f of files) {
         if (f === archive) await standIn(join(tmp, f.name), f.size);
+        else if (f.name === VOLUME_MANIFEST) await writeFile(join(tmp, f.name), manifestBytes);
+        else if (f.name === VOLUME_STRUCTURE && (await this.sameStructure(vol, manifestBytes, f.size, join(tmp, f.name)))) continue;
         else await writeFile(join(tmp, f.name), (await this.store.get(`${vol}/${f.name}`)) ?? '');
       }
       await rm(dir, { recursive: true, force: true });
@@ -161,6 +164,26 @@ export class RemoteSet {
       if ((await stat(path).catch(() => null))?.size !== archive.size) await standIn(path, archive.size);
       registerRemoteFile(path, { store: this.store, name: `${vol}/${archive.name}`, size: archive.size });
     }
+  }
+
+  /**
+   * Every volume of a backup carries the same structure record (on disc, hard links to one file): one
+   * already cached whose volume.json names the same digest and size is linked at `to`, not fetched again.
+   */
+  private async sameStructure(vol: string, manifest: Buffer, size: number, to: string): Promise<boolean> {
+    const digest = structureDigest(manifest);
+    const backup = parseVolumeName(vol)?.backupId;
+    if (digest === undefined || backup === undefined) return false;
+    for (const other of await readdir(this.local)) {
+      if (other === vol || parseVolumeName(other)?.backupId !== backup) continue;
+      const theirs = await readFile(join(this.local, other, VOLUME_MANIFEST)).catch(() => null);
+      if (theirs === null || structureDigest(theirs) !== digest) continue;
+      const from = join(this.local, other, VOLUME_STRUCTURE);
+      if ((await stat(from).catch(() => null))?.size !== size) continue;
+      await link(from, to).catch(() => copyFile(from, to));
+      return true;
+    }
+    return false;
   }
 
   /** The multipart upload of a volume's archive. */
@@ -300,6 +323,16 @@ export class RemoteSet {
 
   close(): void {
     this.store.destroy();
+  }
+}
+
+/** The structure record's digest a volume.json names, if any. */
+function structureDigest(manifest: Buffer): string | undefined {
+  try {
+    const d = (JSON.parse(manifest.toString('utf8')) as { structureSha256?: unknown }).structureSha256;
+    return typeof d === 'string' ? d : undefined;
+  } catch {
+    return undefined;
   }
 }
 
