@@ -158,6 +158,14 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     assert.match(third.stdout, new RegExp(`incremental backup \\S+ on ${id2}`));
   });
 
+  it('--storage-class is given to the archives\' uploads (Swift keeps STANDARD)', async () => {
+    const src = join(work, 'classed');
+    await mkdir(src);
+    await writeFile(join(src, 'f.txt'), 'x\n');
+    ok(await run(['pack', src, '--out', `s3://${BUCKET}/classed`, '--storage-class', 'STANDARD']), 'pack');
+    assert.ok((await keys('classed')).some((k) => k.endsWith('.xtar')));
+  });
+
   it('list --obsolete and prune on an s3:// set: named, --dry-run deletes nothing, prune deletes exactly those objects', async () => {
     const src = join(work, 'pruned', 'notes');
     await mkdir(src, { recursive: true });
@@ -220,6 +228,13 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     const packNob = await run(['pack', tree, '--out', 's3://no-such-bucket/x']);
     assert.equal(packNob.status, 2);
     assert.match(packNob.stderr, /does not exist/);
+    const local = await run(['pack', tree, '--out', join(work, 'local-class'), '--storage-class', 'STANDARD']);
+    assert.equal(local.status, 2);
+    assert.match(local.stderr, /--storage-class is for sets in object storage/);
+    const par2 = await run(['pack', tree, '--out', `s3://${BUCKET}/refused`, '--par2', '5']);
+    assert.equal(par2.status, 2);
+    assert.match(par2.stderr, /not for sets in object storage/);
+    assert.deepEqual(await keys('refused'), before);
     const ftp = await run(['pack', tree, '--out', 'ftp://host/set']);
     assert.equal(ftp.status, 2);
     assert.match(ftp.stderr, /knows no ftp:\/\/ sets/);
