@@ -148,7 +148,8 @@ function packCommand(y: Argv): Argv {
     (y) =>
       packUnattended(selectionFlags(common(y)))
         .positional('src', { type: 'string', array: true, describe: 'the folder(s) (or files) to back up, each into a backup of its own (or `sources:` in --config)' })
-        .option('out', { alias: 'o', type: 'string', describe: 'the set folder to write (created if needed; or `out:` in --config)' })
+        .option('out', { alias: 'o', type: 'string', describe: 'the set folder to write (created if needed), or s3://BUCKET/PREFIX for a set in S3-compatible object storage (or `out:` in --config)' })
+        .option('storage-class', { type: 'string', describe: 'for an s3:// set: the S3 storage class of the archives (e.g. DEEP_ARCHIVE, GLACIER_IR, STANDARD_IA); records stay in the default class' })
         .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print each file's path on stdout as its bytes are stored (as tar -v)" })
         // tar's -C DIR is the folder to work in; pack names SRC by its path instead, so -C is refused with the way to say it.
         .option('C', { type: 'string', hidden: true })
@@ -184,6 +185,7 @@ function packCommand(y: Argv): Argv {
         .example('$0 pack ~/work --out set --dry-run', 'what the next incremental would store')
         .example('$0 pack ~/photos --out set --volume-size 4.7G', 'volumes of at most 4,700,000,000 bytes')
         .example('$0 pack ~/photos --out set --volume-size cd --par2 10', 'CD volumes that survive scratches: 10% recovery data')
+        .example('$0 pack ~/photos --out s3://backups/photos --storage-class DEEP_ARCHIVE', 'into object storage (credentials, region, endpoint: AWS_* variables or ~/.aws)')
         .example("$0 pack src --out set --exclude '*.o' --exclude 'build/cache'", 'leave out object files and one folder')
         .example("$0 pack /srv --out set --exclude-caches --max-age 10m --one-file-system -n", 'what would be left out, and by which rule')
         .epilog(`With several sources: exit 1 when some failed and the others were packed, 2 when every one failed.\n\n${EXIT_STATUS_HELP}`),
@@ -226,6 +228,7 @@ function packCommand(y: Argv): Argv {
           quiet: a.quiet,
           volumeSize,
           par2: a.par2,
+          ...(a.storageClass === undefined ? {} : { storageClass: a.storageClass }),
           changedSinceNs,
           iso: a.iso,
           mode: a.mode,
@@ -453,6 +456,26 @@ function listCommand(y: Argv): Argv {
   );
 }
 
+/** `xtar prune`: its options, examples and handler. */
+function pruneCommand(y: Argv): Argv {
+  return y.command(
+    'prune <set>',
+    'delete the volumes no kept backup needs (on disc or in object storage), naming each',
+    (y) =>
+      common(y)
+        .positional('set', { type: 'string', demandOption: true, describe: 'the set folder, or s3://BUCKET/PREFIX' })
+        .option('keep', { type: 'number', default: 1, describe: 'keep what the last K backups of each folder need (as list --obsolete --keep K)' })
+        .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'only name the volumes that would be deleted' })
+        .example('$0 prune /media/backup --keep 3 --dry-run', 'which volumes the last 3 backups of each folder do not need')
+        .example('$0 prune s3://backups/photos --keep 7', 'delete them from the bucket')
+        .epilog(EXIT_STATUS_HELP),
+    async (a) => {
+      const { runPrune } = await import('./commands/prune.js');
+      status = await runPrune({ set: a.set as string, keep: a.keep, dryRun: a.dryRun, json: a.json, quiet: a.quiet }, io);
+    },
+  );
+}
+
 /** `xtar index`: its options, examples and handler. */
 function indexCommand(y: Argv): Argv {
   return y.command(
@@ -482,6 +505,7 @@ const COMMANDS: [name: string, add: (y: Argv) => Argv][] = [
   ['activity', activityCommand],
   ['list', listCommand],
   ['index', indexCommand],
+  ['prune', pruneCommand],
 ];
 
 /** `xtar help [COMMAND]` is `xtar [COMMAND] --help`, as in git and npm. */

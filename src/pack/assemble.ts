@@ -4,7 +4,7 @@
  * framing; knows nothing of zips, files or volumes.
  */
 import { encodeHeader, END_OF_ARCHIVE_LENGTH, paddingLength, patchHeaderSize, USTAR_MAX_NUMERIC } from '../format/tar.js';
-import type { OutputFile } from './output-file.js';
+import type { ArchiveSink } from './output-file.js';
 
 /** Zeros for padding and end-of-archive blocks (OutputFile copies what it is given, so one buffer serves all). */
 const ZEROS = Buffer.alloc(END_OF_ARCHIVE_LENGTH);
@@ -15,6 +15,12 @@ interface Open {
   contentStart: number;
 }
 
+/**
+ * Bytes past a streamed entry's data start that may still be overwritten before its end: the zip
+ * local header of a blob streamed into it (its CRC and sizes, compress.ts), name and extra fields included.
+ */
+const STREAMED_HEAD_BYTES = 192 * 1024;
+
 /** A pending entry whose size is filled in by `endEntry`. */
 export interface PendingEntry {
   readonly headerPos: number;
@@ -24,8 +30,21 @@ export interface PendingEntry {
 
 export class NestedTarWriter {
   private readonly stack: Open[] = [];
+  /** Entries begun and not ended (a streamed blob's), by header position. */
+  private readonly streaming = new Map<number, PendingEntry>();
 
-  constructor(private readonly out: OutputFile) {}
+  constructor(private readonly out: ArchiveSink) {}
+
+  /**
+   * The byte ranges [start, end) that may still be overwritten: every open folder's header, and each
+   * streamed entry's header and the head of its data. A writer that cannot go back (an upload in
+   * parts) keeps the parts these touch until they are final.
+   */
+  pendingRanges(): [number, number][] {
+    const out: [number, number][] = this.stack.map((o) => [o.headerPos, o.headerPos + o.header.length]);
+    for (const p of this.streaming.values()) out.push([p.headerPos, p.dataStart + STREAMED_HEAD_BYTES]);
+    return out;
+  }
 
   get depth(): number {
     return this.stack.length;
@@ -34,6 +53,7 @@ export class NestedTarWriter {
   /** Start `entryName` (e.g. `docs/.xtar`) in the current tar; its contents follow until closeDir(). */
   async openDir(entryName: string, mtimeSec: number, large: boolean): Promise<void> {
     const pending = await this.beginEntry(entryName, mtimeSec, large ? Number.MAX_SAFE_INTEGER : USTAR_MAX_NUMERIC);
+    this.streaming.delete(pending.headerPos);
     this.stack.push({ headerPos: pending.headerPos, header: pending.header, contentStart: pending.dataStart });
   }
 
@@ -59,8 +79,11 @@ export class NestedTarWriter {
   async beginEntry(entryName: string, mtimeSec: number, sizeBound: number): Promise<PendingEntry> {
     const header = encodeHeader({ name: entryName, size: 0, mtimeSec, sizeBound });
     const headerPos = this.out.offset;
+    const p = { headerPos, header, dataStart: headerPos + header.length };
+    // Held before its bytes are written: the part they land in must wait for the patch.
+    this.streaming.set(headerPos, p);
     await this.out.write(header);
-    return { headerPos, header, dataStart: this.out.offset };
+    return p;
   }
 
   /** Finish an entry begun with beginEntry: pad and fill in its size. */
@@ -68,6 +91,7 @@ export class NestedTarWriter {
     const size = this.out.offset - p.dataStart;
     await this.pad(size);
     patchHeaderSize(p.header, size);
+    this.streaming.delete(p.headerPos);
     await this.out.patch(p.headerPos, p.header);
     return size;
   }

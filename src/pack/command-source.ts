@@ -8,6 +8,7 @@
  * exit, killed, not started) fails this source with its status and the last lines of its stderr;
  * nothing of its output is stored. The spool folder is removed afterwards, on failure and on Ctrl-C.
  */
+import { plannedSet } from './remote-pack.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, rmSync } from 'node:fs';
@@ -220,7 +221,7 @@ function rmSpoolSync(dir: string): void {
 export async function dryRunCommand(c: CommandSpec, opts: Omit<PackOptions, 'source'>): Promise<DryRunResult> {
   checkCommandSpec(c);
   checkPackOptions(opts);
-  const set = resolve(opts.out);
+  const set = await plannedSet(opts.out);
   const index = (await hasIndex(set)) ? SetIndex.open(set) : null;
   try {
     const history = index === null ? { latest: null, latestFull: null, sinceFull: 0 } : historyOf(index, commandSourceId(c.name));

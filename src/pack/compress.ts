@@ -15,7 +15,7 @@ import type { ChunkTask, CompressBatchResult, CompressJob, CompressTask, GzipTas
 import { encodeBatch, JOB_FAILED, JOB_SAME, RESULT_NUMBERS, SAFE_OPEN_FLAGS } from '../worker/compress-worker.js';
 import { keepYoungGenerationSmall, TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import type { MemberMaker } from './gzip-record.js';
-import type { OutputFile } from './output-file.js';
+import type { ArchiveSink } from './output-file.js';
 
 /** Files up to this size are compressed in a worker, in memory. */
 export const SMALL_FILE_MAX = 8 * 1024 * 1024;
@@ -240,7 +240,7 @@ export type ChunkDeflater = (chunk: Buffer, dict: Buffer | null, last: boolean, 
 const DICT_BYTES = 32 * 1024;
 const CHUNKS_IN_FLIGHT = 4;
 
-export async function streamBlob(out: OutputFile, fh: FileHandle, job: CompressJob, level: number, deflateChunk?: ChunkDeflater): Promise<StreamedBlob> {
+export async function streamBlob(out: ArchiveSink, fh: FileHandle, job: CompressJob, level: number, deflateChunk?: ChunkDeflater): Promise<StreamedBlob> {
   try {
     const probe = Buffer.alloc(Math.min(PROBE_BYTES, job.size));
     const { bytesRead: probeRead } = await fh.read(probe, 0, probe.length, 0);

@@ -4,6 +4,7 @@
  * whose size is the same but whose mtime is not are read and hashed, as pack would, so the answer is
  * exact. Paths seen go to a temporary table of the index, not to memory.
  */
+import { plannedSet } from './remote-pack.js';
 import { resolve } from 'node:path';
 import type { BackupKind } from '../format/records.js';
 import { scanTree, sourcePathOf, type Skipped } from '../scan/scan.js';
@@ -57,7 +58,7 @@ export interface DryRunResult {
  */
 export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void, onExcluded?: (x: DryExcluded) => void): Promise<DryRunResult> {
   checkPackOptions(opts);
-  const set = resolve(opts.out);
+  const set = await plannedSet(opts.out);
   const source = resolve(opts.source);
   const index = (await hasIndex(set)) ? SetIndex.open(set) : null;
   try {

@@ -8,7 +8,24 @@ import { open, type FileHandle } from 'node:fs/promises';
 /** Writes are gathered in one buffer of this size: one system call per 4 MiB, however small the pieces. */
 const BUFFER_BYTES = 4 * 1024 * 1024;
 
-export class OutputFile {
+/**
+ * Where a volume's .xtar goes: a file (OutputFile), or an object in a store written in parts
+ * (src/store/multipart-writer.ts). Bytes are appended, and bytes already written may be overwritten.
+ */
+export interface ArchiveSink {
+  /** The offset of the next byte. */
+  readonly offset: number;
+  /** Bytes handed on so far, overwrites counted. */
+  readonly bytesWritten: number;
+  write(data: Uint8Array): Promise<void>;
+  patch(pos: number, data: Uint8Array): Promise<void>;
+  /** Everything written, made durable (a file synced, an upload completed). */
+  close(): Promise<void>;
+  /** Given up after an error: nothing half-written stays under its name. */
+  abandon(): Promise<void>;
+}
+
+export class OutputFile implements ArchiveSink {
   /** Bytes [flushed, flushed + used) of the file, not yet handed to the file system. */
   private readonly buf = Buffer.allocUnsafe(BUFFER_BYTES);
   private used = 0;
@@ -41,7 +58,7 @@ export class OutputFile {
   }
 
   /** Overwrite `data.length` bytes at `pos` (which must be below `offset`). */
-  async patch(pos: number, data: Buffer): Promise<void> {
+  async patch(pos: number, data: Uint8Array): Promise<void> {
     if (pos < 0 || pos + data.length > this.offset) throw new RangeError(`patch at ${pos}+${data.length} is outside the ${this.offset} bytes written`);
     // Part below the flushed mark goes to disk; the rest is patched in the buffer.
     const diskPart = Math.max(0, Math.min(data.length, this.flushed - pos));

@@ -13,6 +13,7 @@ import { chownWritten, type Owner } from '../set/chown.js';
 import { checkCommandSpec, commandSourceId, packCommand, type CommandSpec } from './command-source.js';
 import { checkPackOptions } from './options.js';
 import { pack, type PackOptions, type PackResult } from './pack.js';
+import { withRemoteSet } from './remote-pack.js';
 
 export interface PackSourcesOptions extends Omit<PackOptions, 'source'> {
   /** The folders (or files) to back up, each into a backup of its own, in this order. */
@@ -55,6 +56,11 @@ export function statusOf(outcomes: readonly SourceOutcome[]): number {
 }
 
 export async function packSources(opts: PackSourcesOptions): Promise<PackSourcesResult> {
+  checkPackOptions(opts);
+  return withRemoteSet(opts, packAll);
+}
+
+async function packAll(opts: PackSourcesOptions): Promise<PackSourcesResult> {
   const commands = opts.commands ?? [];
   if (opts.sources.length === 0 && commands.length === 0) throw new UsageError('Name at least one folder to back up (or a `sources:` list in the config).');
   checkPackOptions(opts);

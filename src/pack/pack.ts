@@ -27,6 +27,8 @@ import { IndexRecorder } from './recorder.js';
 import { storeFiles } from './store-files.js';
 import { VolumeWriter, type VolumeSummary } from './volume-writer.js';
 import { gzipStructure, writeStructure, type Structure } from './write-structure.js';
+import { withRemoteSet } from './remote-pack.js';
+import type { RemoteSet } from '../set/remote-set.js';
 import type { SelectionOptions } from '../scan/select.js';
 
 export interface PackOptions {
@@ -69,6 +71,10 @@ export interface PackOptions {
   onStored?: (path: string) => void;
   /** One line for the user when the set's index was healed (rebuilt, or a backup imported from its volumes). */
   onNote?: (line: string) => void;
+  /** For a set in object storage: the storage class of the archives (`--storage-class`). */
+  storageClass?: string;
+  /** Set by withRemoteSet (remote-pack.ts): `out` is the cache folder of this set in object storage. */
+  remote?: RemoteSet;
 }
 
 export interface PackProgress {
@@ -120,6 +126,10 @@ export interface PackResult {
 }
 
 export async function pack(opts: PackOptions): Promise<PackResult> {
+  return withRemoteSet(opts, packInto);
+}
+
+async function packInto(opts: PackOptions): Promise<PackResult> {
   const level = checkPackOptions(opts);
   const source = resolve(opts.source);
   if (opts.par2 !== undefined) await requirePar2();
@@ -207,6 +217,7 @@ function openVolumes(ctx: PackContext, st: Structure): VolumeWriter {
     kind: plan.kind,
     base: plan.base?.id ?? null,
     source: ctx.source,
+    ...(opts.remote === undefined ? {} : { remote: opts.remote }),
   });
 }
 

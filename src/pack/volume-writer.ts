@@ -8,7 +8,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { archiveName, PARTIAL_PREFIX, VOLUME_CATALOG, VOLUME_STRUCTURE, volumeName } from '../format/layout.js';
 import { CATALOG_SUFFIX, STRUCTURE_SUFFIX } from '../format/names.js';
@@ -18,7 +18,8 @@ import { LineWriter } from '../util/lines.js';
 import { NestedTarWriter } from './assemble.js';
 import type { BlobSource } from './blob-source.js';
 import { makeIso } from './iso.js';
-import { OutputFile } from './output-file.js';
+import { OutputFile, type ArchiveSink } from './output-file.js';
+import type { RemoteSet } from '../set/remote-set.js';
 import { placeBlob, Room, volumeLimit, wholeEntryBytes, WIDEST_PARTS, type OpenDir, type Placer, type VolumeFill } from './placement.js';
 import type { MemberMaker } from './gzip-record.js';
 import { sealVolume, writeOwnCatalog, type BackupStamp } from './seal-volume.js';
@@ -43,7 +44,7 @@ class Volume implements VolumeFill {
     readonly partialDir: string,
     readonly finalDir: string,
     readonly archive: string,
-    readonly out: OutputFile,
+    readonly out: ArchiveSink,
     readonly tar: NestedTarWriter,
     readonly catalog: LineWriter,
     /** Its catalog header line, with its newline; encoded once per volume. */
@@ -104,10 +105,17 @@ export interface VolumeWriterOptions extends BackupStamp {
   iso: boolean;
   /** Who makes the gzip members of the catalog copies (the pool's workers); default: this thread. */
   gzipMember?: MemberMaker;
+  /**
+   * The set is in object storage and `set` its cache: each archive is uploaded in parts as it is
+   * written (never staged), the records when the backup is whole, every volume.json last.
+   */
+  remote?: RemoteSet;
 }
 
 export class VolumeWriter implements Placer<BlobSource> {
   private readonly volumes: Volume[] = [];
+  /** With a remote set: each volume's upload, to abort and remove after an error. */
+  private readonly uploads: { name: string; up: ArchiveSink }[] = [];
   private current_!: Volume;
   private room!: Room;
   bytesWritten = 0;
@@ -182,7 +190,7 @@ export class VolumeWriter implements Placer<BlobSource> {
     return this.current_.tar;
   }
 
-  get out(): OutputFile {
+  get out(): ArchiveSink {
     return this.current_.out;
   }
 
@@ -218,8 +226,20 @@ export class VolumeWriter implements Placer<BlobSource> {
     // The structure record is the same on every volume: a hard link costs no second copy on this disk.
     await link(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)).catch(() => copyFile(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)));
     const archive = archiveName(this.o.backupId, number);
-    const out = await OutputFile.create(join(partialDir, archive));
-    const tar = new NestedTarWriter(out);
+    const remote = this.o.remote;
+    let out: ArchiveSink;
+    let tar: NestedTarWriter;
+    if (remote === undefined) {
+      out = await OutputFile.create(join(partialDir, archive));
+      tar = new NestedTarWriter(out);
+    } else {
+      const up = await remote.archiveOut(name, archive);
+      this.uploads.push({ name, up });
+      out = up;
+      tar = new NestedTarWriter(out);
+      // A part holding a header still to be filled in waits for it.
+      up.holdWhile(() => tar.pendingRanges());
+    }
     const catalog = await LineWriter.create(join(partialDir, VOLUME_CATALOG));
     const header = this.catalogHeader(number);
     const digest = new RecordDigest();
@@ -271,7 +291,10 @@ export class VolumeWriter implements Placer<BlobSource> {
       await v.catalog.close();
     }
     for (const v of this.volumes) await sealVolume(this.o, v, total);
+    // In object storage the volumes count once every volume.json is there, written last.
+    await this.o.remote?.publishVolumes(this.volumes.map((v) => ({ name: basename(v.finalDir), dir: v.partialDir })));
     for (const v of this.volumes) await rename(v.partialDir, v.finalDir);
+    if (this.o.remote !== undefined) for (const v of this.volumes) await this.o.remote.cachePublished(basename(v.finalDir), v.archive, v.archiveBytes);
     await syncDir(this.o.set);
     if (this.o.iso) {
       for (const v of this.volumes) {
@@ -296,5 +319,7 @@ export class VolumeWriter implements Placer<BlobSource> {
       await v.catalog.abandon();
       await rm(v.partialDir, { recursive: true, force: true }).catch(() => undefined);
     }
+    // In object storage: whatever of this backup's volumes reached the bucket is deleted.
+    for (const u of this.uploads) await this.o.remote?.removeVolume(u.name).catch(() => undefined);
   }
 }

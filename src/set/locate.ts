@@ -5,6 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { parseStoreUrl } from '../store/s3-url.js';
 import { ARCHIVE_SUFFIX, parseVolumeName, SET_MARKER, VOLUME_CATALOG, VOLUME_STRUCTURE } from '../format/layout.js';
 
 export interface VolumeSource {
@@ -62,6 +63,8 @@ export async function setVolumes(set: string): Promise<Map<string, VolumeSource[
  * with `allBackups` every backup's (for restoring an incremental, whose files earlier backups hold).
  */
 export async function locate(input: string, allBackups = false): Promise<VolumeSource[]> {
+  // A URL is never a path: s3:// sets are opened as their cache by the commands that read them (remote-set.ts).
+  if (parseStoreUrl(input) !== null) throw new InputError(`${input}: this command reads sets on disc only, not in object storage.`, input);
   const abs = resolve(input);
   let st;
   try {

@@ -662,6 +662,11 @@ export class SetIndex {
 
   // ---- volumes ------------------------------------------------------------------------------------
 
+  /** A volume deleted from the set (prune): no longer counted, so it is never named again. The backup's files stay recorded. */
+  forgetVolume(backupId: string, number: number): void {
+    this.db.prepare('DELETE FROM volumes WHERE backup = (SELECT rowid FROM backups WHERE id = ?) AND number = ?').run(backupId, number);
+  }
+
   volumesOf(rowid: number): { number: number; bytes: number; files: number }[] {
     return this.db.prepare('SELECT number, bytes, files FROM volumes WHERE backup = ? ORDER BY number').all(rowid) as { number: number; bytes: number; files: number }[];
   }

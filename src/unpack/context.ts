@@ -215,7 +215,9 @@ export class RestoreContext {
     for (const v of this.volumes) {
       const r = await RandomReader.open(v.archive, this.reads);
       const t = new TarTracker(r.size);
-      r.track(t);
+      // An archive in object storage, of which only some files are restored: only their blobs are
+      // fetched (restore-by-walk.ts), so nothing follows the tar between them.
+      if (!(r.isRemote && !this.filter.all)) r.track(t);
       this.trackers.push(t);
       this.readers.push(r);
     }

@@ -13,11 +13,18 @@
  * reads touching them behave exactly as on the failing disc. A map whose copy has changed since (par2
  * repaired it: xtar's map names the copy's size and mtime) no longer describes it and is not used.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { missingPerMap } from '../set/rescue-map.js';
+import { RemoteHandle, remoteFileAt } from '../store/remote-files.js';
 import type { TarTracker } from './tar-tracker.js';
 
 const WINDOW = 1024 * 1024;
+/**
+ * An archive in object storage is read with ranged GETs: a read that does not go on where the last
+ * one ended fetches exactly what was asked (a restore of a few files fetches only their blobs), and
+ * reads that go on front to back fetch a window doubling from 64 KiB up to this.
+ */
+const REMOTE_WINDOW_MAX = 8 * 1024 * 1024;
 /** How far past the window a read (while tracked) starts from the window's end rather than skipping. */
 const GAP_MAX = WINDOW;
 /** What an unreadable sector reads as: not a tar header (its checksum field is not octal), never zeros (the end of a tar). */
@@ -81,6 +88,12 @@ function isEio(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | null)?.code === 'EIO';
 }
 
+/** What a reader reads through: an open file, or an object in a store (ranged GETs). */
+export interface PositionalReader {
+  read(b: Buffer, off: number, len: number, at: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
 export class RandomReader {
   private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
@@ -92,12 +105,15 @@ export class RandomReader {
   /** Where the last read from the file ended (a read elsewhere is a seek). */
   private lastEnd = 0;
   private readonly counts: { bytes: number; seeks: number };
+  /** For a remote archive: the read-ahead of the current run of front-to-back reads (0 after a seek). */
+  private ahead = 0;
 
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: PositionalReader,
     readonly size: number,
     readonly path: string,
     private readonly session: ReadSession,
+    private readonly remote = false,
   ) {
     this.bad = session.bad.get(path) ?? null;
     this.policy = session.policy;
@@ -107,6 +123,9 @@ export class RandomReader {
   }
 
   static async open(path: string, session: ReadSession = new ReadSession()): Promise<RandomReader> {
+    // An archive of a set in object storage: its stand-in's reads are ranged GETs.
+    const remote = remoteFileAt(path);
+    if (remote !== undefined) return new RandomReader(new RemoteHandle(remote), remote.size, path, session, true);
     await session.seedFromMap(path);
     const fh = await open(path, 'r');
     const { size } = await fh.stat();
@@ -131,7 +150,8 @@ export class RandomReader {
     // A read that starts inside the window takes its head from there and reads on from the window's
     // end: the archive is read front to back without going back over bytes already read.
     const keep = from >= this.bufStart && from < winEnd ? winEnd - from : 0;
-    if (end - from > WINDOW) {
+    const window = this.remote ? this.remoteWindow(from + keep, end) : WINDOW;
+    if (end - from > window) {
       const out = Buffer.allocUnsafe(end - from);
       if (keep > 0) this.buf.copy(out, 0, from - this.bufStart);
       const whole = out.subarray(0, keep + (await this.fill(out.subarray(keep), from + keep)));
@@ -141,7 +161,7 @@ export class RandomReader {
       this.tracker?.feed(from, whole);
       return whole.subarray(pos - from);
     }
-    const want = Math.min(WINDOW, this.size - from);
+    const want = Math.min(window, this.size - from);
     const b = Buffer.allocUnsafe(want);
     if (keep > 0) this.buf.copy(b, 0, from - this.bufStart);
     const got = keep + (await this.fill(b.subarray(keep), from + keep));
@@ -149,6 +169,12 @@ export class RandomReader {
     this.bufStart = from;
     this.tracker?.feed(from, this.buf);
     return this.buf.subarray(pos - from, Math.min(end - from, got));
+  }
+
+  /** How much to fetch from a remote archive at `from` for a read up to `end`. */
+  private remoteWindow(from: number, end: number): number {
+    this.ahead = from === this.lastEnd ? Math.min(Math.max(this.ahead * 2, 64 * 1024), REMOTE_WINDOW_MAX) : 0;
+    return Math.max(end - from, this.ahead);
   }
 
   /** Show every window read from now on to `t` (null: no longer). */
@@ -248,7 +274,12 @@ export class RandomReader {
     this.session.bad.set(this.path, merged);
   }
 
-  get handle(): FileHandle {
+  /** Whether the archive is an object in a store (each read a ranged GET), not a file. */
+  get isRemote(): boolean {
+    return this.remote;
+  }
+
+  get handle(): PositionalReader {
     return this.fh;
   }
 

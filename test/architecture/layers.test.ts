@@ -23,6 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['config'],
   ['setindex'],
   ['set'],
+  ['store'],
   ['scan', 'worker'],
   ['dest'],
   ['format'],

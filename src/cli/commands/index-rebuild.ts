@@ -6,6 +6,8 @@ import { rebuildIndex } from '../../setindex/rebuild.js';
 import { setVolumes } from '../../set/locate.js';
 import { printJson, type Io } from '../output/render.js';
 import { reportProblems } from '../output/json.js';
+import { INDEX_FILE } from '../../setindex/db.js';
+import { withSets } from './remote-args.js';
 
 export interface IndexRebuildArgs {
   set: string;
@@ -14,6 +16,21 @@ export interface IndexRebuildArgs {
 }
 
 export async function runIndexRebuild(a: IndexRebuildArgs, io: Io): Promise<number> {
+  return withSets([a.set], io, async ([set], io2, sets) => {
+    // In object storage: under the set's lock object, and the index rebuilt is uploaded beside the volumes.
+    const remote = sets.remotes[0];
+    await remote?.takeLock();
+    try {
+      const status = await rebuildIn({ ...a, set: set as string }, io2);
+      await remote?.uploadIndex(INDEX_FILE);
+      return status;
+    } finally {
+      await remote?.releaseLock();
+    }
+  });
+}
+
+async function rebuildIn(a: IndexRebuildArgs, io: Io): Promise<number> {
   const set = resolve(a.set);
   if ((await setVolumes(set).catch(() => new Map())).size === 0) throw new InputError(`${a.set} holds no xtar volumes to rebuild an index from.`, a.set);
   const unlock = await lockSet(set);

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { humanBytes, printJson, printProblems, type Io } from '../output/render.js';
 import { reportProblems } from '../output/json.js';
 import { formatTime, zoneFor } from '../../util/time.js';
+import { withSets } from './remote-args.js';
 
 export interface ListArgs {
   set: string;
@@ -26,6 +27,10 @@ export interface ListArgs {
 }
 
 export async function runList(a: ListArgs, io: Io): Promise<number> {
+  return withSets([a.set], io, ([set], io2) => listIn({ ...a, set: set as string }, io2));
+}
+
+async function listIn(a: ListArgs, io: Io): Promise<number> {
   if (a.obsolete) return runObsolete(a, io);
   // Records that cannot be used (a scratched disc's unreadable volume.json or catalog) are named, and the run exits 1.
   const problems: Problem[] = [];

@@ -30,6 +30,8 @@ export interface PackArgs {
   quiet: boolean;
   volumeSize?: number | undefined;
   par2?: number | undefined;
+  /** S3 storage class of the archives, for an s3:// set. */
+  storageClass?: string;
   changedSinceNs?: bigint | undefined;
   iso?: boolean;
   mode?: BackupKind | undefined;
@@ -139,6 +141,7 @@ function packOptionsOf(a: PackArgs, source: string, signal: AbortSignal, onProgr
     signal,
     ...(a.volumeSize === undefined ? {} : { volumeSize: a.volumeSize }),
     ...(a.par2 === undefined ? {} : { par2: a.par2 }),
+    ...(a.storageClass === undefined ? {} : { storageClass: a.storageClass }),
     ...(a.changedSinceNs === undefined ? {} : { changedSinceNs: a.changedSinceNs }),
     ...(a.iso ? { iso: true } : {}),
     ...(a.jobs === undefined ? {} : { jobs: a.jobs }),

@@ -9,6 +9,8 @@ import type { ReadPolicy } from '../../unpack/random-reader.js';
 import { verify } from '../../unpack/verify.js';
 import { checkChains, type ChainGap } from '../../unpack/check-chain.js';
 import { splitInputs } from '../../set/locate.js';
+import type { OpenedSets } from '../../set/remote-set.js';
+import { withSets } from './remote-args.js';
 import { humanBytes, printJson, printProblems, progressBar, type Io } from '../output/render.js';
 import { statusFor } from '../output/exit.js';
 import { reportProblems } from '../output/json.js';
@@ -40,6 +42,18 @@ function describePlan(io: Io, p: RestorePlan): void {
 }
 
 export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
+  return withSets(a.inputs, io, (inputs, io2, sets) => unpackIn({ ...a, inputs }, io2, sets));
+}
+
+/** What a restore from object storage fetched (records when the set was opened, then archive ranges), against what it restored. */
+function fetchedJson(sets: OpenedSets, atOpen: number): { fetched?: { bytes: number; records: number; archives: number } } {
+  if (sets.remotes.length === 0) return {};
+  const bytes = sets.fetched();
+  return { fetched: { bytes, records: atOpen, archives: bytes - atOpen } };
+}
+
+async function unpackIn(a: UnpackArgs, io: Io, sets: OpenedSets): Promise<number> {
+  const atOpen = sets.fetched();
   // (With -v the file list is the progress.)
   const bar = progressBar(!a.quiet && !a.json && a.dryRun !== true && a.verbose !== true, 'unpack');
   const ac = new AbortController();
@@ -80,8 +94,12 @@ export async function runUnpack(a: UnpackArgs, io: Io): Promise<number> {
     // As GNU tar: each path or glob that matches nothing is named, and the run fails (2) once it has restored what did match.
     if (!(a.json && a.quiet)) for (const p of r.notFound) io.stderr.write(`xtar: ${p}: not found in ${r.plan.backup === null ? 'the archives given' : `backup ${r.plan.backup}`}\n`);
     if (r.dryRun !== undefined) renderDryRun(io, a, r.dryRun, r.dest, r.problems);
-    else if (a.json) printJson(io, 'unpack', { dryRun: false, dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, notFound: r.notFound, problems: r.problems, ...unreadableJson(r) });
+    else if (a.json) printJson(io, 'unpack', { dryRun: false, dest: r.dest, backup: r.plan.backup, kind: r.plan.kind, volumes: r.plan.volumes, files: r.files, bytes: r.bytes, structure: r.structure, kept: r.kept, notFound: r.notFound, problems: r.problems, ...unreadableJson(r), ...fetchedJson(sets, atOpen) });
     else if (!a.quiet) io.stdout.write(`restored ${r.files} files (${humanBytes(r.bytes)}) into ${r.dest}${r.kept.length ? `; kept ${r.kept.length} already there` : ''}${listed ? `; ${listed} problem(s) listed above` : ''}${r.notFound.length ? `; ${r.notFound.length} path(s) not found` : ''}\n`);
+    const f = fetchedJson(sets, atOpen).fetched;
+    if (f !== undefined && !a.quiet && !a.json && r.dryRun === undefined) {
+      io.stdout.write(`fetched ${humanBytes(f.bytes)} from ${sets.remotes.map((x) => x.url).join(', ')} (records ${humanBytes(f.records)}, archive ranges ${humanBytes(f.archives)}) for ${humanBytes(r.bytes)} restored\n`);
+    }
     return r.notFound.length > 0 ? EXIT_FATAL : statusFor(r.problems.length + r.unreadableSectors.length);
   } catch (e) {
     // The destination failed (full, ...): the files it cost are listed before the sentence that ends the run.
@@ -160,6 +178,10 @@ export interface VerifyArgs {
  * records; name each damaged file, and show which folders lost what.
  */
 export async function runVerify(a: VerifyArgs, io: Io): Promise<number> {
+  return withSets(a.inputs, io, (inputs, io2) => verifyIn({ ...a, inputs }, io2));
+}
+
+async function verifyIn(a: VerifyArgs, io: Io): Promise<number> {
   const bar = progressBar(!a.quiet && !a.json, 'verify');
   let r;
   try {
@@ -212,6 +234,10 @@ export interface RepairArgs {
 }
 
 export async function runRepair(a: RepairArgs, io: Io): Promise<number> {
+  return withSets(a.inputs, io, (inputs, io2) => repairIn({ ...a, inputs }, io2));
+}
+
+async function repairIn(a: RepairArgs, io: Io): Promise<number> {
   const { repair } = await import('../../unpack/repair.js');
   const r = await repair(a.inputs);
   const damaged = r.after.problems.filter((p) => p.kind === 'damaged');

@@ -27,7 +27,7 @@ import type { Io } from './render.js';
 export const JSON_VERSION = 1;
 
 /** Which output an object is: the command, with `list --obsolete` on its own as its shape differs. */
-export type JsonOutput = 'pack' | 'pack-sources' | 'unpack' | 'verify' | 'repair' | 'list' | 'list-obsolete' | 'activity' | 'expand-structure' | 'index-rebuild' | 'rescue';
+export type JsonOutput = 'pack' | 'pack-sources' | 'unpack' | 'verify' | 'repair' | 'list' | 'list-obsolete' | 'activity' | 'expand-structure' | 'index-rebuild' | 'rescue' | 'prune';
 
 /** The keys every --json object starts with. */
 export interface JsonHead {
@@ -74,7 +74,7 @@ export interface PackSourcesJson {
 }
 /** docs/json/unpack.schema.json. */
 export type UnpackJson =
-  | (Pick<UnpackResult, 'dest' | 'files' | 'bytes' | 'structure' | 'kept' | 'notFound' | 'problems'> & Pick<UnpackResult['plan'], 'backup' | 'kind' | 'volumes'> & { dryRun: false })
+  | (Pick<UnpackResult, 'dest' | 'files' | 'bytes' | 'structure' | 'kept' | 'notFound' | 'problems'> & Pick<UnpackResult['plan'], 'backup' | 'kind' | 'volumes'> & { dryRun: false; fetched?: { bytes: number; records: number; archives: number } })
   | (DryRunListing & { dryRun: true; dest: string; problems: readonly Problem[] });
 export interface VerifyJson {
   intact: number;
@@ -106,6 +106,15 @@ export interface ListObsoleteJson {
   bytes: number;
   notes: string[];
 }
+/** docs/json/prune.schema.json. */
+export interface PruneJson {
+  dryRun: boolean;
+  keep: number;
+  kept: string[];
+  deleted: (ObsoleteVolume & { path: string })[];
+  bytes: number;
+  notes: string[];
+}
 /** Made by src/activity/render.ts's clustersJson, whose type it does not name. */
 export type ActivityJson = object;
 export type ExpandStructureJson = ExpandResult;
@@ -127,6 +136,7 @@ export interface JsonBodies {
   'expand-structure': ExpandStructureJson;
   'index-rebuild': IndexRebuildJson;
   rescue: RescueJson;
+  prune: PruneJson;
 }
 
 /** Print `body` as the one JSON object of --json, headed by which output it is and its version. */
@@ -159,6 +169,7 @@ const OUTPUT_OF: Readonly<Record<string, JsonOutput>> = {
   'expand-structure': 'expand-structure',
   index: 'index-rebuild',
   rescue: 'rescue',
+  prune: 'prune',
 };
 
 /**

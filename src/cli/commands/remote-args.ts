@@ -1,0 +1,45 @@
+/**
+ * Sets in object storage for the reading commands: each s3:// argument opened as its cached set
+ * folder (src/set/remote-set.ts) for the command, and what the command prints naming the cache
+ * names the URL instead.
+ */
+import { OpenedSets } from '../../set/remote-set.js';
+import { INDEX_FILE } from '../../setindex/db.js';
+import { indexCoversVolumes } from '../../setindex/covers.js';
+import { lockSet } from '../../set/lock.js';
+import { setVolumes } from '../../set/locate.js';
+import type { Io } from '../output/render.js';
+
+/** Run `fn` with the arguments that are s3:// sets replaced by their cache folders, its output showing the URLs. */
+export async function withSets<T>(args: readonly string[], io: Io, fn: (paths: string[], io: Io, sets: OpenedSets) => Promise<T>): Promise<T> {
+  const sets = await OpenedSets.open(args, { indexFile: INDEX_FILE });
+  if (sets.remotes.length === 0) return fn([...args], io, sets);
+  try {
+    // The index fetched may not know a backup packed elsewhere: made again from the volumes, said on stderr.
+    for (const r of sets.remotes) {
+      if ((await setVolumes(r.local)).size === 0) continue;
+      const unlock = await lockSet(r.local);
+      try {
+        await indexCoversVolumes(r.local, (line) => io.stderr.write(`xtar: ${sets.show(line)}\n`));
+      } finally {
+        await unlock();
+      }
+    }
+    return await fn(sets.paths(args), { stdout: showing(io.stdout, sets), stderr: showing(io.stderr, sets) }, sets);
+  } finally {
+    sets.close();
+  }
+}
+
+/** A stream whose text is shown with the cache's paths as URLs. */
+function showing<S extends NodeJS.WritableStream>(s: S, sets: OpenedSets): S {
+  return new Proxy(s, {
+    get(target, prop, receiver) {
+      if (prop === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) => (target.write as (...x: unknown[]) => boolean)(typeof chunk === 'string' ? sets.show(chunk) : chunk, ...rest);
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
