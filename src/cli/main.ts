@@ -14,6 +14,7 @@ import type { EffectiveConfig } from '../config/effective.js';
 import type { MailSettings } from '../config/mail-settings.js';
 import { selectionFlags, selectionOf } from './select-options.js';
 import type { CommandConfig } from '../config/config.js';
+import { capYoungGeneration } from './young-generation.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -513,6 +514,7 @@ async function main(given: string[]): Promise<void> {
     .parseAsync();
 }
 
+capYoungGeneration();
 main(hideBin(process.argv)).then(
   () => {
     process.exitCode = status;
