@@ -454,8 +454,26 @@ export function parseTrailer(trailer: Buffer, h: ParsedLocalHeader): { mode: num
 /** The largest output chunk decodeZipBlob asks zlib for (a hostile header's size is not trusted further). */
 const INFLATE_CHUNK_MAX = 1024 * 1024;
 
-/** Strict in-memory read of a whole blob: parse, inflate or copy, verify size and CRC-32, check the trailer. */
-export function decodeZipBlob(blob: Buffer): { info: ZipEntryInfo; data: Buffer } {
+/**
+ * Inflates a raw deflate stream that must give exactly `size` bytes (libdeflate's, in the workers):
+ * throws when it is damaged or its length differs; `consumed` is how much of `compressed` it used.
+ */
+export type WholeInflate = (compressed: Buffer, size: number) => { out: Buffer; consumed: number };
+
+/**
+ * The most bytes a deflate stream of `compressedLength` bytes can give (a run of 258-byte matches,
+ * about 1032 to 1): a header claiming more is damaged, and a WholeInflate, which makes its output
+ * whole before it starts, is not asked to make room for it.
+ */
+function mostInflated(compressedLength: number): number {
+  return compressedLength * 1032 + 1024;
+}
+
+/**
+ * Strict in-memory read of a whole blob: parse, inflate or copy, verify size and CRC-32, check the
+ * trailer. Inflates with `inflate` when given (zlib's inflateRawSync otherwise).
+ */
+export function decodeZipBlob(blob: Buffer, inflate?: WholeInflate): { info: ZipEntryInfo; data: Buffer } {
   const h = parseLocalHeader(blob);
   const { size, compressedSize, method, crc32 } = h.info;
   const dataEnd = h.headerLength + compressedSize;
@@ -470,13 +488,17 @@ export function decodeZipBlob(blob: Buffer): { info: ZipEntryInfo; data: Buffer 
   } else {
     let consumed: number;
     try {
-      // maxOutputLength stops a hostile stream from inflating far past its declared size. An output
-      // chunk one byte larger than that size (up to INFLATE_CHUNK_MAX) takes the whole file at once:
-      // one allocation instead of a 16 KiB chunk at a time and a copy to join them.
-      const chunkSize = Math.min(INFLATE_CHUNK_MAX, Math.max(zlib.constants.Z_MIN_CHUNK, size + 1));
-      const r = zlib.inflateRawSync(compressed, { info: true, maxOutputLength: Math.max(1, size + 1), chunkSize }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      data = r.buffer;
-      consumed = r.engine.bytesWritten;
+      if (inflate !== undefined && size <= mostInflated(compressed.length)) {
+        ({ out: data, consumed } = inflate(compressed, size));
+      } else {
+        // maxOutputLength stops a hostile stream from inflating far past its declared size. An output
+        // chunk one byte larger than that size (up to INFLATE_CHUNK_MAX) takes the whole file at once:
+        // one allocation instead of a 16 KiB chunk at a time and a copy to join them.
+        const chunkSize = Math.min(INFLATE_CHUNK_MAX, Math.max(zlib.constants.Z_MIN_CHUNK, size + 1));
+        const r = zlib.inflateRawSync(compressed, { info: true, maxOutputLength: Math.max(1, size + 1), chunkSize }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+        data = r.buffer;
+        consumed = r.engine.bytesWritten;
+      }
     } catch (e) {
       throw new DamagedBlobError(`The compressed data of zip blob ${JSON.stringify(h.info.name)} is damaged (${e instanceof Error ? e.message : String(e)}).`);
     }

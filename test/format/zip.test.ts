@@ -26,6 +26,7 @@ import {
   zipOverhead,
   type ZipEntryInfo,
 } from '../../src/format/zip.js';
+import { inflateWhole } from '../../src/worker/deflate.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -532,6 +533,34 @@ describe('zip blobs: strictness', () => {
     assertRejects(() => decodeZipBlob(make(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw))), DamagedBlobError, 'truncated stream');
     assertRejects(() => decodeZipBlob(make(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw))), DamagedBlobError, 'junk after stream');
     assertRejects(() => decodeZipBlob(make(Buffer.alloc(0), 0, 0)), DamagedBlobError, 'empty deflate data');
+  });
+
+  it('a WholeInflate given (libdeflate in the workers) is used, and refuses the same damage', () => {
+    const raw = Buffer.alloc(100_000, 0x61);
+    const deflate = zlib.deflateRawSync(raw);
+    const make = (data: Buffer, size: number, crc: number): Buffer => {
+      const info: ZipEntryInfo = { name: 'lie', method: 8, crc32: crc, compressedSize: data.length, size, mtimeSec: MTIME, mode: 0o644 };
+      const local = encodeLocalHeader(info, false);
+      return Buffer.concat([local, data, encodeTrailer(info, false, local.length + data.length)]);
+    };
+    let calls = 0;
+    const counted = (c: Buffer, size: number): { out: Buffer; consumed: number } => {
+      calls++;
+      return inflateWhole(c, size);
+    };
+    assert.ok(decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw)), counted).data.equals(raw));
+    assert.equal(calls, 1);
+    assertRejects(() => decodeZipBlob(make(deflate, 1000, zlib.crc32(raw)), counted), DamagedBlobError, 'inflates past size');
+    assertRejects(() => decodeZipBlob(make(deflate, raw.length + 1, zlib.crc32(raw)), counted), DamagedBlobError, 'inflates short');
+    assertRejects(() => decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw) ^ 1), counted), DamagedBlobError, 'crc');
+    assertRejects(() => decodeZipBlob(make(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw)), counted), DamagedBlobError, 'truncated stream');
+    assertRejects(() => decodeZipBlob(make(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw)), counted), DamagedBlobError, 'junk after stream');
+    assertRejects(() => decodeZipBlob(make(Buffer.alloc(0), 0, 0), counted), DamagedBlobError, 'empty deflate data');
+    // A header claiming more than any deflate stream of that length can give: not handed to the
+    // inflater (which makes its output whole first), and damaged all the same.
+    calls = 0;
+    assertRejects(() => decodeZipBlob(make(deflate, deflate.length * 2000, zlib.crc32(raw)), counted), DamagedBlobError, 'size beyond deflate\'s ratio');
+    assert.equal(calls, 0);
   });
 
   it('fuzz: a mutated blob decodes to the original data or throws FormatError/DamagedBlobError', () => {
