@@ -315,7 +315,7 @@ export type WholeDeflate = (raw: Buffer, level: number) => Buffer;
 export function encodeZipBlob(
   name: string,
   raw: Buffer,
-  opts: { level: number; mtimeSec: number; mode: number; zip64?: boolean; deflate?: WholeDeflate },
+  opts: { level: number; mtimeSec: number; mode: number; zip64?: boolean; deflate?: WholeDeflate; crc32?: Crc32 },
 ): { blob: Buffer; info: ZipEntryInfo; zip64: boolean } {
   const zip64 = opts.zip64 === true || needsZip64(raw.length);
   let data = raw;
@@ -328,7 +328,7 @@ export function encodeZipBlob(
       method = METHOD_DEFLATE;
     }
   }
-  const info: ZipEntryInfo = { name, method, crc32: zlib.crc32(raw), compressedSize: data.length, size: raw.length, mtimeSec: opts.mtimeSec, mode: opts.mode };
+  const info: ZipEntryInfo = { name, method, crc32: (opts.crc32 ?? zlib.crc32)(raw), compressedSize: data.length, size: raw.length, mtimeSec: opts.mtimeSec, mode: opts.mode };
   const local = encodeLocalHeader(info, zip64);
   const trailer = encodeTrailer(info, zip64, local.length + data.length);
   return { blob: Buffer.concat([local, data, trailer]), info, zip64 };
@@ -460,6 +460,15 @@ const INFLATE_CHUNK_MAX = 1024 * 1024;
  */
 export type WholeInflate = (compressed: Buffer, size: number) => { out: Buffer; consumed: number };
 
+/** The CRC-32 of all of `data` (zlib's crc32 unless a faster one is given: libdeflate's, in the workers). */
+export type Crc32 = (data: Uint8Array) => number;
+
+/** Faster codecs the workers hand decodeZipBlob (each zlib's when not given). */
+export interface BlobCodec {
+  inflate?: WholeInflate;
+  crc32?: Crc32;
+}
+
 /**
  * The most bytes a deflate stream of `compressedLength` bytes can give (a run of 258-byte matches,
  * about 1032 to 1): a header claiming more is damaged, and a WholeInflate, which makes its output
@@ -471,9 +480,10 @@ function mostInflated(compressedLength: number): number {
 
 /**
  * Strict in-memory read of a whole blob: parse, inflate or copy, verify size and CRC-32, check the
- * trailer. Inflates with `inflate` when given (zlib's inflateRawSync otherwise).
+ * trailer. Inflates and checks the CRC-32 with `codec`'s when given (zlib's otherwise).
  */
-export function decodeZipBlob(blob: Buffer, inflate?: WholeInflate): { info: ZipEntryInfo; data: Buffer } {
+export function decodeZipBlob(blob: Buffer, codec: BlobCodec = {}): { info: ZipEntryInfo; data: Buffer } {
+  const { inflate, crc32: crcOf = zlib.crc32 } = codec;
   const h = parseLocalHeader(blob);
   const { size, compressedSize, method, crc32 } = h.info;
   const dataEnd = h.headerLength + compressedSize;
@@ -507,6 +517,6 @@ export function decodeZipBlob(blob: Buffer, inflate?: WholeInflate): { info: Zip
     }
   }
   if (data.length !== size) throw new DamagedBlobError(`Zip blob ${JSON.stringify(h.info.name)} holds ${data.length} bytes, not the ${size} its header says.`);
-  if (zlib.crc32(data) !== crc32) throw new DamagedBlobError(`The CRC-32 of zip blob ${JSON.stringify(h.info.name)} does not match its bytes.`);
+  if (crcOf(data) !== crc32) throw new DamagedBlobError(`The CRC-32 of zip blob ${JSON.stringify(h.info.name)} does not match its bytes.`);
   return { info: { ...h.info, mode: mode ?? DEFAULT_MODE }, data };
 }

@@ -14,7 +14,7 @@ import { hash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { entryErrorMessage } from '../errors.js';
 import { encodeZipBlob } from '../format/zip.js';
-import { deflateWhole, gzipMember } from './deflate.js';
+import { crc32Of, deflateWhole, gzipMember } from './deflate.js';
 
 export interface CompressJob {
   /** Absolute path to read. */
@@ -159,7 +159,7 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
     // One-shot: a Hash object per file cost three times as much on files of a few bytes.
     const sha256 = hash('sha256', data, 'hex');
     if (job.sameAs === sha256 && !changed) return { ok: true, blob: Buffer.alloc(0), size: data.length, crc32: 0, method: 0, sha256, changed, same: true };
-    const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode, deflate: deflateWhole });
+    const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode, deflate: deflateWhole, crc32: crc32Of });
     return { ok: true, blob, size: info.size, crc32: info.crc32, method: info.method, sha256, changed };
   } catch (e) {
     return { ok: false, reason: entryErrorMessage(e, 'read') };
