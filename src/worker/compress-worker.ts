@@ -124,12 +124,15 @@ export interface CompressBatchResult {
 }
 
 /**
- * The worker's one read buffer, grown to the largest file it has read (at most SMALL_FILE_MAX + 1).
+ * The worker's one read buffer, grown to the largest file it has read (at most REUSABLE_MAX).
  * What is read is hashed and compressed (or copied into the blob) before the next file is read, so
  * one buffer serves every file: no allocation per file for the allocator to fragment.
  */
 let reusable = Buffer.alloc(0);
+/** The most the one buffer is kept at: a larger file (up to SMALL_FILE_MAX) gets a buffer of its own, let go once done. */
+const REUSABLE_MAX = 8 * 1024 * 1024 + 1;
 function readBuffer(length: number): Buffer {
+  if (length > REUSABLE_MAX) return Buffer.allocUnsafe(length);
   if (reusable.length < length) reusable = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
   return reusable.subarray(0, length);
 }
