@@ -29,14 +29,19 @@ function sizedByUser(): boolean {
 /**
  * Stops the young generation's growth once it reaches `semiSpaceMb` MiB semi-spaces. Checked after
  * each garbage collection (the observer runs between tasks, so a long synchronous stretch can still
- * see one doubling), and set again each time: V8 puts the growth factor back to its default whenever
- * an isolate is made, so each new worker thread would undo it. Does nothing when the user sized the
- * young generation themselves.
+ * see one doubling). The flag is set once at the cap, and again only when the young generation was
+ * seen past it: V8 puts the growth factor back to its default whenever an isolate is made, so a new
+ * worker thread undoes it. (Flags are set as rarely as that because each setting invalidates what V8
+ * keyed on them.) Does nothing when the user sized the young generation themselves.
  */
 export function capYoungGeneration(semiSpaceMb = SEMI_SPACE_CAP_MB): void {
   if (sizedByUser()) return;
   const cap = 2 * semiSpaceMb * 1024 * 1024;
+  let setAt = 0;
   new PerformanceObserver(() => {
-    if (newSpaceBytes() >= cap) v8.setFlagsFromString('--semi-space-growth-factor=1');
+    const size = newSpaceBytes();
+    if (size < cap || size <= setAt) return;
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
+    setAt = size;
   }).observe({ entryTypes: ['gc'] });
 }
