@@ -152,6 +152,20 @@ static napi_value inflate_raw_ex(napi_env env, napi_callback_info info) {
   return pair;
 }
 
+/* The CRC-32 of all of data (zip's and gzip's), as a number: libdeflate's, with the CPU's carry-less
+ * multiply where it has one — several times zlib's speed on the checks every blob gets. */
+static napi_value crc32_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return fail(env, "EINVAL", "crc32(data)");
+  const uint8_t *in = NULL;
+  size_t in_len = 0;
+  if (!bytes_arg(env, argv[0], &in, &in_len)) return fail(env, "EINVAL", "crc32: data must be a Uint8Array");
+  napi_value result;
+  if (napi_create_uint32(env, libdeflate_crc32(0, in, in_len), &result) != napi_ok) return NULL;
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   State *s = calloc(1, sizeof(State));
   if (s == NULL || napi_set_instance_data(env, s, free_state, NULL) != napi_ok) {
@@ -164,6 +178,7 @@ NAPI_MODULE_INIT() {
   if (napi_create_function(env, "gzipMember", NAPI_AUTO_LENGTH, gzip_member, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "gzipMember", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "inflateRaw", NAPI_AUTO_LENGTH, inflate_raw, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "inflateRaw", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "inflateRawEx", NAPI_AUTO_LENGTH, inflate_raw_ex, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "inflateRawEx", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "crc32", NAPI_AUTO_LENGTH, crc32_of, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "crc32", fn) != napi_ok) return NULL;
   if (napi_create_string_utf8(env, LIBDEFLATE_VERSION_STRING, NAPI_AUTO_LENGTH, &version) != napi_ok || napi_set_named_property(env, exports, "version", version) != napi_ok) return NULL;
   return exports;
 }

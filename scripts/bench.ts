@@ -844,6 +844,13 @@ async function snapshotXtar(work: string, log: Log): Promise<string | undefined>
     await cp(path.join(DIST_ROOT, 'src'), path.join(snap, 'dist/src'), { recursive: true });
     await copyFile(path.join(REPO, 'package.json'), path.join(snap, 'package.json'));
     await symlink(path.join(REPO, 'node_modules'), path.join(snap, 'node_modules'));
+    // The libdeflate addon, where it is built: without it the snapshot deflates with zlib, and the
+    // bench would measure an xtar no installed copy is.
+    const addon = path.join(REPO, 'native/build/Release/xtar_deflate.node');
+    if (await exists(addon)) {
+      await mkdir(path.join(snap, 'native/build/Release'), { recursive: true });
+      await copyFile(addon, path.join(snap, 'native/build/Release/xtar_deflate.node'));
+    }
     const r = await run(process.execPath, [main, '--version']);
     if (r.code === 0) return main;
     log(`xtar snapshot does not start (attempt ${attempt}: ${firstLine(r.stderr)}); retrying in 20 s`);

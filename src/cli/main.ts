@@ -16,6 +16,7 @@ import type { EffectiveConfig } from '../config/effective.js';
 import type { MailSettings } from '../config/mail-settings.js';
 import { selectionFlags, selectionOf } from './select-options.js';
 import type { CommandConfig } from '../config/config.js';
+import { skipHelpCache } from './help-cache.js';
 
 const io: Io = { stdout: process.stdout, stderr: process.stderr };
 
@@ -521,8 +522,9 @@ async function main(given: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nAn archiver for discs and cold media: each file is compressed on its own, then tarred,\nso damage costs only the files that stood there.');
   for (const [, add] of COMMANDS) add(cli);
   await cli
-    .middleware((a) => {
+    .middleware((a: { _: (string | number)[] }, y?: unknown) => {
       endsWhenReaderGoes = ENDS_WHEN_READER_GOES.has(String(a._[0]));
+      skipHelpCache(y);
     })
     .demandCommand(1, `Name a command: ${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''} (xtar help COMMAND shows its options).`)
     .strict()

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { restoreError } from '../errors.js';
 import { blobTask, metaTask, type BatchAnswer, type ExtractJob, type ExtractTask } from '../worker/extract-worker.js';
-import { keepYoungGenerationSmall, TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
+import { TASKS_PER_WORKER, workerPoolOptions } from '../worker/pool.js';
 import type { Destination } from '../dest/destination.js';
 import { FILE_META_FOUND, setFileMeta, type FileMeta, type FileMetaFound } from '../dest/file-meta.js';
 import { checkSmallBlob } from '../format/blob-check.js';
@@ -370,7 +370,5 @@ function sharedBuffer(size: number): Buffer {
 async function startPool(threads: number): Promise<Piscina<ExtractTask, BatchAnswer>> {
   const { Piscina } = await import('piscina');
   const pool = new Piscina<ExtractTask, BatchAnswer>(workerPoolOptions(new URL('../worker/extract-worker.js', import.meta.url), threads, WORKER_YOUNG_GENERATION_MB));
-  // (Each thread's start undoes it: see keepYoungGenerationSmall.)
-  for (const t of pool.threads) t.once('online', keepYoungGenerationSmall);
   return pool;
 }

@@ -14,7 +14,7 @@ import { hash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { entryErrorMessage } from '../errors.js';
 import { encodeZipBlob } from '../format/zip.js';
-import { deflateWhole, gzipMember } from './deflate.js';
+import { crc32Of, deflateWhole, gzipMember } from './deflate.js';
 
 export interface CompressJob {
   /** Absolute path to read. */
@@ -124,12 +124,15 @@ export interface CompressBatchResult {
 }
 
 /**
- * The worker's one read buffer, grown to the largest file it has read (at most SMALL_FILE_MAX + 1).
+ * The worker's one read buffer, grown to the largest file it has read (at most REUSABLE_MAX).
  * What is read is hashed and compressed (or copied into the blob) before the next file is read, so
  * one buffer serves every file: no allocation per file for the allocator to fragment.
  */
 let reusable = Buffer.alloc(0);
+/** The most the one buffer is kept at: a larger file (up to SMALL_FILE_MAX) gets a buffer of its own, let go once done. */
+const REUSABLE_MAX = 8 * 1024 * 1024 + 1;
 function readBuffer(length: number): Buffer {
+  if (length > REUSABLE_MAX) return Buffer.allocUnsafe(length);
   if (reusable.length < length) reusable = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
   return reusable.subarray(0, length);
 }
@@ -159,7 +162,7 @@ export function compressOne(job: CompressJob, level: number): Compressed | { ok:
     // One-shot: a Hash object per file cost three times as much on files of a few bytes.
     const sha256 = hash('sha256', data, 'hex');
     if (job.sameAs === sha256 && !changed) return { ok: true, blob: Buffer.alloc(0), size: data.length, crc32: 0, method: 0, sha256, changed, same: true };
-    const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode, deflate: deflateWhole });
+    const { blob, info } = encodeZipBlob(job.name, data, { level, mtimeSec: job.mtimeSec, mode: job.mode, deflate: deflateWhole, crc32: crc32Of });
     return { ok: true, blob, size: info.size, crc32: info.crc32, method: info.method, sha256, changed };
   } catch (e) {
     return { ok: false, reason: entryErrorMessage(e, 'read') };

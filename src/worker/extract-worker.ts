@@ -13,6 +13,15 @@ import { carryError, type CarriedError } from '../errors.js';
 import { writeVerifiedAt } from '../dest/destination.js';
 import { FILE_META_FOUND, setFileMeta, type FileMeta } from '../dest/file-meta.js';
 import { checkSmallBlob } from '../format/blob-check.js';
+import type { BlobCodec } from '../format/zip.js';
+import { crc32Of, deflateBackend, inflateWhole } from './deflate.js';
+
+/**
+ * libdeflate's inflate and CRC-32 where its addon is built (XTAR_DEFLATE=zlib keeps zlib's): inflating
+ * SMALL's 12,220 deflated files took 0.32 s of CPU against zlib's 0.51 s, and its CRC-32 runs at 3.7×
+ * zlib's speed.
+ */
+const codec: BlobCodec = deflateBackend === 'libdeflate' ? { inflate: inflateWhole, crc32: crc32Of } : {};
 
 /** One small blob to check and write, as the main thread gathers it. */
 export interface ExtractJob {
@@ -125,7 +134,7 @@ export default function run(task: ExtractTask): BatchAnswer {
     try {
       const path = abs[i] as string;
       const name = shown[i] as string;
-      const bytes = checkSmallBlob(data.subarray(n[at], n[at + 1]), name, sha256[i] || undefined);
+      const bytes = checkSmallBlob(data.subarray(n[at], n[at + 1]), name, sha256[i] || undefined, codec);
       if (path !== '' && writeVerifiedAt(path, name, bytes, n[at + 2] === 1, tag, n[at + 3] as number, metaAt(n, at + 4))) metaSet[i] = 1;
       answer.values[i] = bytes.length;
     } catch (e) {

@@ -4,7 +4,6 @@
  * import of piscina: unpack loads it only when it starts its threads.
  */
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import type { Piscina } from 'piscina';
 
 export type WorkerPoolOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
@@ -28,14 +27,3 @@ export function workerPoolOptions(worker: URL, threads: number, youngGenerationM
   };
 }
 
-/**
- * Keep the main thread's young generation at its first size (1 MiB semi-spaces) instead of letting
- * it double up to 16 MiB: what a command allocates per file dies young or in the next full
- * collection, and a young generation grown to 48 MiB only raises peak RSS — by ~50 MiB on 500,000
- * tiny files, at the same CPU time. V8 raises this flag back to 2 whenever an isolate is made, so a
- * worker thread starting undoes it: the CLI calls this at startup and the pools (pack's, unpack's)
- * again as each of their threads comes online. Process-wide; the threads have their own caps (above).
- */
-export function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-}

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { run, xtar } from '../helpers/cli.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
 import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
+import { SMALL_FILE_MAX } from '../../src/pack/compress.js';
 
 interface PackJson {
   volumes: { volume: number; path: string; archive: string; bytes: number; files: number }[];
@@ -49,7 +50,7 @@ describe('volumes', () => {
     { name: 'many small files', seed: 1, files: 400, size: (i) => 200 + ((i * 7919) % 9000), volume: 300 * 1024 },
     { name: 'mixed sizes', seed: 2, files: 60, size: (i) => (i % 10 === 0 ? 200_000 + i * 1000 : 3000 + i * 50), volume: 512 * 1024 },
     { name: 'files larger than a volume', seed: 3, files: 12, size: (i) => (i % 3 === 0 ? 900_000 : 40_000), volume: 300 * 1024 },
-    { name: 'big streamed files near volume ends', seed: 4, files: 5, size: (i) => 9 * 1024 * 1024 + i * 100_000, volume: 4 * 1024 * 1024 },
+    { name: 'big streamed files near volume ends', seed: 4, files: 5, size: (i) => SMALL_FILE_MAX + 1024 * 1024 + i * 100_000, volume: 4 * 1024 * 1024 },
   ];
 
   for (const shape of shapes) {

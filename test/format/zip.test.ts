@@ -26,6 +26,7 @@ import {
   zipOverhead,
   type ZipEntryInfo,
 } from '../../src/format/zip.js';
+import { crc32Of, inflateWhole } from '../../src/worker/deflate.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -532,6 +533,49 @@ describe('zip blobs: strictness', () => {
     assertRejects(() => decodeZipBlob(make(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw))), DamagedBlobError, 'truncated stream');
     assertRejects(() => decodeZipBlob(make(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw))), DamagedBlobError, 'junk after stream');
     assertRejects(() => decodeZipBlob(make(Buffer.alloc(0), 0, 0)), DamagedBlobError, 'empty deflate data');
+  });
+
+  it('a WholeInflate given (libdeflate in the workers) is used, and refuses the same damage', () => {
+    const raw = Buffer.alloc(100_000, 0x61);
+    const deflate = zlib.deflateRawSync(raw);
+    const make = (data: Buffer, size: number, crc: number): Buffer => {
+      const info: ZipEntryInfo = { name: 'lie', method: 8, crc32: crc, compressedSize: data.length, size, mtimeSec: MTIME, mode: 0o644 };
+      const local = encodeLocalHeader(info, false);
+      return Buffer.concat([local, data, encodeTrailer(info, false, local.length + data.length)]);
+    };
+    let calls = 0;
+    const counted = (c: Buffer, size: number): { out: Buffer; consumed: number } => {
+      calls++;
+      return inflateWhole(c, size);
+    };
+    assert.ok(decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw)), { inflate: counted }).data.equals(raw));
+    assert.equal(calls, 1);
+    assertRejects(() => decodeZipBlob(make(deflate, 1000, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'inflates past size');
+    assertRejects(() => decodeZipBlob(make(deflate, raw.length + 1, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'inflates short');
+    assertRejects(() => decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw) ^ 1), { inflate: counted }), DamagedBlobError, 'crc');
+    assertRejects(() => decodeZipBlob(make(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'truncated stream');
+    assertRejects(() => decodeZipBlob(make(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'junk after stream');
+    assertRejects(() => decodeZipBlob(make(Buffer.alloc(0), 0, 0), { inflate: counted }), DamagedBlobError, 'empty deflate data');
+    // A header claiming more than any deflate stream of that length can give: not handed to the
+    // inflater (which makes its output whole first), and damaged all the same.
+    calls = 0;
+    assertRejects(() => decodeZipBlob(make(deflate, deflate.length * 2000, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'size beyond deflate\'s ratio');
+    assert.equal(calls, 0);
+  });
+
+  it('a Crc32 given (libdeflate in the workers) checks and writes the same CRC-32 as zlib', () => {
+    let calls = 0;
+    const crc32 = (d: Uint8Array): number => {
+      calls++;
+      return crc32Of(d);
+    };
+    const { blob, info } = encodeZipBlob('c.txt', TEXT, { level: 6, mtimeSec: MTIME, mode: 0o644, crc32 });
+    assert.equal(info.crc32, zlib.crc32(TEXT));
+    assert.ok(decodeZipBlob(blob, { crc32 }).data.equals(TEXT));
+    assert.equal(calls, 2);
+    const bad = Buffer.from(blob);
+    bad.writeUInt32LE((info.crc32 ^ 1) >>> 0, 14);
+    assertRejects(() => decodeZipBlob(bad, { crc32 }), FormatError, 'a CRC-32 that differs from the central copy');
   });
 
   it('fuzz: a mutated blob decodes to the original data or throws FormatError/DamagedBlobError', () => {

@@ -9,10 +9,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { run } from '../helpers/cli.js';
 import { seededBytes, seededText } from '../helpers/tree.js';
-import { deflateBackend, deflateWhole, inflateWhole, LIBDEFLATE_LEVEL } from '../../src/worker/deflate.js';
+import { crc32Of, deflateBackend, deflateWhole, inflateWhole, LIBDEFLATE_LEVEL } from '../../src/worker/deflate.js';
 
 const MODULE = fileURLToPath(new URL('../../src/worker/deflate.js', import.meta.url));
 const ADDON = fileURLToPath(new URL('../../../native/build/Release/xtar_deflate.node', import.meta.url));
@@ -67,6 +67,14 @@ describe('whole-buffer deflate', () => {
         assert.equal(back.consumed, d.length);
       }
     }
+  });
+
+  it('crc32Of gives zlib\'s CRC-32 (the addon\'s when built), on every sample, a subarray and nothing', () => {
+    for (const [name, data] of samples) {
+      assert.equal(crc32Of(data), crc32(data), name);
+      assert.equal(crc32Of(data.subarray(3, 1000)), crc32(data.subarray(3, 1000)), `${name}, a subarray`);
+    }
+    assert.equal(crc32Of(new Uint8Array(0)), 0);
   });
 
   it('inflateWhole refuses a stream whose length is not the one expected, and a damaged one', () => {
