@@ -119,7 +119,7 @@ export class CompressPool {
   /** With this many tasks in flight, every worker has one to do and one waiting. */
   private readonly enough: number;
 
-  constructor(readonly level: number, threads: number = availableParallelism()) {
+  constructor(readonly level: number, threads: number = availableParallelism(), private readonly recipients: readonly string[] = []) {
     const n = Math.max(1, threads);
     this.pool = new Piscina(workerPoolOptions(new URL('../worker/compress-worker.js', import.meta.url), n, WORKER_YOUNG_GENERATION_MB));
     this.enough = n * TASKS_PER_WORKER;
@@ -144,7 +144,7 @@ export class CompressPool {
     const batch = this.gathering;
     if (batch.jobs.length === 0) return;
     this.gathering = new Batch();
-    const task = encodeBatch(this.level, batch.jobs);
+    const task = encodeBatch(this.level, batch.jobs, this.recipients.join('\n'));
     this.run(task, [task.numbers.buffer as ArrayBuffer]).then(
       (value) => batch.answered(value as CompressBatchResult),
       (err: unknown) => batch.failed(`compression failed: ${err instanceof Error ? err.message : String(err)}`),
