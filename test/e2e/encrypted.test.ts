@@ -297,6 +297,30 @@ describe('encrypted sets', () => {
     assert.equal((await snapshot(join(byHand, 'big-src'))).get('random.bin')?.sha256, (await snapshot(big)).get('random.bin')?.sha256);
   });
 
+  it('repair (par2) and rescue work on an encrypted set', async () => {
+    const s = join(work, 'par2-set');
+    const p = await xtar(['pack', src, '--out', s, '--encrypt', '--par2', '10', '--json'], { env: withPassphrase() });
+    outputs.push(p);
+    assert.equal(p.status, 0, p.stderr);
+    const v = volumesOf(p)[0] as { path: string; archive: string };
+    const buf = await readFile(v.archive);
+    for (let i = 20_000; i < 21_000; i++) buf[i] = (buf[i] as number) ^ 0xa5;
+    await writeFile(v.archive, buf);
+    assert.equal((await xtar(['verify', v.path], { env: withPassphrase() })).status, 1, 'the damage is seen');
+    const r = await xtar(['repair', v.path, '--json'], { env: withPassphrase() });
+    outputs.push(r);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { damaged: string[] }).damaged, []);
+    // rescue copies bytes: no key needed; the copy then unpacks with the passphrase.
+    const to = join(work, 'rescued');
+    const c = await xtar(['rescue', v.path, '--to', to], { env: env() });
+    assert.equal(c.status, 0, c.stderr);
+    const dest = join(work, 'out-rescued');
+    const u = await xtar(['unpack', join(to, (await readdir(to))[0] as string), '--dest', dest], { env: withPassphrase() });
+    assert.equal(u.status, 0, u.stderr);
+    assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty'))), []);
+  });
+
   it('--index-plain keeps the index on disk (a choice: paths and sha256s in plain)', async () => {
     const s = join(work, 'plain-index');
     const p = await xtar(['pack', src, '--out', s, '--encrypt', '--index-plain'], { env: withPassphrase() });
@@ -316,7 +340,7 @@ describe('encrypted sets', () => {
       ['secret key bytes', raw],
       ['a sha256 of a file', Buffer.from(sha)],
     ];
-    const written = [...(await filesBelow(set)), ...(await filesBelow(join(work, 'inc-set'))), ...(await filesBelow(recipientSet)), ...(await filesBelow(join(work, 'big-set'))), join(work, 'pack.log')];
+    const written = [...(await filesBelow(set)), ...(await filesBelow(join(work, 'inc-set'))), ...(await filesBelow(recipientSet)), ...(await filesBelow(join(work, 'big-set'))), ...(await filesBelow(join(work, 'par2-set'))), ...(await filesBelow(join(work, 'rescued'))), join(work, 'pack.log')];
     for (const f of written) {
       const b = await readFile(f);
       for (const [what, n] of needles) assert.equal(b.indexOf(n), -1, `${what} in ${f}`);
