@@ -28,7 +28,6 @@ const CHUNK = 1024 * 1024;
  * thread, all of it resident: capped, the pack's peak RSS on SMALL drops by ~30 MiB.
  */
 const WORKER_YOUNG_GENERATION_MB = 4;
-const SEALED_YOUNG_GENERATION_MB = 32;
 
 export type BlobResult =
   | { ok: true; blob: Uint8Array; size: number; crc32: number; method: 0 | 8; sha256: string; changed: boolean; same?: boolean }
@@ -120,17 +119,9 @@ export class CompressPool {
   /** With this many tasks in flight, every worker has one to do and one waiting. */
   private readonly enough: number;
 
-  constructor(readonly level: number, threads: number = availableParallelism(), private readonly recipients: readonly string[] = []) {
+  constructor(readonly level: number, threads: number = availableParallelism()) {
     const n = Math.max(1, threads);
-    // An encrypted set's workers make far more short-lived garbage (age's web streams, one per blob):
-    // with the 4 MiB young generation they collected so often that a run hit a lost wake-up in the
-    // threads' task queue during a scavenge (a pack hung at 0% CPU, 1 run in 3 on SMALL).
-    const young = recipients.length > 0 ? SEALED_YOUNG_GENERATION_MB : WORKER_YOUNG_GENERATION_MB;
-    const options = workerPoolOptions(new URL('../worker/compress-worker.js', import.meta.url), n, young);
-    // An encrypted set's batches are async (age's encrypt awaits): with piscina's default 'sync'
-    // atomics a worker waiting for its next task blocks its event loop, and a batch whose
-    // continuation is still queued never finishes (a pack then hung at 0% CPU; 'async' still did, 1 run in 4). Without atomics the worker takes tasks from its event loop, which runs the continuations.
-    this.pool = new Piscina(recipients.length > 0 ? { ...options, atomics: 'disabled' } : options);
+    this.pool = new Piscina(workerPoolOptions(new URL('../worker/compress-worker.js', import.meta.url), n, WORKER_YOUNG_GENERATION_MB));
     this.enough = n * TASKS_PER_WORKER;
   }
 
@@ -153,7 +144,7 @@ export class CompressPool {
     const batch = this.gathering;
     if (batch.jobs.length === 0) return;
     this.gathering = new Batch();
-    const task = encodeBatch(this.level, batch.jobs, this.recipients.join('\n'));
+    const task = encodeBatch(this.level, batch.jobs);
     this.run(task, [task.numbers.buffer as ArrayBuffer]).then(
       (value) => batch.answered(value as CompressBatchResult),
       (err: unknown) => batch.failed(`compression failed: ${err instanceof Error ? err.message : String(err)}`),

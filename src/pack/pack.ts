@@ -206,7 +206,7 @@ async function packLocked(opts: PackOptions, set: string, tree: string, level: n
   let ctx: PackContext | undefined;
   try {
     // The workers start up (load their module) while the scan runs.
-    ctx = { ...start, opts, set, tree, level, index, pool: new CompressPool(level, opts.jobs, sealing?.recipients), recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0, sealing };
+    ctx = { ...start, opts, set, tree, level, index, pool: new CompressPool(level, opts.jobs), recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0, sealing };
     const st = await writeStructure(ctx);
     const sameAs = sameTreeAs(ctx, st);
     // Files that backup could not read are tried again: whether they still cannot be is known after.

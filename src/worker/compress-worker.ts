@@ -13,7 +13,6 @@ import { constants, deflateRawSync } from 'node:zlib';
 import { hash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { entryErrorMessage } from '../errors.js';
-import { AgeWriter } from '../format/encryption.js';
 import { encodeZipBlob } from '../format/zip.js';
 import { deflateWhole, gzipMember } from './deflate.js';
 
@@ -36,8 +35,6 @@ export interface CompressJob {
 export interface CompressTask {
   kind: 'batch';
   level: number;
-  /** An encrypted set's recipients, one a line ('' for a plain set): each zip blob is then encrypted on its own with age. */
-  recipients: string;
   /** Per job: its `abs`, `name` and `sameAs` ('' for none), each followed by a NUL (a byte no path, name or sha256 holds). */
   text: string;
   /** Per job, JOB_NUMBERS numbers: size, mtimeSec, mode. */
@@ -48,7 +45,7 @@ export interface CompressTask {
 export const JOB_NUMBERS = 3;
 
 /** A batch of jobs as a task's columns. */
-export function encodeBatch(level: number, jobs: readonly CompressJob[], recipients = ''): CompressTask {
+export function encodeBatch(level: number, jobs: readonly CompressJob[]): CompressTask {
   let text = '';
   const numbers = new Float64Array(jobs.length * JOB_NUMBERS);
   for (let i = 0; i < jobs.length; i++) {
@@ -58,7 +55,7 @@ export function encodeBatch(level: number, jobs: readonly CompressJob[], recipie
     numbers[i * JOB_NUMBERS + 1] = j.mtimeSec;
     numbers[i * JOB_NUMBERS + 2] = j.mode;
   }
-  return { kind: 'batch', level, recipients, text, numbers };
+  return { kind: 'batch', level, text, numbers };
 }
 
 /** A task's jobs, as encodeBatch was given them. */
@@ -187,26 +184,14 @@ function moved(out: Buffer): Uint8Array {
   return move(own) as unknown as Uint8Array;
 }
 
-export default function run(task: CompressTask | ChunkTask | GzipTask): CompressBatchResult | Uint8Array | Promise<CompressBatchResult> {
+export default function run(task: CompressTask | ChunkTask | GzipTask): CompressBatchResult | Uint8Array {
   if (task.kind === 'chunk') return deflateChunk(task);
   if (task.kind === 'gzip') return moved(gzipMember(task.data, task.libdeflateLevel, task.zlibLevel));
-  if (task.recipients !== '') return sealBatch(task);
-  return compressBatch(task, decodeBatch(task).map((job) => compressOne(job, task.level)));
+  return compressBatch(task);
 }
 
-/** The thread's encrypter, made once for the set's recipients (the same for every task of a pack). */
-let sealer: { recipients: string; writer: Promise<AgeWriter> } | null = null;
-
-/** An encrypted set's batch: each zip blob encrypted on its own with age, after compression (docs/FORMAT.md, "Encrypted sets"). */
-async function sealBatch(task: CompressTask): Promise<CompressBatchResult> {
-  if (sealer?.recipients !== task.recipients) sealer = { recipients: task.recipients, writer: new AgeWriter(task.recipients.split('\n')).init() };
-  const writer = await sealer.writer;
+function compressBatch(task: CompressTask): CompressBatchResult {
   const done = decodeBatch(task).map((job) => compressOne(job, task.level));
-  for (const d of done) if (d.ok && d.same !== true) d.blob = Buffer.from(await writer.encrypt(d.blob));
-  return compressBatch(task, done);
-}
-
-function compressBatch(task: CompressTask, done: ReturnType<typeof compressOne>[]): CompressBatchResult {
   let total = 0;
   for (const d of done) if (d.ok) total += d.blob.length;
   const data = new Uint8Array(total);
