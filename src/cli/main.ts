@@ -147,7 +147,7 @@ function packCommand(y: Argv): Argv {
     'pack [src..]',
     'back up folders into a set of volumes',
     (y) =>
-      packUnattended(selectionFlags(common(y)))
+      keyOptions(packUnattended(selectionFlags(common(y))))
         .positional('src', { type: 'string', array: true, describe: 'the folder(s) (or files) to back up, each into a backup of its own (or `sources:` in --config)' })
         .option('out', { alias: 'o', type: 'string', describe: 'the set folder to write (created if needed), or s3://BUCKET/PREFIX for a set in S3-compatible object storage (or `out:` in --config)' })
         .option('storage-class', { type: 'string', describe: 'for an s3:// set: the S3 storage class of the archives (e.g. DEEP_ARCHIVE, GLACIER_IR, STANDARD_IA); records stay in the default class' })
@@ -180,6 +180,12 @@ function packCommand(y: Argv): Argv {
         .option('split', { type: 'number', default: 10, describe: 'cyclic: refresh 1/N of the files per run, so every file has a copy from the last N backups' })
         .option('checksum', { type: 'boolean', default: false, describe: 'find changed files by content (sha256), not only size and mtime' })
         .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'write nothing: show what the backup would store, and what was deleted or renamed' })
+        .option('encrypt', { type: 'boolean', describe: 'encrypt with age (a new set): a key of the set\'s own, locked with a passphrase from XTAR_PASSPHRASE, --passphrase-file or the prompt; a set made encrypted stays so' })
+        .option('recipient', { alias: 'r', type: 'string', array: true, describe: 'encrypt (a new set) to this age public key (age1…) too, or instead of a passphrase (repeatable)' })
+        .option('recipients-file', { alias: 'R', type: 'string', array: true, describe: 'encrypt (a new set) to the age public keys in FILE, one a line (repeatable)' })
+        .option('index-plain', { type: 'boolean', describe: "an encrypted set: keep its index (xtar-index.sqlite, paths and sha256s in plain) on disk, instead of making it in memory from the volumes each run" })
+        .example('XTAR_PASSPHRASE=… $0 pack ~/photos --out /media/backup --encrypt', 'an encrypted set: every file, record and name-to-hash stays inside age files')
+        .example('$0 pack ~/photos --out set -r age1…', 'encrypted to a public key only: restore with --identity key.txt')
         .example('$0 pack ~/photos --out /media/backup', 'the first time a full backup, then incrementals')
         .example('$0 pack ~/work --out set --mode differential', 'everything changed since the last full backup')
         .example('$0 pack /srv --out set --mode cyclic --split 7', 'never a full: each run also refreshes 1/7 of the files')
@@ -216,6 +222,8 @@ function packCommand(y: Argv): Argv {
       }
       const { parseDuration } = await import('../activity/cluster.js');
       const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
+      const { packEncryption } = await import('./keys.js');
+      const sealing = a.dryRun ? {} : await packEncryption(a.out, a);
       if (fullAfterMs === null) throw new UsageError(`--full-after ${JSON.stringify(a.fullAfter)} is not a duration such as 7d or 24h.`);
       status = await runPack(
         {
@@ -243,11 +251,25 @@ function packCommand(y: Argv): Argv {
           ...(a.chown === undefined ? {} : { chown: a.chown }),
           ...(a.log === undefined ? {} : { log: a.log }),
           mail: packConfig.mail,
+          ...sealing,
         },
         io,
       );
     },
   );
+}
+
+/** --passphrase-file and --identity: how to open an encrypted set (the passphrase is never an argument; XTAR_PASSPHRASE or a prompt). */
+function keyOptions<T>(y: Argv<T>) {
+  return y
+    .option('passphrase-file', { type: 'string', describe: "an encrypted set's passphrase: the first line of FILE (or XTAR_PASSPHRASE, or typed at the prompt on a terminal)" })
+    .option('identity', { alias: 'i', type: 'string', array: true, describe: 'an age identity file (AGE-SECRET-KEY-1…) that opens an encrypted set made with --recipient (repeatable)' });
+}
+
+/** Open an encrypted input's key for the run (cli/keys.ts); nothing for a plain one. */
+async function unlock(inputs: readonly string[], a: { passphraseFile?: string | undefined; identity?: (string | number)[] | undefined }): Promise<void> {
+  const { unlockInputs } = await import('./keys.js');
+  await unlockInputs(inputs, a);
 }
 
 /** --sector-size and --read-retries: how hard unpack, verify, rescue, expand-structure and list try a failing drive. */
@@ -270,7 +292,7 @@ function unpackCommand(y: Argv): Argv {
     'unpack <inputs..>',
     'restore from a set, volume folders or .xtar files',
     (y) =>
-      readOptions(common(y))
+      keyOptions(readOptions(common(y)))
         .positional('inputs', {
           type: 'string',
           array: true,
@@ -314,6 +336,7 @@ function unpackCommand(y: Argv): Argv {
         at = new Date(ms);
       }
       const existing = a.keepOldFiles ? 'keep-old' : a.keepNewerFiles ? 'keep-newer' : 'overwrite';
+      await unlock((a.inputs ?? []).map(String).slice(0, 1), a);
       status = await runUnpack({ inputs: (a.inputs ?? []).map(String), dest: a.dest, json: a.json, quiet: a.quiet, keepDamaged: a.keepDamaged, backup: a.backup, source: a.source, at, jobs, existing, dryRun: a.dryRun, verbose: a.verbose, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
@@ -325,7 +348,7 @@ function expandStructureCommand(y: Argv): Argv {
     'expand-structure <input>',
     'bring back folders, links, FIFOs, modes, owners and times after a by-hand restore',
     (y) =>
-      readOptions(common(y))
+      keyOptions(readOptions(common(y)))
         .positional('input', { type: 'string', demandOption: true, describe: 'SET, VOLUME folder, FILE.xtar or a structure.jsonl file' })
         .option('dest', { alias: 'C', type: 'string', demandOption: true, describe: 'the folder the files were restored into' })
         .option('prune', {
@@ -338,6 +361,7 @@ function expandStructureCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runExpandStructure } = await import('./commands/unpack.js');
+      await unlock([a.input as string], a);
       status = await runExpandStructure({ input: a.input as string, dest: a.dest, json: a.json, quiet: a.quiet, prune: a.prune, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
@@ -349,7 +373,7 @@ function verifyCommand(y: Argv): Argv {
     'verify <inputs..>',
     'read everything and name every damaged file',
     (y) =>
-      readOptions(common(y))
+      keyOptions(readOptions(common(y)))
         .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET, VOLUME folder(s) or FILE.xtar' })
         .option('jobs', { alias: 'j', type: 'number', describe: 'threads that inflate and check small files (default: number of cores)' })
         .example('$0 verify /mnt/cdrom/20261123T070700Z-vol001', 'check one disc')
@@ -363,6 +387,7 @@ function verifyCommand(y: Argv): Argv {
     async (a) => {
       const jobs = (await import('../pack/options.js')).capJobs(a.jobs, noteOnStderr);
       const { runVerify } = await import('./commands/unpack.js');
+      await unlock((a.inputs ?? []).map(String), a);
       status = await runVerify({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet, jobs, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
@@ -374,12 +399,13 @@ function repairCommand(y: Argv): Argv {
     'repair <inputs..>',
     'repair volumes with their par2 recovery files, then report what is intact',
     (y) =>
-      common(y)
+      keyOptions(common(y))
         .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'SET or VOLUME folder(s)' })
         .example('$0 repair /mnt/copy-of-disc-3', 'repair a damaged volume copied off its disc')
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runRepair } = await import('./commands/unpack.js');
+      await unlock((a.inputs ?? []).map(String), a);
       status = await runRepair({ inputs: (a.inputs ?? []).map(String), json: a.json, quiet: a.quiet }, io);
     },
   );
@@ -441,7 +467,7 @@ function listCommand(y: Argv): Argv {
     'list <set>',
     'show the backups in a set, their volumes, and which volume holds each file',
     (y) =>
-      readOptions(common(y))
+      keyOptions(readOptions(common(y)))
         .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
         .option('files', { type: 'string', describe: 'also list files (matching GLOB, if given) and the volume(s) holding each' })
         .option('obsolete', { type: 'boolean', default: false, describe: 'list the volumes no longer needed to restore the newest state (discs that can be reused)' })
@@ -452,6 +478,8 @@ function listCommand(y: Argv): Argv {
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runList } = await import('./commands/list.js');
+      // (The backups and volumes are in plain; only the files need the key.)
+      if (a.files !== undefined || a.obsolete) await unlock([a.set as string], a);
       status = await runList({ set: a.set as string, files: a.files, json: a.json, quiet: a.quiet, obsolete: a.obsolete, keep: a.keep, utc: a.utc, read: readPolicy(a.sectorSize, a.readRetries) }, io);
     },
   );
@@ -483,13 +511,14 @@ function indexCommand(y: Argv): Argv {
     'index <action> <set>',
     "make the set's index again from its volumes",
     (y) =>
-      common(y)
+      keyOptions(common(y))
         .positional('action', { choices: ['rebuild'] as const, demandOption: true, describe: 'rebuild: read every backup\'s records and write the index anew' })
         .positional('set', { type: 'string', demandOption: true, describe: 'the set folder' })
         .example('$0 index rebuild /media/backup', 'after copying the discs back into a folder, or losing the index')
         .epilog(EXIT_STATUS_HELP),
     async (a) => {
       const { runIndexRebuild } = await import('./commands/index-rebuild.js');
+      await unlock([a.set as string], a);
       status = await runIndexRebuild({ set: a.set as string, json: a.json, quiet: a.quiet }, io);
     },
   );

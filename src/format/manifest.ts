@@ -29,6 +29,8 @@ export interface VolumeManifest {
   /** Revision 2.1: the digests in the trailers of this volume's structure.jsonl and catalog.jsonl. */
   structureSha256?: string;
   catalogSha256?: string;
+  /** An encrypted set's volume: `age` (docs/FORMAT.md, "Encrypted sets"). */
+  encryption?: 'age';
   /** Revision 2.1: whether the file carried its own checksum (`sum`) and it matched. */
   summed?: boolean;
 }
@@ -47,9 +49,9 @@ function sha256Hex(text: string): string {
  * member (so a reader strips that member, hashes, compares).
  */
 export function encodeVolumeManifest(m: VolumeManifestFields): string {
-  const { backup, volume, volumes, root, created, files, bytes, kind, base, source, structureSha256, catalogSha256 } = m;
+  const { backup, volume, volumes, root, created, files, bytes, kind, base, source, structureSha256, catalogSha256, encryption } = m;
   // JSON.stringify leaves out the keys whose value is undefined (base of a full backup).
-  const body = JSON.stringify({ xtar: 'volume', version: versionFor(kind), backup, volume, volumes, root, created, files, bytes, kind, base, source, structureSha256, catalogSha256 });
+  const body = JSON.stringify({ xtar: 'volume', version: versionFor(kind), backup, volume, volumes, root, created, files, bytes, kind, base, source, encryption, structureSha256, catalogSha256 });
   return `${body.slice(0, -1)},"sum":"${sha256Hex(body)}"}\n`;
 }
 
@@ -90,6 +92,7 @@ export function decodeVolumeManifest(text: string, where = 'volume.json'): Volum
   if (o.source !== undefined) m.source = o.source as string;
   if (typeof o.structureSha256 === 'string') m.structureSha256 = o.structureSha256;
   if (typeof o.catalogSha256 === 'string') m.catalogSha256 = o.catalogSha256;
+  if (o.encryption === 'age') m.encryption = 'age';
   if (summed) m.summed = true;
   return m;
 }

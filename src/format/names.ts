@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 
 export const BLOB_SUFFIX = '.zip';
+/** An encrypted set's blob: the zip encrypted on its own with age (docs/FORMAT.md, "Encrypted sets"). */
+export const SEALED_BLOB_SUFFIX = '.zip.age';
 export const NESTED_TAR_NAME = '.xtar';
 /** Longest file name (bytes) that Linux, macOS and Windows file systems all accept. */
 export const NAME_MAX = 255;
@@ -29,10 +31,10 @@ export function utf8Prefix(s: string, max: number): string {
   return bytes.subarray(0, end).toString('utf8');
 }
 
-/** The short form of a blob name: `PREFIX~HASH16.zip`, HASH16 = first 16 hex digits of sha256(NAME). */
-export function shortBlobName(name: string): string {
+/** The short form of a blob name: `PREFIX~HASH16.zip` (or `.zip.age`), HASH16 = first 16 hex digits of sha256(NAME). */
+export function shortBlobName(name: string, suffix = BLOB_SUFFIX): string {
   const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16);
-  return `${utf8Prefix(name, SHORT_PREFIX_MAX)}~${hash}${BLOB_SUFFIX}`;
+  return `${utf8Prefix(name, NAME_MAX - 1 - 16 - suffix.length)}~${hash}${suffix}`;
 }
 
 /**
@@ -40,10 +42,15 @@ export function shortBlobName(name: string): string {
  * 255 bytes or when a sibling folder is named `NAME.zip` (`short`, decided by the scan, which sees
  * the whole folder). The zip inside always carries the full NAME, so `unzip` restores the real name.
  */
-export function blobEntryName(name: string, short = false): string {
-  const plain = name + BLOB_SUFFIX;
+export function blobEntryName(name: string, short = false, suffix = BLOB_SUFFIX): string {
+  const plain = name + suffix;
   if (!short && utf8Length(plain) <= NAME_MAX) return plain;
-  return shortBlobName(name);
+  return shortBlobName(name, suffix);
+}
+
+/** The suffix a blob entry name carries: `.zip.age` (encrypted) or `.zip`. */
+export function blobSuffixOf(entry: string): string {
+  return entry.endsWith(SEALED_BLOB_SUFFIX) ? SEALED_BLOB_SUFFIX : BLOB_SUFFIX;
 }
 
 /** Digits of a split part's number: `NAME.zip.001` … `NAME.zip.999`. */
@@ -54,11 +61,11 @@ const PART_SUFFIX_LENGTH = 1 + PART_DIGITS;
  * The base of a split blob's parts (`BASE.001`, `BASE.002`, …): the blob's own entry name when the
  * part names still fit in 255 bytes, otherwise a short form with a prefix 4 bytes shorter.
  */
-export function partBaseName(name: string, short = false): string {
-  const whole = blobEntryName(name, short);
+export function partBaseName(name: string, short = false, suffix = BLOB_SUFFIX): string {
+  const whole = blobEntryName(name, short, suffix);
   if (utf8Length(whole) + PART_SUFFIX_LENGTH <= NAME_MAX) return whole;
   const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16);
-  return `${utf8Prefix(name, SHORT_PREFIX_MAX - PART_SUFFIX_LENGTH)}~${hash}${BLOB_SUFFIX}`;
+  return `${utf8Prefix(name, NAME_MAX - 1 - 16 - suffix.length - PART_SUFFIX_LENGTH)}~${hash}${suffix}`;
 }
 
 export function partEntryName(base: string, index: number): string {
@@ -68,7 +75,8 @@ export function partEntryName(base: string, index: number): string {
 
 /** Whether `base` is a part base the zip inner name `inner` may have. */
 export function partBaseMatches(base: string, inner: string): boolean {
-  return isSafeComponent(inner) && (base === partBaseName(inner) || base === partBaseName(inner, true) || base === shortBlobName(inner) || base === blobEntryName(inner));
+  const x = blobSuffixOf(base);
+  return isSafeComponent(inner) && (base === partBaseName(inner, false, x) || base === partBaseName(inner, true, x) || base === shortBlobName(inner, x) || base === blobEntryName(inner, false, x));
 }
 
 /** The tar entry name of a directory's nested tar. */
@@ -102,7 +110,7 @@ export function isSafeRelativePath(path: string): boolean {
 
 export type EntryKind = { kind: 'blob'; name: string } | { kind: 'nested'; name: string } | { kind: 'part'; name: string; base: string; index: number };
 
-const PART_RE = /^(.+\.zip)\.(\d{3})$/;
+const PART_RE = /^(.+\.zip(?:\.age)?)\.(\d{3})$/;
 
 /**
  * Classify a tar entry name found inside a nested tar: `NAME.zip` (a file blob) or `NAME/.xtar`
@@ -117,13 +125,14 @@ export function classifyEntryName(entry: string): EntryKind | null {
   }
   const part = PART_RE.exec(entry);
   if (part && isSafeComponent(entry) && Number(part[2]) >= 1) return { kind: 'part', name: entry, base: part[1] as string, index: Number(part[2]) };
-  if (!entry.endsWith(BLOB_SUFFIX) || !isSafeComponent(entry)) return null;
+  if (!(entry.endsWith(BLOB_SUFFIX) || entry.endsWith(SEALED_BLOB_SUFFIX)) || !isSafeComponent(entry)) return null;
   return { kind: 'blob', name: entry };
 }
 
 /** Whether `inner` (the name inside a zip) is one the blob entry `entry` may hold: its plain or its short form. */
 export function blobNameMatches(entry: string, inner: string): boolean {
-  return isSafeComponent(inner) && (blobEntryName(inner) === entry || shortBlobName(inner) === entry);
+  const x = blobSuffixOf(entry);
+  return isSafeComponent(inner) && (blobEntryName(inner, false, x) === entry || shortBlobName(inner, x) === entry);
 }
 
 /** Sort names the way the walk does: by their UTF-8 bytes, so every implementation agrees. */

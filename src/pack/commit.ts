@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { IndexError } from '../errors.js';
 import type { ScanResult } from '../scan/scan.js';
 import { INDEX_FILE, type BackupRow } from '../setindex/db.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
 import { rebuildCommand } from '../setindex/heal.js';
 import { importBackup } from '../setindex/rebuild.js';
 import { setVolumes } from '../set/locate.js';
@@ -88,7 +89,7 @@ export async function commitBackup(ctx: PackContext, st: Structure, vs: VolumeWr
   let recordBytes = 0;
   for (const v of written) {
     archiveBytes += (await stat(v.archive)).size;
-    for (const name of [VOLUME_STRUCTURE, VOLUME_CATALOG]) recordBytes += (await stat(join(v.path, name))).size;
+    for (const name of [VOLUME_STRUCTURE, VOLUME_CATALOG]) recordBytes += (await stat(join(v.path, ctx.sealing === null ? name : name + AGE_SUFFIX))).size;
   }
   const deletedFiles = await recordBackup(ctx, st, written);
   // The backup is recorded: a log line that cannot be written (a full disk) does not undo it.

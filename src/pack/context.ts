@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PARTIAL_PREFIX } from '../format/layout.js';
 import { formatTimeNs } from '../format/records.js';
 import { creationTime, freshBackupId, idTime } from '../set/backup-id.js';
+import type { PackSealing } from '../set/encryption.js';
 import type { SetIndex } from '../setindex/db.js';
 import type { CompressPool } from './compress.js';
 import type { PackOptions } from './pack.js';
@@ -42,6 +43,8 @@ export interface PackContext extends BackupStart {
   readonly changed: string[];
   /** Bytes compressed into the spool first (large files near the end of a volume). */
   spooled: number;
+  /** An encrypted set's recipients and key file (null: a plain set). */
+  readonly sealing: PackSealing | null;
 }
 
 /** Plan the backup, choose its id and make its work folder. */

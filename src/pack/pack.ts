@@ -14,6 +14,13 @@ import { IndexError, InputError } from '../errors.js';
 import { INDEX_FILE, type SetIndex } from '../setindex/db.js';
 import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
+import { openKeys, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
+import { setVolumes } from '../set/locate.js';
+import { useKeys } from '../format/keyring.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
+import { memoryIndex } from '../setindex/rebuild.js';
+import { sealFile } from './seal-file.js';
+import { existsSync } from 'node:fs';
 import { recoverIncomplete } from '../setindex/recover.js';
 import { join } from 'node:path';
 import { commitBackup, nothingChanged, sameTreeAs } from './commit.js';
@@ -75,6 +82,16 @@ export interface PackOptions {
   storageClass?: string;
   /** Set by withRemoteSet (remote-pack.ts): `out` is the cache folder of this set in object storage. */
   remote?: RemoteSet;
+  /**
+   * Encrypt (docs/FORMAT.md, "Encrypted sets"): with a passphrase the set gets a key of its own,
+   * stored passphrase-encrypted on every volume; with recipients, to those too (or only). A set made
+   * encrypted stays so: every later pack into it encrypts to its recipients, asked or not.
+   */
+  encrypt?: EncryptionRequest;
+  /** How to open an encrypted set's key (its passphrase, or identity files): a pack into it reads the earlier backups' records. */
+  keys?: KeySource;
+  /** Keep the set's index (xtar-index.sqlite) on disk for an encrypted set: it then holds paths and sha256s in plain. */
+  indexPlain?: boolean;
 }
 
 export interface PackProgress {
@@ -141,10 +158,16 @@ async function packInto(opts: PackOptions): Promise<PackResult> {
   const unlock = await lockSet(set);
   let index: SetIndex | undefined;
   try {
-    // A lost or damaged index is made again from the volumes; a backup they hold that it lacks is imported.
-    index = await openHealed(set, { write: true, note });
-    for (const id of await recoverIncomplete(index, set)) note(`backup ${id} was complete on disk but not recorded in the set's index; imported it from its volumes.`);
-    return await packLocked({ ...opts, ...(jobs === undefined ? {} : { jobs }) }, set, source, level, index);
+    const sealing = await sealingFor(set, opts);
+    if (sealing !== null && opts.indexPlain !== true && !existsSync(join(set, INDEX_FILE))) {
+      // An encrypted set keeps no index on disk: it is made in memory from the volumes' records, each run.
+      index = await memoryIndex(set);
+    } else {
+      // A lost or damaged index is made again from the volumes; a backup they hold that it lacks is imported.
+      index = await openHealed(set, { write: true, note });
+      for (const id of await recoverIncomplete(index, set)) note(`backup ${id} was complete on disk but not recorded in the set's index; imported it from its volumes.`);
+    }
+    return await packLocked({ ...opts, ...(jobs === undefined ? {} : { jobs }) }, set, source, level, index as SetIndex, sealing);
   } catch (e) {
     if (index === undefined || !isIndexDamage(e)) throw e;
     // Damage SQLite found mid-run: the file goes aside now, so the next run starts from the volumes.
@@ -162,6 +185,22 @@ async function packInto(opts: PackOptions): Promise<PackResult> {
   }
 }
 
+/**
+ * The set's sealing, its key opened when the set already holds backups (whose records the pack
+ * reads): a wrong passphrase ends the run here, before anything is written.
+ */
+async function sealingFor(set: string, opts: PackOptions): Promise<PackSealing | null> {
+  const hasBackups = (await setVolumes(set)).size > 0;
+  const sealing = await packSealing(set, opts.encrypt, hasBackups, opts.now ?? new Date());
+  if (sealing === null) return null;
+  let identities = sealing.identities;
+  if (identities === null && hasBackups && (opts.keys !== undefined || opts.indexPlain !== true || !existsSync(join(set, INDEX_FILE)))) {
+    identities = await openKeys((await sealedFolder(set)) as NonNullable<Awaited<ReturnType<typeof sealedFolder>>>, set, { ...(opts.encrypt?.passphrase === undefined ? {} : { passphrase: opts.encrypt.passphrase }), ...opts.keys });
+  }
+  useKeys(identities);
+  return sealing;
+}
+
 /** A source that is not there ends the run before anything is made: no set folder, no index. */
 async function requireSource(given: string, source: string): Promise<void> {
   try {
@@ -172,17 +211,22 @@ async function requireSource(given: string, source: string): Promise<void> {
   }
 }
 
-async function packLocked(opts: PackOptions, set: string, tree: string, level: number, index: SetIndex): Promise<PackResult> {
+async function packLocked(opts: PackOptions, set: string, tree: string, level: number, index: SetIndex, sealing: PackSealing | null): Promise<PackResult> {
   const start = await startBackup(opts, set, tree, index);
   let ctx: PackContext | undefined;
   try {
     // The workers start up (load their module) while the scan runs.
-    ctx = { ...start, opts, set, tree, level, index, pool: new CompressPool(level, opts.jobs), recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0 };
+    ctx = { ...start, opts, set, tree, level, index, pool: new CompressPool(level, opts.jobs), recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0, sealing };
     const st = await writeStructure(ctx);
     const sameAs = sameTreeAs(ctx, st);
     // Files that backup could not read are tried again: whether they still cannot be is known after.
     if (sameAs !== null && sameAs.skippedFiles === 0 && !ctx.checksum) return await nothingChanged(ctx, sameAs, st.scan);
     await gzipStructure(st, ctx.pool.gzipMember);
+    if (sealing !== null) {
+      // The records on the volumes are age files: the structure record and its copy are encrypted once, here.
+      await sealFile(sealing.writer, st.path, st.path + AGE_SUFFIX);
+      await sealFile(sealing.writer, st.gzPath, st.gzPath + AGE_SUFFIX, true);
+    }
     ctx.recorder.begin({ id: ctx.backupId, kind: ctx.plan.kind, base: ctx.plan.base?.id ?? null, source: ctx.source, root: st.scan.root, created: ctx.createdIso });
     chooseRefresh(index, ctx.plan, opts.split ?? DEFAULT_SPLIT);
     const vs = (ctx.volumes = openVolumes(ctx, st));
@@ -207,8 +251,9 @@ function openVolumes(ctx: PackContext, st: Structure): VolumeWriter {
     createdIso: ctx.createdIso,
     metaMtimeSec: ctx.metaMtimeSec,
     volumeSize: opts.volumeSize ?? null,
-    structurePath: st.path,
-    structureGzPath: st.gzPath,
+    structurePath: st.path + (ctx.sealing === null ? '' : AGE_SUFFIX),
+    structureGzPath: st.gzPath + (ctx.sealing === null ? '' : AGE_SUFFIX),
+    sealing: ctx.sealing,
     structureSha256: st.recordSha256,
     workDir: ctx.workDir,
     par2Percent: opts.par2 ?? null,

@@ -102,6 +102,43 @@ rmdir "$work"
 [ -z "$bad" ] || { say "\${#bad} zip(s) could not be opened and are left as NAME.zip"; exit 1; }
 ${SCRIPT_END}`;
 
+/** What the restore script of an encrypted volume needs besides SCRIPT_TOOLS. */
+export const SEALED_SCRIPT_TOOLS = ['age'] as const;
+
+/**
+ * The restore script of an encrypted volume: RESTORE_SCRIPT with one more step, 3b, which decrypts
+ * every `NAME.zip.age` into `NAME.zip` with `age -d -i IDENTITY` (after split parts were joined,
+ * before the zips are moved aside). The identity file is $XTAR_IDENTITY, or else the volume's
+ * xtar-key.age decrypted by age itself, which asks for the passphrase once on the terminal. Every
+ * name then ends in `.zip`, never `.age`, so no decrypted file can land on a blob still to decrypt.
+ */
+export const SEALED_RESTORE_SCRIPT = RESTORE_SCRIPT.replace(
+  `find . -type f -name '*.zip.001' -exec`,
+  `find . -type f \\( -name '*.zip.001' -o -name '*.zip.age.001' \\) -exec`,
+).replace(
+  `# 4. Every file is a zip holding it.`,
+  `# 3b. Every blob is encrypted with age (NAME.zip.age): decrypt each into NAME.zip with the set's identity.
+id=\${XTAR_IDENTITY:-}
+if [ -z "$id" ]; then
+  key=; for a in "$@"; do case $a in /*) ;; *) a=$OLDPWD/$a ;; esac; [ -f "\${a%/*}/xtar-key.age" ] && { key=\${a%/*}/xtar-key.age; break; }; done
+  [ -n "$key" ] || { say "set XTAR_IDENTITY to the identity file (age -d -o key.txt xtar-key.age): nothing decrypted"; exit 1; }
+  id=$(umask 077 && mktemp ./.xtar-key.XXXXXX)
+  age -d -o "$id" "$key" || { rm -f "$id"; say "age could not open $key (wrong passphrase?): nothing decrypted"; exit 1; }
+  trap 'rm -f "$id"' EXIT
+fi
+find . -type f -name '*.zip.age' -exec sh -c '
+  id=$1; shift
+  for f do
+    age -d -i "$id" -o "\${f%.age}" "$f" && rm -f "$f" || { rm -f "\${f%.age}"; printf "restore.sh: could not decrypt %s (damaged?): left as it is\\n" "$f" >&2; printf x >> ./.xtar-age-failed; }
+  done' sh "$id" {} +
+# 4. Every file is a zip holding it.`,
+).replace(
+  `rmdir "$work"\n`,
+  `rmdir "$work"
+if [ -f ./.xtar-age-failed ]; then n=$(cat ./.xtar-age-failed); rm -f ./.xtar-age-failed; say "\${#n} blob(s) could not be decrypted and are left as NAME.zip.age"; bad=\${bad}x; fi
+`,
+);
+
 export interface ReadmeInfo {
   backupId: string;
   volume: number;
@@ -114,6 +151,8 @@ export interface ReadmeInfo {
   /** Default 'full'. */
   kind?: 'full' | 'incremental' | 'differential' | 'cyclic';
   base?: string | null;
+  /** An encrypted set's volume (with the set's key file when it was made with a passphrase). */
+  sealed?: { key: boolean };
 }
 
 /** For a backup that builds on another: what it holds, and how to restore the whole state. */
@@ -137,7 +176,70 @@ which gives renamed files their new names and removes the files deleted since.
 `;
 }
 
+/** The by-hand restore of an encrypted volume. */
+function sealedReadme(i: ReadmeInfo): string {
+  const key = i.sealed?.key === true;
+  return `xtar backup ${i.backupId}, volume ${i.volume}${i.volumes === null ? '' : ` of ${i.volumes}`} (ENCRYPTED with age)
+==========================================================
+
+Made by xtar on ${i.created} from the folder "${i.root}".
+This volume holds ${i.files} files (${i.bytes} bytes before compression).
+${chainNote(i).replace(/structure\.jsonl/g, 'structure.jsonl.age').replace(/catalog\.jsonl/g, 'catalog.jsonl.age')}
+Every file's bytes, the structure record and the catalog are encrypted with age
+(https://age-encryption.org; the "age" command, Debian/Ubuntu package "age"). File and folder
+NAMES, and the sizes of the encrypted blobs, are visible; contents, modes, owners, times and
+checksums are not.
+
+What is here
+------------
+${i.archive}        the archive (a POSIX tar): each file as NAME.zip.age, a zip encrypted with age
+volume.json          which backup and which volume of how many
+structure.jsonl.age  every folder, file, link, FIFO and device with its mode, owner and times (age)
+catalog.jsonl.age    every file with its size, sha256 and where its bytes lie (age)
+xtar-recipients.txt  the age public keys everything was encrypted to
+${key ? 'xtar-key.age         the secret key (an age identity), itself encrypted with the passphrase\n' : ''}README.txt           this file
+
+Restoring with xtar
+-------------------
+    xtar unpack THIS-FOLDER --dest DEST      (asks for the passphrase; or XTAR_PASSPHRASE,
+                                              --passphrase-file FILE, --identity KEYFILE)
+
+Restoring by hand (tar, age and unzip)
+--------------------------------------
+${key ? `First get the secret key out of xtar-key.age (age asks for the passphrase once):
+
+    age -d -o key.txt xtar-key.age
+
+(or use the identity file of one of the recipients in xtar-recipients.txt instead of key.txt).` : `Use the identity file (age-keygen's key.txt) of one of the recipients in xtar-recipients.txt.`}
+Then do as for a plain volume: untar the archive, expand each folder's hidden .xtar, join split
+parts (NAME.zip.age.001, .002, ... : cat them in order into NAME.zip.age), and then decrypt each
+blob before unzipping it:
+
+    age -d -i key.txt -o NAME.zip NAME.zip.age
+
+The script below does all of it; save the lines between the markers as restore.sh and run:
+
+    XTAR_IDENTITY=key.txt sh restore.sh DEST /path/to/${i.archive}
+${key ? `    sh restore.sh DEST /path/to/${i.archive}      (no XTAR_IDENTITY: age asks for the passphrase
+                                                       and opens xtar-key.age beside the archive)
+` : ''}
+It needs ${[...SCRIPT_TOOLS, ...SEALED_SCRIPT_TOOLS].join(', ')}. A damaged blob costs only its
+own file: age refuses it (it authenticates every 64 KiB), the script names it and goes on.
+
+${SEALED_RESTORE_SCRIPT}
+
+The records: age -d -i key.txt -o structure.jsonl structure.jsonl.age (and catalog.jsonl.age);
+the outer tar holds copies, ${i.root}.xtar-structure.jsonl.gz.age and ${i.root}.xtar-catalog.jsonl.gz.age
+(age, then gzip). With xtar, after a restore by hand:
+
+    xtar expand-structure THIS-FOLDER --dest DEST        (asks for the passphrase)
+
+brings back folders, links, modes, owners and times, and names tools changed.
+`;
+}
+
 export function volumeReadme(i: ReadmeInfo): string {
+  if (i.sealed !== undefined) return sealedReadme(i);
   const of = i.volumes === null ? '' : ` of ${i.volumes}`;
   return `xtar backup ${i.backupId}, volume ${i.volume}${of}
 ==========================================================

@@ -65,12 +65,13 @@ export async function writeOwnCatalog(gz: string, header: string, catalogPath: s
 }
 
 /** Write a volume's README.txt and volume.json, then its par2 recovery data (over everything else), and fsync every file and the folder. */
-export async function sealVolume(o: BackupStamp & { structureSha256?: string }, v: SealedVolume, total: number): Promise<void> {
+export async function sealVolume(o: BackupStamp & { structureSha256?: string | undefined; sealed?: { key: boolean } }, v: SealedVolume, total: number): Promise<void> {
   await writeFile(
     join(v.partialDir, VOLUME_README),
-    volumeReadme({ backupId: o.backupId, volume: v.number, volumes: total, root: o.root, archive: v.archive, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, base: o.base }),
+    volumeReadme({ backupId: o.backupId, volume: v.number, volumes: total, root: o.root, archive: v.archive, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, base: o.base, ...(o.sealed ? { sealed: o.sealed } : {}) }),
   );
   const manifest: VolumeManifestFields = { backup: o.backupId, volume: v.number, volumes: total, root: o.root, created: o.createdIso, files: v.files, bytes: v.bytes, kind: o.kind, source: o.source };
+  if (o.sealed) manifest.encryption = 'age';
   if (o.base !== null) manifest.base = o.base;
   if (o.structureSha256 !== undefined) manifest.structureSha256 = o.structureSha256;
   if (v.catalogSha256 !== undefined) manifest.catalogSha256 = v.catalogSha256;

@@ -8,7 +8,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InterruptedError } from '../errors.js';
 import { blobBound, ENTRY_FRAMING_MAX } from '../format/bounds.js';
-import { blobEntryName, nestedEntryName, partBaseName } from '../format/names.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
+import { BLOB_SUFFIX, blobEntryName, nestedEntryName, partBaseName, SEALED_BLOB_SUFFIX } from '../format/names.js';
+import { sealFile } from './seal-file.js';
 import type { BlobPart, CatalogFile, StructureEntry } from '../format/records.js';
 import type { ScanResult } from '../scan/scan.js';
 import type { FileVersion } from '../setindex/db.js';
@@ -44,11 +46,17 @@ class Folders {
     private readonly vs: VolumeWriter,
     private readonly largeDirs: Set<string>,
     private readonly lazy: boolean,
+    /** An encrypted set's tar headers all carry the backup's time (docs/FORMAT.md, "Encrypted sets"). */
+    private readonly fixedMtime: number | null = null,
   ) {}
+
+  private mtime(e: StructureEntry): number {
+    return this.fixedMtime ?? mtimeSeconds(e.mtimeNs);
+  }
 
   async enter(e: StructureEntry, name: string): Promise<void> {
     if (this.lazy) this.pending.push(e);
-    else await this.vs.openDir(nestedEntryName(name), mtimeSeconds(e.mtimeNs), this.largeDirs.has(e.path));
+    else await this.vs.openDir(nestedEntryName(name), this.mtime(e), this.largeDirs.has(e.path));
   }
 
   async exit(): Promise<void> {
@@ -58,14 +66,16 @@ class Folders {
 
   /** A blob comes: open the folders still waiting for one. */
   async forBlob(): Promise<void> {
-    for (const d of this.pending) await this.vs.openDir(nestedEntryName(baseName(d.path)), mtimeSeconds(d.mtimeNs), this.largeDirs.has(d.path));
+    for (const d of this.pending) await this.vs.openDir(nestedEntryName(baseName(d.path)), this.mtime(d), this.largeDirs.has(d.path));
     this.pending.length = 0;
   }
 }
 
-function names(scan: ScanResult, item: { e: StructureEntry; name: string }): { entry: string; base: string } {
+function names(ctx: PackContext, scan: ScanResult, item: { e: StructureEntry; name: string }): { entry: string; base: string } {
   const short = scan.shortBlobs.has(item.e.path);
-  return { entry: blobEntryName(item.name, short), base: partBaseName(item.name, short) };
+  // An encrypted set's blob is NAME.zip.age (docs/FORMAT.md, "Encrypted sets").
+  const suffix = ctx.sealing === null ? BLOB_SUFFIX : SEALED_BLOB_SUFFIX;
+  return { entry: blobEntryName(item.name, short, suffix), base: partBaseName(item.name, short, suffix) };
 }
 
 /** Record a stored file: its index rows, then its catalog line. */
@@ -102,7 +112,7 @@ export async function storeFiles(ctx: PackContext, st: Structure, vs: VolumeWrit
 async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue: Lookahead): Promise<void> {
   const opts = ctx.opts;
   const scan = st.scan;
-  const folders = new Folders(vs, scan.largeDirs, ctx.plan.kind !== 'full');
+  const folders = new Folders(vs, scan.largeDirs, ctx.plan.kind !== 'full', ctx.sealing === null ? null : ctx.metaMtimeSec);
   let filesDone = 0;
   let bytesDone = 0;
   let shown = -1;
@@ -136,9 +146,13 @@ async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue
         else if (r.same === true && item.prev !== null) await recordRef(ctx, vs, item.e, item.prev);
         else {
           await folders.forBlob();
-          const { entry, base } = names(scan, item);
+          const { entry, base } = names(ctx, scan, item);
           const e = item.e;
-          await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, item.job.mtimeSec, bufferSource(r.blob), (parts) => storedLine(e, r, parts)));
+          // An encrypted set's blob is encrypted here, on the main thread, as it is placed: in the workers
+          // (async tasks, age's garbage in a small young generation) a pack of SMALL hung at 0% CPU about
+          // 1 run in 5, a worker stuck in V8's task queue inside a scavenge.
+          const blob = ctx.sealing === null ? r.blob : await ctx.sealing.writer.encrypt(r.blob);
+          await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, ctx.sealing === null ? item.job.mtimeSec : ctx.metaMtimeSec, bufferSource(blob), (parts) => storedLine(e, r, parts)));
         }
         filesDone++;
         bytesDone += item.job.size;
@@ -164,10 +178,11 @@ async function storeLarge(ctx: PackContext, st: Structure, vs: VolumeWriter, fol
   if (src === null) return recordRef(ctx, vs, e, item.prev as FileVersion);
   if (!src.ok) return recordSkip(ctx, vs, e, src.reason);
   await folders.forBlob();
-  const { entry, base } = names(st.scan, item);
+  const { entry, base } = names(ctx, st.scan, item);
   const bound = blobBound(job.size) + ENTRY_FRAMING_MAX;
   const lineBound = 1024 + Buffer.byteLength(e.path);
-  if (bound <= vs.roomFor(lineBound)) {
+  // (An encrypted set's large blob is spooled, then encrypted whole: a zip's header is patched once its CRC is known.)
+  if (ctx.sealing === null && bound <= vs.roomFor(lineBound)) {
     // Fits whatever it compresses to: stream it straight into the volume.
     const pending = await vs.tar.beginEntry(entry, job.mtimeSec, blobBound(job.size));
     const r = await streamBlob(vs.out, src.fh, job, ctx.level, ctx.pool.deflateChunk);
@@ -181,11 +196,17 @@ async function storeLarge(ctx: PackContext, st: Structure, vs: VolumeWriter, fol
   const r = await streamBlob(spool, src.fh, job, ctx.level, ctx.pool.deflateChunk);
   await spool.close();
   ctx.spooled += spool.bytesWritten;
-  const blob = await fileSource(spoolPath);
+  let blobPath = spoolPath;
+  if (ctx.sealing !== null) {
+    blobPath = spoolPath + AGE_SUFFIX;
+    await rm(blobPath, { force: true });
+    await sealFile(ctx.sealing.writer, spoolPath, blobPath, true);
+  }
+  const blob = await fileSource(blobPath);
   try {
-    await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, job.mtimeSec, blob, (parts) => storedLine(e, r, parts)));
+    await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, ctx.sealing === null ? job.mtimeSec : ctx.metaMtimeSec, blob, (parts) => storedLine(e, r, parts)));
   } finally {
     await blob.close();
-    await rm(spoolPath, { force: true });
+    await rm(blobPath, { force: true });
   }
 }

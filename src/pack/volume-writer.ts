@@ -7,10 +7,11 @@
  * sealing of a finished folder is seal-volume.ts; the index is not written here.
  */
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { archiveName, PARTIAL_PREFIX, VOLUME_CATALOG, VOLUME_STRUCTURE, volumeName } from '../format/layout.js';
+import { AGE_SUFFIX, agePayloadBytes, encodeRecipients, KEY_FILE, RECIPIENTS_FILE } from '../format/encryption.js';
 import { CATALOG_SUFFIX, STRUCTURE_SUFFIX } from '../format/names.js';
 import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, RecordDigest, type BlobPart, type CatalogLine } from '../format/records.js';
 import { folderBytes, syncDir } from '../set/volume-files.js';
@@ -22,7 +23,9 @@ import { OutputFile, type ArchiveSink } from './output-file.js';
 import type { RemoteSet } from '../set/remote-set.js';
 import { placeBlob, Room, volumeLimit, wholeEntryBytes, WIDEST_PARTS, type OpenDir, type Placer, type VolumeFill } from './placement.js';
 import type { MemberMaker } from './gzip-record.js';
+import { sealFile } from './seal-file.js';
 import { sealVolume, writeOwnCatalog, type BackupStamp } from './seal-volume.js';
+import type { PackSealing } from '../set/encryption.js';
 
 /** Characters of catalog lines gathered before they are hashed. */
 const HASH_CHUNK = 64 * 1024;
@@ -110,6 +113,23 @@ export interface VolumeWriterOptions extends BackupStamp {
    * written (never staged), the records when the backup is whole, every volume.json last.
    */
   remote?: RemoteSet;
+  /**
+   * An encrypted set: the records are written as age files (`structure.jsonl.age`, `catalog.jsonl.age`
+   * and the copies `….jsonl.gz.age` in the archive) and each volume carries the set's key and
+   * recipients files; `structurePath` and `structureGzPath` are then already encrypted.
+   */
+  sealing?: PackSealing | null;
+}
+
+/**
+ * Room an encrypted volume keeps besides its blobs (docs/FORMAT.md, "Encrypted sets"): age's
+ * framing of the catalog beside the archive and of its copy inside (header, nonce, 16 bytes per
+ * 64 KiB, either at most a volume long), the key and recipients files, and a longer README.txt.
+ */
+function sealedReserve(s: PackSealing, volumeSize: number | null): number {
+  if (volumeSize === null) return 0;
+  const framing = s.writer.headerBytes + agePayloadBytes(volumeSize) - volumeSize;
+  return 2 * framing + (s.keyFile?.length ?? 0) + Buffer.byteLength(encodeRecipients(s.recipients)) + 4096;
 }
 
 export class VolumeWriter implements Placer<BlobSource> {
@@ -126,7 +146,8 @@ export class VolumeWriter implements Placer<BlobSource> {
     const structureBytes = (await stat(this.o.structurePath)).size;
     const structureGzBytes = (await stat(this.o.structureGzPath)).size;
     const widestHeaderBytes = Buffer.byteLength(this.catalogHeader(9999)) + 1;
-    this.room = new Room(volumeLimit(this.o.volumeSize, this.o.par2Percent, this.o.iso), structureBytes, structureGzBytes, widestHeaderBytes);
+    const sealed = this.o.sealing ? sealedReserve(this.o.sealing, this.o.volumeSize) : 0;
+    this.room = new Room(volumeLimit(this.o.volumeSize, this.o.par2Percent, this.o.iso) - sealed, structureBytes, structureGzBytes, widestHeaderBytes);
     await this.openVolume();
   }
 
@@ -224,7 +245,8 @@ export class VolumeWriter implements Placer<BlobSource> {
     const partialDir = join(this.o.set, PARTIAL_PREFIX + name);
     await mkdir(partialDir);
     // The structure record is the same on every volume: a hard link costs no second copy on this disk.
-    await link(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)).catch(() => copyFile(this.o.structurePath, join(partialDir, VOLUME_STRUCTURE)));
+    const structureName = VOLUME_STRUCTURE + (this.o.sealing ? AGE_SUFFIX : '');
+    await link(this.o.structurePath, join(partialDir, structureName)).catch(() => copyFile(this.o.structurePath, join(partialDir, structureName)));
     const archive = archiveName(this.o.backupId, number);
     const remote = this.o.remote;
     let out: ArchiveSink;
@@ -257,7 +279,7 @@ export class VolumeWriter implements Placer<BlobSource> {
     const v = new Volume(number, partialDir, join(this.o.set, name), archive, out, tar, catalog, `${header}\n`, Buffer.byteLength(header) + 1, digest);
     this.volumes.push(v);
     this.current_ = v;
-    await this.copyIntoTar(this.o.root + STRUCTURE_SUFFIX, this.o.structureGzPath);
+    await this.copyIntoTar(this.o.root + STRUCTURE_SUFFIX + (this.o.sealing ? AGE_SUFFIX : ''), this.o.structureGzPath);
   }
 
   private async copyIntoTar(entry: string, path: string): Promise<void> {
@@ -273,8 +295,14 @@ export class VolumeWriter implements Placer<BlobSource> {
     await v.catalog.flush();
     const gz = join(this.o.workDir, `own-${v.number}.jsonl.gz`);
     await writeOwnCatalog(gz, v.headerLine, join(v.partialDir, VOLUME_CATALOG), v.ownStart, v.catalog.bytes, v.ownLines, this.o.gzipMember);
-    await this.copyIntoTar(this.o.root + CATALOG_SUFFIX, gz);
-    await rm(gz, { force: true });
+    if (this.o.sealing) {
+      await sealFile(this.o.sealing.writer, gz, gz + AGE_SUFFIX, true);
+      await this.copyIntoTar(this.o.root + CATALOG_SUFFIX + AGE_SUFFIX, gz + AGE_SUFFIX);
+      await rm(gz + AGE_SUFFIX, { force: true });
+    } else {
+      await this.copyIntoTar(this.o.root + CATALOG_SUFFIX, gz);
+      await rm(gz, { force: true });
+    }
     await v.tar.finish();
     await v.out.close();
     this.bytesWritten += v.out.bytesWritten;
@@ -290,7 +318,8 @@ export class VolumeWriter implements Placer<BlobSource> {
       await v.catalog.line(encodeTrailer(v.catalog.lines - 1, v.catalogSha256));
       await v.catalog.close();
     }
-    for (const v of this.volumes) await sealVolume(this.o, v, total);
+    if (this.o.sealing) for (const v of this.volumes) await this.sealFolder(v, this.o.sealing);
+    for (const v of this.volumes) await sealVolume(this.o.sealing ? { ...this.o, structureSha256: undefined, sealed: { key: this.o.sealing.keyFile !== null } } : this.o, v, total);
     // In object storage the volumes count once every volume.json is there, written last.
     await this.o.remote?.publishVolumes(this.volumes.map((v) => ({ name: basename(v.finalDir), dir: v.partialDir })));
     for (const v of this.volumes) await rename(v.partialDir, v.finalDir);
@@ -310,6 +339,15 @@ export class VolumeWriter implements Placer<BlobSource> {
       out.push({ volume: v.number, path: v.finalDir, archive: join(v.finalDir, v.archive), bytes: await folderBytes(v.finalDir), files: v.files, ...(this.o.iso ? { iso: `${v.finalDir}.iso` } : {}) });
     }
     return out;
+  }
+
+  /** An encrypted set's volume: its catalog encrypted (the plain one removed), the set's key and recipients files beside. */
+  private async sealFolder(v: Volume, s: PackSealing): Promise<void> {
+    const catalog = join(v.partialDir, VOLUME_CATALOG);
+    await sealFile(s.writer, catalog, catalog + AGE_SUFFIX, true);
+    v.catalogSha256 = undefined;
+    if (s.keyFile !== null) await writeFile(join(v.partialDir, KEY_FILE), s.keyFile);
+    await writeFile(join(v.partialDir, RECIPIENTS_FILE), encodeRecipients(s.recipients));
   }
 
   /** Remove every partial volume (after an error or an interruption). */

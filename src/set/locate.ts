@@ -5,6 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
 import { parseStoreUrl } from '../store/s3-url.js';
 import { ARCHIVE_SUFFIX, parseVolumeName, SET_MARKER, VOLUME_CATALOG, VOLUME_STRUCTURE } from '../format/layout.js';
 
@@ -27,6 +28,12 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** A volume's record beside its archive: plain, or (an encrypted set's) the age file `NAME.age`. */
+function recordIn(dir: string, names: readonly string[], name: string): string | null {
+  if (names.includes(name)) return join(dir, name);
+  return names.includes(name + AGE_SUFFIX) ? join(dir, name + AGE_SUFFIX) : null;
+}
+
 async function volumeFromDir(dir: string): Promise<VolumeSource | null> {
   const names = await readdir(dir);
   const archives = names.filter((n) => n.endsWith(ARCHIVE_SUFFIX));
@@ -36,8 +43,8 @@ async function volumeFromDir(dir: string): Promise<VolumeSource | null> {
   return {
     dir,
     archive: join(dir, archive),
-    structure: names.includes(VOLUME_STRUCTURE) ? join(dir, VOLUME_STRUCTURE) : null,
-    catalog: names.includes(VOLUME_CATALOG) ? join(dir, VOLUME_CATALOG) : null,
+    structure: recordIn(dir, names, VOLUME_STRUCTURE),
+    catalog: recordIn(dir, names, VOLUME_CATALOG),
     backupId: parsed?.backupId ?? null,
     volume: parsed?.volume ?? null,
   };
@@ -76,14 +83,13 @@ export async function locate(input: string, allBackups = false): Promise<VolumeS
     if (!abs.endsWith(ARCHIVE_SUFFIX)) throw new InputError(`${input} is not an .xtar file, a volume folder or a set folder.`, input);
     const dir = dirname(abs);
     const parsed = parseVolumeName(basename(abs).slice(0, -ARCHIVE_SUFFIX.length));
-    const structure = join(dir, VOLUME_STRUCTURE);
-    const catalog = join(dir, VOLUME_CATALOG);
     const sameVolume = parsed !== null && basename(dir) === basename(abs).slice(0, -ARCHIVE_SUFFIX.length);
+    const names = sameVolume ? await readdir(dir) : [];
     return [{
       dir: sameVolume ? dir : null,
       archive: abs,
-      structure: sameVolume && (await exists(structure)) ? structure : null,
-      catalog: sameVolume && (await exists(catalog)) ? catalog : null,
+      structure: recordIn(dir, names, VOLUME_STRUCTURE),
+      catalog: recordIn(dir, names, VOLUME_CATALOG),
       backupId: parsed?.backupId ?? null,
       volume: parsed?.volume ?? null,
     }];

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePreorder, STRUCTURE_SUFFIX } from '../format/names.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords } from '../format/tar.js';
 import type { VolumeManifest } from '../format/manifest.js';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type BackupKind, type CatalogLine } from '../format/records.js';
@@ -186,7 +187,7 @@ async function structureCopy(archive: string): Promise<RecordSource | null> {
         pos += h.size + paddingLength(h.size);
         continue;
       }
-      if (!h.name.endsWith(STRUCTURE_SUFFIX)) return null;
+      if (!h.name.endsWith(STRUCTURE_SUFFIX) && !h.name.endsWith(STRUCTURE_SUFFIX + AGE_SUFFIX)) return null;
       return { path: archive, range: { start: pos, end: pos + h.size }, label: `${archive} (its copy of the structure record)`, gzip: true };
     }
     return null;
@@ -225,6 +226,24 @@ export interface RebuildResult {
   backups: ImportResult[];
   /** Backups that could not be read (no structure record among their volumes), with why. */
   failed: { id: string; reason: string }[];
+}
+
+/**
+ * An encrypted set's index for one run, made in memory from its volumes' records (decrypted with
+ * the keys in use) and never written to disk: paths and sha256s stay inside the age files. A backup
+ * whose records cannot be read is left out, as rebuildIndex leaves it out.
+ */
+export async function memoryIndex(set: string): Promise<SetIndex> {
+  const index = SetIndex.openFile(':memory:');
+  try {
+    for (const [id, vols] of [...(await setVolumes(set)).entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      await importBackup(index, id, vols).catch(() => undefined);
+    }
+  } catch (e) {
+    index.close();
+    throw e;
+  }
+  return index;
 }
 
 /** Make the set's index again from its volumes: written beside the old one, then renamed over it. */

@@ -9,6 +9,7 @@ import { Destination } from '../dest/destination.js';
 import { InputError } from '../errors.js';
 import { ARCHIVE_SUFFIX, VOLUME_CATALOG } from '../format/layout.js';
 import { CATALOG_SUFFIX, STRUCTURE_SUFFIX } from '../format/names.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
 import { decodeStructureEntry, decodeStructureHeader } from '../format/records.js';
 import { applyStructure, type ApplyResult } from './apply-structure.js';
 import { placeRenamed, pruneUnlisted, restoreNames } from './by-hand.js';
@@ -51,15 +52,18 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
   const st = await stat(abs).catch(() => null);
   if (st === null) throw new InputError(`${opts.input} does not exist.`, opts.input);
   if (st.isFile() && !abs.endsWith(ARCHIVE_SUFFIX)) {
-    src = { path: abs, label: opts.input, gzip: abs.endsWith('.gz') };
+    // (An encrypted set's records are the same names with .age: read decrypted, with the keys in use.)
+    const sealed = abs.endsWith(AGE_SUFFIX) ? AGE_SUFFIX : '';
+    const plainName = abs.slice(0, abs.length - sealed.length);
+    src = { path: abs, label: opts.input, gzip: plainName.endsWith('.gz') };
     // A record given alone has no copy to fall back on: one whose checksum fails is not applied at all.
     const { state, digest } = await checkRecord(src, decodeStructureHeader, decodeStructureEntry);
     if (state === 'damaged' || (state === 'broken' && digest)) {
       throw new InputError(`${opts.input} is damaged (${state === 'damaged' ? 'its checksum does not match' : 'it does not read whole'}); nothing was applied. Give its volume folder or .xtar instead: the copy inside the archive is checked on its own.`, opts.input);
     }
     // The catalog beside it: catalog.jsonl beside structure.jsonl, or the outer tar's gzip copy beside its own.
-    const copy = abs.endsWith(STRUCTURE_SUFFIX) ? abs.slice(0, -STRUCTURE_SUFFIX.length) + CATALOG_SUFFIX : null;
-    const beside = copy ?? join(dirname(abs), VOLUME_CATALOG);
+    const copy = plainName.endsWith(STRUCTURE_SUFFIX) ? plainName.slice(0, -STRUCTURE_SUFFIX.length) + CATALOG_SUFFIX + sealed : null;
+    const beside = copy ?? join(dirname(abs), VOLUME_CATALOG + sealed);
     if (await stat(beside).then((s) => s.isFile(), () => false)) catalog = { path: beside, label: beside, gzip: copy !== null };
   } else {
     // The newest volume: its catalog lists every file of the backup.

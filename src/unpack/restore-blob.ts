@@ -10,6 +10,7 @@ import type { Outcome } from './extract-pool.js';
 import type { DryRunListing } from './sink.js';
 import type { FileMeta } from '../dest/file-meta.js';
 import { readBlob, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
+import { unsealBlob } from './unseal-blob.js';
 
 export interface BlobChecks {
   nameOk?: (entry: string, inner: string) => boolean;
@@ -89,9 +90,13 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
   if (more.saveAs !== undefined) o.saveAs = more.saveAs;
   if (more.meta !== undefined) o.meta = more.meta.meta;
   let b: Awaited<ReturnType<typeof readBlob>>;
+  // An encrypted set's blob (NAME.zip.age) is decrypted first, then read as any zip.
+  let unsealed: Awaited<ReturnType<typeof unsealBlob>> = null;
   try {
-    b = await readBlob(src, size, o);
+    unsealed = await unsealBlob(src, size, [...dir, entry].join('/'));
+    b = unsealed === null ? await readBlob(src, size, o) : await readBlob(unsealed.src, unsealed.size, o);
   } catch (e) {
+    await unsealed?.close();
     outcome.failed(e);
     return;
   }
@@ -105,6 +110,7 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
     }
   }
   if ('blob' in b) {
+    await unsealed?.close();
     await ctx.pool.add(b, outcome);
     return;
   }
@@ -116,11 +122,14 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
   } catch (e) {
     outcome.failed(e);
     return;
+  } finally {
+    await unsealed?.close();
   }
   outcome.done(f);
 }
 
-/** A blob's path without the .zip its tar entry carries. */
+/** A blob's path without the .zip (or .zip.age) its tar entry carries. */
 export function stripZip(path: string): string {
+  if (path.endsWith('.zip.age')) return path.slice(0, -8);
   return path.endsWith('.zip') ? path.slice(0, -4) : path;
 }

@@ -4,6 +4,7 @@
  * only finds entries; writing files is src/unpack/extract.ts's job.
  */
 import { FormatError } from '../errors.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
 import { CATALOG_SUFFIX, classifyEntryName, isSafeComponent, STRUCTURE_SUFFIX, type EntryKind } from '../format/names.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, isHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
 import type { RandomReader } from './random-reader.js';
@@ -80,7 +81,8 @@ export function isRegular(h: DecodedHeader): boolean {
 
 /** A top-level entry that is a copy of a record (a safe name, something before the suffix): which record, and of what; else null. */
 export function recordCopyOf(name: string): { kind: 'structure' | 'catalog'; of: string } | null {
-  for (const [suffix, kind] of [[STRUCTURE_SUFFIX, 'structure'], [CATALOG_SUFFIX, 'catalog']] as const) {
+  // (An encrypted set's copies are the same names with .age: docs/FORMAT.md, "Encrypted sets".)
+  for (const [suffix, kind] of [[STRUCTURE_SUFFIX + AGE_SUFFIX, 'structure'], [CATALOG_SUFFIX + AGE_SUFFIX, 'catalog'], [STRUCTURE_SUFFIX, 'structure'], [CATALOG_SUFFIX, 'catalog']] as const) {
     if (name.endsWith(suffix) && isSafeComponent(name) && name.length > suffix.length) return { kind, of: name.slice(0, -suffix.length) };
   }
   return null;
@@ -195,7 +197,8 @@ export async function topLevelRecords(r: RandomReader): Promise<{ structure?: Re
     if (e === null) return found;
     pos = e.next;
     const name = e.header.name;
-    if (name.endsWith(STRUCTURE_SUFFIX) && isSafeComponent(name)) found.structure ??= { start: e.dataStart, size: e.header.size };
-    if (name.endsWith(CATALOG_SUFFIX) && isSafeComponent(name)) found.catalog ??= { start: e.dataStart, size: e.header.size };
+    const copy = recordCopyOf(name);
+    if (copy?.kind === 'structure') found.structure ??= { start: e.dataStart, size: e.header.size };
+    if (copy?.kind === 'catalog') found.catalog ??= { start: e.dataStart, size: e.header.size };
   }
 }

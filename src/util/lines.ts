@@ -4,7 +4,34 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+
+/** The first bytes of an age file: an encrypted set's records (docs/FORMAT.md, "Encrypted sets"). */
+const SEALED_MAGIC = Buffer.from('age-encryption.org/v1\n', 'latin1');
+
+/**
+ * How an encrypted record's bytes become its plain bytes: set by whoever holds the set's key
+ * (src/format/keyring.ts), so that every reader of records reads encrypted ones alike. Without it an
+ * encrypted record is refused with `NO_KEY`.
+ */
+let unseal: ((sealed: Readable, label: string) => Promise<Readable>) | null = null;
+
+export function setRecordUnsealer(fn: ((sealed: Readable, label: string) => Promise<Readable>) | null): void {
+  unseal = fn;
+}
+
+/** Whether a file (or a byte range of it) begins as an age file does. */
+export async function isSealed(path: string, start = 0): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(SEALED_MAGIC.length);
+    const { bytesRead } = await fh.read(b, 0, b.length, start);
+    return bytesRead === b.length && b.equals(SEALED_MAGIC);
+  } finally {
+    await fh.close();
+  }
+}
 
 const FLUSH_AT = 1024 * 1024;
 
@@ -72,7 +99,16 @@ const CHUNK = 256 * 1024;
 export async function* readLineBatches(path: string, range?: { start: number; end: number }, gzip = false): AsyncGenerator<string[]> {
   const split = new LineSplitter();
   // (A stream, as readline's was: a caller that stops iterating early without return() leaves no FileHandle to the collector.)
-  const raw = createReadStream(path, { highWaterMark: CHUNK, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }) });
+  const file = createReadStream(path, { highWaterMark: CHUNK, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }) });
+  let raw: Readable = file;
+  if (await isSealed(path, range?.start ?? 0).catch(() => false)) {
+    if (unseal === null) {
+      file.destroy();
+      throw Object.assign(new Error(`${path} is encrypted: give the set's passphrase or identity to read it`), { code: 'ENOKEY' });
+    }
+    raw = await unseal(file, path);
+    file.on('error', (e) => raw.destroy(e));
+  }
   const input = gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK })) : raw;
   // pipe() does not pass on a read error (EIO from a failing disc): without this it would be unhandled.
   if (input !== raw) raw.on('error', (e) => input.destroy(e));
@@ -82,6 +118,7 @@ export async function* readLineBatches(path: string, range?: { start: number; en
       if (lines.length > 0) yield lines;
     }
   } finally {
+    file.destroy();
     raw.destroy();
     if (input !== raw) input.destroy();
   }

@@ -42,7 +42,7 @@ export async function fixture(): Promise<Fixture> {
       const start = await startBackup(o, set, tree, index);
       const pool = new CompressPool(6, 1);
       pools.push(pool);
-      return { ...start, opts: o, set, tree, level: 6, index, pool, recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0 };
+      return { ...start, opts: o, set, tree, level: 6, index, pool, recorder: new IndexRecorder(index), volumes: null, changed: [], spooled: 0, sealing: null };
     },
     async close() {
       for (const p of pools) await p.close();

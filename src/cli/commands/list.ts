@@ -5,6 +5,12 @@ import { narrowedLines, ReadSession, type ReadPolicy } from '../../unpack/random
 import { obsoleteVolumes } from '../../setindex/obsolete.js';
 import { statusFor, UsageError, type Problem } from '../../errors.js';
 import { openIndex } from '../../setindex/heal.js';
+import { memoryIndex } from '../../setindex/rebuild.js';
+import { INDEX_FILE } from '../../setindex/db.js';
+import { sealedFolder } from '../../set/encryption.js';
+import { existsSync } from 'node:fs';
+import { AGE_SUFFIX } from '../../format/encryption.js';
+import { readLines } from '../../util/lines.js';
 import { join, resolve } from 'node:path';
 import { humanBytes, printJson, printProblems, type Io } from '../output/render.js';
 import { reportProblems } from '../output/json.js';
@@ -41,7 +47,8 @@ async function listIn(a: ListArgs, io: Io): Promise<number> {
   const files = new Map<string, Awaited<ReturnType<typeof listFiles>>>();
   // The catalog is read through a reader that narrows a failing read down to sectors: a scratched disc costs only the lines on them.
   const session = new ReadSession(a.read);
-  const lines = (path: string, bad: BadLine): AsyncIterable<string> => narrowedLines(path, path, session, bad);
+  // (An encrypted set's catalog.jsonl.age is an age file: decrypted whole as a stream, it cannot be narrowed line by line.)
+  const lines = (path: string, bad: BadLine): AsyncIterable<string> => (path.endsWith(AGE_SUFFIX) ? readLines(path) : narrowedLines(path, path, session, bad));
   if (a.json) {
     // (--json prints one object, so its file list is held whole; the text listing below streams.)
     if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob, report, lines));
@@ -101,10 +108,14 @@ async function runObsolete(a: ListArgs, io: Io): Promise<number> {
   await listSet(a.set); // says clearly when this is not a set
   // With --json the index's notes (rebuilt, healed) also go into the object (`notes`); with --json --quiet only there.
   const notes: string[] = [];
-  const index = await openIndex(resolve(a.set), (line) => {
-    if (a.json) notes.push(line);
-    if (!(a.json && a.quiet)) io.stderr.write(`xtar: ${line}\n`);
-  });
+  // An encrypted set keeps no index on disk (unless packed with --index-plain): made in memory from its records.
+  const sealed = (await sealedFolder(resolve(a.set))) !== null && !existsSync(join(resolve(a.set), INDEX_FILE));
+  const index = sealed
+    ? await memoryIndex(resolve(a.set))
+    : await openIndex(resolve(a.set), (line) => {
+        if (a.json) notes.push(line);
+        if (!(a.json && a.quiet)) io.stderr.write(`xtar: ${line}\n`);
+      });
   try {
     const r = obsoleteVolumes(index, keep);
     if (a.json) printJson(io, 'list-obsolete', { keep, kept: r.kept, obsolete: r.obsolete.map((v) => ({ ...v, path: join(resolve(a.set), v.name) })), bytes: r.bytes, notes });

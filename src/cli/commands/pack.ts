@@ -48,6 +48,10 @@ export interface PackArgs {
   log?: string;
   /** Send the run's summary (the config's `mail:` block). */
   mail?: MailSettings | null;
+  /** Encryption (cli/keys.ts packEncryption): what to make, how to open the set's key, --index-plain. */
+  encrypt?: PackOptions['encrypt'];
+  keys?: PackOptions['keys'];
+  indexPlain?: boolean;
 }
 
 export async function runPack(a: PackArgs, io: Io): Promise<number> {
@@ -150,6 +154,9 @@ function packOptionsOf(a: PackArgs, source: string, signal: AbortSignal, onProgr
     ...(a.fullAfterMs === undefined ? {} : { fullAfterMs: a.fullAfterMs }),
     ...(a.split === undefined ? {} : { split: a.split }),
     ...(a.checksum ? { checksum: true } : {}),
+    ...(a.encrypt === undefined ? {} : { encrypt: a.encrypt }),
+    ...(a.keys === undefined ? {} : { keys: a.keys }),
+    ...(a.indexPlain ? { indexPlain: true } : {}),
     onProgress,
   };
 }

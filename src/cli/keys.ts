@@ -1,0 +1,174 @@
+/**
+ * The passphrase and identities of an encrypted set, as the command line gets them: XTAR_PASSPHRASE,
+ * --passphrase-file FILE, or typed at a prompt on a terminal (never an argument: a command line is
+ * visible to every user of the machine and kept in shell histories); --identity FILE for age
+ * identity files. The passphrase is never printed, logged or put in an error.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { InputError, UsageError } from '../errors.js';
+import { RECIPIENTS_FILE, parseRecipients } from '../format/encryption.js';
+import { useKeys } from '../format/keyring.js';
+import { openKeys, sealedFolder, type EncryptionRequest, type KeySource } from '../set/encryption.js';
+
+export interface KeyArgs {
+  passphraseFile?: string | undefined;
+  identity?: (string | number)[] | undefined;
+}
+
+/** The passphrase given without a prompt (--passphrase-file, else XTAR_PASSPHRASE), or undefined. */
+export async function givenPassphrase(a: KeyArgs): Promise<string | undefined> {
+  if (a.passphraseFile !== undefined) {
+    const text = await readFile(a.passphraseFile, 'utf8').catch((e: Error) => {
+      throw new InputError(`Cannot read the passphrase file ${a.passphraseFile}: ${(e as NodeJS.ErrnoException).code ?? e.message}.`, a.passphraseFile);
+    });
+    // The first line, as age's and gpg's passphrase files are read.
+    return text.split(/\r?\n/)[0] as string;
+  }
+  const env = process.env.XTAR_PASSPHRASE;
+  return env === undefined || env === '' ? undefined : env;
+}
+
+/** Ask on the terminal, without echo. */
+export function promptPassphrase(question: string): Promise<string> {
+  const stdin = process.stdin;
+  return new Promise((done, fail) => {
+    process.stderr.write(question);
+    let typed = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    const onData = (b: Buffer): void => {
+      for (const c of b.toString('utf8')) {
+        if (c === '\r' || c === '\n') {
+          finish();
+          done(typed);
+          return;
+        }
+        if (c === '\u0003') {
+          finish();
+          fail(new InputError('No passphrase was given (interrupted).'));
+          return;
+        }
+        if (c === '\u007f' || c === '\b') typed = typed.slice(0, -1);
+        else typed += c;
+      }
+    };
+    const finish = (): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+    };
+    stdin.on('data', onData);
+  });
+}
+
+function onTerminal(): boolean {
+  return process.stdin.isTTY === true && process.stderr.isTTY === true;
+}
+
+/** The passphrase: given, else typed (on a terminal), else null. */
+async function passphraseFor(a: KeyArgs, what: string, confirm = false): Promise<string | null> {
+  const given = await givenPassphrase(a);
+  if (given !== undefined) return given;
+  if (!onTerminal()) return null;
+  const p = await promptPassphrase(`Passphrase for ${what}: `);
+  if (confirm && (await promptPassphrase('The same passphrase again: ')) !== p) throw new InputError('The two passphrases differ; nothing was written.');
+  return p;
+}
+
+function identityFiles(a: KeyArgs): string[] {
+  return (a.identity ?? []).map(String);
+}
+
+/** The folder whose encryption files say whether an input is encrypted: a set or volume folder, or an .xtar's folder; a set's first volume. */
+function sealedDirOf(input: string): string {
+  const abs = resolve(input);
+  let dir = abs;
+  try {
+    if (!statSync(abs).isDirectory()) dir = dirname(abs);
+  } catch {
+    return abs;
+  }
+  if (safeExists(join(dir, RECIPIENTS_FILE))) return dir;
+  // A set whose own files were lost still has them on every volume.
+  const vol = safeList(dir).find((n) => /-vol\d{3,}$/.test(n) && safeExists(join(dir, n, RECIPIENTS_FILE)));
+  return vol === undefined ? dir : join(dir, vol);
+}
+
+function safeExists(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeList(d: string): string[] {
+  try {
+    return readdirSync(d).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Before a command reads `inputs`: when they are encrypted, open the set's key (passphrase or
+ * identity files) and use it for the whole run. A wrong passphrase ends the run here (exit 2),
+ * before anything is written; so does an encrypted input given no way to open it.
+ */
+export async function unlockInputs(inputs: readonly string[], a: KeyArgs): Promise<void> {
+  for (const input of inputs) {
+    const dir = sealedDirOf(input);
+    const folder = await sealedFolder(dir).catch(() => null);
+    if (folder === null) continue;
+    const passphrase = folder.keyFile === null && identityFiles(a).length > 0 ? null : await passphraseFor(a, input);
+    const keys: KeySource = { identityFiles: identityFiles(a), ...(passphrase === null ? {} : { passphrase }) };
+    useKeys(await openKeys(folder, input, keys));
+    return;
+  }
+}
+
+export interface PackKeyArgs extends KeyArgs {
+  encrypt?: boolean | undefined;
+  recipient?: (string | number)[] | undefined;
+  recipientsFile?: (string | number)[] | undefined;
+  indexPlain?: boolean | undefined;
+}
+
+/** pack's encryption: what to make (--encrypt, --recipient) and how to open the set's key to read its earlier backups. */
+export async function packEncryption(out: string, a: PackKeyArgs): Promise<{ encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean }> {
+  const recipients = (a.recipient ?? []).map(String);
+  for (const f of (a.recipientsFile ?? []).map(String)) {
+    const text = await readFile(f, 'utf8').catch((e: Error) => {
+      throw new InputError(`Cannot read the recipients file ${f}: ${e.message}`, f);
+    });
+    recipients.push(...parseRecipients(text, f));
+  }
+  for (const r of recipients) parseRecipients(r, '--recipient');
+  const set = resolve(out);
+  const existing = await sealedFolder(set).catch(() => null);
+  const hasBackups = safeList(set).some((n) => /^\d{8}T\d{6}Z-vol\d{3,}$/.test(n));
+  const out_: { encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean } = {};
+  if (a.indexPlain === true) out_.indexPlain = true;
+  if (existing === null) {
+    if (a.encrypt !== true && recipients.length === 0) {
+      if (a.passphraseFile !== undefined || identityFiles(a).length > 0) throw new UsageError('--passphrase-file and --identity are for an encrypted set: add --encrypt (or --recipient) to make one.');
+      return out_;
+    }
+    // A new encrypted set: a passphrase with --encrypt (asked twice on a terminal); with --recipient alone, only when given.
+    const passphrase = a.encrypt === true ? await passphraseFor(a, `the new encrypted set ${out}`, true) : ((await givenPassphrase(a)) ?? null);
+    if (a.encrypt === true && passphrase === null) throw new InputError(`--encrypt needs a passphrase: XTAR_PASSPHRASE, --passphrase-file FILE, or typed at the prompt on a terminal (or --recipient KEY instead).`);
+    out_.encrypt = { ...(passphrase === null ? {} : { passphrase }), ...(recipients.length === 0 ? {} : { recipients }) };
+    return out_;
+  }
+  // An encrypted set: it stays encrypted to its recipients; its key opens its earlier backups' records.
+  out_.encrypt = recipients.length === 0 ? {} : { recipients };
+  if (!hasBackups) return out_;
+  const passphrase = existing.keyFile === null || (identityFiles(a).length > 0 && (await givenPassphrase(a)) === undefined) ? null : await passphraseFor(a, out);
+  if (passphrase !== null) out_.encrypt.passphrase = passphrase;
+  out_.keys = { identityFiles: identityFiles(a) };
+  return out_;
+}

@@ -1,0 +1,113 @@
+/**
+ * An encrypted set on disk: its recipients file and key file (the set's and every volume's copies),
+ * made when the set's first backup is, and the set's key opened with a passphrase or an identity
+ * file. The age format and the names are src/format/encryption.ts's.
+ */
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { AgeWriter, encodeRecipients, identitiesIn, KEY_FILE, newSetIdentity, openKeyFile, parseRecipients, RECIPIENTS_FILE, sealKeyFile } from '../format/encryption.js';
+
+/** What a pack asks for: a passphrase (a key of the set's own, in its key file), recipients, or both. */
+export interface EncryptionRequest {
+  passphrase?: string;
+  /** age X25519 recipients (`age1…`) to encrypt to as well as (or, without a passphrase, instead of) the set's own key. */
+  recipients?: readonly string[];
+}
+
+/** How a reader opens an encrypted set: its passphrase (which opens the key file) and/or age identity files. */
+export interface KeySource {
+  passphrase?: string;
+  identityFiles?: readonly string[];
+}
+
+/** An encrypted set's (or volume's) files, as found in its folder. */
+export interface SealedFolder {
+  recipients: string[];
+  /** The key file's bytes (absent when the set was made with recipients only). */
+  keyFile: Uint8Array | null;
+}
+
+/** A set's encryption for a pack: who it encrypts to, and what each volume carries. */
+export interface PackSealing {
+  writer: AgeWriter;
+  recipients: string[];
+  keyFile: Uint8Array | null;
+  /** The set's secret keys, when known (a new set's own, or opened with the passphrase): they read its records. */
+  identities: string[] | null;
+}
+
+async function readIf(path: string): Promise<Buffer | null> {
+  return readFile(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+}
+
+/** The encryption files of a set or volume folder; null when it is not encrypted. */
+export async function sealedFolder(dir: string): Promise<SealedFolder | null> {
+  const rec = await readIf(join(dir, RECIPIENTS_FILE));
+  if (rec === null) return null;
+  return { recipients: parseRecipients(rec.toString('utf8'), join(dir, RECIPIENTS_FILE)), keyFile: await readIf(join(dir, KEY_FILE)) };
+}
+
+/**
+ * The set's sealing for a pack: an encrypted set stays encrypted to its own recipients (asked or
+ * not); a new (or empty) set becomes encrypted when asked, with a key of its own when a passphrase
+ * is given. A set that already holds plain backups is not made encrypted.
+ */
+export async function packSealing(set: string, want: EncryptionRequest | undefined, hasBackups: boolean, now: Date): Promise<PackSealing | null> {
+  const found = await sealedFolder(set);
+  if (found !== null) {
+    if (want?.recipients !== undefined && want.recipients.some((r) => !found.recipients.includes(r))) {
+      throw new InputError(`${set} is encrypted to its recipients in ${RECIPIENTS_FILE}; they are chosen when the set is made (a new set takes other recipients).`, set);
+    }
+    const identities = want?.passphrase !== undefined && found.keyFile !== null ? await openKeyFile(found.keyFile, want.passphrase, join(set, KEY_FILE)) : null;
+    return { writer: await new AgeWriter(found.recipients).init(), recipients: found.recipients, keyFile: found.keyFile, identities };
+  }
+  if (want === undefined) return null;
+  if (hasBackups) throw new InputError(`${set} holds backups that are not encrypted: an encrypted backup goes into a new set.`, set);
+  const recipients = [...(want.recipients ?? [])];
+  let keyFile: Uint8Array | null = null;
+  let identities: string[] | null = null;
+  if (want.passphrase !== undefined) {
+    if (want.passphrase === '') throw new InputError('The passphrase is empty.');
+    const own = await newSetIdentity(now);
+    keyFile = await sealKeyFile(own.identityFile, want.passphrase);
+    recipients.unshift(own.recipient);
+    identities = [own.identity];
+  }
+  if (recipients.length === 0) throw new InputError('An encrypted pack needs a passphrase or at least one --recipient.');
+  // The key file first: a set with a recipients file and no key file is one made with recipients only.
+  if (keyFile !== null) await writeFile(join(set, KEY_FILE), keyFile, { mode: 0o600 });
+  await writeFile(join(set, RECIPIENTS_FILE), encodeRecipients(recipients));
+  return { writer: await new AgeWriter(recipients).init(), recipients, keyFile, identities };
+}
+
+/**
+ * The secret keys that open an encrypted set or volume: its key file opened with the passphrase
+ * (a wrong one is an InputError, one sentence), and the identities of any identity files.
+ */
+export async function openKeys(folder: SealedFolder, where: string, keys: KeySource): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of keys.identityFiles ?? []) {
+    const text = await readFile(f, 'utf8').catch((e: Error) => {
+      throw new InputError(`Cannot read the identity file ${f}: ${e.message}`, f);
+    });
+    out.push(...identitiesIn(text, f));
+  }
+  if (keys.passphrase !== undefined) {
+    if (folder.keyFile === null) {
+      if (out.length === 0) throw new InputError(`${where} was encrypted to recipients only (no ${KEY_FILE}): give the identity file of one (--identity FILE).`, where);
+    } else out.push(...(await openKeyFile(folder.keyFile, keys.passphrase, join(where, KEY_FILE))));
+  }
+  if (out.length === 0) throw new InputError(`${where} is encrypted: give its passphrase (XTAR_PASSPHRASE, --passphrase-file, or typed at the prompt) or --identity FILE.`, where);
+  return out;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
