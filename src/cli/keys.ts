@@ -10,7 +10,14 @@ import { readdirSync, statSync } from 'node:fs';
 import { InputError, UsageError } from '../errors.js';
 import { RECIPIENTS_FILE, parseRecipients } from '../format/encryption.js';
 import { useKeys } from '../format/keyring.js';
-import { openKeys, sealedFolder, type EncryptionRequest, type KeySource } from '../set/encryption.js';
+import { openKeys, sealedFolder, type EncryptionRequest, type KeySource, type SealedFolder } from '../set/encryption.js';
+import { parseStoreUrl, type S3Location } from '../store/s3-url.js';
+
+/** An s3:// set's recipients and key file, from the bucket; null for a plain set. */
+async function remoteSealed(loc: S3Location): Promise<SealedFolder | null> {
+  const { RemoteSet } = await import('../set/remote-set.js');
+  return RemoteSet.sealedFolder(loc);
+}
 
 export interface KeyArgs {
   passphraseFile?: string | undefined;
@@ -121,8 +128,8 @@ function safeList(d: string): string[] {
  */
 export async function unlockInputs(inputs: readonly string[], a: KeyArgs): Promise<void> {
   for (const input of inputs) {
-    const dir = sealedDirOf(input);
-    const folder = await sealedFolder(dir).catch(() => null);
+    const loc = parseStoreUrl(input);
+    const folder = loc !== null ? await remoteSealed(loc) : await sealedFolder(sealedDirOf(input)).catch(() => null);
     if (folder === null) continue;
     const passphrase = folder.keyFile === null && identityFiles(a).length > 0 ? null : await passphraseFor(a, input);
     const keys: KeySource = { identityFiles: identityFiles(a), ...(passphrase === null ? {} : { passphrase }) };
@@ -148,9 +155,11 @@ export async function packEncryption(out: string, a: PackKeyArgs): Promise<{ enc
     recipients.push(...parseRecipients(text, f));
   }
   for (const r of recipients) parseRecipients(r, '--recipient');
+  const loc = parseStoreUrl(out);
   const set = resolve(out);
-  const existing = await sealedFolder(set).catch(() => null);
-  const hasBackups = safeList(set).some((n) => /^\d{8}T\d{6}Z-vol\d{3,}$/.test(n));
+  const existing = loc !== null ? await remoteSealed(loc) : await sealedFolder(set).catch(() => null);
+  // (An encrypted set in a bucket is taken to hold backups: its key is asked for, as for a folder that does.)
+  const hasBackups = loc !== null || safeList(set).some((n) => /^\d{8}T\d{6}Z-vol\d{3,}$/.test(n));
   const out_: { encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean } = {};
   if (a.indexPlain === true) out_.indexPlain = true;
   if (existing === null) {

@@ -5,8 +5,10 @@
  * before), the lock object taken, what a killed pack left removed, and after it the index uploaded
  * beside the volumes. What the run reports names the bucket, not the cache.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { sealedFolder } from '../set/encryption.js';
 import { RemoteSet } from '../set/remote-set.js';
 import { INDEX_FILE } from '../setindex/db.js';
 import { indexCoversVolumes } from '../setindex/covers.js';
@@ -21,6 +23,10 @@ export interface RemoteOptions {
   par2?: number;
   iso?: boolean;
   onNote?: (line: string) => void;
+  /** Keep a plain index for an encrypted set (docs/FORMAT.md, "Encrypted sets"). */
+  indexPlain?: boolean;
+  /** Encryption asked for (a new set becomes encrypted: then no index is made for it either). */
+  encrypt?: object;
   /** Set by withRemoteSet: the remote set `out` (then its cache folder) stands for. */
   remote?: RemoteSet;
 }
@@ -44,11 +50,16 @@ export async function withRemoteSet<O extends RemoteOptions, T>(opts: O, fn: (o:
       const note = opts.onNote ?? ((): void => undefined);
       for (const gone of await remote.cleanupLeftovers()) note(`removed what an interrupted pack left: ${gone}`);
       await prepareSet(remote.local);
-      const unlock = await lockSet(remote.local);
-      try {
-        await indexCoversVolumes(remote.local, note);
-      } finally {
-        await unlock();
+      // An encrypted set keeps no index unless asked (its pack makes one in memory): none is made here
+      // from the volumes, and none is uploaded.
+      const plainIndex = ((await sealedFolder(remote.local)) === null && opts.encrypt === undefined) || opts.indexPlain === true || existsSync(join(remote.local, INDEX_FILE));
+      if (plainIndex) {
+        const unlock = await lockSet(remote.local);
+        try {
+          await indexCoversVolumes(remote.local, note);
+        } finally {
+          await unlock();
+        }
       }
       const r = await fn({ ...opts, out: remote.local, remote });
       await remote.uploadIndex(INDEX_FILE);
@@ -76,6 +87,13 @@ function presentRemote<T>(r: T, remote: RemoteSet): T {
     if (typeof v === 'string') return v === remote.local || v.startsWith(`${remote.local}/`) ? remote.url + v.slice(remote.local.length) : v;
     if (Array.isArray(v)) return v.map(map);
     if (v instanceof Date || v === null || typeof v !== 'object') return v;
+    // (An error, e.g. a source's in packSources' outcomes, stays an error: its message is not an own enumerable property.)
+    if (v instanceof Error) {
+      v.message = v.message.split(remote.local).join(remote.url);
+      const withPath = v as Error & { path?: unknown };
+      if (typeof withPath.path === 'string') withPath.path = map(withPath.path);
+      return v;
+    }
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, map(x)]));
   };
   return map(r) as T;

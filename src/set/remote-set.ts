@@ -20,6 +20,15 @@ import { join } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SetBusyError } from '../errors.js';
 import { ARCHIVE_SUFFIX, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_MANIFEST, VOLUME_STRUCTURE } from '../format/layout.js';
+import { KEY_FILE, parseRecipients, RECIPIENTS_FILE } from '../format/encryption.js';
+import type { SealedFolder } from './encryption.js';
+
+/**
+ * The set folder's own files besides the marker: an encrypted set's recipients and key files
+ * (docs/FORMAT.md, "Encrypted sets"). They travel with the set, so that a pack from another machine
+ * finds the set encrypted and encrypts to the same recipients.
+ */
+const SET_FILES: readonly string[] = [RECIPIENTS_FILE, KEY_FILE];
 import { MultipartWriter } from '../store/multipart-writer.js';
 import { ObjectStore, type StoredObject } from '../store/object-store.js';
 import { registerRemoteFile, remoteFileAt } from '../store/remote-files.js';
@@ -70,6 +79,22 @@ export class RemoteSet {
     return r;
   }
 
+  /**
+   * An encrypted set's recipients and key file read straight from the bucket, without bringing the
+   * cache up to date (so a command can open the key before it reads anything); null for a plain set.
+   */
+  static async sealedFolder(loc: S3Location): Promise<SealedFolder | null> {
+    const store = new ObjectStore(loc);
+    try {
+      await store.check();
+      const rec = await store.get(RECIPIENTS_FILE);
+      if (rec === null) return null;
+      return { recipients: parseRecipients(rec.toString('utf8'), `${loc.url}/${RECIPIENTS_FILE}`), keyFile: await store.get(KEY_FILE) };
+    } finally {
+      store.destroy();
+    }
+  }
+
   get url(): string {
     return this.where.url;
   }
@@ -95,11 +120,13 @@ export class RemoteSet {
     const objects = await this.store.list();
     const byVolume = new Map<string, StoredObject[]>();
     let marker: StoredObject | undefined;
+    const setFiles: string[] = [];
     let index: StoredObject | undefined;
     for (const o of objects) {
       const slash = o.name.indexOf('/');
       if (slash < 0) {
         if (o.name === SET_MARKER) marker = o;
+        if (SET_FILES.includes(o.name)) setFiles.push(o.name);
         if (indexFile !== undefined && o.name === indexFile) index = o;
         continue;
       }
@@ -111,6 +138,11 @@ export class RemoteSet {
     }
     if (marker !== undefined && !(await exists(join(this.local, SET_MARKER)))) {
       await writeFile(join(this.local, SET_MARKER), (await this.store.get(SET_MARKER)) ?? '');
+    }
+    for (const name of setFiles) {
+      if (await exists(join(this.local, name))) continue;
+      const bytes = await this.store.get(name);
+      if (bytes !== null) await writeFile(join(this.local, name), bytes);
     }
     const complete = new Set<string>();
     for (const [vol, files] of byVolume) {
@@ -197,6 +229,10 @@ export class RemoteSet {
    */
   async publishVolumes(vols: readonly { name: string; dir: string }[]): Promise<void> {
     if (!(await this.store.head(SET_MARKER))) await this.store.put(SET_MARKER, await readFile(join(this.local, SET_MARKER)));
+    for (const name of SET_FILES) {
+      const local = join(this.local, name);
+      if ((await exists(local)) && !(await this.store.head(name))) await this.store.put(name, await readFile(local));
+    }
     for (const v of vols) {
       for (const f of (await readdir(v.dir)).sort()) {
         if (f === VOLUME_MANIFEST || f.endsWith(ARCHIVE_SUFFIX)) continue;

@@ -139,6 +139,38 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     assert.match(rebuilt.stdout, /rebuilt s3:\/\/xtar-tests\/chain\/xtar-index\.sqlite from 2 backup\(s\)/);
   });
 
+  it('an encrypted set in a bucket stays encrypted when another machine packs into it, and keeps no index there', async () => {
+    const src = join(work, 'sealed', 'notes');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'a.txt'), 'first\n');
+    await writeFile(join(src, 'b.txt'), seededText(6, 20_000));
+    const sealed = { XTAR_PASSPHRASE: 'correct horse battery staple', XTAR_SCRYPT_LOG_N: '12' };
+    ok(await run(['pack', src, '--out', `s3://${BUCKET}/sealed`, '--encrypt'], sealed), 'encrypted full');
+    await writeFile(join(src, 'a.txt'), 'second version\n');
+    await new Promise((r) => setTimeout(r, 1100)); // a backup id per second
+    // Another machine, no cache, no --encrypt: the set's recipients come from the bucket.
+    ok(await run(['pack', src, '--out', `s3://${BUCKET}/sealed`], { ...sealed, XDG_CACHE_HOME: join(work, 'cache-sealed-b') }), 'incremental from elsewhere');
+    const top = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sealed/' }))).Contents ?? [];
+    const names = top.map((o) => (o.Key ?? '').slice('sealed/'.length));
+    assert.ok(names.includes('xtar-recipients.txt') && names.includes('xtar-key.age'), names.join(' '));
+    assert.ok(!names.includes('xtar-index.sqlite'), 'no plain index in the bucket');
+    const volumes = [...new Set(names.filter((n) => n.includes('/')).map((n) => n.split('/')[0] as string))];
+    assert.equal(volumes.length, 2);
+    for (const v of volumes) {
+      assert.ok(names.includes(`${v}/catalog.jsonl.age`), `${v} holds its catalog encrypted`);
+      assert.ok(!names.includes(`${v}/catalog.jsonl`), `${v} holds no plain catalog`);
+    }
+    const dest = join(work, 'sealed-out');
+    ok(await run(['unpack', `s3://${BUCKET}/sealed`, '--dest', dest], { ...sealed, XDG_CACHE_HOME: join(work, 'cache-sealed-c') }), 'unpack');
+    assert.equal(await readFile(join(dest, 'notes', 'a.txt'), 'utf8'), 'second version\n');
+    assert.ok((await readFile(join(dest, 'notes', 'b.txt'))).equals(seededText(6, 20_000)));
+    // No machine's cache holds a plain index of it either.
+    for (const c of ['cache-sealed-b', 'cache-sealed-c']) {
+      const found = await readdir(join(work, c), { recursive: true });
+      assert.ok(!found.some((f) => f.endsWith('xtar-index.sqlite')), `${c}: ${found.join(' ')}`);
+    }
+  });
+
   it('an index in the bucket that lacks a backup (packed elsewhere, its upload lost) is rebuilt from the volumes before a pack plans on it', async () => {
     const src = join(work, 'stale', 'docs');
     await mkdir(src, { recursive: true });

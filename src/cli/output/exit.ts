@@ -3,6 +3,7 @@
  * their meanings live in src/errors.ts (EXIT_STATUSES); this renders them for --help and turns an
  * error that ended a command into one sentence, never a stack trace for a user's mistake.
  */
+import { inspect } from 'node:util';
 import { EXIT_FATAL, EXIT_STATUSES, osErrorSentence, XtarError } from '../../errors.js';
 
 export { statusFor } from '../../errors.js';
@@ -28,5 +29,5 @@ export function describeFailure(e: unknown): { message: string; status: number }
     const what = osErrorSentence(err, 'fatal') ?? err.message;
     return { message: `${what}${err.path ? `: ${err.path}` : ''}.`, status: EXIT_FATAL };
   }
-  return { message: `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, status: EXIT_FATAL };
+  return { message: `internal error: ${e instanceof Error ? (e.stack ?? e.message) : inspect(e, { depth: 3, breakLength: Infinity })}`, status: EXIT_FATAL };
 }
