@@ -150,7 +150,7 @@ export class Destination {
     if (known !== undefined) return known;
     let abs = this.root;
     if (components.length === 0) {
-      if (mkdirSync(this.root, { recursive: true }) === undefined) this.sweep(abs);
+      if (makeFolders(this.root) === undefined) this.sweep(abs);
     } else {
       abs = join(this.makeDir(components.slice(0, -1)), components[components.length - 1] as string);
       this.realDir(abs, components.join('/'));
@@ -384,5 +384,25 @@ export class PendingFile {
   async discard(): Promise<void> {
     await this.fh.close().catch(() => undefined);
     await unlink(this.tmpPath).catch(() => undefined);
+  }
+}
+
+/**
+ * `mkdir -p` of the destination's own folder: the first folder it made, or undefined when `dir` was
+ * there. Not node's recursive mkdir, which loops for ever where mkdir answers ENOENT under a parent
+ * that exists (`--dest /proc/x`); here a second ENOENT is the answer, thrown.
+ */
+function makeFolders(dir: string): string | undefined {
+  try {
+    mkdirSync(dir);
+    return dir;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return undefined;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw e;
+    const first = makeFolders(parent);
+    mkdirSync(dir);
+    return first ?? dir;
   }
 }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Destination, KEPT_NEWER, KEPT_OLD, writeVerifiedAt } from '../../src/dest/destination.js';
 import { UnsafePathError, XtarError } from '../../src/errors.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
@@ -33,6 +34,21 @@ describe('Destination writes', () => {
     await assert.rejects(readlink(join(dir, 'l')));
     assert.equal(await readFile(join(dir, 'outside'), 'utf8'), 'outside\n');
     assert.deepEqual((await readdir(dir)).sort(), ['f', 'l', 'outside']);
+  });
+
+  it('makes the destination and its missing parents; a place where no folder can be made is an error, not a loop', async () => {
+    const deep = join(work, 'made', 'a', 'b');
+    new Destination(deep).writeVerifiedFile(['f'], Buffer.from('f\n'), false, Infinity);
+    assert.equal(await readFile(join(deep, 'f'), 'utf8'), 'f\n');
+    // mkdir under /proc answers ENOENT though /proc is there (node's recursive mkdir spins on it for ever).
+    // (In a child with a time limit: the old code never returned, so the test would hang rather than fail.)
+    const mod = new URL('../../src/dest/destination.js', import.meta.url).href;
+    const code = `import { Destination } from ${JSON.stringify(mod)};
+      try { new Destination('/proc/xtar-no-such/x').writeVerifiedFile(['f'], Buffer.from('f'), false, Infinity); console.log('made'); }
+      catch (e) { console.log('refused', e.code ?? e.name); }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000, encoding: 'utf8' });
+    assert.equal(r.signal, null, 'the child ended by itself');
+    assert.match(r.stdout, /^refused /);
   });
 
   it('refuses a folder in the way and removes its temporary file', async () => {
