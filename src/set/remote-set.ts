@@ -17,7 +17,6 @@ import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { Upload } from '@aws-sdk/lib-storage';
 import { SetBusyError } from '../errors.js';
 import { ARCHIVE_SUFFIX, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_MANIFEST, VOLUME_STRUCTURE } from '../format/layout.js';
 import { KEY_FILE, parseRecipients, RECIPIENTS_FILE } from '../format/encryption.js';
@@ -30,7 +29,8 @@ import type { SealedFolder } from './encryption.js';
  */
 const SET_FILES: readonly string[] = [RECIPIENTS_FILE, KEY_FILE];
 import { MultipartWriter } from '../store/multipart-writer.js';
-import { ObjectStore, type StoredObject } from '../store/object-store.js';
+// (The S3 SDK is loaded only when a set is in object storage: a command on a folder never pays for it.)
+import type { ObjectStore, StoredObject } from '../store/object-store.js';
 import { registerRemoteFile, remoteFileAt } from '../store/remote-files.js';
 import { parseStoreUrl, type S3Location } from '../store/s3-url.js';
 
@@ -69,7 +69,7 @@ export class RemoteSet {
 
   /** Open `loc` (checking the bucket and the credentials first) and bring its cache up to date. */
   static async open(loc: S3Location, opts: { storageClass?: string; indexFile?: string } = {}): Promise<RemoteSet> {
-    const store = new ObjectStore(loc);
+    const store = new (await import('../store/object-store.js')).ObjectStore(loc);
     await store.check();
     const host = store.endpoint === undefined ? 'aws' : new URL(store.endpoint).host.replace(/[^A-Za-z0-9.-]/g, '_');
     const cacheDir = join(cacheRoot(), 's3', host, loc.bucket, loc.prefix === '' ? '_' : `_${loc.prefix}`);
@@ -84,7 +84,7 @@ export class RemoteSet {
    * cache up to date (so a command can open the key before it reads anything); null for a plain set.
    */
   static async sealedFolder(loc: S3Location): Promise<SealedFolder | null> {
-    const store = new ObjectStore(loc);
+    const store = new (await import('../store/object-store.js')).ObjectStore(loc);
     try {
       await store.check();
       const rec = await store.get(RECIPIENTS_FILE);
@@ -252,6 +252,7 @@ export class RemoteSet {
   /** A file of any size, streamed with the SDK's multipart helper. */
   private async uploadFile(name: string, path: string): Promise<void> {
     try {
+      const { Upload } = await import('@aws-sdk/lib-storage');
       const up = new Upload({ client: this.store.client, params: { Bucket: this.store.bucket, Key: this.store.key(name), Body: createReadStream(path) }, partSize: 8 * 1024 * 1024, queueSize: 2 });
       await up.done();
       this.store.sent += (await stat(path)).size;
