@@ -9,15 +9,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, xtar } from '../helpers/cli.js';
 import { diffSnapshots, makeNastyTree, removeTree, snapshot, tempDir } from '../helpers/tree.js';
-import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
+import { scriptFromReadme } from '../helpers/readme-script.js';
 
-async function scriptFromReadme(volume: string): Promise<string> {
-  const text = await readFile(join(volume, 'README.txt'), 'utf8');
-  const start = text.indexOf(SCRIPT_BEGIN);
-  const end = text.indexOf(SCRIPT_END);
-  assert.ok(start >= 0 && end > start, 'README.txt holds the restore script');
-  return text.slice(start, end + SCRIPT_END.length) + '\n';
-}
 
 describe('restore by hand with the README.txt procedure', () => {
   let work: string;

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { bech32 } from '@scure/base';
 import { run, xtar, type CliResult } from '../helpers/cli.js';
 import { diffSnapshots, makeNastyTree, removeTree, seededBytes, snapshot, tempDir } from '../helpers/tree.js';
-import { SCRIPT_BEGIN, SCRIPT_END, SCRIPT_TOOLS } from '../../src/pack/readme.js';
+import { SCRIPT_TOOLS } from '../../src/pack/readme.js';
+import { scriptFromReadme } from '../helpers/readme-script.js';
 import { openKeyFile } from '../../src/format/encryption.js';
 import { useKeys } from '../../src/format/keyring.js';
 import { catalogLines } from '../../src/set/read-records.js';
@@ -31,13 +32,6 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 const withPassphrase = (): NodeJS.ProcessEnv => env({ XTAR_PASSPHRASE: PASSPHRASE });
 
-async function scriptFromReadme(volume: string): Promise<string> {
-  const text = await readFile(join(volume, 'README.txt'), 'utf8');
-  const start = text.indexOf(SCRIPT_BEGIN);
-  const end = text.indexOf(SCRIPT_END);
-  assert.ok(start >= 0 && end > start, 'README.txt holds the restore script');
-  return text.slice(start, end + SCRIPT_END.length) + '\n';
-}
 
 /**
  * `age -d -o OUT KEYFILE` with the passphrase typed at its prompt: age reads a passphrase only from a
