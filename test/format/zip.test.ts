@@ -48,6 +48,13 @@ function blobOf(name: string, raw: Buffer, extra: { level?: number; mode?: numbe
 }
 
 /** Flip bits of one byte in place. */
+/** A hand-built deflated blob whose headers are consistent but claim `size` and `crc`, whatever `data` holds. */
+function lyingBlob(data: Buffer, size: number, crc: number): Buffer {
+  const info: ZipEntryInfo = { name: 'lie', method: 8, crc32: crc, compressedSize: data.length, size, mtimeSec: MTIME, mode: 0o644 };
+  const local = encodeLocalHeader(info, false);
+  return Buffer.concat([local, data, encodeTrailer(info, false, local.length + data.length)]);
+}
+
 function xor(b: Buffer, at: number, mask: number): void {
   b[at] = (b[at] ?? 0) ^ mask;
 }
@@ -521,45 +528,35 @@ describe('zip blobs: strictness', () => {
     // Hand-built blobs whose headers are consistent but whose data lies.
     const raw = Buffer.alloc(100_000, 0x61);
     const deflate = zlib.deflateRawSync(raw);
-    const make = (data: Buffer, size: number, crc: number): Buffer => {
-      const info: ZipEntryInfo = { name: 'lie', method: 8, crc32: crc, compressedSize: data.length, size, mtimeSec: MTIME, mode: 0o644 };
-      const local = encodeLocalHeader(info, false);
-      return Buffer.concat([local, data, encodeTrailer(info, false, local.length + data.length)]);
-    };
-    assert.ok(decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw))).data.equals(raw));
-    assertRejects(() => decodeZipBlob(make(deflate, 1000, zlib.crc32(raw))), DamagedBlobError, 'inflates past size');
-    assertRejects(() => decodeZipBlob(make(deflate, raw.length + 1, zlib.crc32(raw))), DamagedBlobError, 'inflates short');
-    assertRejects(() => decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw) ^ 1)), DamagedBlobError, 'crc');
-    assertRejects(() => decodeZipBlob(make(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw))), DamagedBlobError, 'truncated stream');
-    assertRejects(() => decodeZipBlob(make(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw))), DamagedBlobError, 'junk after stream');
-    assertRejects(() => decodeZipBlob(make(Buffer.alloc(0), 0, 0)), DamagedBlobError, 'empty deflate data');
+    assert.ok(decodeZipBlob(lyingBlob(deflate, raw.length, zlib.crc32(raw))).data.equals(raw));
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate, 1000, zlib.crc32(raw))), DamagedBlobError, 'inflates past size');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate, raw.length + 1, zlib.crc32(raw))), DamagedBlobError, 'inflates short');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate, raw.length, zlib.crc32(raw) ^ 1)), DamagedBlobError, 'crc');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw))), DamagedBlobError, 'truncated stream');
+    assertRejects(() => decodeZipBlob(lyingBlob(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw))), DamagedBlobError, 'junk after stream');
+    assertRejects(() => decodeZipBlob(lyingBlob(Buffer.alloc(0), 0, 0)), DamagedBlobError, 'empty deflate data');
   });
 
   it('a WholeInflate given (libdeflate in the workers) is used, and refuses the same damage', () => {
     const raw = Buffer.alloc(100_000, 0x61);
     const deflate = zlib.deflateRawSync(raw);
-    const make = (data: Buffer, size: number, crc: number): Buffer => {
-      const info: ZipEntryInfo = { name: 'lie', method: 8, crc32: crc, compressedSize: data.length, size, mtimeSec: MTIME, mode: 0o644 };
-      const local = encodeLocalHeader(info, false);
-      return Buffer.concat([local, data, encodeTrailer(info, false, local.length + data.length)]);
-    };
     let calls = 0;
     const counted = (c: Buffer, size: number): { out: Buffer; consumed: number } => {
       calls++;
       return inflateWhole(c, size);
     };
-    assert.ok(decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw)), { inflate: counted }).data.equals(raw));
+    assert.ok(decodeZipBlob(lyingBlob(deflate, raw.length, zlib.crc32(raw)), { inflate: counted }).data.equals(raw));
     assert.equal(calls, 1);
-    assertRejects(() => decodeZipBlob(make(deflate, 1000, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'inflates past size');
-    assertRejects(() => decodeZipBlob(make(deflate, raw.length + 1, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'inflates short');
-    assertRejects(() => decodeZipBlob(make(deflate, raw.length, zlib.crc32(raw) ^ 1), { inflate: counted }), DamagedBlobError, 'crc');
-    assertRejects(() => decodeZipBlob(make(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'truncated stream');
-    assertRejects(() => decodeZipBlob(make(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'junk after stream');
-    assertRejects(() => decodeZipBlob(make(Buffer.alloc(0), 0, 0), { inflate: counted }), DamagedBlobError, 'empty deflate data');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate, 1000, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'inflates past size');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate, raw.length + 1, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'inflates short');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate, raw.length, zlib.crc32(raw) ^ 1), { inflate: counted }), DamagedBlobError, 'crc');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate.subarray(0, deflate.length - 1), raw.length, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'truncated stream');
+    assertRejects(() => decodeZipBlob(lyingBlob(Buffer.concat([deflate, Buffer.from('junk')]), raw.length, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'junk after stream');
+    assertRejects(() => decodeZipBlob(lyingBlob(Buffer.alloc(0), 0, 0), { inflate: counted }), DamagedBlobError, 'empty deflate data');
     // A header claiming more than any deflate stream of that length can give: not handed to the
     // inflater (which makes its output whole first), and damaged all the same.
     calls = 0;
-    assertRejects(() => decodeZipBlob(make(deflate, deflate.length * 2000, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'size beyond deflate\'s ratio');
+    assertRejects(() => decodeZipBlob(lyingBlob(deflate, deflate.length * 2000, zlib.crc32(raw)), { inflate: counted }), DamagedBlobError, 'size beyond deflate\'s ratio');
     assert.equal(calls, 0);
   });
 
