@@ -78,16 +78,21 @@ async function ensureSwiftConf(): Promise<void> {
   await writeFile(SWIFT_CONF, '[swift-hash]\nswift_hash_path_suffix = xtar-tests\nswift_hash_path_prefix = xtar-tests\n\n[storage-policy:0]\nname = Policy-0\ndefault = yes\n');
 }
 
-function serverConf(dir: string, type: string, port: number): string {
-  return `[DEFAULT]
-devices = ${join(dir, 'srv')}
-mount_check = false
-bind_ip = 127.0.0.1
+/** What every server's [DEFAULT] section says: loopback, one process, run as swift, quiet. */
+function defaults(dir: string, port: number): string {
+  return `bind_ip = 127.0.0.1
 bind_port = ${port}
 workers = 0
 user = swift
 swift_dir = ${dir}
-log_level = WARNING
+log_level = WARNING`;
+}
+
+function serverConf(dir: string, type: string, port: number): string {
+  return `[DEFAULT]
+devices = ${join(dir, 'srv')}
+mount_check = false
+${defaults(dir, port)}
 
 [pipeline:main]
 pipeline = ${type}-server
@@ -99,12 +104,7 @@ use = egg:swift#${type}
 
 function proxyConf(dir: string, port: number): string {
   return `[DEFAULT]
-bind_ip = 127.0.0.1
-bind_port = ${port}
-workers = 0
-user = swift
-swift_dir = ${dir}
-log_level = WARNING
+${defaults(dir, port)}
 
 [pipeline:main]
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
