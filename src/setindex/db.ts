@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { IndexError, XtarError } from '../errors.js';
+import { sealedFolder } from '../set/encryption.js';
 import type { BackupKind, BlobPart } from '../format/records.js';
 
 export const INDEX_FILE = 'xtar-index.sqlite';
@@ -25,6 +26,14 @@ export async function hasIndex(set: string): Promise<boolean> {
     () => false,
   );
 }
+/**
+ * Whether the set's index lives only in memory, made from its records at each run: an encrypted set
+ * that holds no index file (docs/FORMAT.md, "Encrypted sets"; `pack --index-plain` keeps one).
+ */
+export async function indexInMemoryOnly(set: string): Promise<boolean> {
+  return (await sealedFolder(set)) !== null && !(await hasIndex(set));
+}
+
 const SCHEMA_VERSION = 1;
 
 export interface BackupRow {

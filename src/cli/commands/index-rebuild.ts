@@ -1,8 +1,6 @@
 /** `xtar index rebuild SET`: call the rebuild, render what it read. */
-import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import { sealedFolder } from '../../set/encryption.js';
-import { INDEX_FILE } from '../../setindex/db.js';
+import { resolve } from 'node:path';
+import { INDEX_FILE, indexInMemoryOnly } from '../../setindex/db.js';
 import { InputError } from '../../errors.js';
 import { lockSet } from '../../set/lock.js';
 import { rebuildIndex } from '../../setindex/rebuild.js';
@@ -35,7 +33,7 @@ export async function runIndexRebuild(a: IndexRebuildArgs, io: Io): Promise<numb
 async function rebuildIn(a: IndexRebuildArgs, io: Io): Promise<number> {
   const set = resolve(a.set);
   if ((await setVolumes(set).catch(() => new Map())).size === 0) throw new InputError(`${a.set} holds no xtar volumes to rebuild an index from.`, a.set);
-  if ((await sealedFolder(set)) !== null && !existsSync(join(set, INDEX_FILE))) {
+  if (await indexInMemoryOnly(set)) {
     throw new InputError(`${a.set} is encrypted and keeps no index on disk: each run makes it in memory from the volumes (\`xtar pack --index-plain\` keeps one, with paths and sha256s in plain).`, a.set);
   }
   const unlock = await lockSet(set);

@@ -6,9 +6,7 @@ import { obsoleteVolumes } from '../../setindex/obsolete.js';
 import { statusFor, UsageError, type Problem } from '../../errors.js';
 import { openIndex } from '../../setindex/heal.js';
 import { memoryIndex } from '../../setindex/rebuild.js';
-import { INDEX_FILE } from '../../setindex/db.js';
-import { sealedFolder } from '../../set/encryption.js';
-import { existsSync } from 'node:fs';
+import { indexInMemoryOnly } from '../../setindex/db.js';
 import { AGE_SUFFIX } from '../../format/encryption.js';
 import { readLines } from '../../util/lines.js';
 import { join, resolve } from 'node:path';
@@ -109,7 +107,7 @@ async function runObsolete(a: ListArgs, io: Io): Promise<number> {
   // With --json the index's notes (rebuilt, healed) also go into the object (`notes`); with --json --quiet only there.
   const notes: string[] = [];
   // An encrypted set keeps no index on disk (unless packed with --index-plain): made in memory from its records.
-  const sealed = (await sealedFolder(resolve(a.set))) !== null && !existsSync(join(resolve(a.set), INDEX_FILE));
+  const sealed = await indexInMemoryOnly(resolve(a.set));
   const index = sealed
     ? await memoryIndex(resolve(a.set))
     : await openIndex(resolve(a.set), (line) => {

@@ -3,11 +3,8 @@
  * folder (src/set/remote-set.ts) for the command, and what the command prints naming the cache
  * names the URL instead.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { sealedFolder } from '../../set/encryption.js';
 import { OpenedSets } from '../../set/remote-set.js';
-import { INDEX_FILE } from '../../setindex/db.js';
+import { INDEX_FILE, indexInMemoryOnly } from '../../setindex/db.js';
 import { indexCoversVolumes } from '../../setindex/covers.js';
 import { lockSet } from '../../set/lock.js';
 import { setVolumes } from '../../set/locate.js';
@@ -22,7 +19,7 @@ export async function withSets<T>(args: readonly string[], io: Io, fn: (paths: s
     for (const r of sets.remotes) {
       if ((await setVolumes(r.local)).size === 0) continue;
       // (An encrypted set keeps no index unless asked for one: none is made here, where it would hold paths in plain.)
-      if ((await sealedFolder(r.local)) !== null && !existsSync(join(r.local, INDEX_FILE))) continue;
+      if (await indexInMemoryOnly(r.local)) continue;
       const unlock = await lockSet(r.local);
       try {
         await indexCoversVolumes(r.local, (line) => io.stderr.write(`xtar: ${sets.show(line)}\n`));
