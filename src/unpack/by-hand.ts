@@ -9,8 +9,9 @@
  * the structure record does not list.
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, lstatSync, readdirSync } from 'node:fs';
 import { copyFile, lstat, open, rename, rm, rmdir } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { comparePreorder } from '../format/names.js';
 import { entryProblem } from '../errors.js';
 import type { StructureEntry } from '../format/records.js';
@@ -25,6 +26,48 @@ const CHUNK = 1024 * 1024;
 
 async function exists(p: string): Promise<boolean> {
   return lstat(p).then(() => true, () => false);
+}
+
+/**
+ * Whether something is at a path (lstat's answer), asked for every file of a catalog: by one listing
+ * of each folder rather than a stat per file, since the catalog comes folder by folder (a
+ * million-file expand-structure spent a thread-pool round trip and a Stats per file here). A name
+ * the listing lacks is still asked of lstat: a file system that normalises names (APFS, HFS+) finds it
+ * under another form, and a name that is not valid UTF-8 reads back from a listing as another string.
+ * A catalog that leaves a folder and comes back to it is not listed again and again: once listings
+ * would outnumber one in eight files, each path is asked of lstat alone.
+ */
+export class Presence {
+  private dir = '';
+  private names: ReadonlySet<string> = new Set();
+  private listings = 0;
+  private asked = 0;
+
+  has(abs: string): boolean {
+    this.asked++;
+    const cut = abs.lastIndexOf(sep);
+    const dir = abs.slice(0, cut);
+    if (dir !== this.dir && this.listings * 8 <= this.asked) {
+      this.dir = dir;
+      this.listings++;
+      try {
+        this.names = new Set(readdirSync(dir));
+      } catch {
+        this.names = new Set();
+      }
+    }
+    if (dir === this.dir && this.names.has(abs.slice(cut + 1)) && !abs.includes('\uFFFD')) return true;
+    try {
+      return lstatSync(abs, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** What this walk cost: folders listed, paths asked. */
+  get counts(): { listings: number; asked: number } {
+    return { listings: this.listings, asked: this.asked };
+  }
 }
 
 /** Characters Windows file systems cannot hold in a name; 7-Zip and others write `_` instead. */
@@ -81,10 +124,11 @@ export async function restoreNames(dest: Destination, catalog: RecordSource, str
     if (whole) report(where, reason, 'header');
     whole = false;
   };
+  const presence = new Presence();
   for await (const c of catalogLines(catalog, cut)) {
     if ('skipped' in c) continue;
     try {
-      if (await exists(dest.pathOf(c.path.split('/')))) continue;
+      if (presence.has(dest.pathOf(c.path.split('/')))) continue;
     } catch {
       continue; // an unsafe path: applyStructure names it
     }
