@@ -11,13 +11,13 @@
  * multipart upload (src/store/multipart-writer.ts) and the records after it; one that fails aborts
  * its uploads and deletes what it wrote; the next pack removes what a killed one left (uploads in
  * progress, objects of a volume without volume.json). The lock is an object (`xtar.lock`) with a
- * lease; see `takeLock`.
+ * lease, renewed while the run lasts; see remote-lock.ts.
  */
 import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
+import { homedir } from 'node:os';
+import { LeaseLock } from './remote-lock.js';
 import { join } from 'node:path';
-import { SetBusyError } from '../errors.js';
 import { ARCHIVE_SUFFIX, PARTIAL_PREFIX, parseVolumeName, SET_MARKER, VOLUME_MANIFEST, VOLUME_STRUCTURE } from '../format/layout.js';
 import { KEY_FILE, parseRecipients, RECIPIENTS_FILE } from '../format/encryption.js';
 import type { SealedFolder } from './encryption.js';
@@ -34,10 +34,6 @@ import type { ObjectStore, StoredObject } from '../store/object-store.js';
 import { registerRemoteFile, remoteFileAt } from '../store/remote-files.js';
 import { parseStoreUrl, type S3Location } from '../store/s3-url.js';
 
-/** The lock object's name below the prefix. */
-export const REMOTE_LOCK = 'xtar.lock';
-/** How long a lock object holds when its writer never removes it (killed): then the next writer takes it. */
-export const LOCK_LEASE_MS = 6 * 60 * 60 * 1000;
 
 /** Where cached sets live: $XDG_CACHE_HOME/xtar, else ~/.cache/xtar. */
 export function cacheRoot(): string {
@@ -54,7 +50,7 @@ export class RemoteSet {
   /** The local set folder standing for the remote set. */
   readonly local: string;
   private readonly stateFile: string;
-  private lockHeld = false;
+  private lock: LeaseLock | null = null;
 
   private constructor(
     readonly store: ObjectStore,
@@ -228,6 +224,7 @@ export class RemoteSet {
    * folder `dir`, all but the archive), then every volume.json: only then do the volumes count.
    */
   async publishVolumes(vols: readonly { name: string; dir: string }[]): Promise<void> {
+    await this.checkLock();
     if (!(await this.store.head(SET_MARKER))) await this.store.put(SET_MARKER, await readFile(join(this.local, SET_MARKER)));
     for (const name of SET_FILES) {
       const local = join(this.local, name);
@@ -308,54 +305,22 @@ export class RemoteSet {
     if (head !== null) await this.saveState({ ...(await this.state()), indexEtag: head.etag });
   }
 
-  /**
-   * Take the set's lock across machines: the object `xtar.lock` naming its holder and when its lease
-   * ends. Written with a conditional PUT (If-None-Match: *) so two writers cannot both take it; a
-   * store that does not implement conditional writes (OpenStack Swift's s3api answers 501) gets a
-   * check-then-write instead, which two writers starting within the same second can both pass (see
-   * README). A lock whose lease ended (its writer was killed), or taken on this machine by a process
-   * that is gone, is taken over.
-   */
+  /** Take the set's lock across machines (remote-lock.ts): kept by renewing its lease until released. */
   async takeLock(): Promise<void> {
-    const body = JSON.stringify({ host: hostname(), pid: process.pid, taken: new Date().toISOString(), expires: new Date(Date.now() + LOCK_LEASE_MS).toISOString() });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const held = await this.store.get(REMOTE_LOCK);
-      if (held !== null) {
-        let owner: { host?: string; pid?: number; expires?: string } = {};
-        try {
-          owner = JSON.parse(held.toString('utf8')) as typeof owner;
-        } catch {
-          // unreadable: treated as expired
-        }
-        const expires = owner.expires === undefined ? 0 : Date.parse(owner.expires);
-        // Taken on this machine by a process that is gone (it could not remove it: the store was down): stale.
-        const gone = owner.host === hostname() && typeof owner.pid === 'number' && !alive(owner.pid);
-        if (expires > Date.now() && !gone) {
-          throw new SetBusyError(`Another xtar (${owner.host ?? '?'} pid ${owner.pid ?? '?'}) holds the lock of ${this.url} until ${owner.expires}; wait for it to finish (or delete ${this.store.url(REMOTE_LOCK)} if that run is gone).`, this.store.url(REMOTE_LOCK));
-        }
-        await this.store.delete(REMOTE_LOCK);
-      }
-      try {
-        await this.store.put(REMOTE_LOCK, body, { ifNoneMatch: true });
-        this.lockHeld = true;
-        return;
-      } catch (e) {
-        const status = (e as { cause?: { $metadata?: { httpStatusCode?: number } } }).cause?.$metadata?.httpStatusCode;
-        if (status === 412 || status === 409) continue; // another writer took it first
-        if (status !== 501 && status !== 400) throw e;
-        // No conditional writes here: check, then write.
-        await this.store.put(REMOTE_LOCK, body);
-        this.lockHeld = true;
-        return;
-      }
-    }
-    throw new SetBusyError(`Another xtar took the lock of ${this.url} first; wait for it to finish.`, this.store.url(REMOTE_LOCK));
+    const lock = new LeaseLock(this.store, this.url);
+    await lock.take();
+    this.lock = lock;
+  }
+
+  /** Throws when this run no longer holds the lock it took (see LeaseLock.check); nothing when it took none. */
+  async checkLock(): Promise<void> {
+    await this.lock?.check();
   }
 
   async releaseLock(): Promise<void> {
-    if (!this.lockHeld) return;
-    this.lockHeld = false;
-    await this.store.delete(REMOTE_LOCK);
+    const lock = this.lock;
+    this.lock = null;
+    await lock?.release();
   }
 
   close(): void {
@@ -370,16 +335,6 @@ function structureDigest(manifest: Buffer): string | undefined {
     return typeof d === 'string' ? d : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
