@@ -3,30 +3,16 @@
  * folder (src/set/remote-set.ts) for the command, and what the command prints naming the cache
  * names the URL instead.
  */
-import { OpenedSets } from '../../set/remote-set.js';
-import { INDEX_FILE, indexInMemoryOnly } from '../../setindex/db.js';
-import { indexCoversVolumes } from '../../setindex/covers.js';
-import { lockSet } from '../../set/lock.js';
-import { setVolumes } from '../../set/locate.js';
+import type { OpenedSets } from '../../set/remote-set.js';
+import { openSetsForReading } from '../../setindex/maintain.js';
 import type { Io } from '../output/render.js';
 
 /** Run `fn` with the arguments that are s3:// sets replaced by their cache folders, its output showing the URLs. */
 export async function withSets<T>(args: readonly string[], io: Io, fn: (paths: string[], io: Io, sets: OpenedSets) => Promise<T>): Promise<T> {
-  const sets = await OpenedSets.open(args, { indexFile: INDEX_FILE });
+  // (An index fetched that does not know a backup packed elsewhere is made again from the volumes: said on stderr.)
+  const sets = await openSetsForReading(args, (line) => io.stderr.write(`xtar: ${line}\n`));
   if (sets.remotes.length === 0) return fn([...args], io, sets);
   try {
-    // The index fetched may not know a backup packed elsewhere: made again from the volumes, said on stderr.
-    for (const r of sets.remotes) {
-      if ((await setVolumes(r.local)).size === 0) continue;
-      // (An encrypted set keeps no index unless asked for one: none is made here, where it would hold paths in plain.)
-      if (await indexInMemoryOnly(r.local)) continue;
-      const unlock = await lockSet(r.local);
-      try {
-        await indexCoversVolumes(r.local, (line) => io.stderr.write(`xtar: ${sets.show(line)}\n`));
-      } finally {
-        await unlock();
-      }
-    }
     return await fn(sets.paths(args), { stdout: showing(io.stdout, sets), stderr: showing(io.stderr, sets) }, sets);
   } finally {
     sets.close();
