@@ -282,9 +282,13 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
       proxy.onRequest = (req) => {
         if (killed.done === null && req.method === 'PUT' && /[?&]partNumber=/.test(req.url ?? '')) killed.done = swift.kill('proxy');
       };
-      const r = await run(['pack', tree, '--out', `s3://${BUCKET}/killed`], env);
+      const log = join(work, 'killed.log');
+      const r = await run(['pack', tree, '--out', `s3://${BUCKET}/killed`, '--log', log], env);
       assert.equal(r.status, 2, r.stderr);
       assert.ok(killed.done !== null, 'an upload was under way');
+      // The failed run's log line names the set as given, not a folder named after the URL.
+      const logged = JSON.parse((await readFile(log, 'utf8')).trim().split('\n').at(-1) ?? '') as { set: string; outcome: string };
+      assert.deepEqual([logged.set, logged.outcome], [`s3://${BUCKET}/killed`, 'failed']);
       await killed.done;
       proxy.onRequest = null;
       await swift.restart('proxy');

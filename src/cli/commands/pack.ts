@@ -11,6 +11,7 @@ import type { PackOptions, PackResult } from '../../pack/pack.js';
 import { packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
 import { commandSourceId, dryRunCommand, shellWords, type CommandSpec } from '../../pack/command-source.js';
 import { parseOwner, type Owner } from '../../set/chown.js';
+import { isUrl } from '../../store/s3-url.js';
 import type { SelectionOptions } from '../../scan/select.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
 import { describeFailure, statusFor } from '../output/exit.js';
@@ -125,7 +126,7 @@ async function reportRun(a: PackArgs, io: Io, run: { result: PackSourcesResult }
   if ((a.mail ?? null) === null && a.log === undefined) return;
   const { summarize, summarizeFailure } = await import('../../report/summary.js');
   const { reportRun: report } = await import('../../report/report-run.js');
-  const summary = 'result' in run ? summarize(run.result) : summarizeFailure(resolve(a.out), sourceNames(a), run.started, run.error, describeFailure(run.error).status);
+  const summary = 'result' in run ? summarize(run.result) : summarizeFailure(isUrl(a.out) ? a.out : resolve(a.out), sourceNames(a), run.started, run.error, describeFailure(run.error).status);
   const { warnings } = await report(summary, { mail: a.mail ?? null, ...(a.log === undefined ? {} : { log: a.log }) });
   for (const w of warnings) io.stderr.write(`xtar: ${w}\n`);
 }
