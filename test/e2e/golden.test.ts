@@ -4,6 +4,7 @@
  * incremental on it, test/fixtures/archives/v2 and v3 — v3 of revision 2.1, records with digests)
  * restore either backup's tree exactly. And packing is deterministic: the same tree at the same
  * SOURCE_DATE_EPOCH gives the same bytes, so today's full backup is compared byte for byte with v3's.
+ * The encrypted golden set (test/fixtures/archives/v4-encrypted, revision 2.2) restores both backups.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +28,9 @@ const V2_INC = { id: '20251202T000000Z', epoch: 1764633600 };
 const goldenV3 = join(repo, 'test/fixtures/archives/v3/sample-set');
 const V3_FULL = { id: '20260101T000000Z', epoch: 1767225600 };
 const V3_INC = { id: '20260102T000000Z', epoch: 1767312000 };
+/** The encrypted golden set (revision 2.2): v3's two backups, packed with --encrypt (its README). */
+const goldenV4 = join(repo, 'test/fixtures/archives/v4-encrypted/sample-set');
+const V4_PASSPHRASE = 'golden passphrase';
 
 interface Want {
   type: 'dir' | 'file';
@@ -160,6 +164,23 @@ describe('golden archives and determinism', () => {
     assert.equal(v.status, 0, v.stderr);
     const trailer = (await readFile(join(goldenV3, `${V3_INC.id}-vol001`, 'structure.jsonl'), 'utf8')).trimEnd().split('\n').at(-1) as string;
     assert.match(trailer, /^\{"end":true,"entries":\d+,"sha256":"[0-9a-f]{64}"\}$/);
+  });
+
+  it('the encrypted golden set (revision 2.2): both backups restore with its passphrase, verify finds nothing, and a wrong one is refused', async () => {
+    const env = { ...process.env, XTAR_PASSPHRASE: V4_PASSPHRASE };
+    const inc = join(work, 'golden-v4-inc');
+    const r = await xtar(['unpack', goldenV4, '--dest', inc], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(treeDiffs(await snapshot(join(inc, 'sample')), await v2IncrementalTree(V3_FULL, V3_INC)), []);
+    const full = join(work, 'golden-v4-full');
+    const f = await xtar(['unpack', goldenV4, '--dest', full, '--backup', V3_FULL.id], { env });
+    assert.equal(f.status, 0, f.stderr);
+    assert.deepEqual(treeDiffs(await snapshot(join(full, 'sample')), await v2FullTree(V3_FULL)), []);
+    const v = await xtar(['verify', goldenV4], { env });
+    assert.equal(v.status, 0, v.stderr);
+    const wrong = await xtar(['verify', goldenV4], { env: { ...process.env, XTAR_PASSPHRASE: 'not it' } });
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /passphrase/);
   });
 
   it('CI sets umask 022 before npm test, so the v1 byte comparison runs there instead of skipping', async () => {
