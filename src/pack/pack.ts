@@ -14,8 +14,7 @@ import { IndexError, InputError } from '../errors.js';
 import { INDEX_FILE, type SetIndex } from '../setindex/db.js';
 import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
-import { openKeys, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
-import { setVolumes } from '../set/locate.js';
+import { holdsBackups, openKeys, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
 import { useKeys } from '../format/keyring.js';
 import { AGE_SUFFIX } from '../format/encryption.js';
 import { memoryIndex } from '../setindex/rebuild.js';
@@ -190,7 +189,7 @@ async function packInto(opts: PackOptions): Promise<PackResult> {
  * reads): a wrong passphrase ends the run here, before anything is written.
  */
 async function sealingFor(set: string, opts: PackOptions): Promise<PackSealing | null> {
-  const hasBackups = (await setVolumes(set)).size > 0;
+  const hasBackups = await holdsBackups(set);
   const sealing = await packSealing(set, opts.encrypt, hasBackups, opts.now ?? new Date());
   if (sealing === null) return null;
   let identities = sealing.identities;
