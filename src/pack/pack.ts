@@ -11,7 +11,7 @@ import type { BackupKind } from '../format/records.js';
 import type { Skipped } from '../scan/scan.js';
 import { prepareSet } from '../set/prepare-set.js';
 import { IndexError, InputError } from '../errors.js';
-import { INDEX_FILE, type SetIndex } from '../setindex/db.js';
+import { INDEX_FILE, indexInMemoryOnly, type SetIndex } from '../setindex/db.js';
 import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
 import { holdsBackups, openKeys, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
@@ -158,7 +158,7 @@ async function packInto(opts: PackOptions): Promise<PackResult> {
   let index: SetIndex | undefined;
   try {
     const sealing = await sealingFor(set, opts);
-    if (sealing !== null && opts.indexPlain !== true && !existsSync(join(set, INDEX_FILE))) {
+    if (await indexInMemoryOnly(set, { encrypting: sealing !== null, indexPlain: opts.indexPlain === true })) {
       // An encrypted set keeps no index on disk: it is made in memory from the volumes' records, each run.
       index = await memoryIndex(set);
     } else {
