@@ -10,7 +10,7 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
 import type { Decrypter, Encrypter, Identity, Recipient, Stanza } from 'age-encryption';
 import { bech32 } from '@scure/base';
-import { DamagedBlobError, InputError } from '../errors.js';
+import { DamagedBlobError, InputError, UsageError } from '../errors.js';
 
 /** The suffix every encrypted file and blob takes: `NAME.zip` becomes `NAME.zip.age`. */
 export const AGE_SUFFIX = '.age';
@@ -20,7 +20,7 @@ export const KEY_FILE = 'xtar-key.age';
 export const RECIPIENTS_FILE = 'xtar-recipients.txt';
 /** The first bytes of every age file (age-encryption.org/v1). */
 export const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n', 'latin1');
-/** scrypt's work factor (log2 N) for the key file: age's own default. XTAR_SCRYPT_LOG_N lowers it (tests). */
+/** scrypt's work factor (log2 N) for the key file: age's own default. XTAR_SCRYPT_LOG_N lowers it (tests only: scryptLogN). */
 export const SCRYPT_LOG_N = 18;
 
 type AgeModule = typeof import('age-encryption');
@@ -243,9 +243,17 @@ export async function sealKeyFile(identityFile: string, passphrase: string, logN
   return e.encrypt(identityFile);
 }
 
-function scryptLogN(): number {
-  const v = Number(process.env.XTAR_SCRYPT_LOG_N);
-  return Number.isInteger(v) && v >= 10 && v <= 22 ? v : SCRYPT_LOG_N;
+/**
+ * scrypt's work factor for a new key file: XTAR_SCRYPT_LOG_N, a setting for tests only (README,
+ * "Environment variables"), when it is a whole number from 10 to 22, else age's own. A value that is
+ * not a whole number is refused.
+ */
+export function scryptLogN(): number {
+  const given = process.env.XTAR_SCRYPT_LOG_N;
+  if (given === undefined || given === '') return SCRYPT_LOG_N;
+  if (!/^-?\d+$/.test(given)) throw new UsageError(`XTAR_SCRYPT_LOG_N (a setting for tests) must be a whole number, scrypt's log2 N from 10 to 22, not ${JSON.stringify(given)}.`);
+  const v = Number(given);
+  return v >= 10 && v <= 22 ? v : SCRYPT_LOG_N;
 }
 
 /** The secret keys in an identity file's text (`AGE-SECRET-KEY-1…` lines). */
