@@ -8,9 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { InputError, UsageError } from '../errors.js';
-import { RECIPIENTS_FILE, parseRecipients } from '../format/encryption.js';
+import { RECIPIENTS_FILE } from '../format/encryption.js';
 import { useKeys } from '../format/keyring.js';
-import { openKeys, sealedFolder, type EncryptionRequest, type KeySource, type SealedFolder } from '../set/encryption.js';
+import { holdsBackups, openKeys, packPassphrase, recipientsFrom, sealedFolder, type EncryptionRequest, type KeySource, type SealedFolder } from '../set/encryption.js';
 import { parseStoreUrl, type S3Location } from '../store/s3-url.js';
 
 /** An s3:// set's recipients and key file, from the bucket; null for a plain set. */
@@ -35,6 +35,11 @@ export async function givenPassphrase(a: KeyArgs): Promise<string | undefined> {
   }
   const env = process.env.XTAR_PASSPHRASE;
   return env === undefined || env === '' ? undefined : env;
+}
+
+/** Whether a passphrase is given without a prompt (not yet read). */
+function passphraseOffered(a: KeyArgs): boolean {
+  return a.passphraseFile !== undefined || (process.env.XTAR_PASSPHRASE ?? '') !== '';
 }
 
 /** Ask on the terminal, without echo. */
@@ -145,39 +150,30 @@ export interface PackKeyArgs extends KeyArgs {
   indexPlain?: boolean | undefined;
 }
 
-/** pack's encryption: what to make (--encrypt, --recipient) and how to open the set's key to read its earlier backups. */
+/**
+ * pack's encryption: what to make (--encrypt, --recipient) and how to open the set's key to read its
+ * earlier backups. Which passphrase is needed is the library's decision (packPassphrase); here it is
+ * only asked for, or read, when needed.
+ */
 export async function packEncryption(out: string, a: PackKeyArgs): Promise<{ encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean }> {
-  const recipients = (a.recipient ?? []).map(String);
-  for (const f of (a.recipientsFile ?? []).map(String)) {
-    const text = await readFile(f, 'utf8').catch((e: Error) => {
-      throw new InputError(`Cannot read the recipients file ${f}: ${e.message}`, f);
-    });
-    recipients.push(...parseRecipients(text, f));
-  }
-  for (const r of recipients) parseRecipients(r, '--recipient');
+  const recipients = await recipientsFrom((a.recipient ?? []).map(String), (a.recipientsFile ?? []).map(String));
   const loc = parseStoreUrl(out);
   const set = resolve(out);
-  const existing = loc !== null ? await remoteSealed(loc) : await sealedFolder(set).catch(() => null);
+  const found = loc !== null ? await remoteSealed(loc) : await sealedFolder(set).catch(() => null);
   // (An encrypted set in a bucket is taken to hold backups: its key is asked for, as for a folder that does.)
-  const hasBackups = loc !== null || safeList(set).some((n) => /^\d{8}T\d{6}Z-vol\d{3,}$/.test(n));
+  const hasBackups = loc !== null || (await holdsBackups(set));
+  const ids = identityFiles(a);
+  const need = packPassphrase(found, hasBackups, { ownKey: a.encrypt === true, recipients: recipients.length, identityFiles: ids.length, passphraseGiven: passphraseOffered(a) });
   const out_: { encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean } = {};
   if (a.indexPlain === true) out_.indexPlain = true;
-  if (existing === null) {
-    if (a.encrypt !== true && recipients.length === 0) {
-      if (a.passphraseFile !== undefined || identityFiles(a).length > 0) throw new UsageError('--passphrase-file and --identity are for an encrypted set: add --encrypt (or --recipient) to make one.');
-      return out_;
-    }
-    // A new encrypted set: a passphrase with --encrypt (asked twice on a terminal); with --recipient alone, only when given.
-    const passphrase = a.encrypt === true ? await passphraseFor(a, `the new encrypted set ${out}`, true) : ((await givenPassphrase(a)) ?? null);
-    if (a.encrypt === true && passphrase === null) throw new InputError(`--encrypt needs a passphrase: XTAR_PASSPHRASE, --passphrase-file FILE, or typed at the prompt on a terminal (or --recipient KEY instead).`);
-    out_.encrypt = { ...(passphrase === null ? {} : { passphrase }), ...(recipients.length === 0 ? {} : { recipients }) };
+  if (found === null && need === 'none') {
+    if (a.passphraseFile !== undefined || ids.length > 0) throw new UsageError('--passphrase-file and --identity are for an encrypted set: add --encrypt (or --recipient) to make one.');
     return out_;
   }
+  const passphrase = need === 'new' ? await passphraseFor(a, `the new encrypted set ${out}`, true) : need === 'set' ? await passphraseFor(a, out) : need === 'optional' ? ((await givenPassphrase(a)) ?? null) : null;
+  if (need === 'new' && passphrase === null) throw new InputError(`--encrypt needs a passphrase: XTAR_PASSPHRASE, --passphrase-file FILE, or typed at the prompt on a terminal (or --recipient KEY instead).`);
+  out_.encrypt = { ...(passphrase === null ? {} : { passphrase }), ...(recipients.length === 0 ? {} : { recipients }) };
   // An encrypted set: it stays encrypted to its recipients; its key opens its earlier backups' records.
-  out_.encrypt = recipients.length === 0 ? {} : { recipients };
-  if (!hasBackups) return out_;
-  const passphrase = existing.keyFile === null || (identityFiles(a).length > 0 && (await givenPassphrase(a)) === undefined) ? null : await passphraseFor(a, out);
-  if (passphrase !== null) out_.encrypt.passphrase = passphrase;
-  out_.keys = { identityFiles: identityFiles(a) };
+  if (found !== null && hasBackups) out_.keys = { identityFiles: ids };
   return out_;
 }

@@ -2,12 +2,15 @@
  * Encrypted sets (docs/FORMAT.md, "Encrypted sets"): the names of what an encrypted set and volume
  * add, the size age gives a ciphertext, and the age format itself through `age-encryption`, the
  * TypeScript age by age's own author — every encrypted byte xtar writes is an age file, which the
- * `age` command decrypts. No cipher is built here: only age files made and read.
+ * `age` command decrypts. No cipher is built here: only age files made and read. `age-encryption`
+ * (with the @noble libraries under it, ~60 modules) is loaded the first time an age file is made or
+ * read, as the S3 SDK is the first time a set in object storage is: a command on a plain set never
+ * loads it (test/e2e/lazy-modules.test.ts).
  */
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
-import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient, Stanza, type Identity, type Recipient } from 'age-encryption';
+import type { Decrypter, Encrypter, Identity, Recipient, Stanza } from 'age-encryption';
 import { bech32 } from '@scure/base';
-import { DamagedBlobError, InputError } from '../errors.js';
+import { DamagedBlobError, InputError, UsageError } from '../errors.js';
 
 /** The suffix every encrypted file and blob takes: `NAME.zip` becomes `NAME.zip.age`. */
 export const AGE_SUFFIX = '.age';
@@ -17,8 +20,24 @@ export const KEY_FILE = 'xtar-key.age';
 export const RECIPIENTS_FILE = 'xtar-recipients.txt';
 /** The first bytes of every age file (age-encryption.org/v1). */
 export const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n', 'latin1');
-/** scrypt's work factor (log2 N) for the key file: age's own default. XTAR_SCRYPT_LOG_N lowers it (tests). */
+/** scrypt's work factor (log2 N) for the key file: age's own default. XTAR_SCRYPT_LOG_N lowers it (tests only: scryptLogN). */
 export const SCRYPT_LOG_N = 18;
+
+type AgeModule = typeof import('age-encryption');
+let ageModule: AgeModule | null = null;
+let ageLoading: Promise<AgeModule> | null = null;
+
+/** age-encryption, loaded once, the first time it is needed. */
+async function age(): Promise<AgeModule> {
+  ageLoading ??= import('age-encryption').then((m) => (ageModule = m));
+  return ageLoading;
+}
+
+/** age-encryption where it is needed synchronously: only ever after age() (a stanza is made by an Encrypter, which age() gave). */
+function loadedAge(): AgeModule {
+  if (ageModule === null) throw new Error('age-encryption is used before it was loaded');
+  return ageModule;
+}
 
 const CHUNK = 64 * 1024;
 const TAG = 16;
@@ -98,7 +117,7 @@ class NodeX25519Recipient implements Recipient {
     const secret = diffieHellman({ privateKey: eph.privateKey, publicKey: this.key });
     const c = createCipheriv('chacha20-poly1305', wrapKey(secret, share, this.raw), ZERO_NONCE, { authTagLength: 16 });
     const body = Buffer.concat([c.update(fileKey), c.final(), c.getAuthTag()]);
-    return [new Stanza(['X25519', b64(share)], body)];
+    return [new (loadedAge().Stanza)(['X25519', b64(share)], body)];
   }
 }
 
@@ -134,18 +153,22 @@ class NodeX25519Identity implements Identity {
 
 /** Encrypts to a fixed list of recipients (X25519: one key agreement per file, no key derivation). */
 export class AgeWriter {
-  private readonly e = new Encrypter();
+  private readonly stanzas: NodeX25519Recipient[];
+  private e: Encrypter | null = null;
   /** Bytes an age header to these recipients takes (fixed: every X25519 stanza is as long as the next). */
   headerBytes = 0;
 
   constructor(readonly recipients: readonly string[]) {
     if (recipients.length === 0) throw new InputError('An encrypted set needs at least one recipient.');
-    for (const r of recipients) this.e.addRecipient(new NodeX25519Recipient(r));
+    this.stanzas = recipients.map((r) => new NodeX25519Recipient(r));
   }
 
-  /** Learn the header's length (once, before sizes are asked). */
+  /** Load age and learn the header's length (once, before anything is encrypted or sizes are asked). */
   async init(): Promise<this> {
-    const probe = await this.e.encrypt(new Uint8Array(0));
+    const e = new (await age()).Encrypter();
+    for (const r of this.stanzas) e.addRecipient(r);
+    this.e = e;
+    const probe = await e.encrypt(new Uint8Array(0));
     this.headerBytes = probe.length - agePayloadBytes(0);
     return this;
   }
@@ -156,39 +179,56 @@ export class AgeWriter {
   }
 
   encrypt(data: Uint8Array): Promise<Uint8Array> {
-    return this.e.encrypt(data);
+    return this.encrypter().encrypt(data);
   }
 
   /** An age file of a stream, as a stream (large blobs, records). */
   encryptStream(data: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
-    return this.e.encrypt(data);
+    return this.encrypter().encrypt(data);
+  }
+
+  private encrypter(): Encrypter {
+    if (this.e === null) throw new Error('AgeWriter.init() was not awaited');
+    return this.e;
   }
 }
 
 /** Decrypts with the identities given (the set's own, from its key file, and any `--identity` file). */
 export class AgeReader {
-  private readonly d = new Decrypter();
+  private readonly keys: NodeX25519Identity[];
+  private d: Promise<Decrypter> | null = null;
 
   constructor(readonly identities: readonly string[]) {
-    for (const i of identities) this.d.addIdentity(new NodeX25519Identity(i));
+    this.keys = identities.map((i) => new NodeX25519Identity(i));
+  }
+
+  /** age's Decrypter with these identities, made (and age loaded) at the first file read. */
+  private decrypter(): Promise<Decrypter> {
+    this.d ??= age().then(({ Decrypter }) => {
+      const d = new Decrypter();
+      for (const k of this.keys) d.addIdentity(k);
+      return d;
+    });
+    return this.d;
   }
 
   /** The plaintext, or a FormatError when the file is damaged or not for these identities. */
   async decrypt(data: Uint8Array, what: string): Promise<Uint8Array> {
     try {
-      return await this.d.decrypt(data);
+      return await (await this.decrypter()).decrypt(data);
     } catch (e) {
       throw new DamagedBlobError(`${what} does not decrypt (${(e as Error).message}): it is damaged, or not encrypted to this key`);
     }
   }
 
   async decryptStream(data: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
-    return this.d.decrypt(data);
+    return (await this.decrypter()).decrypt(data);
   }
 }
 
 /** A new X25519 identity for a set: its secret key (age's identity file text) and public recipient. */
 export async function newSetIdentity(now: Date): Promise<{ identity: string; recipient: string; identityFile: string }> {
+  const { generateX25519Identity, identityToRecipient } = await age();
   const identity = await generateX25519Identity();
   const recipient = await identityToRecipient(identity);
   const identityFile = `# created: ${now.toISOString()}\n# public key: ${recipient}\n${identity}\n`;
@@ -197,15 +237,23 @@ export async function newSetIdentity(now: Date): Promise<{ identity: string; rec
 
 /** The key file: the identity file encrypted with the passphrase (age's scrypt recipient). */
 export async function sealKeyFile(identityFile: string, passphrase: string, logN = scryptLogN()): Promise<Uint8Array> {
-  const e = new Encrypter();
+  const e = new (await age()).Encrypter();
   e.setScryptWorkFactor(logN);
   e.setPassphrase(passphrase);
   return e.encrypt(identityFile);
 }
 
-function scryptLogN(): number {
-  const v = Number(process.env.XTAR_SCRYPT_LOG_N);
-  return Number.isInteger(v) && v >= 10 && v <= 22 ? v : SCRYPT_LOG_N;
+/**
+ * scrypt's work factor for a new key file: XTAR_SCRYPT_LOG_N, a setting for tests only (README,
+ * "Environment variables"), when it is a whole number from 10 to 22, else age's own. A value that is
+ * not a whole number is refused.
+ */
+export function scryptLogN(): number {
+  const given = process.env.XTAR_SCRYPT_LOG_N;
+  if (given === undefined || given === '') return SCRYPT_LOG_N;
+  if (!/^-?\d+$/.test(given)) throw new UsageError(`XTAR_SCRYPT_LOG_N (a setting for tests) must be a whole number, scrypt's log2 N from 10 to 22, not ${JSON.stringify(given)}.`);
+  const v = Number(given);
+  return v >= 10 && v <= 22 ? v : SCRYPT_LOG_N;
 }
 
 /** The secret keys in an identity file's text (`AGE-SECRET-KEY-1…` lines). */
@@ -217,7 +265,7 @@ export function identitiesIn(text: string, where: string): string[] {
 
 /** The key file opened with the passphrase: its identities, or an InputError in one sentence (a wrong passphrase). */
 export async function openKeyFile(bytes: Uint8Array, passphrase: string, where: string): Promise<string[]> {
-  const d = new Decrypter();
+  const d = new (await age()).Decrypter();
   d.addPassphrase(passphrase);
   let text: string;
   try {

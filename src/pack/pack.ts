@@ -11,11 +11,10 @@ import type { BackupKind } from '../format/records.js';
 import type { Skipped } from '../scan/scan.js';
 import { prepareSet } from '../set/prepare-set.js';
 import { IndexError, InputError } from '../errors.js';
-import { INDEX_FILE, type SetIndex } from '../setindex/db.js';
+import { INDEX_FILE, indexInMemoryOnly, type SetIndex } from '../setindex/db.js';
 import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
-import { openKeys, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
-import { setVolumes } from '../set/locate.js';
+import { holdsBackups, openKeys, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
 import { useKeys } from '../format/keyring.js';
 import { AGE_SUFFIX } from '../format/encryption.js';
 import { memoryIndex } from '../setindex/rebuild.js';
@@ -159,7 +158,7 @@ async function packInto(opts: PackOptions): Promise<PackResult> {
   let index: SetIndex | undefined;
   try {
     const sealing = await sealingFor(set, opts);
-    if (sealing !== null && opts.indexPlain !== true && !existsSync(join(set, INDEX_FILE))) {
+    if (await indexInMemoryOnly(set, { encrypting: sealing !== null, indexPlain: opts.indexPlain === true })) {
       // An encrypted set keeps no index on disk: it is made in memory from the volumes' records, each run.
       index = await memoryIndex(set);
     } else {
@@ -190,7 +189,7 @@ async function packInto(opts: PackOptions): Promise<PackResult> {
  * reads): a wrong passphrase ends the run here, before anything is written.
  */
 async function sealingFor(set: string, opts: PackOptions): Promise<PackSealing | null> {
-  const hasBackups = (await setVolumes(set)).size > 0;
+  const hasBackups = await holdsBackups(set);
   const sealing = await packSealing(set, opts.encrypt, hasBackups, opts.now ?? new Date());
   if (sealing === null) return null;
   let identities = sealing.identities;

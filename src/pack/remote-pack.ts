@@ -5,12 +5,10 @@
  * before), the lock object taken, what a killed pack left removed, and after it the index uploaded
  * beside the volumes. What the run reports names the bucket, not the cache.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { sealedFolder } from '../set/encryption.js';
 import { RemoteSet } from '../set/remote-set.js';
-import { INDEX_FILE } from '../setindex/db.js';
+import { INDEX_FILE, indexInMemoryOnly } from '../setindex/db.js';
 import { indexCoversVolumes } from '../setindex/covers.js';
 import { lockSet } from '../set/lock.js';
 import { prepareSet } from '../set/prepare-set.js';
@@ -52,8 +50,7 @@ export async function withRemoteSet<O extends RemoteOptions, T>(opts: O, fn: (o:
       await prepareSet(remote.local);
       // An encrypted set keeps no index unless asked (its pack makes one in memory): none is made here
       // from the volumes, and none is uploaded.
-      const plainIndex = ((await sealedFolder(remote.local)) === null && opts.encrypt === undefined) || opts.indexPlain === true || existsSync(join(remote.local, INDEX_FILE));
-      if (plainIndex) {
+      if (!(await indexInMemoryOnly(remote.local, { encrypting: opts.encrypt !== undefined, indexPlain: opts.indexPlain === true }))) {
         const unlock = await lockSet(remote.local);
         try {
           await indexCoversVolumes(remote.local, note);

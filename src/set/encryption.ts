@@ -1,11 +1,13 @@
 /**
  * An encrypted set on disk: its recipients file and key file (the set's and every volume's copies),
  * made when the set's first backup is, and the set's key opened with a passphrase or an identity
- * file. The age format and the names are src/format/encryption.ts's.
+ * file; which passphrase a pack needs (packPassphrase: the CLI asks only when it says so). The age
+ * format and the names are src/format/encryption.ts's.
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
+import { setVolumes } from './locate.js';
 import { AgeWriter, encodeRecipients, identitiesIn, KEY_FILE, newSetIdentity, openKeyFile, parseRecipients, RECIPIENTS_FILE, sealKeyFile } from '../format/encryption.js';
 
 /** What a pack asks for: a passphrase (a key of the set's own, in its key file), recipients, or both. */
@@ -51,6 +53,51 @@ export async function sealedFolder(dir: string): Promise<SealedFolder | null> {
   return { recipients: parseRecipients(rec.toString('utf8'), join(dir, RECIPIENTS_FILE)), keyFile: await readIf(join(dir, KEY_FILE)) };
 }
 
+/** The age recipients a pack is given: each `age1…` key as given, then each recipients file's, checked. */
+export async function recipientsFrom(given: readonly string[], files: readonly string[]): Promise<string[]> {
+  const out = [...given];
+  for (const f of files) {
+    const text = await readFile(f, 'utf8').catch((e: Error) => {
+      throw new InputError(`Cannot read the recipients file ${f}: ${e.message}`, f);
+    });
+    out.push(...parseRecipients(text, f));
+  }
+  for (const r of given) parseRecipients(r, '--recipient');
+  return out;
+}
+
+/** Whether a set folder holds backups (a missing folder holds none): then a pack into it, encrypted, reads their records with the set's key. */
+export async function holdsBackups(set: string): Promise<boolean> {
+  return (await setVolumes(set).catch(() => new Map<string, unknown>())).size > 0;
+}
+
+/** What a pack is offered toward a set's encryption, before any passphrase is asked. */
+export interface PackKeyOffer {
+  /** A key of the set's own is asked for (`--encrypt`): a new set then needs a passphrase. */
+  ownKey: boolean;
+  recipients: number;
+  identityFiles: number;
+  /** A passphrase is at hand without asking (given in the request, or by a file or the environment). */
+  passphraseGiven: boolean;
+}
+
+/**
+ * The passphrase a pack needs, decided here once, from the set as found: the CLI asks for one only
+ * when this says so, and packSealing opens (or makes) the set's key by the same answer.
+ * - `none`: a plain set; an encrypted set without backups (nothing of it is read), made with
+ *   recipients only, or opened by the identity files given alone;
+ * - `new`: a new set with a key of its own: the passphrase is required (typed twice at a prompt);
+ * - `optional`: a new set to recipients: a key of its own only if a passphrase is given unasked;
+ * - `set`: the set's own, which opens its key file so that the earlier backups' records are read.
+ */
+export type PackPassphrase = 'none' | 'new' | 'optional' | 'set';
+
+export function packPassphrase(found: SealedFolder | null, hasBackups: boolean, offer: PackKeyOffer): PackPassphrase {
+  if (found === null) return offer.ownKey ? 'new' : offer.recipients > 0 ? 'optional' : 'none';
+  if (!hasBackups || found.keyFile === null) return 'none';
+  return offer.identityFiles > 0 && !offer.passphraseGiven ? 'none' : 'set';
+}
+
 /**
  * The set's sealing for a pack: an encrypted set stays encrypted to its own recipients (asked or
  * not); a new (or empty) set becomes encrypted when asked, with a key of its own when a passphrase
@@ -62,7 +109,9 @@ export async function packSealing(set: string, want: EncryptionRequest | undefin
     if (want?.recipients !== undefined && want.recipients.some((r) => !found.recipients.includes(r))) {
       throw new InputError(`${set} is encrypted to its recipients in ${RECIPIENTS_FILE}; they are chosen when the set is made (a new set takes other recipients).`, set);
     }
-    const identities = want?.passphrase !== undefined && found.keyFile !== null ? await openKeyFile(found.keyFile, want.passphrase, join(set, KEY_FILE)) : null;
+    const passphrase = want?.passphrase;
+    const need = packPassphrase(found, hasBackups, { ownKey: false, recipients: want?.recipients?.length ?? 0, identityFiles: 0, passphraseGiven: passphrase !== undefined });
+    const identities = need === 'set' && passphrase !== undefined && found.keyFile !== null ? await openKeyFile(found.keyFile, passphrase, join(set, KEY_FILE)) : null;
     return { writer: await new AgeWriter(found.recipients).init(), recipients: found.recipients, keyFile: found.keyFile, identities };
   }
   if (want === undefined) return null;

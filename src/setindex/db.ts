@@ -28,10 +28,13 @@ export async function hasIndex(set: string): Promise<boolean> {
 }
 /**
  * Whether the set's index lives only in memory, made from its records at each run: an encrypted set
- * that holds no index file (docs/FORMAT.md, "Encrypted sets"; `pack --index-plain` keeps one).
+ * that holds no index file (docs/FORMAT.md, "Encrypted sets"; `pack --index-plain` keeps one). For a
+ * pack, `pack` says what it asks: a set it makes encrypted (`encrypting`) is one already, and
+ * `indexPlain` keeps (or starts) the index on disk.
  */
-export async function indexInMemoryOnly(set: string): Promise<boolean> {
-  return (await sealedFolder(set)) !== null && !(await hasIndex(set));
+export async function indexInMemoryOnly(set: string, pack: { encrypting?: boolean; indexPlain?: boolean } = {}): Promise<boolean> {
+  if (pack.indexPlain === true || (await hasIndex(set))) return false;
+  return pack.encrypting === true || (await sealedFolder(set)) !== null;
 }
 
 const SCHEMA_VERSION = 1;

@@ -9,6 +9,7 @@
  * It never reports a problem: at the first thing the walk would report (or bytes it was not shown,
  * read out of order) it stops as `failed`, and the walk runs as ever and says what it is.
  */
+import { randomBytes } from 'node:crypto';
 import { classifyEntryName } from '../format/names.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
 import { isRegular, MAX_DEPTH, recordCopyOf } from './walk-archive.js';
@@ -24,10 +25,18 @@ function fmix32(h: number): number {
 }
 
 /**
+ * The tallies' key, random for each run: an archive made to hold offsets whose sums collide (so
+ * that the walk would be skipped over a blob the catalog does not account for) cannot be aimed at
+ * a key it never sees. Tallies are compared only within one run (and one thread).
+ */
+const TALLY_KEY = randomBytes(16);
+const [K0, K1, K2, K3] = [0, 4, 8, 12].map((i) => TALLY_KEY.readUInt32LE(i)) as [number, number, number, number];
+
+/**
  * A multiset of blob offsets (of one volume) as its size and two order-free 32-bit sums of their
- * mixed bits: 12 bytes for any number of blobs. Two tallies are equal when they hold the same offsets
- * — or, by chance, about once in 2^64 — so the tar tracker and the catalog restore compare what they
- * saw without a list of offsets per file.
+ * mixed bits, keyed per run (TALLY_KEY): 12 bytes for any number of blobs. Two tallies are equal when
+ * they hold the same offsets — or, by chance, about once in 2^64 — so the tar tracker and the
+ * catalog restore compare what they saw without a list of offsets per file.
  */
 export class OffsetTally {
   count = 0;
@@ -51,8 +60,8 @@ export class OffsetTally {
   private mix(offset: number, sign: 1 | -1): void {
     const lo = offset >>> 0;
     const hi = Math.floor(offset / 2 ** 32) >>> 0;
-    const h1 = fmix32(lo ^ fmix32(hi + 0x9e3779b9));
-    const h2 = fmix32(h1 ^ Math.imul(hi ^ 0x27d4eb2f, 0x165667b1) ^ (lo >>> 7));
+    const h1 = fmix32(fmix32(lo ^ fmix32((hi ^ K0) + 0x9e3779b9)) ^ K1);
+    const h2 = fmix32(fmix32(h1 ^ Math.imul(hi ^ K2, 0x165667b1) ^ (lo >>> 7)) ^ K3);
     this.a = (this.a + sign * h1) >>> 0;
     this.b = (this.b + sign * h2) >>> 0;
   }

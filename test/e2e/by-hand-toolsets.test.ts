@@ -7,11 +7,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, xtar } from '../helpers/cli.js';
 import { addUnportableNames, diffSnapshots, makeNastyTree, removeTree, snapshot, tempDir } from '../helpers/tree.js';
-import { SCRIPT_BEGIN, SCRIPT_END, SCRIPT_TOOLS } from '../../src/pack/readme.js';
+import { SCRIPT_TOOLS } from '../../src/pack/readme.js';
+import { scriptFromReadme } from '../helpers/readme-script.js';
 
 function which(tool: string): string | null {
   try {
@@ -46,12 +47,8 @@ describe('restore by hand with GNU, BusyBox and bsdtar userlands', { skip: missi
     const v = (JSON.parse(r.stdout) as { volumes: { path: string; archive: string }[] }).volumes[0];
     volume = v?.path as string;
     archive = v?.archive as string;
-    const text = await readFile(join(volume, 'README.txt'), 'utf8');
-    const start = text.indexOf(SCRIPT_BEGIN);
-    const end = text.indexOf(SCRIPT_END);
-    assert.ok(start >= 0 && end > start, 'README.txt holds the restore script');
     script = join(work, 'restore.sh');
-    await writeFile(script, text.slice(start, end + SCRIPT_END.length) + '\n');
+    await writeFile(script, await scriptFromReadme(volume));
   });
   after(async () => {
     await removeTree(work);

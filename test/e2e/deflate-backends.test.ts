@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, xtar } from '../helpers/cli.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
-import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
+import { scriptFromReadme } from '../helpers/readme-script.js';
 
 const ADDON = fileURLToPath(new URL('../../../native/build/Release/xtar_deflate.node', import.meta.url));
 const EPOCH = 1_700_000_000;
@@ -95,9 +95,8 @@ describe('archives deflated by libdeflate', { skip: existsSync(ADDON) ? false : 
   });
 
   it('the README.txt procedure (sh, tar, unzip) restores every file\'s bytes', async () => {
-    const text = await readFile(join(sets.libdeflate.volume, 'README.txt'), 'utf8');
     const script = join(work, 'restore.sh');
-    await writeFile(script, text.slice(text.indexOf(SCRIPT_BEGIN), text.indexOf(SCRIPT_END) + SCRIPT_END.length) + '\n');
+    await writeFile(script, await scriptFromReadme(sets.libdeflate.volume));
     const dest = join(work, 'by-hand');
     const r = await run('sh', [script, dest, sets.libdeflate.archive]);
     assert.equal(r.status, 0, r.stderr);

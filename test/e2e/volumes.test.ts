@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { run, xtar } from '../helpers/cli.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir } from '../helpers/tree.js';
-import { SCRIPT_BEGIN, SCRIPT_END } from '../../src/pack/readme.js';
+import { scriptFromReadme } from '../helpers/readme-script.js';
 import { SMALL_FILE_MAX } from '../../src/pack/compress.js';
 
 interface PackJson {
@@ -151,7 +151,7 @@ describe('volumes', () => {
       const text = await readFile(join(info.volumes[0]!.path, 'README.txt'), 'utf8');
       assert.match(text, new RegExp(`volume 1 of ${info.volumes.length}`));
       const script = join(work, 'restore.sh');
-      await writeFile(script, text.slice(text.indexOf(SCRIPT_BEGIN), text.indexOf(SCRIPT_END) + SCRIPT_END.length) + '\n');
+      await writeFile(script, await scriptFromReadme(info.volumes[0]!.path));
       const dest = join(work, 'by-hand');
       const r = await run('sh', [script, dest, ...info.volumes.map((v) => v.archive)]);
       assert.equal(r.status, 0, r.stderr);

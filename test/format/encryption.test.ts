@@ -7,11 +7,12 @@ import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../helpers/cli.js';
+import { existsSync } from 'node:fs';
+import { run, xtar } from '../helpers/cli.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
-import { agePayloadBytes, AgeReader, AgeWriter, identitiesIn, isAgeFile, newSetIdentity, openKeyFile, parseRecipients, sealKeyFile } from '../../src/format/encryption.js';
+import { agePayloadBytes, AgeReader, AgeWriter, identitiesIn, isAgeFile, newSetIdentity, openKeyFile, parseRecipients, SCRYPT_LOG_N, scryptLogN, sealKeyFile } from '../../src/format/encryption.js';
 import { blobEntryName, blobNameMatches, classifyEntryName, NAME_MAX, partBaseMatches, partBaseName, partEntryName, SEALED_BLOB_SUFFIX, utf8Length } from '../../src/format/names.js';
-import { InputError } from '../../src/errors.js';
+import { InputError, UsageError } from '../../src/errors.js';
 
 describe('age files', () => {
   let dir: string;
@@ -73,6 +74,38 @@ describe('age files', () => {
     const id = await newSetIdentity(new Date(0));
     assert.deepEqual(parseRecipients(`# mine\n\n${id.recipient}\n`, 'f'), [id.recipient]);
     assert.throws(() => parseRecipients('age1nope\n', 'f'), /f line 1/);
+  });
+});
+
+describe('XTAR_SCRYPT_LOG_N (tests only)', () => {
+  it('a whole number from 10 to 22 is taken, another whole number ignored, anything else refused in one sentence', () => {
+    const was = process.env.XTAR_SCRYPT_LOG_N;
+    try {
+      for (const [given, want] of [['12', 12], ['22', 22], ['9', SCRYPT_LOG_N], ['', SCRYPT_LOG_N]] as const) {
+        process.env.XTAR_SCRYPT_LOG_N = given;
+        assert.equal(scryptLogN(), want, given);
+      }
+      for (const given of ['fast', '12.5', '1e1', ' 12']) {
+        process.env.XTAR_SCRYPT_LOG_N = given;
+        assert.throws(() => scryptLogN(), (e: unknown) => e instanceof UsageError && e.message.includes(JSON.stringify(given)) && !e.message.includes('\n'), given);
+      }
+    } finally {
+      if (was === undefined) delete process.env.XTAR_SCRYPT_LOG_N;
+      else process.env.XTAR_SCRYPT_LOG_N = was;
+    }
+  });
+
+  it('pack --encrypt with a value that is not a whole number ends at once (exit 2), writing nothing', async () => {
+    const dir = await tempDir();
+    try {
+      await writeFile(join(dir, 'a.txt'), 'a');
+      const r = await xtar(['pack', join(dir, 'a.txt'), '--out', join(dir, 'set'), '--encrypt'], { env: { ...process.env, XTAR_PASSPHRASE: 'pass word', XTAR_SCRYPT_LOG_N: 'fast' } });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^xtar: XTAR_SCRYPT_LOG_N \(a setting for tests\) must be a whole number[^\n]*"fast"\.\n/);
+      assert.equal(existsSync(join(dir, 'set')), false);
+    } finally {
+      await removeTree(dir);
+    }
   });
 });
 

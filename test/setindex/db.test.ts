@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SetIndex } from '../../src/setindex/db.js';
+import { RECIPIENTS_FILE } from '../../src/format/encryption.js';
+import { INDEX_FILE, indexInMemoryOnly, SetIndex } from '../../src/setindex/db.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
 
 const sha = (c: string): string => c.repeat(64);
@@ -125,5 +127,22 @@ describe('SetIndex', () => {
     assert.deepEqual(ix.incomplete(), []);
     assert.equal(ix.lookup(c, 's/new'), null);
     assert.equal(ix.blobOf('20261103T000000Z', 's/new'), null);
+  });
+});
+
+describe('indexInMemoryOnly', () => {
+  it("a pack's answer: an encrypted set, or one the pack makes encrypted, without an index file or --index-plain", async () => {
+    const dir = await tempDir();
+    try {
+      assert.equal(await indexInMemoryOnly(dir), false, 'a plain set');
+      assert.equal(await indexInMemoryOnly(dir, { encrypting: true }), true, 'a set this pack makes encrypted');
+      assert.equal(await indexInMemoryOnly(dir, { encrypting: true, indexPlain: true }), false, '--index-plain');
+      await writeFile(join(dir, RECIPIENTS_FILE), `age1${'q'.repeat(58)}\n`);
+      assert.equal(await indexInMemoryOnly(dir), true, 'an encrypted set');
+      await writeFile(join(dir, INDEX_FILE), '');
+      assert.equal(await indexInMemoryOnly(dir, { encrypting: true }), false, 'an index file on disk');
+    } finally {
+      await removeTree(dir);
+    }
   });
 });

@@ -68,4 +68,46 @@ describe('OffsetTally', () => {
     assert.ok(new OffsetTally().equals(undefined));
     assert.ok(!a.equals(undefined));
   });
+
+  it('is keyed per run: offsets aimed to collide under a fixed mix (same count, same sums) are told apart', async () => {
+    const { OffsetTally } = await import('../../src/unpack/tar-tracker.js');
+    // The unkeyed mix the tallies used before, and the inverse of murmur3's finalizer.
+    const fmix32 = (h: number): number => {
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      return (h ^ (h >>> 16)) >>> 0;
+    };
+    const unfmix32 = (h: number): number => {
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x7ed1b41d);
+      h ^= (h >>> 13) ^ (h >>> 26);
+      h = Math.imul(h, 0xa5cb9243);
+      return (h ^ (h >>> 16)) >>> 0;
+    };
+    const fixedH2 = (h1: number, hi: number, lo: number): number => fmix32(h1 ^ Math.imul(hi ^ 0x27d4eb2f, 0x165667b1) ^ (lo >>> 7));
+    /** The offset in 32-bit word `hi` whose fixed h1 is `h1` (its low word solved through the inverse). */
+    const aimed = (hi: number, h1: number): { offset: number; h2: number } => {
+      const lo = (unfmix32(h1) ^ fmix32(hi + 0x9e3779b9)) >>> 0;
+      return { offset: hi * 2 ** 32 + lo, h2: fixedH2(h1, hi, lo) };
+    };
+    // Pairs whose fixed h1 values cancel; two pairs whose h2 sums meet (a birthday search, ~2^16 pairs) collide.
+    const seen = new Map<number, [number, number]>();
+    let found: [[number, number], [number, number]] | null = null;
+    for (let i = 0; found === null; i++) {
+      const t = fmix32(i + 1);
+      const x = aimed(2 * i, t);
+      const y = aimed(2 * i + 1, (2 ** 32 - t) >>> 0);
+      const sum = (x.h2 + y.h2) >>> 0;
+      const other = seen.get(sum);
+      if (other !== undefined) found = [other, [x.offset, y.offset]];
+      else seen.set(sum, [x.offset, y.offset]);
+    }
+    const [p, q] = found;
+    const a = new OffsetTally();
+    const b = new OffsetTally();
+    for (const o of p) a.add(o);
+    for (const o of q) b.add(o);
+    assert.equal(a.count, b.count);
+    assert.ok(!a.equals(b), `${p.join(',')} and ${q.join(',')} collide under the fixed mix, not under the run's key`);
+  });
 });
