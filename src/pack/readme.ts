@@ -53,6 +53,19 @@ case $zip in info-zip|busybox) ;; *) [ -z "$bsd" ] || zip=$bsd ;; esac
 dest=$1; shift
 case $dest in /*) ;; *) dest=$(pwd)/$dest ;; esac
 mkdir -p "$dest"
+# Every zip (NAME.zip, or .xtar-bundle-N: several small files of a folder in one zip) is moved aside
+# under a fresh name as soon as its volume is expanded, its folder and name written down in order:
+# unzipped in that order at the end, a later backup's file replaces an earlier one's.
+work=
+[ -z "$zip" ] || work=$(mktemp -d "$dest/.xtar-unzip.XXXXXX")
+aside() {
+  [ -n "$work" ] || return 0
+  (cd "$dest" && find . -path "./\${work##*/}" -prune -o -type f \\( -name '*.zip' -o -name '.xtar-bundle-*' \\) -exec sh -c '
+    work=$1; shift
+    for z do
+      n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0%s\\0" "$n" "\${z%/*}" "$z" >> "$work/list" || exit 1
+    done' sh "$work" {} +)
+}
 for a do
   case $a in /*) ;; *) a=$(pwd)/$a ;; esac
   # 1. The volume's own tar.
@@ -65,6 +78,7 @@ for a do
         (cd "\${f%/.xtar}" && rm -f .xtar && exec $tar -xf -) < "$f" || exit 1
       done' sh "$tar" {} +
   done
+  aside
 done
 cd "$dest"
 # 3. A file larger than a volume was split into NAME.zip.001, .002, ... on consecutive volumes: join them.
@@ -73,14 +87,9 @@ find . -type f -name '*.zip.001' -exec sh -c '
     base=\${first%.001}; i=1
     while f=$(printf "%s.%03d" "$base" "$i") && [ -f "$f" ]; do cat "$f" >> "$base" && rm -f "$f"; i=$((i + 1)); done
   done' sh {} +
-# 4. Every file is a zip holding it. Move them all aside first, then unzip each into its folder.
+# 4. Every file is a zip holding it. All were moved aside (a bundle holds several); unzip each into its folder.
 [ -n "$zip" ] || exit 1
-work=$(mktemp -d ./.xtar-unzip.XXXXXX)
-find . -path "$work" -prune -o -type f -name '*.zip' -exec sh -c '
-  work=$1; shift
-  for z do
-    n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0%s\\0" "$n" "\${z%/*}" "$z" >> "$work/list" || exit 1
-  done' sh "$work" {} +
+aside
 if [ -f "$work/list" ]; then
   xargs -0 -n 999 sh -c '
     zip=$1; work=$2; shift 2

@@ -33,6 +33,11 @@ export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
         if (catalogTrusted || ctx.restored.has(blobKey(number, start))) return;
         await restoreBlob(ctx, sliceOf(r, start), size, dir, entry);
       },
+      member: async (dir, _bundle, start, size) => {
+        if (catalogTrusted || ctx.restored.has(blobKey(number, start))) return;
+        // The member's own name is the file's: nothing in the entry name to check it against.
+        await restoreBlob(ctx, sliceOf(r, start), size, dir, _bundle, { nameOk: () => true });
+      },
       part: async (dir, base, index, start, size) => {
         if (ctx.restored.has(blobKey(number, start))) return;
         const key = [...dir, base].join('/');
