@@ -567,10 +567,21 @@ export function encodeBundle(blobs: readonly Buffer[]): { bundle: Buffer; ranges
  * directory and in the structure record, which sets it). Null when `member` is not exactly one
  * local header and its data (then it is a whole blob, or damaged).
  */
-export function memberAsBlob(member: Buffer): Buffer | null {
-  const h = parseLocalHeader(member);
+export function memberAsBlob(member: Buffer, parsed?: ParsedLocalHeader): Buffer | null {
+  const h = parsed ?? parseLocalHeader(member);
   if (h.zip64 || h.headerLength + h.info.compressedSize !== member.length) return null;
-  return Buffer.concat([member, encodeTrailer({ ...h.info, mode: DEFAULT_MODE }, false, member.length)]);
+  // The central directory entry repeats the local header (from its version on) and the name: copied, not encoded again.
+  const cdSize = CENTRAL_FIXED + h.headerLength - LOCAL_FIXED;
+  const out = Buffer.alloc(member.length + cdSize + EOCD_LENGTH);
+  member.copy(out, 0);
+  const cd = out.subarray(member.length);
+  cd.writeUInt32LE(CENTRAL_SIG, C_SIG);
+  cd.writeUInt16LE(MADE_BY_UNIX, C_MADE_BY);
+  h.bytes.copy(cd, C_VERSION_NEEDED, L_VERSION_NEEDED, LOCAL_FIXED);
+  cd.writeUInt32LE(((S_IFREG | DEFAULT_MODE) << 16) >>> 0, C_EXTERNAL_ATTRS);
+  h.bytes.copy(cd, C_NAME, L_NAME);
+  endRecords(cdSize, member.length, false).copy(out, member.length + cdSize);
+  return out;
 }
 
 /**

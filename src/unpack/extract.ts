@@ -176,7 +176,7 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
     const member = first.length === size ? first : await src.read(0, size);
     if (member.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
     if (header.info.size > IN_MEMORY_MAX) throw new DamagedBlobError(`a bundled file of ${header.info.size} bytes: more than a bundle holds`, shown);
-    const blob = memberAsBlob(member) as Buffer;
+    const blob = memberAsBlob(member, header) as Buffer;
     const keep = o.dest === null ? Infinity : o.dest.keepIf(header.info.mtimeSec);
     return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown), keep, mtimeSec: header.info.mtimeSec, meta: o.meta ?? null };
   }
