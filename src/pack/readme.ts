@@ -272,7 +272,8 @@ Restoring with xtar
 Restoring by hand (standard tools only)
 ---------------------------------------
 Each file was compressed on its own into a one-file zip named NAME.zip (a very long name is
-shortened to PREFIX~HASH.zip; the zip still holds the full name). Each folder's contents were
+shortened to PREFIX~HASH.zip; the zip still holds the full name); with pack --bundle, small
+files of a folder share one zip named .xtar-bundle-N. Each folder's contents were
 put into a tar named .xtar inside that folder, nested all the way down. To undo it:
 
   1. tar -xf ${i.archive}              (gives ${i.root}/.xtar, or ${i.root}.zip for a single file)
@@ -280,7 +281,7 @@ put into a tar named .xtar inside that folder, nested all the way down. To undo 
      (with several volumes: steps 1 and 2 for each volume, into the same folder)
   3. a file larger than a volume was cut into NAME.zip.001, NAME.zip.002, ... on consecutive
      volumes: join them in order with  cat NAME.zip.001 NAME.zip.002 ... > NAME.zip
-  4. move every *.zip aside, then unzip each one into the folder it came from
+  4. move every *.zip and .xtar-bundle-* aside, then unzip each one into the folder it came from
 
 Step 4 moves the zips aside first because names can collide: a file "x" beside a file "x.zip"
 gives "x.zip" and "x.zip.zip", and unzipping the second would overwrite the first if it were
@@ -314,7 +315,7 @@ On Windows (10 and later) the built-in tar.exe (bsdtar) reads both the tars and 
      C:\\t\\1.tar), then  tar -xf C:\\t\\1.tar -C ITS-FOLDER  and delete it; repeat until no
      .xtar is left (a folder may itself be named .xtar: hence moving the file first)
   3. join split parts:  copy /b NAME.zip.001+NAME.zip.002 NAME.zip
-  4. move every *.zip aside (to another folder, noting where each came from), then
+  4. move every *.zip and .xtar-bundle-* aside (to another folder, noting where each came from), then
      tar -xf NAME.zip -C THE-FOLDER-IT-CAME-FROM  for each
 With 7-Zip instead of tar.exe: 7z x FILE -oFOLDER for each step. 7-Zip refuses the .xtar of an
 empty folder (1,024 zero bytes, an empty tar) unless it is named *.tar: rename it first, or
