@@ -1,6 +1,6 @@
 /**
- * `npm run bundle-figures -- CORPUS WORK [BURSTS] [SEED]`: the trade-off of `pack --bundle` on a tree
- * of tiny files. Packs CORPUS plain and with --bundle (into WORK), and for each: set size per file
+ * `npm run bundle-figures -- CORPUS WORK [BURSTS] [SEED] [K,K,...]`: the trade-off of `pack --bundle` on
+ * a tree of tiny files. Packs CORPUS plain and with --bundle-files K for each K (default 16; into WORK), and for each: set size per file
  * (archive and volume folder), pack and unpack CPU time (user+sys of the child, getrusage), and what
  * BURSTS bursts of 4 KiB of flipped bytes at seeded places in the archive cost (the same relative
  * places in both archives): files restored byte for byte, wrong, lost. Prints a Markdown table.
@@ -28,9 +28,9 @@ function folderBytes(dir: string): number {
   return n;
 }
 
-const [corpusArg, workArg, burstsArg, seedArg] = process.argv.slice(2);
+const [corpusArg, workArg, burstsArg, seedArg, ksArg] = process.argv.slice(2);
 if (corpusArg === undefined || workArg === undefined) {
-  console.error('usage: bundle-figures CORPUS WORK [BURSTS=10] [SEED=21]');
+  console.error('usage: bundle-figures CORPUS WORK [BURSTS=10] [SEED=21] [K,K,...=16]');
   process.exit(2);
 }
 const corpus = resolve(corpusArg);
@@ -42,8 +42,11 @@ const positions = Array.from({ length: bursts }, () => rand());
 const original = hashes(corpus);
 const root = corpus.split('/').pop() as string;
 const rows: string[] = [];
-for (const [label, extra] of [['one zip per file', []], ['--bundle (16)', ['--bundle']]] as [string, string[]][]) {
-  const set = join(work, `set-${extra.length}`);
+const ks = (ksArg ?? '16').split(',').map(Number);
+const runs: [string, string[]][] = [['one zip per file', []], ...ks.map((k): [string, string[]] => [`--bundle-files ${k}`, ['--bundle-files', String(k)]])];
+for (const [label, extra] of runs) {
+  const tag = extra.length === 0 ? 'plain' : `k${extra[1]}`;
+  const set = join(work, `set-${tag}`);
   rmSync(set, { recursive: true, force: true });
   const p = timed(['pack', corpus, '--out', set, '-q', ...extra]);
   if (p.status !== 0) throw new Error(`pack failed: ${p.stderr}`);
@@ -51,13 +54,13 @@ for (const [label, extra] of [['one zip per file', []], ['--bundle (16)', ['--bu
   const archive = join(set, vol, `${vol}.xtar`);
   const archiveBytes = statSync(archive).size;
   const volumeBytes = folderBytes(join(set, vol));
-  const dest = join(work, `out-${extra.length}`);
+  const dest = join(work, `out-${tag}`);
   rmSync(dest, { recursive: true, force: true });
   const u = timed(['unpack', set, '--dest', dest, '-q']);
   if (u.status !== 0) throw new Error(`unpack failed: ${u.stderr}`);
   rmSync(dest, { recursive: true, force: true });
   // The bursts: each byte of each stretch flipped (xor 0xff), in a copy of the set.
-  const hurt = join(work, `hurt-${extra.length}`);
+  const hurt = join(work, `hurt-${tag}`);
   rmSync(hurt, { recursive: true, force: true });
   cpSync(set, hurt, { recursive: true });
   const hurtArchive = join(hurt, vol, `${vol}.xtar`);
@@ -65,7 +68,7 @@ for (const [label, extra] of [['one zip per file', []], ['--bundle (16)', ['--bu
   const ranges = stretches(bytes.length, positions, BURST);
   for (const [a, b] of ranges) for (let i = a; i < b; i++) bytes[i] = (bytes[i] as number) ^ 0xff;
   writeFileSync(hurtArchive, bytes);
-  const hd = join(work, `hurt-out-${extra.length}`);
+  const hd = join(work, `hurt-out-${tag}`);
   rmSync(hd, { recursive: true, force: true });
   const hu = timed(['unpack', hurt, '--dest', hd, '-q']);
   const t = tally(original, hashes(join(hd, root)));
