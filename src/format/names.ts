@@ -108,13 +108,36 @@ export function isSafeRelativePath(path: string): boolean {
   return path.split('/').every(isSafeComponent);
 }
 
-export type EntryKind = { kind: 'blob'; name: string } | { kind: 'nested'; name: string } | { kind: 'part'; name: string; base: string; index: number };
+/**
+ * A bundle (`pack --bundle`): several small files of one folder in one multi-entry zip, stored as the
+ * entry `.xtar-bundle-N` (N from 1 in each folder). No file's blob can have this name (a blob's ends
+ * in `.zip` or `.zip.NNN`); a folder that has a child folder named so is not bundled (the scan says).
+ */
+export const BUNDLE_PREFIX = '.xtar-bundle-';
+const BUNDLE_RE = /^\.xtar-bundle-[1-9][0-9]{0,8}$/;
+
+/** The tar entry name of a folder's `n`th bundle. */
+export function bundleEntryName(n: number): string {
+  if (!Number.isInteger(n) || n < 1 || n > 999_999_999) throw new RangeError(`bundle number ${n} is out of range`);
+  return `${BUNDLE_PREFIX}${n}`;
+}
+
+/** Whether `entry` is a bundle's entry name. */
+export function isBundleName(entry: string): boolean {
+  return BUNDLE_RE.test(entry);
+}
+
+export type EntryKind =
+  | { kind: 'blob'; name: string }
+  | { kind: 'nested'; name: string }
+  | { kind: 'part'; name: string; base: string; index: number }
+  | { kind: 'bundle'; name: string };
 
 const PART_RE = /^(.+\.zip(?:\.age)?)\.(\d{3})$/;
 
 /**
- * Classify a tar entry name found inside a nested tar: `NAME.zip` (a file blob) or `NAME/.xtar`
- * (a subdirectory). Returns null for anything else — the reader refuses those.
+ * Classify a tar entry name found inside a nested tar: `NAME.zip` (a file blob), `NAME/.xtar`
+ * (a subdirectory), `NAME.zip.NNN` (a split part) or `.xtar-bundle-N` (a bundle). Returns null for anything else — the reader refuses those.
  */
 export function classifyEntryName(entry: string): EntryKind | null {
   const slash = entry.indexOf('/');
@@ -123,6 +146,7 @@ export function classifyEntryName(entry: string): EntryKind | null {
     if (entry.slice(slash + 1) !== NESTED_TAR_NAME || !isSafeComponent(dir)) return null;
     return { kind: 'nested', name: dir };
   }
+  if (isBundleName(entry)) return { kind: 'bundle', name: entry };
   const part = PART_RE.exec(entry);
   if (part && isSafeComponent(entry) && Number(part[2]) >= 1) return { kind: 'part', name: entry, base: part[1] as string, index: Number(part[2]) };
   if (!(entry.endsWith(BLOB_SUFFIX) || entry.endsWith(SEALED_BLOB_SUFFIX)) || !isSafeComponent(entry)) return null;

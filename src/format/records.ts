@@ -5,7 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { FormatError } from '../errors.js';
-import { isSafeRelativePath } from './names.js';
+import { isBundleName, isSafeRelativePath } from './names.js';
 
 /**
  * The newest record version this xtar reads and writes. Version 1: a backup that stands alone (a
@@ -95,6 +95,12 @@ export interface CatalogFile {
   crc32: number;
   method: 'deflate' | 'store';
   parts: BlobPart[];
+  /**
+   * The file was stored in a bundle (`pack --bundle`): the bundle's entry name (`.xtar-bundle-N`) in
+   * its folder's nested tar. `parts` is then the member's own range in the archive: its local header
+   * and data, without the bundle's central directory.
+   */
+  bundle?: string;
   /**
    * v2: the bytes were stored by an earlier backup (this id) and `parts` are that backup's volumes —
    * the file did not change, or only its metadata did, or it was renamed. Absent: stored here.
@@ -327,6 +333,7 @@ export function encodeCatalogLine(c: CatalogLine): string {
     crc32: c.crc32.toString(16).padStart(8, '0'),
     method: c.method,
     parts: c.parts.map((p) => ({ volume: p.volume, offset: p.offset, length: p.length })),
+    ...(c.bundle === undefined ? {} : { bundle: c.bundle }),
     ...(c.backup === undefined ? {} : { backup: c.backup }),
     ...(c.as === undefined ? {} : { as: c.as }),
   });
@@ -346,6 +353,11 @@ export function decodeCatalogLine(line: string, where = 'catalog'): CatalogLine 
     return { volume: uint(q.volume, 'volume', where), offset: uint(q.offset, 'offset', where), length: uint(q.length, 'length', where) };
   });
   const out: CatalogFile = { path, size: uint(o.size, 'size', where), sha256: o.sha256, crc32: parseInt(o.crc32, 16), method: o.method, parts };
+  if (o.bundle !== undefined) {
+    if (typeof o.bundle !== 'string' || !isBundleName(o.bundle)) throw new FormatError(`${where}: bundle must be a bundle's entry name (.xtar-bundle-N).`);
+    if (parts.length !== 1) throw new FormatError(`${where}: a bundled file has one part.`);
+    out.bundle = o.bundle;
+  }
   if (o.backup !== undefined) {
     if (typeof o.backup !== 'string' || !BACKUP_ID_RE.test(o.backup)) throw new FormatError(`${where}: backup must be a backup id.`);
     out.backup = o.backup;

@@ -520,3 +520,107 @@ export function decodeZipBlob(blob: Buffer, codec: BlobCodec = {}): { info: ZipE
   if (crcOf(data) !== crc32) throw new DamagedBlobError(`The CRC-32 of zip blob ${JSON.stringify(h.info.name)} does not match its bytes.`);
   return { info: { ...h.info, mode: mode ?? DEFAULT_MODE }, data };
 }
+
+// ---- bundles -------------------------------------------------------------------------------------
+
+/**
+ * A bundle (`pack --bundle`, docs/FORMAT.md "Bundles"): the single-entry blobs of several small files
+ * of one folder made one plain multi-entry zip — each member's local header and data as in its own
+ * blob, one after the other, then their central directory entries (each pointing at its member) and
+ * one end record. `unzip` restores every member; a reader takes a member alone by its byte range
+ * (local header and data: `ranges`), which is what each member's catalog line gives.
+ */
+export function encodeBundle(blobs: readonly Buffer[]): { bundle: Buffer; ranges: { offset: number; length: number }[] } {
+  if (blobs.length < 1 || blobs.length > U16_MAX - 1) throw new RangeError(`zip: a bundle of ${blobs.length} members`);
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  const ranges: { offset: number; length: number }[] = [];
+  let at = 0;
+  for (const blob of blobs) {
+    const h = parseLocalHeader(blob);
+    if (h.zip64) throw new RangeError('zip: a zip64 blob cannot be bundled');
+    const dataEnd = h.headerLength + h.info.compressedSize;
+    const cdLength = CENTRAL_FIXED + h.headerLength - LOCAL_FIXED;
+    const cd = Buffer.from(blob.subarray(dataEnd, dataEnd + cdLength));
+    if (cd.length !== cdLength || cd.readUInt32LE(C_SIG) !== CENTRAL_SIG) throw new RangeError('zip: not a single-entry blob');
+    cd.writeUInt32LE(at, C_LOCAL_OFFSET);
+    locals.push(blob.subarray(0, dataEnd));
+    centrals.push(cd);
+    ranges.push({ offset: at, length: dataEnd });
+    at += dataEnd;
+  }
+  if (at >= U32_MAX) throw new RangeError('zip: a bundle beyond 4 GiB');
+  const cdSize = centrals.reduce((n, c) => n + c.length, 0);
+  const end = Buffer.alloc(EOCD_LENGTH);
+  end.writeUInt32LE(EOCD_SIG, E_SIG);
+  end.writeUInt16LE(blobs.length, E_ENTRIES_ON_DISK);
+  end.writeUInt16LE(blobs.length, E_ENTRIES);
+  end.writeUInt32LE(cdSize, E_CD_SIZE);
+  end.writeUInt32LE(at, E_CD_OFFSET);
+  return { bundle: Buffer.concat([...locals, ...centrals, end]), ranges };
+}
+
+/**
+ * A bundle's member read alone (its local header and data, exactly: `member.length` is
+ * headerLength + compressedSize) made a single-entry blob again, with the central directory and end
+ * record it would have had on its own (mode 0644: a member's mode is in the bundle's central
+ * directory and in the structure record, which sets it). Null when `member` is not exactly one
+ * local header and its data (then it is a whole blob, or damaged).
+ */
+export function memberAsBlob(member: Buffer, parsed?: ParsedLocalHeader): Buffer | null {
+  const h = parsed ?? parseLocalHeader(member);
+  if (h.zip64 || h.headerLength + h.info.compressedSize !== member.length) return null;
+  // The central directory entry repeats the local header (from its version on) and the name: copied, not encoded again.
+  const cdSize = CENTRAL_FIXED + h.headerLength - LOCAL_FIXED;
+  const out = Buffer.alloc(member.length + cdSize + EOCD_LENGTH);
+  member.copy(out, 0);
+  const cd = out.subarray(member.length);
+  cd.writeUInt32LE(CENTRAL_SIG, C_SIG);
+  cd.writeUInt16LE(MADE_BY_UNIX, C_MADE_BY);
+  h.bytes.copy(cd, C_VERSION_NEEDED, L_VERSION_NEEDED, LOCAL_FIXED);
+  cd.writeUInt32LE(((S_IFREG | DEFAULT_MODE) << 16) >>> 0, C_EXTERNAL_ATTRS);
+  h.bytes.copy(cd, C_NAME, L_NAME);
+  endRecords(cdSize, member.length, false).copy(out, member.length + cdSize);
+  return out;
+}
+
+/**
+ * The members of a bundle's bytes, found by their local headers one after another: each one's range
+ * (`ok`), or a stretch whose local header did not parse (`damaged`, from where it was expected to the
+ * next local header that parses, or to the central directory). Stops at the central directory.
+ */
+export function bundleMembers(bundle: Buffer): { offset: number; length: number; ok: boolean }[] {
+  const out: { offset: number; length: number; ok: boolean }[] = [];
+  let at = 0;
+  while (at + 4 <= bundle.length && bundle.readUInt32LE(at) !== CENTRAL_SIG && bundle.readUInt32LE(at) !== EOCD_SIG) {
+    let h: ParsedLocalHeader | null = null;
+    try {
+      h = parseLocalHeader(bundle.subarray(at));
+    } catch {
+      h = null;
+    }
+    const length = h === null ? 0 : h.headerLength + h.info.compressedSize;
+    if (h !== null && at + length <= bundle.length) {
+      out.push({ offset: at, length, ok: true });
+      at += length;
+      continue;
+    }
+    // Resynchronise on the next local header that parses and fits (or the central directory).
+    let next = at + 1;
+    for (; next + 4 <= bundle.length; next++) {
+      const sig = bundle.readUInt32LE(next);
+      if (sig === CENTRAL_SIG || sig === EOCD_SIG) break;
+      if (sig !== LOCAL_SIG) continue;
+      try {
+        const g = parseLocalHeader(bundle.subarray(next));
+        if (next + g.headerLength + g.info.compressedSize <= bundle.length) break;
+      } catch {
+        // not a header
+      }
+    }
+    if (next + 4 > bundle.length) next = bundle.length;
+    out.push({ offset: at, length: next - at, ok: false });
+    at = next;
+  }
+  return out;
+}

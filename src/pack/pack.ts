@@ -11,6 +11,7 @@ import type { BackupKind } from '../format/records.js';
 import type { Skipped } from '../scan/scan.js';
 import { prepareSet } from '../set/prepare-set.js';
 import { IndexError, InputError } from '../errors.js';
+import { BUNDLE_MAX, BUNDLE_MIN } from './bundle.js';
 import { INDEX_FILE, indexInMemoryOnly, type SetIndex } from '../setindex/db.js';
 import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
@@ -91,6 +92,11 @@ export interface PackOptions {
   keys?: KeySource;
   /** Keep the set's index (xtar-index.sqlite) on disk for an encrypted set: it then holds paths and sha256s in plain. */
   indexPlain?: boolean;
+  /**
+   * Bundle small files (docs/FORMAT.md, "Bundles"): files of at most 4 KiB of one folder, up to this
+   * many (2–256) or 4 KiB of them, are stored in one zip, one tar entry. Not with an encrypted set.
+   */
+  bundle?: number;
 }
 
 export interface PackProgress {
@@ -211,6 +217,12 @@ async function requireSource(given: string, source: string): Promise<void> {
 }
 
 async function packLocked(opts: PackOptions, set: string, tree: string, level: number, index: SetIndex, sealing: PackSealing | null): Promise<PackResult> {
+  if (opts.bundle !== undefined && !(Number.isInteger(opts.bundle) && opts.bundle >= BUNDLE_MIN && opts.bundle <= BUNDLE_MAX)) {
+    throw new InputError(`--bundle-files must be a whole number from ${BUNDLE_MIN} to ${BUNDLE_MAX}, not ${opts.bundle}.`);
+  }
+  if (opts.bundle !== undefined && sealing !== null) {
+    throw new InputError('--bundle cannot be used with an encrypted set: each blob is encrypted whole, so a bundle\'s files could no longer be read one by one.');
+  }
   const start = await startBackup(opts, set, tree, index);
   let ctx: PackContext | undefined;
   try {

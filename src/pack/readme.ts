@@ -53,6 +53,19 @@ case $zip in info-zip|busybox) ;; *) [ -z "$bsd" ] || zip=$bsd ;; esac
 dest=$1; shift
 case $dest in /*) ;; *) dest=$(pwd)/$dest ;; esac
 mkdir -p "$dest"
+# Every zip (NAME.zip, or .xtar-bundle-N: several small files of a folder in one zip) is moved aside
+# under a fresh name as soon as its volume is expanded, its folder and name written down in order:
+# unzipped in that order at the end, a later backup's file replaces an earlier one's.
+work=
+[ -z "$zip" ] || work=$(mktemp -d "$dest/.xtar-unzip.XXXXXX")
+aside() {
+  [ -n "$work" ] || return 0
+  (cd "$dest" && find . -path "./\${work##*/}" -prune -o -type f \\( -name '*.zip' -o -name '.xtar-bundle-*' \\) -exec sh -c '
+    work=$1; shift
+    for z do
+      n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0%s\\0" "$n" "\${z%/*}" "$z" >> "$work/list" || exit 1
+    done' sh "$work" {} +)
+}
 for a do
   case $a in /*) ;; *) a=$(pwd)/$a ;; esac
   # 1. The volume's own tar.
@@ -65,6 +78,7 @@ for a do
         (cd "\${f%/.xtar}" && rm -f .xtar && exec $tar -xf -) < "$f" || exit 1
       done' sh "$tar" {} +
   done
+  aside
 done
 cd "$dest"
 # 3. A file larger than a volume was split into NAME.zip.001, .002, ... on consecutive volumes: join them.
@@ -73,14 +87,9 @@ find . -type f -name '*.zip.001' -exec sh -c '
     base=\${first%.001}; i=1
     while f=$(printf "%s.%03d" "$base" "$i") && [ -f "$f" ]; do cat "$f" >> "$base" && rm -f "$f"; i=$((i + 1)); done
   done' sh {} +
-# 4. Every file is a zip holding it. Move them all aside first, then unzip each into its folder.
+# 4. Every file is a zip holding it. All were moved aside (a bundle holds several); unzip each into its folder.
 [ -n "$zip" ] || exit 1
-work=$(mktemp -d ./.xtar-unzip.XXXXXX)
-find . -path "$work" -prune -o -type f -name '*.zip' -exec sh -c '
-  work=$1; shift
-  for z do
-    n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0%s\\0" "$n" "\${z%/*}" "$z" >> "$work/list" || exit 1
-  done' sh "$work" {} +
+aside
 if [ -f "$work/list" ]; then
   xargs -0 -n 999 sh -c '
     zip=$1; work=$2; shift 2
@@ -263,7 +272,8 @@ Restoring with xtar
 Restoring by hand (standard tools only)
 ---------------------------------------
 Each file was compressed on its own into a one-file zip named NAME.zip (a very long name is
-shortened to PREFIX~HASH.zip; the zip still holds the full name). Each folder's contents were
+shortened to PREFIX~HASH.zip; the zip still holds the full name); with pack --bundle, small
+files of a folder share one zip named .xtar-bundle-N. Each folder's contents were
 put into a tar named .xtar inside that folder, nested all the way down. To undo it:
 
   1. tar -xf ${i.archive}              (gives ${i.root}/.xtar, or ${i.root}.zip for a single file)
@@ -271,7 +281,7 @@ put into a tar named .xtar inside that folder, nested all the way down. To undo 
      (with several volumes: steps 1 and 2 for each volume, into the same folder)
   3. a file larger than a volume was cut into NAME.zip.001, NAME.zip.002, ... on consecutive
      volumes: join them in order with  cat NAME.zip.001 NAME.zip.002 ... > NAME.zip
-  4. move every *.zip aside, then unzip each one into the folder it came from
+  4. move every *.zip and .xtar-bundle-* aside, then unzip each one into the folder it came from
 
 Step 4 moves the zips aside first because names can collide: a file "x" beside a file "x.zip"
 gives "x.zip" and "x.zip.zip", and unzipping the second would overwrite the first if it were
@@ -305,7 +315,7 @@ On Windows (10 and later) the built-in tar.exe (bsdtar) reads both the tars and 
      C:\\t\\1.tar), then  tar -xf C:\\t\\1.tar -C ITS-FOLDER  and delete it; repeat until no
      .xtar is left (a folder may itself be named .xtar: hence moving the file first)
   3. join split parts:  copy /b NAME.zip.001+NAME.zip.002 NAME.zip
-  4. move every *.zip aside (to another folder, noting where each came from), then
+  4. move every *.zip and .xtar-bundle-* aside (to another folder, noting where each came from), then
      tar -xf NAME.zip -C THE-FOLDER-IT-CAME-FROM  for each
 With 7-Zip instead of tar.exe: 7z x FILE -oFOLDER for each step. 7-Zip refuses the .xtar of an
 empty folder (1,024 zero bytes, an empty tar) unless it is named *.tar: rename it first, or

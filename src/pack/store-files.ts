@@ -18,6 +18,7 @@ import { bufferSource, fileSource } from './blob-source.js';
 import { hashFile, openSource, streamBlob } from './compress.js';
 import type { PackContext } from './context.js';
 import { refLine } from './decide.js';
+import { Bundler } from './bundle.js';
 import { baseName, Lookahead, mtimeSeconds, type Item } from './lookahead.js';
 import { OutputFile } from './output-file.js';
 import type { VolumeWriter } from './volume-writer.js';
@@ -30,8 +31,10 @@ const PROGRESS_EVERY = 64;
 type Done = { size: number; sha256: string; crc32: number; method: 0 | 8; changed: boolean };
 
 /** The catalog line of a stored file, from where its parts landed. */
-export function storedLine(e: StructureEntry, r: Done, parts: BlobPart[]): CatalogFile {
-  return { path: e.path, size: r.size, sha256: r.sha256, crc32: r.crc32, method: r.method === 8 ? 'deflate' : 'store', parts };
+export function storedLine(e: StructureEntry, r: Done, parts: BlobPart[], bundle?: string): CatalogFile {
+  const line: CatalogFile = { path: e.path, size: r.size, sha256: r.sha256, crc32: r.crc32, method: r.method === 8 ? 'deflate' : 'store', parts };
+  if (bundle !== undefined) line.bundle = bundle;
+  return line;
 }
 
 /**
@@ -79,8 +82,8 @@ function names(ctx: PackContext, scan: ScanResult, item: { e: StructureEntry; na
 }
 
 /** Record a stored file: its index rows, then its catalog line. */
-function recordStored(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, r: Done, parts: BlobPart[]): Promise<void> {
-  const line = storedLine(e, r, parts);
+function recordStored(ctx: PackContext, vs: VolumeWriter, e: StructureEntry, r: Done, parts: BlobPart[], bundle?: string): Promise<void> {
+  const line = storedLine(e, r, parts, bundle);
   ctx.recorder.stored(e, line, r.size);
   ctx.opts.onStored?.(e.path);
   if (r.changed) ctx.changed.push(e.path);
@@ -121,6 +124,15 @@ async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue
     shown = files;
     opts.onProgress?.({ phase: 'pack', files, bytes, totalFiles: scan.files, totalBytes: scan.bytes });
   };
+  // With --bundle, small files of a folder are gathered into bundles (bundle.ts); what is recorded meanwhile waits for them.
+  const bundler =
+    opts.bundle === undefined
+      ? null
+      : new Bundler(opts.bundle, async (entry, bytes, lineBytes) => {
+          await folders.forBlob();
+          return vs.addBundle(entry, ctx.metaMtimeSec, bytes, lineBytes);
+        });
+  const later = (run: () => Promise<void>): Promise<void> => (bundler === null ? run() : bundler.later(run));
   for (;;) {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new InterruptedError('an abort signal');
     queue.fill();
@@ -128,37 +140,63 @@ async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue
     if (item === undefined) break;
     switch (item.kind) {
       case 'enter':
+        await bundler?.enter();
         await folders.enter(item.e, item.name);
         break;
       case 'exit':
+        await bundler?.exit();
         await folders.exit();
         break;
-      case 'ref':
-        await recordRef(ctx, vs, item.e, item.v);
+      case 'ref': {
+        const { e, v } = item;
+        await later(() => recordRef(ctx, vs, e, v));
         filesDone++;
         bytesDone += item.e.size ?? 0;
         break;
+      }
       case 'small': {
         const t = item.ticket;
         await t.batch.done;
         const r = t.batch.result(t.i);
-        if (!r.ok) await recordSkip(ctx, vs, item.e, r.reason);
-        else if (r.same === true && item.prev !== null) await recordRef(ctx, vs, item.e, item.prev);
-        else {
-          await folders.forBlob();
-          const { entry, base } = names(ctx, scan, item);
-          const e = item.e;
-          // An encrypted set's blob is encrypted here, on the main thread, as it is placed: in the workers
-          // (async tasks, age's garbage in a small young generation) a pack of SMALL hung at 0% CPU about
-          // 1 run in 5, a worker stuck in V8's task queue inside a scavenge.
-          const blob = ctx.sealing === null ? r.blob : await ctx.sealing.writer.encrypt(r.blob);
-          await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, ctx.sealing === null ? item.job.mtimeSec : ctx.metaMtimeSec, bufferSource(blob), (parts) => storedLine(e, r, parts)));
+        const e = item.e;
+        if (!r.ok) {
+          const reason = r.reason;
+          await later(() => recordSkip(ctx, vs, e, reason));
+        } else if (r.same === true && item.prev !== null) {
+          const prev = item.prev;
+          await later(() => recordRef(ctx, vs, e, prev));
+        } else {
+          const mtimeSec = item.job.mtimeSec;
+          const alone = async (blob: Uint8Array): Promise<void> => {
+            await folders.forBlob();
+            const { entry, base } = names(ctx, scan, item);
+            // An encrypted set's blob is encrypted here, on the main thread, as it is placed: in the workers
+            // (async tasks, age's garbage in a small young generation) a pack of SMALL hung at 0% CPU about
+            // 1 run in 5, a worker stuck in V8's task queue inside a scavenge.
+            const sealed = ctx.sealing === null ? blob : await ctx.sealing.writer.encrypt(blob);
+            await recordStored(ctx, vs, e, r, await vs.addBlob(entry, base, ctx.sealing === null ? mtimeSec : ctx.metaMtimeSec, bufferSource(sealed), (parts) => storedLine(e, r, parts)));
+          };
+          if (bundler !== null && Bundler.fits(r.size) && !scan.noBundle.has(parentOf(e.path))) {
+            // (A copy: the batch's memory is not kept past its files.)
+            const blob = Buffer.from(r.blob);
+            await bundler.add({
+              blob,
+              size: r.size,
+              lineBytes: 1024 + Buffer.byteLength(e.path),
+              record: (part, bundle) => recordStored(ctx, vs, e, r, [part], bundle),
+              alone: () => alone(blob),
+            });
+          } else {
+            await bundler?.flush();
+            await alone(r.blob);
+          }
         }
         filesDone++;
         bytesDone += item.job.size;
         break;
       }
       case 'big':
+        await bundler?.flush();
         await storeLarge(ctx, st, vs, folders, item);
         filesDone++;
         bytesDone += item.job.size;
@@ -167,7 +205,13 @@ async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue
     if ((item.kind === 'small' || item.kind === 'ref') && filesDone % PROGRESS_EVERY === 0) progress(filesDone, bytesDone);
     else if (item.kind === 'big') progress(filesDone, bytesDone);
   }
+  await bundler?.flush();
   progress(filesDone, bytesDone);
+}
+
+/** The record path of a node's folder. */
+function parentOf(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('/')));
 }
 
 /** A large file: compared with its earlier copy when there is one, else streamed into the volume, or spooled first near a volume's end. */

@@ -17,7 +17,7 @@ import { encodeCatalogHeader, encodeCatalogLine, encodeTrailer, RecordDigest, ty
 import { folderBytes, syncDir } from '../set/volume-files.js';
 import { LineWriter } from '../util/lines.js';
 import { NestedTarWriter } from './assemble.js';
-import type { BlobSource } from './blob-source.js';
+import { bufferSource, type BlobSource } from './blob-source.js';
 import { makeIso } from './iso.js';
 import { OutputFile, type ArchiveSink } from './output-file.js';
 import type { RemoteSet } from '../set/remote-set.js';
@@ -184,6 +184,24 @@ export class VolumeWriter implements Placer<BlobSource> {
     // It fits (or one volume without a limit: nothing to weigh, the weighing costs a catalog line and a header per file).
     const offset = await this.writeEntry(entry, mtimeSec, src, 0, src.length);
     return [{ volume: this.current_.number, offset, length: src.length }];
+  }
+
+  /**
+   * Place a bundle of small files (bundle.ts) whole: in this volume when it fits with its files'
+   * catalog lines (`lineBytes`), else in the next. A bundle is never split.
+   */
+  async addBundle(entry: string, mtimeSec: number, bytes: Buffer, lineBytes: number): Promise<BlobPart[]> {
+    if (this.o.volumeSize !== null) {
+      const whole = wholeEntryBytes(entry, mtimeSec, bytes.length);
+      if (!this.room.fits(this.current_, whole, lineBytes)) {
+        if (this.room.freshUsage(this.current_, lineBytes) + whole > this.room.limit) {
+          throw new InputError('--volume-size is too small: a volume cannot hold a bundle of small files; give a larger size, or pack without --bundle.');
+        }
+        await this.rollover();
+      }
+    }
+    const offset = await this.writeEntry(entry, mtimeSec, bufferSource(bytes), 0, bytes.length);
+    return [{ volume: this.current_.number, offset, length: bytes.length }];
   }
 
   async writeEntry(name: string, mtimeSec: number, src: BlobSource, from: number, length: number): Promise<number> {

@@ -49,6 +49,8 @@ export interface ScanResult {
   largeDirs: Set<string>;
   /** Files (record paths) whose plain blob name `NAME.zip` is also a sibling folder's name: they use the short form. */
   shortBlobs: Set<string>;
+  /** Folders (record paths) with a child folder named like a bundle (`.xtar-bundle-N`): their files are never bundled. */
+  noBundle: Set<string>;
   /** The bound of the top-level entry. */
   rootBound: number;
   skipped: Skipped[];
@@ -89,6 +91,7 @@ export async function scanTree(src: string, sink: EntrySink, opts: ScanOptions =
     bytes: 0,
     largeDirs: new Set(),
     shortBlobs: new Set(),
+    noBundle: new Set(),
     rootBound: 0,
     skipped: [],
     ignored: [],

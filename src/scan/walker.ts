@@ -11,6 +11,7 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { entryErrorMessage } from '../errors.js';
 import { dirEntryBound, fileEntryBound } from '../format/bounds.js';
+import { BUNDLE_PREFIX } from '../format/names.js';
 import type { StructureEntry } from '../format/records.js';
 import { devMajor, devMinor } from './devices.js';
 import { groupName, userName } from './owners.js';
@@ -118,6 +119,7 @@ export class TreeWalker {
         return 0;
       }
       if (ZIP_LIKE.test(name)) zipLikeDirs.add(name.replace(PART_SUFFIX, ''));
+      if (name.startsWith(BUNDLE_PREFIX)) this.result.noBundle.add(path);
       return this.visitDir(childAbs, childPath, childRel, st, scope);
     }
     if (st.isFile()) fileNames.add(name);

@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { DamagedBlobError, FormatError, InterruptedError, UnsafePathError, XtarError } from '../errors.js';
 import { blobNameMatches } from '../format/names.js';
 import { checkSmallBlob } from '../format/blob-check.js';
-import { parseLocalHeader, parseTrailer, trailerLength, type ParsedLocalHeader } from '../format/zip.js';
+import { memberAsBlob, parseLocalHeader, parseTrailer, trailerLength, type ParsedLocalHeader } from '../format/zip.js';
 import { HOLE_BLOCK, isZero, type Destination, type PendingFile } from '../dest/destination.js';
 import type { FileMeta } from '../dest/file-meta.js';
 import type { RandomReader } from './random-reader.js';
@@ -170,6 +170,16 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
   checkName(entry, header.info.name, dir, nameMatches);
   const name = o.saveAs ?? header.info.name;
   const shown = [...dir, name].join('/');
+  // A bundle's member (docs/FORMAT.md, "Bundles"): its range is its local header and data exactly,
+  // which no whole blob's is (a blob's central directory follows its data). It is made a blob again.
+  if (!header.zip64 && header.headerLength + header.info.compressedSize === size) {
+    const member = first.length === size ? first : await src.read(0, size);
+    if (member.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
+    if (header.info.size > IN_MEMORY_MAX) throw new DamagedBlobError(`a bundled file of ${header.info.size} bytes: more than a bundle holds`, shown);
+    const blob = memberAsBlob(member, header) as Buffer;
+    const keep = o.dest === null ? Infinity : o.dest.keepIf(header.info.mtimeSec);
+    return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown), keep, mtimeSec: header.info.mtimeSec, meta: o.meta ?? null };
+  }
   // In memory only when both the blob and what it inflates to are small (a blob of zeros can be tiny).
   if (size <= IN_MEMORY_MAX && header.info.size <= IN_MEMORY_MAX && !o.keepDamaged) {
     // (A blob shorter than the most a local header can take was read whole already: not read again.)

@@ -13,6 +13,7 @@ import { sliceOf } from './extract.js';
 import type { RandomReader } from './random-reader.js';
 import { restoreBlob } from './restore-blob.js';
 import { walkArchive } from './walk-archive.js';
+import { isSafeComponent } from '../format/names.js';
 
 export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
   const { log, splits } = ctx;
@@ -32,6 +33,11 @@ export async function restoreByWalk(ctx: RestoreContext): Promise<void> {
       blob: async (dir, entry, start, size) => {
         if (catalogTrusted || ctx.restored.has(blobKey(number, start))) return;
         await restoreBlob(ctx, sliceOf(r, start), size, dir, entry);
+      },
+      member: async (dir, bundle, start, size) => {
+        if (catalogTrusted || ctx.restored.has(blobKey(number, start))) return;
+        // The member's own name is the file's (nothing in the bundle's entry name to check it against): one safe name.
+        await restoreBlob(ctx, sliceOf(r, start), size, dir, bundle, { nameOk: (_e, inner) => isSafeComponent(inner) });
       },
       part: async (dir, base, index, start, size) => {
         if (ctx.restored.has(blobKey(number, start))) return;

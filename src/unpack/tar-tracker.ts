@@ -10,7 +10,8 @@
  * read out of order) it stops as `failed`, and the walk runs as ever and says what it is.
  */
 import { randomBytes } from 'node:crypto';
-import { classifyEntryName } from '../format/names.js';
+import { classifyEntryName, isBundleName } from '../format/names.js';
+import { bundleMembers } from '../format/zip.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
 import { isRegular, MAX_DEPTH, recordCopyOf } from './walk-archive.js';
 
@@ -127,6 +128,8 @@ export class TarTracker {
     }
     if (at >= this.curStart) return this.cur.subarray(at - this.curStart, at + n - this.curStart);
     const t = this.tail as Buffer;
+    // (Wholly in what was kept: a bundle's header, kept while its data came.)
+    if (at + n <= this.curStart) return t.subarray(at - this.tailStart, at + n - this.tailStart);
     return Buffer.concat([t.subarray(at - this.tailStart, this.curStart - this.tailStart), this.cur.subarray(0, at + n - this.curStart)]);
   }
 
@@ -170,6 +173,7 @@ export class TarTracker {
         this.pos += BLOCK_SIZE + h.size + paddingLength(h.size);
         continue;
       }
+      const paxed = this.pax !== null;
       if (this.pax !== null) {
         if (h.typeflag === 'x') throw new Error('two pax headers');
         h = applyPax(h, this.pax);
@@ -178,6 +182,12 @@ export class TarTracker {
       const dataStart = this.pos + BLOCK_SIZE;
       const dataEnd = dataStart + h.size;
       if (dataEnd > end) throw new Error('cut short');
+      // A bundle's members are found in its data: wait for all of it, from its header on (xtar writes no pax header for one).
+      if (isBundleName(h.name) && dataEnd > this.seen) {
+        if (paxed) throw new Error('a bundle with a pax header');
+        this.keepFrom(this.pos);
+        return;
+      }
       const next = dataEnd + paddingLength(h.size);
       this.entry(h, dataStart, dataEnd, next, level === undefined);
       if (this.state !== 'running') return;
@@ -198,6 +208,15 @@ export class TarTracker {
       if (this.levels.length + 1 > MAX_DEPTH) throw new Error('too deep');
       this.levels.push({ end: dataEnd, next });
       this.pos = dataStart;
+      return;
+    }
+    if (kind.kind === 'bundle') {
+      // Its members, as the walk finds them (each restored by the catalog at its own offset).
+      for (const m of bundleMembers(Buffer.from(this.bytes(dataStart, dataEnd - dataStart) as Buffer))) {
+        if (!m.ok) throw new Error('a damaged bundle');
+        this.blobs.add(dataStart + m.offset);
+      }
+      this.pos = next;
       return;
     }
     this.blobs.add(dataStart);

@@ -7,6 +7,7 @@ import { FormatError } from '../errors.js';
 import { AGE_SUFFIX } from '../format/encryption.js';
 import { CATALOG_SUFFIX, classifyEntryName, isSafeComponent, STRUCTURE_SUFFIX, type EntryKind } from '../format/names.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, isHeaderBlock, paddingLength, parsePaxRecords, type DecodedHeader } from '../format/tar.js';
+import { bundleMembers } from '../format/zip.js';
 import type { RandomReader } from './random-reader.js';
 
 /** Deeper than any real tree can be (PATH_MAX 4096 allows at most 2048 levels of one-letter names). */
@@ -17,6 +18,8 @@ export interface ArchiveVisitor {
   dir(path: string[]): Promise<void>;
   /** A file blob inside directory `dir`: its tar entry name and the blob's byte range in the file. */
   blob(dir: string[], entry: string, start: number, size: number): Promise<void>;
+  /** A file stored in a bundle (`.xtar-bundle-N`, docs/FORMAT.md "Bundles"): its member's byte range (local header and data) in this file. */
+  member(dir: string[], bundle: string, start: number, size: number): Promise<void>;
   /** Part `index` of a blob split across volumes (`BASE.001`, …): its byte range in this file. */
   part(dir: string[], base: string, index: number, start: number, size: number): Promise<void>;
   /** A top-level copy of a record (`ROOT.xtar-structure.jsonl`, `ROOT.xtar-catalog.jsonl`). */
@@ -120,7 +123,7 @@ async function walkLevel(r: RandomReader, start: number, end: number, dir: strin
     }
     const kind = classifyEntryName(name);
     if (kind === null) {
-      v.problem(shown, 'refused an entry whose name is not NAME.zip or NAME/.xtar', 'refused');
+      v.problem(shown, 'refused an entry whose name is not NAME.zip, NAME/.xtar or a bundle', 'refused');
       continue;
     }
     await visitEntry(r, e, kind, dir, v);
@@ -132,6 +135,26 @@ async function visitEntry(r: RandomReader, e: Entry, kind: EntryKind, dir: strin
   if (kind.kind === 'part') {
     if (e.truncated) v.problem(`${where}/${kind.base.slice(0, -4)}`.replace(/^\//, ''), 'the archive is cut short inside this split file', 'damaged');
     else await v.part(dir, kind.base, kind.index, e.dataStart, e.header.size);
+    return;
+  }
+  if (kind.kind === 'bundle') {
+    const at = `${where}/${kind.name}`.replace(/^\//, '');
+    if (e.truncated) {
+      v.problem(at, 'the archive is cut short inside this bundle: the files in it are restored only by the catalog', 'damaged');
+      return;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await readable(r, e.dataStart, e.header.size));
+    } catch (err) {
+      v.problem(at, `this bundle cannot be read (${describe(err)}): the files in it are restored only by the catalog`, 'damaged');
+      return;
+    }
+    // Each member by its own local header: a damaged stretch costs only the members it touches.
+    for (const m of bundleMembers(bytes)) {
+      if (m.ok) await v.member(dir, kind.name, e.dataStart + m.offset, m.length);
+      else v.problem(at, `this bundle is damaged at bytes ${e.dataStart + m.offset}–${e.dataStart + m.offset + m.length - 1}: the files there are lost (the others are read on)`, 'damaged');
+    }
     return;
   }
   if (kind.kind === 'blob') {

@@ -37,6 +37,7 @@ describe('restore by hand with GNU, BusyBox and bsdtar userlands', { skip: missi
   let volume: string;
   let archive: string;
   let script: string;
+  let bundled: { volume: string; archive: string };
 
   before(async () => {
     work = await tempDir();
@@ -49,25 +50,30 @@ describe('restore by hand with GNU, BusyBox and bsdtar userlands', { skip: missi
     archive = v?.archive as string;
     script = join(work, 'restore.sh');
     await writeFile(script, await scriptFromReadme(volume));
+    // The same tree packed with --bundle: several small files of a folder in one zip.
+    const b = await xtar(['pack', src, '--out', join(work, 'bundled'), '--bundle', '--json']);
+    assert.equal(b.status, 0, b.stderr);
+    const bv = (JSON.parse(b.stdout) as { volumes: { path: string; archive: string }[] }).volumes[0];
+    bundled = { volume: bv?.path as string, archive: bv?.archive as string };
   });
   after(async () => {
     await removeTree(work);
   });
 
   for (const [name, where] of Object.entries(TOOLSETS)) {
-    for (const locale of LOCALES) {
-      it(`${name} tools, LC_ALL=${locale}: the script, then expand-structure, give the tree back exactly`, async () => {
-        const bin = join(work, `bin-${name}-${locale}`);
+    for (const [locale, bundles] of [...LOCALES.map((l) => [l, false] as const), [LOCALES[0] as string, true] as const]) {
+      it(`${name} tools, LC_ALL=${locale}${bundles ? ', a set made with --bundle' : ''}: the script, then expand-structure, give the tree back exactly`, async () => {
+        const bin = join(work, `bin-${name}-${locale}-${bundles}`);
         await mkdir(bin);
         for (const t of [...SCRIPT_TOOLS, 'locale', 'bsdtar']) {
           const to = where(t);
           if (to !== null) await symlink(to, join(bin, t));
         }
-        const dest = join(work, `by-hand-${name}-${locale}`);
+        const dest = join(work, `by-hand-${name}-${locale}-${bundles}`);
         const env = { PATH: bin, LC_ALL: locale, HOME: work };
-        const r = await run(join(bin, 'sh'), [script, dest, archive], { env });
+        const r = await run(join(bin, 'sh'), [script, dest, bundles ? bundled.archive : archive], { env });
         assert.equal(r.status, 0, `restore script failed with ${name} tools:\n${r.stderr}`);
-        const ex = await xtar(['expand-structure', join(volume, 'structure.jsonl'), '--dest', dest]);
+        const ex = await xtar(['expand-structure', join(bundles ? bundled.volume : volume, 'structure.jsonl'), '--dest', dest]);
         assert.equal(ex.status, 0, ex.stderr);
         assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty'))), []);
       });

@@ -14,6 +14,7 @@ async function walkedBlobs(path: string): Promise<number[]> {
     await walkArchive(r, {
       dir: async () => undefined,
       blob: async (_d, _e, start) => void starts.push(start),
+      member: async (_d, _b, start) => void starts.push(start),
       part: async (_d, _b, _i, start) => void starts.push(start),
       record: async () => undefined,
       problem: (path, reason) => assert.fail(`${path}: ${reason}`),

@@ -40,6 +40,8 @@ export interface PackArgs {
   fullAfterMs?: number;
   split?: number;
   checksum?: boolean;
+  /** Bundle small files, this many at most to a bundle (--bundle, --bundle-files). */
+  bundle?: number;
   dryRun?: boolean;
   /** Print each stored file's path on stdout (tar -v). */
   verbose?: boolean;
@@ -155,6 +157,7 @@ function packOptionsOf(a: PackArgs, source: string, signal: AbortSignal, onProgr
     ...(a.fullAfterMs === undefined ? {} : { fullAfterMs: a.fullAfterMs }),
     ...(a.split === undefined ? {} : { split: a.split }),
     ...(a.checksum ? { checksum: true } : {}),
+    ...(a.bundle === undefined ? {} : { bundle: a.bundle }),
     ...(a.encrypt === undefined ? {} : { encrypt: a.encrypt }),
     ...(a.keys === undefined ? {} : { keys: a.keys }),
     ...(a.indexPlain ? { indexPlain: true } : {}),
