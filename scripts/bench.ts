@@ -60,7 +60,8 @@ const USAGE = `usage: npm run bench -- [--corpus LIST] [--runs N] [--tries N] [-
   --work DIR     where corpora, archives and restores live (default /tmp/xtar-bench)
   --ram          work in ${RAM_WORK} (a RAM disk): this machine's disk slows file creation for
                  minutes after a big tree is deleted, which makes disk figures drift between runs
-  --tools LIST   comma-separated subset of: xtar, tar-gz, pigz, zip, dar (default: all)
+  --tools LIST   comma-separated subset of: xtar, xtar-bundle (pack --bundle), tar-gz, pigz, zip, dar
+                 (default: all but xtar-bundle)
   --quick        SMALL only, 1 run, a sanity check: prints, and writes DIR/RESULTS-quick.md
                  instead of bench/RESULTS.md
   --build-only   build the selected corpora (reusing finished ones) and stop
@@ -111,7 +112,7 @@ function parseOptions(argv: string[]): Options | undefined {
       corpus: { type: 'string', default: 'all' },
       runs: { type: 'string', default: '3' },
       tries: { type: 'string', default: '3' },
-      tools: { type: 'string', default: TOOL_IDS.join(',') },
+      tools: { type: 'string', default: DEFAULT_TOOLS.join(',') },
       quick: { type: 'boolean', default: false },
       'build-only': { type: 'boolean', default: false },
       render: { type: 'boolean', default: false },
@@ -170,7 +171,9 @@ const parentOf = (c: CorpusInfo): string => path.dirname(c.dir);
 const baseOf = (c: CorpusInfo): string => path.basename(c.dir);
 const underName = (c: CorpusInfo, dest: string): string => path.join(dest, baseOf(c));
 
-const TOOL_IDS = ['xtar', 'tar-gz', 'pigz', 'zip', 'dar'] as const;
+const TOOL_IDS = ['xtar', 'xtar-bundle', 'tar-gz', 'pigz', 'zip', 'dar'] as const;
+/** What runs when --tools is not given: xtar as it packs by default and the other tools (`xtar-bundle`, pack --bundle, only when asked). */
+const DEFAULT_TOOLS: readonly string[] = TOOL_IDS.filter((t) => t !== 'xtar-bundle');
 
 /** The tools, xtar run as `node MAIN`. */
 const makeTools = (xtarMain: string): Tool[] => [
@@ -183,6 +186,22 @@ const makeTools = (xtarMain: string): Tool[] => [
       const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [xtarMain, ...args] });
       return {
         pack: xtar('pack', c.dir, '--out', set, '--level', '6', '--quiet', '--json'),
+        verify: xtar('verify', set, '--quiet'),
+        unpack: xtar('unpack', set, '--dest', dest, '--quiet'),
+      };
+    },
+    restoredRoot: underName,
+  },
+  {
+    // The tiny-files opt-in (issue 21): small files of a folder several to one zip.
+    id: 'xtar-bundle',
+    needs: [],
+    labels: { pack: 'xtar pack --bundle', verify: 'xtar verify (bundled)', unpack: 'xtar unpack (bundled)' },
+    commands: (c, out, dest) => {
+      const set = path.join(out, 'set');
+      const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [xtarMain, ...args] });
+      return {
+        pack: xtar('pack', c.dir, '--out', set, '--level', '6', '--bundle', '--quiet', '--json'),
         verify: xtar('verify', set, '--quiet'),
         unpack: xtar('unpack', set, '--dest', dest, '--quiet'),
       };
@@ -862,8 +881,8 @@ async function snapshotXtar(work: string, log: Log): Promise<string | undefined>
 
 /** Tools whose commands are present (installing missing ones with apt-get when possible). */
 async function availableTools(ids: string[], work: string, log: Log): Promise<Tool[]> {
-  const xtarMain = ids.includes('xtar') ? await snapshotXtar(work, log) : undefined;
-  const wanted = makeTools(xtarMain ?? '').filter((t) => ids.includes(t.id) && (t.id !== 'xtar' || xtarMain));
+  const xtarMain = ids.some((id) => id.startsWith('xtar')) ? await snapshotXtar(work, log) : undefined;
+  const wanted = makeTools(xtarMain ?? '').filter((t) => ids.includes(t.id) && (!t.id.startsWith('xtar') || xtarMain));
   const have = await ensureCommands([{ cmd: 'time', pkg: 'time' }, ...wanted.flatMap((t) => t.needs)], log);
   const timeBin = (await exists('/usr/bin/time')) ? '/usr/bin/time' : have.has('time') ? await which('time') : undefined;
   useTimeBinary(timeBin);
