@@ -164,8 +164,14 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     ok(await run(['unpack', `s3://${BUCKET}/sealed`, '--dest', dest], { ...sealed, XDG_CACHE_HOME: join(work, 'cache-sealed-c') }), 'unpack');
     assert.equal(await readFile(join(dest, 'notes', 'a.txt'), 'utf8'), 'second version\n');
     assert.ok((await readFile(join(dest, 'notes', 'b.txt'))).equals(seededText(6, 20_000)));
+    // A dry run from a third machine plans against the set's backups, its index made in memory with the key.
+    await writeFile(join(src, 'a.txt'), 'third version\n');
+    const dry = ok(await run(['pack', src, '--out', `s3://${BUCKET}/sealed`, '--dry-run', '--json'], { ...sealed, XDG_CACHE_HOME: join(work, 'cache-sealed-d') }), 'dry run');
+    const plan = JSON.parse(dry.stdout) as { kind: string; items: { path: string; change: string }[] };
+    assert.equal(plan.kind, 'incremental');
+    assert.deepEqual(plan.items.map((i) => [i.change, i.path]), [['modified', 'notes/a.txt']]);
     // No machine's cache holds a plain index of it either.
-    for (const c of ['cache-sealed-b', 'cache-sealed-c']) {
+    for (const c of ['cache-sealed-b', 'cache-sealed-c', 'cache-sealed-d']) {
       const found = await readdir(join(work, c), { recursive: true });
       assert.ok(!found.some((f) => f.endsWith('xtar-index.sqlite')), `${c}: ${found.join(' ')}`);
     }
