@@ -153,9 +153,10 @@ export interface PackKeyArgs extends KeyArgs {
 /**
  * pack's encryption: what to make (--encrypt, --recipient) and how to open the set's key to read its
  * earlier backups. Which passphrase is needed is the library's decision (packPassphrase); here it is
- * only asked for, or read, when needed.
+ * only asked for, or read, when needed. A dry run (`dryRun`) writes no key: only the set's own
+ * passphrase is asked for, which opens its earlier backups' records for the plan.
  */
-export async function packEncryption(out: string, a: PackKeyArgs): Promise<{ encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean }> {
+export async function packEncryption(out: string, a: PackKeyArgs, dryRun = false): Promise<{ encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean }> {
   const recipients = await recipientsFrom((a.recipient ?? []).map(String), (a.recipientsFile ?? []).map(String));
   const loc = parseStoreUrl(out);
   const set = resolve(out);
@@ -164,14 +165,15 @@ export async function packEncryption(out: string, a: PackKeyArgs): Promise<{ enc
   const hasBackups = loc !== null || (await holdsBackups(set));
   const ids = identityFiles(a);
   const need = packPassphrase(found, hasBackups, { ownKey: a.encrypt === true, recipients: recipients.length, identityFiles: ids.length, passphraseGiven: passphraseOffered(a) });
+  const ask = dryRun && need !== 'set' ? 'none' : need;
   const out_: { encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean } = {};
   if (a.indexPlain === true) out_.indexPlain = true;
   if (found === null && need === 'none') {
     if (a.passphraseFile !== undefined || ids.length > 0) throw new UsageError('--passphrase-file and --identity are for an encrypted set: add --encrypt (or --recipient) to make one.');
     return out_;
   }
-  const passphrase = need === 'new' ? await passphraseFor(a, `the new encrypted set ${out}`, true) : need === 'set' ? await passphraseFor(a, out) : need === 'optional' ? ((await givenPassphrase(a)) ?? null) : null;
-  if (need === 'new' && passphrase === null) throw new InputError(`--encrypt needs a passphrase: XTAR_PASSPHRASE, --passphrase-file FILE, or typed at the prompt on a terminal (or --recipient KEY instead).`);
+  const passphrase = ask === 'new' ? await passphraseFor(a, `the new encrypted set ${out}`, true) : ask === 'set' ? await passphraseFor(a, out) : ask === 'optional' ? ((await givenPassphrase(a)) ?? null) : null;
+  if (ask === 'new' && passphrase === null) throw new InputError(`--encrypt needs a passphrase: XTAR_PASSPHRASE, --passphrase-file FILE, or typed at the prompt on a terminal (or --recipient KEY instead).`);
   out_.encrypt = { ...(passphrase === null ? {} : { passphrase }), ...(recipients.length === 0 ? {} : { recipients }) };
   // An encrypted set: it stays encrypted to its recipients; its key opens its earlier backups' records.
   if (found !== null && hasBackups) out_.keys = { identityFiles: ids };

@@ -225,7 +225,7 @@ function packCommand(y: Argv): Argv {
       const { parseDuration } = await import('../activity/cluster.js');
       const fullAfterMs = a.fullAfter.trim() === '0' ? 0 : parseDuration(a.fullAfter);
       const { packEncryption } = await import('./keys.js');
-      const sealing = a.dryRun ? {} : await packEncryption(a.out, a);
+      const sealing = await packEncryption(a.out, a, a.dryRun);
       if (fullAfterMs === null) throw new UsageError(`--full-after ${JSON.stringify(a.fullAfter)} is not a duration such as 7d or 24h.`);
       status = await runPack(
         {

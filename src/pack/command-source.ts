@@ -19,8 +19,8 @@ import { InterruptedError, UsageError, XtarError } from '../errors.js';
 import { isSafeComponent } from '../format/names.js';
 import { prepareSet } from '../set/prepare-set.js';
 import { creationTime } from '../set/backup-id.js';
-import { hasIndex, INDEX_FILE, SetIndex } from '../setindex/db.js';
-import type { DryRunResult } from './dry-run.js';
+import { INDEX_FILE, SetIndex } from '../setindex/db.js';
+import { plannedIndex, type DryRunResult } from './dry-run.js';
 import { checkPackOptions } from './options.js';
 import { pack, type PackOptions, type PackResult } from './pack.js';
 import { historyOf, planBackup, policyOf } from './plan-backup.js';
@@ -222,7 +222,7 @@ export async function dryRunCommand(c: CommandSpec, opts: Omit<PackOptions, 'sou
   checkCommandSpec(c);
   checkPackOptions(opts);
   const set = await plannedSet(opts.out);
-  const index = (await hasIndex(set)) ? SetIndex.open(set) : null;
+  const index = await plannedIndex(set, opts);
   try {
     const history = index === null ? { latest: null, latestFull: null, sinceFull: 0 } : historyOf(index, commandSourceId(c.name));
     const plan = planBackup(history, policyOf(opts), creationTime(opts.now));

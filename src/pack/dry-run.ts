@@ -2,7 +2,9 @@
  * `xtar pack --dry-run`: what a backup would store, without writing anything — the plan (kind, base,
  * why), then each file that would be stored and why, each renamed file and each deleted one. Files
  * whose size is the same but whose mtime is not are read and hashed, as pack would, so the answer is
- * exact. Paths seen go to a temporary table of the index, not to memory.
+ * exact. Paths seen go to a temporary table of the index, not to memory. The backups planned against
+ * are the ones pack sees: a set without an index file (an encrypted set keeps none) has one made in
+ * memory from its records, with its key (plannedIndex).
  */
 import { plannedSet } from './remote-pack.js';
 import { resolve } from 'node:path';
@@ -10,6 +12,9 @@ import type { BackupKind } from '../format/records.js';
 import { scanTree, sourcePathOf, type Skipped } from '../scan/scan.js';
 import type { Exclusion, ExclusionKind } from '../scan/select.js';
 import { hasIndex, SetIndex } from '../setindex/db.js';
+import { memoryIndex } from '../setindex/rebuild.js';
+import { holdsBackups, openKeys, packKeySource, sealedFolder } from '../set/encryption.js';
+import { useKeys } from '../format/keyring.js';
 import { checkPackOptions } from './options.js';
 import { chooseRefresh, DEFAULT_SPLIT, historyOf, planBackup, policyOf } from './plan-backup.js';
 import { hashFile } from './compress.js';
@@ -53,6 +58,21 @@ export interface DryRunResult {
 }
 
 /**
+ * The set's index a dry run plans against, as pack would see it: its file; else, when the set holds
+ * backups (an encrypted set keeps no index file, a set copied back from discs has none), one made in
+ * memory from their records, never written — an encrypted set's key opened first, by the passphrase
+ * or identity files pack would use (none: openKeys's one sentence, rather than a plan that takes the
+ * set for empty). null for a new or empty set.
+ */
+export async function plannedIndex(set: string, opts: Pick<PackOptions, 'out' | 'encrypt' | 'keys'>): Promise<SetIndex | null> {
+  if (await hasIndex(set)) return SetIndex.open(set);
+  if (!(await holdsBackups(set))) return null;
+  const found = await sealedFolder(set);
+  if (found !== null) useKeys(await openKeys(found, opts.out, packKeySource(opts.encrypt, opts.keys)));
+  return memoryIndex(set);
+}
+
+/**
  * Plan a pack and report each change through `onItem` (in tree order; deletions last), and each path
  * the selection leaves out, with its rule, through `onExcluded` (in tree order, a folder once).
  */
@@ -60,7 +80,7 @@ export async function dryRun(opts: PackOptions, onItem: (i: DryItem) => void, on
   checkPackOptions(opts);
   const set = await plannedSet(opts.out);
   const source = resolve(opts.source);
-  const index = (await hasIndex(set)) ? SetIndex.open(set) : null;
+  const index = await plannedIndex(set, opts);
   try {
     const plan = planBackup(
       index === null ? { latest: null, latestFull: null, sinceFull: 0 } : historyOf(index, source),

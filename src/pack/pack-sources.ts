@@ -5,12 +5,14 @@
  * the others still run; an interruption or a usage error ends the whole run. With `chown`, what each
  * backup wrote is handed to that owner before the result is returned. After the folders, each
  * command of `commands` is a source too (`command:NAME`, its standard output the file NAME): one
- * that fails is that source's outcome, as a folder that is not there.
+ * that fails is that source's outcome, as a folder that is not there. `dryRunSources` is the same
+ * run as `pack --dry-run`: each source's plan in turn, a command named and not run.
  */
 import { resolve } from 'node:path';
 import { EXIT_FATAL, EXIT_OK, EXIT_SOME_SKIPPED, InterruptedError, UsageError, XtarError } from '../errors.js';
 import { chownWritten, type Owner } from '../set/chown.js';
-import { checkCommandSpec, commandSourceId, packCommand, type CommandSpec } from './command-source.js';
+import { checkCommandSpec, commandSourceId, dryRunCommand, packCommand, type CommandSpec } from './command-source.js';
+import { dryRun, type DryExcluded, type DryItem, type DryRunResult } from './dry-run.js';
 import { checkPackOptions } from './options.js';
 import { pack, type PackOptions, type PackResult } from './pack.js';
 import { withRemoteSet } from './remote-pack.js';
@@ -84,6 +86,47 @@ async function packAll(opts: PackSourcesOptions): Promise<PackSourcesResult> {
     }
   }
   return { set: resolve(opts.out), outcomes, started, ended: new Date(), status: statusOf(outcomes) };
+}
+
+export interface DryRunSourcesOptions extends Omit<PackSourcesOptions, 'chown'> {
+  /** Each change of the source being planned, and each path its selection leaves out (dryRun's). */
+  onItem?: (i: DryItem) => void;
+  onExcluded?: (x: DryExcluded) => void;
+  /** Called once each source is planned (or failed), before the next begins. */
+  onOutcome?: (o: DryOutcome, index: number) => void;
+}
+
+/** One source's plan, or the error that stopped it; `command` for a command's source (named, not run: its output is not known). */
+export type DryOutcome = { source: string; result: DryRunResult; command?: CommandSpec; error?: undefined } | { source: string; error: unknown; result?: undefined; command?: CommandSpec };
+
+export interface DryRunSourcesResult {
+  outcomes: DryOutcome[];
+  /** As a pack of the sources: 0 every source planned, 1 some failed, 2 every one did. */
+  status: number;
+}
+
+/** `pack --dry-run` of every source in turn (the folders, then the commands): a source that fails is its own outcome, and the others are still planned. */
+export async function dryRunSources(opts: DryRunSourcesOptions): Promise<DryRunSourcesResult> {
+  checkPackOptions(opts);
+  const { sources, commands = [], onSource, onItem = (): void => undefined, onExcluded, onOutcome, ...common } = opts;
+  const outcomes: DryOutcome[] = [];
+  for (const [i, item] of [...sources, ...commands].entries()) {
+    const source = typeof item === 'string' ? item : commandSourceId(item.name);
+    const command = typeof item === 'string' ? {} : { command: item };
+    onSource?.(source, i);
+    let o: DryOutcome;
+    try {
+      o = { source, ...command, result: typeof item === 'string' ? await dryRun({ ...common, source }, onItem, onExcluded) : await dryRunCommand(item, common) };
+    } catch (e) {
+      // What ends every source alike ends the run: a wrong option, or the user's Ctrl-C.
+      if (e instanceof UsageError || e instanceof InterruptedError) throw e;
+      o = { source, ...command, error: e };
+    }
+    outcomes.push(o);
+    onOutcome?.(o, i);
+  }
+  const failed = outcomes.filter((o) => o.error !== undefined).length;
+  return { outcomes, status: failed > 0 && failed === outcomes.length ? EXIT_FATAL : failed > 0 ? EXIT_SOME_SKIPPED : EXIT_OK };
 }
 
 /** --chown's pass over one backup; a failure says the backup itself was made. */

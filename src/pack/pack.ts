@@ -15,7 +15,7 @@ import { BUNDLE_MAX, BUNDLE_MIN } from './bundle.js';
 import { INDEX_FILE, indexInMemoryOnly, type SetIndex } from '../setindex/db.js';
 import { isIndexDamage, moveAside, openHealed, rebuildCommand } from '../setindex/heal.js';
 import { lockSet } from '../set/lock.js';
-import { holdsBackups, openKeys, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
+import { holdsBackups, openKeys, packKeySource, packSealing, sealedFolder, type EncryptionRequest, type KeySource, type PackSealing } from '../set/encryption.js';
 import { useKeys } from '../format/keyring.js';
 import { AGE_SUFFIX } from '../format/encryption.js';
 import { memoryIndex } from '../setindex/rebuild.js';
@@ -200,7 +200,7 @@ async function sealingFor(set: string, opts: PackOptions): Promise<PackSealing |
   if (sealing === null) return null;
   let identities = sealing.identities;
   if (identities === null && hasBackups && (opts.keys !== undefined || opts.indexPlain !== true || !existsSync(join(set, INDEX_FILE)))) {
-    identities = await openKeys((await sealedFolder(set)) as NonNullable<Awaited<ReturnType<typeof sealedFolder>>>, set, { ...(opts.encrypt?.passphrase === undefined ? {} : { passphrase: opts.encrypt.passphrase }), ...opts.keys });
+    identities = await openKeys((await sealedFolder(set)) as NonNullable<Awaited<ReturnType<typeof sealedFolder>>>, set, packKeySource(opts.encrypt, opts.keys));
   }
   useKeys(identities);
   return sealing;

@@ -133,6 +133,11 @@ export async function packSealing(set: string, want: EncryptionRequest | undefin
   return { writer: await new AgeWriter(recipients).init(), recipients, keyFile, identities };
 }
 
+/** How a pack opens an encrypted set's key: the passphrase it was given (`want`), and the identity files. */
+export function packKeySource(want: EncryptionRequest | undefined, keys: KeySource | undefined): KeySource {
+  return { ...(want?.passphrase === undefined ? {} : { passphrase: want.passphrase }), ...keys };
+}
+
 /**
  * The secret keys that open an encrypted set or volume: its key file opened with the passphrase
  * (a wrong one is an InputError, one sentence), and the identities of any identity files.

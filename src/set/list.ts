@@ -52,6 +52,12 @@ export interface ListedFile {
  * `report` hears every record that could not be used (a volume.json that cannot be read, e.g. on a
  * disc that fails its sectors): what it would have said is then missing from the listing, never guessed.
  */
+/** The numbers of a backup's volumes that are not in the set (none when volume.json does not say how many it was written on). */
+export function missingVolumes(b: Pick<ListedBackup, 'volumeCount' | 'volumes'>): number[] {
+  const present = new Set(b.volumes.map((v) => v.volume));
+  return Array.from({ length: b.volumeCount ?? 0 }, (_, i) => i + 1).filter((n) => !present.has(n));
+}
+
 export async function listSet(set: string, report: (p: Problem) => void = () => undefined): Promise<ListedBackup[]> {
   const abs = resolve(set);
   const names = await readdir(abs).catch(() => {

@@ -1,7 +1,8 @@
 /**
  * The set-wide runs a command makes on a set folder or a set in object storage, with the locks and
  * the uploads they need: sets opened for reading with an index that knows every volume
- * (`openSetsForReading`), `prune` (`pruneUnderLock`) and `index rebuild` (`rebuildUnderLock`). The
+ * (`openSetsForReading`), `list --obsolete` (`obsoleteInSet`), `prune` (`pruneUnderLock`) and
+ * `index rebuild` (`rebuildUnderLock`). The
  * CLI parses, calls one of these, and renders.
  */
 import { InputError } from '../errors.js';
@@ -12,7 +13,9 @@ import { OpenedSets, type RemoteSet } from '../set/remote-set.js';
 import { indexCoversVolumes } from './covers.js';
 import { INDEX_FILE, indexInMemoryOnly } from './db.js';
 import { pruneSet, type PruneOptions, type PruneResult } from './prune.js';
-import { rebuildIndex, type RebuildResult } from './rebuild.js';
+import { memoryIndex, rebuildIndex, type RebuildResult } from './rebuild.js';
+import { openIndex } from './heal.js';
+import { checkKeep, obsoleteVolumes, type ObsoleteResult } from './obsolete.js';
 
 /**
  * Open the arguments that are s3:// sets as their cached set folders (the others as they are). The
@@ -38,6 +41,22 @@ export async function openSetsForReading(args: readonly string[], note: (line: s
   } catch (e) {
     sets.close();
     throw e;
+  }
+}
+
+/**
+ * The volumes the set folder `set` no longer needs to restore the last `keep` backups of each folder
+ * (`list --obsolete`), from its index as a reader opens it (healed and brought up to date under the
+ * set's lock, `note` told); an encrypted set that keeps none has one made in memory from its records.
+ */
+export async function obsoleteInSet(set: string, keep: number, note: (line: string) => void): Promise<ObsoleteResult> {
+  checkKeep(keep);
+  await listSet(set); // says clearly when this is not a set
+  const index = (await indexInMemoryOnly(set)) ? await memoryIndex(set) : await openIndex(set, note);
+  try {
+    return obsoleteVolumes(index, keep);
+  } finally {
+    index.close();
   }
 }
 

@@ -4,6 +4,7 @@
  * volume of a kept backup (it carries that backup's whole catalog). Answered by the index in SQL.
  */
 import { SetIndex } from './db.js';
+import { UsageError } from '../errors.js';
 import { volumeName } from '../format/layout.js';
 
 export interface ObsoleteVolume {
@@ -20,6 +21,11 @@ export interface ObsoleteResult {
   obsolete: ObsoleteVolume[];
   /** Bytes the obsolete volumes take. */
   bytes: number;
+}
+
+/** `--keep K` (prune, list --obsolete): a whole number of at least 1, else a usage error. */
+export function checkKeep(keep: number): void {
+  if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep must be a whole number of at least 1.');
 }
 
 export function obsoleteVolumes(index: SetIndex, keep = 1): ObsoleteResult {

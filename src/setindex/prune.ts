@@ -7,10 +7,9 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
 import { indexCoversVolumes } from './covers.js';
 import { openHealed } from './heal.js';
-import { obsoleteVolumes, type ObsoleteVolume } from './obsolete.js';
+import { checkKeep, obsoleteVolumes, type ObsoleteVolume } from './obsolete.js';
 import { recoverIncomplete } from './recover.js';
 
 export interface PruneOptions {
@@ -33,7 +32,7 @@ export interface PruneResult {
 }
 
 export async function pruneSet(set: string, o: PruneOptions): Promise<PruneResult> {
-  if (!Number.isInteger(o.keep) || o.keep < 1) throw new UsageError('--keep must be a whole number of at least 1.');
+  checkKeep(o.keep);
   const note = o.note ?? ((): void => undefined);
   // (An index fetched from object storage may not know a backup another machine packed.)
   if (!o.dryRun || o.removeVolume !== undefined) await indexCoversVolumes(set, note);

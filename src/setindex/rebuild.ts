@@ -3,10 +3,11 @@
  * the index was on; and re-importing one backup whose volumes are complete but whose index rows were
  * not (a pack killed between renaming its volumes and committing). Reads each backup's structure
  * record and newest catalog side by side, both in the records' depth-first order: memory does not
- * grow with the tree.
+ * grow with the tree. Records are read through store/remote-files.ts openPositional, so the copy
+ * inside an archive of a set in object storage is read from the object, not from its stand-in.
  */
 import { createHash } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePreorder, STRUCTURE_SUFFIX } from '../format/names.js';
 import { AGE_SUFFIX } from '../format/encryption.js';
@@ -19,6 +20,7 @@ import { setVolumes, type VolumeSource } from '../set/locate.js';
 import { catalogLines, type RecordSource } from '../set/read-records.js';
 import { firstMissing } from '../set/rescue-map.js';
 import { readLines } from '../util/lines.js';
+import { openPositional } from '../store/remote-files.js';
 import { INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
 
 export interface ImportResult {
@@ -43,7 +45,7 @@ export async function importBackup(index: SetIndex, id: string, vols: readonly V
   const damage: string[] = [];
   const structure = await chooseStructure(id, present, damage);
   let header = null;
-  for await (const line of readLines(structure.path, structure.range, structure.gzip)) {
+  for await (const line of recordLines(structure)) {
     header = decodeStructureHeader(line, structure.label);
     break;
   }
@@ -92,7 +94,7 @@ async function importRows(
   let bytes = 0;
   let skippedFiles = 0;
   let n = 0;
-  for await (const line of readLines(structure.path, structure.range, structure.gzip)) {
+  for await (const line of recordLines(structure)) {
     if (n++ === 0 || decodeTrailer(line) !== null) continue;
     hash.update(`${line}\n`);
     const e = decodeStructureEntry(line, structure.label);
@@ -169,7 +171,7 @@ async function chooseStructure(id: string, present: readonly VolumeSource[], dam
 
 /** The structure record's copy an .xtar begins with (after a pax header, when the name needed one), or null. */
 async function structureCopy(archive: string): Promise<RecordSource | null> {
-  const fh = await open(archive, 'r');
+  const fh = await openPositional(archive);
   try {
     let pos = 0;
     let pax: Map<string, string> | null = null;
@@ -196,6 +198,16 @@ async function structureCopy(archive: string): Promise<RecordSource | null> {
   }
 }
 
+/** The lines of a record, its bytes read through openPositional: an archive stand-in's from its object. */
+async function* recordLines(src: RecordSource): AsyncGenerator<string> {
+  const file = await openPositional(src.path);
+  try {
+    yield* readLines(src.path, src.range, src.gzip, file);
+  } finally {
+    await file.close();
+  }
+}
+
 /** Null when `src` reads whole, ends with its trailer and (when it carries one) its digest matches; else why not. */
 async function doesNotCheck(src: RecordSource): Promise<string | null> {
   const digest = new RecordDigest();
@@ -203,7 +215,7 @@ async function doesNotCheck(src: RecordSource): Promise<string | null> {
   const missing = await firstMissing(src.path, src.range?.start, src.range?.end);
   if (missing !== null) return `it is missing from this rescued copy from byte ${missing} on (its map marks the bytes unread)`;
   try {
-    for await (const line of readLines(src.path, src.range, src.gzip)) {
+    for await (const line of recordLines(src)) {
       if (n++ === 0) decodeStructureHeader(line, src.label);
       else {
         const t = decodeTrailer(line);

@@ -3,6 +3,8 @@
  * set's cache, a sparse file of the object's size) registered with the object it stands for, so a
  * reader given that path fetches the bytes it asks for with ranged GETs instead.
  */
+import { open } from 'node:fs/promises';
+import type { PositionalFile } from '../util/lines.js';
 import type { ObjectStore } from './object-store.js';
 
 export interface RemoteFile {
@@ -21,6 +23,15 @@ export function registerRemoteFile(localPath: string, file: RemoteFile): void {
 /** The object a local stand-in path reads from, or undefined for a real file. */
 export function remoteFileAt(localPath: string): RemoteFile | undefined {
   return byPath.get(localPath);
+}
+
+/**
+ * A file to read at positions: a stand-in's object, by ranged GETs (its local bytes are zeros); any
+ * other path, the file itself. The caller closes it.
+ */
+export async function openPositional(path: string): Promise<PositionalFile> {
+  const remote = remoteFileAt(path);
+  return remote === undefined ? open(path, 'r') : new RemoteHandle(remote);
 }
 
 /** Every store a stand-in was registered for (to total what was fetched). */

@@ -16,6 +16,8 @@
 import { open } from 'node:fs/promises';
 import { missingPerMap } from '../set/rescue-map.js';
 import { RemoteHandle, remoteFileAt } from '../store/remote-files.js';
+import { AGE_SUFFIX } from '../format/encryption.js';
+import { readLines } from '../util/lines.js';
 import type { TarTracker } from './tar-tracker.js';
 
 const WINDOW = 1024 * 1024;
@@ -289,6 +291,15 @@ export class RandomReader {
 }
 
 const LINE_CHUNK = 64 * 1024;
+
+/**
+ * How `list --files` reads catalogs: a plain one through the session's narrowing reader (a scratched
+ * disc costs only the lines on its bad sectors); an encrypted set's catalog.jsonl.age whole, as a
+ * stream (an age file cannot be narrowed line by line).
+ */
+export function catalogReader(session: ReadSession): (path: string, bad: (where: string, reason: string) => void) => AsyncIterable<string> {
+  return (path, bad) => (path.endsWith(AGE_SUFFIX) ? readLines(path) : narrowedLines(path, path, session, bad));
+}
 
 /**
  * The lines of a plain text record (catalog.jsonl, structure.jsonl) read through a session's narrowing

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 /** The first bytes of an age file: an encrypted set's records (docs/FORMAT.md, "Encrypted sets"). */
@@ -21,16 +21,42 @@ export function setRecordUnsealer(fn: ((sealed: Readable, label: string) => Prom
   unseal = fn;
 }
 
-/** Whether a file (or a byte range of it) begins as an age file does. */
-export async function isSealed(path: string, start = 0): Promise<boolean> {
-  const fh = await open(path, 'r');
+/**
+ * A file read at positions, as a FileHandle is: what the readers below read instead of the path when
+ * given one (an archive of a set in object storage, whose local stand-in holds only zeros, is read
+ * with ranged GETs: src/store/remote-files.ts). The caller opens and closes it.
+ */
+export interface PositionalFile {
+  read(b: Buffer, off: number, len: number, at: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/** Whether a file (or a byte range of it) begins as an age file does; read through `file` when given. */
+export async function isSealed(path: string, start = 0, file?: PositionalFile): Promise<boolean> {
+  const fh = file ?? (await open(path, 'r'));
   try {
     const b = Buffer.alloc(SEALED_MAGIC.length);
     const { bytesRead } = await fh.read(b, 0, b.length, start);
     return bytesRead === b.length && b.equals(SEALED_MAGIC);
   } finally {
-    await fh.close();
+    if (file === undefined) await fh.close();
   }
+}
+
+/** The bytes of `file` from `start` to `end` (or its end), a read of up to `chunk` bytes at a time. */
+function positionalStream(file: PositionalFile, start: number, end: number, chunk: number): Readable {
+  return Readable.from(
+    (async function* (): AsyncGenerator<Buffer> {
+      for (let at = start; at < end; ) {
+        const b = Buffer.alloc(Math.min(chunk, end - at));
+        const { bytesRead } = await file.read(b, 0, b.length, at);
+        if (bytesRead === 0) return;
+        at += bytesRead;
+        yield b.subarray(0, bytesRead);
+      }
+    })(),
+    { objectMode: false },
+  );
 }
 
 const FLUSH_AT = 1024 * 1024;
@@ -82,9 +108,12 @@ export class LineWriter {
   }
 }
 
-/** The lines of a file (or of a byte range of it, gzip-compressed or not), without their newlines. */
-export async function* readLines(path: string, range?: { start: number; end: number }, gzip = false): AsyncGenerator<string> {
-  for await (const batch of readLineBatches(path, range, gzip)) yield* batch;
+/**
+ * The lines of a file (or of a byte range of it, gzip-compressed or not), without their newlines;
+ * its bytes read through `file` when given (`path` then only names it).
+ */
+export async function* readLines(path: string, range?: { start: number; end: number }, gzip = false, file?: PositionalFile): AsyncGenerator<string> {
+  for await (const batch of readLineBatches(path, range, gzip, file)) yield* batch;
 }
 
 /** How much of a plain file one read takes. */
@@ -96,12 +125,15 @@ const CHUNK = 256 * 1024;
  * awaits, not a million. Lines break as readline breaks them (\n, \r\n or a lone \r; the last
  * line without its newline), and a read that fails (EIO) throws after the lines before it.
  */
-export async function* readLineBatches(path: string, range?: { start: number; end: number }, gzip = false): AsyncGenerator<string[]> {
+export async function* readLineBatches(path: string, range?: { start: number; end: number }, gzip = false, via?: PositionalFile): AsyncGenerator<string[]> {
   const split = new LineSplitter();
   // (A stream, as readline's was: a caller that stops iterating early without return() leaves no FileHandle to the collector.)
-  const file = createReadStream(path, { highWaterMark: CHUNK, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }) });
+  const file: Readable =
+    via === undefined
+      ? createReadStream(path, { highWaterMark: CHUNK, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }) })
+      : positionalStream(via, range?.start ?? 0, range?.end ?? Number.MAX_SAFE_INTEGER, CHUNK);
   let raw: Readable = file;
-  if (await isSealed(path, range?.start ?? 0).catch(() => false)) {
+  if (await isSealed(path, range?.start ?? 0, via).catch(() => false)) {
     if (unseal === null) {
       file.destroy();
       throw Object.assign(new Error(`${path} is encrypted: give the set's passphrase or identity to read it`), { code: 'ENOKEY' });

@@ -315,6 +315,34 @@ describe('encrypted sets', () => {
     assert.deepEqual(diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty'))), []);
   });
 
+  it('pack --dry-run sees an encrypted set\'s backups (its index made in memory with the key): one changed file, incremental; without the key, one sentence, exit 2', async () => {
+    const tree = join(work, 'dry-src');
+    await mkdir(join(tree, 'sub'), { recursive: true });
+    for (const [i, name] of ['a.txt', 'b.txt', 'sub/c.txt'].entries()) await writeFile(join(tree, name), seededBytes(i + 1, 2000));
+    const s = join(work, 'dry-set');
+    const p = await xtar(['pack', tree, '--out', s, '--encrypt'], { env: withPassphrase() });
+    assert.equal(p.status, 0, p.stderr);
+    await writeFile(join(tree, 'sub/c.txt'), 'changed since the full backup\n');
+    const d = await xtar(['pack', tree, '--out', s, '--dry-run', '--json'], { env: withPassphrase() });
+    assert.equal(d.status, 0, d.stderr);
+    const body = JSON.parse(d.stdout) as { kind: string; base: string | null; items: { path: string; change: string }[] };
+    assert.equal(body.kind, 'incremental');
+    assert.notEqual(body.base, null);
+    assert.deepEqual(body.items.map((i) => [i.change, i.path]), [['modified', 'dry-src/sub/c.txt']]);
+    const text = await xtar(['pack', tree, '--out', s, '--dry-run'], { env: withPassphrase() });
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /^modified +dry-src\/sub\/c\.txt$/m);
+    assert.match(text.stdout, /would make an incremental backup/);
+    // No passphrase (not on a terminal): no plan that would be wrong, one sentence, exit 2; nothing written.
+    const before = (await readdir(s)).sort();
+    const none = await xtar(['pack', tree, '--out', s, '--dry-run'], { env: env() });
+    assert.equal(none.status, 2, none.stdout);
+    assert.equal(none.stdout, '');
+    assert.equal(none.stderr.trim().split('\n').length, 1, none.stderr);
+    assert.match(none.stderr, /encrypted/);
+    assert.deepEqual((await readdir(s)).sort(), before);
+  });
+
   it('--index-plain keeps the index on disk (a choice: paths and sha256s in plain)', async () => {
     const s = join(work, 'plain-index');
     const p = await xtar(['pack', src, '--out', s, '--encrypt', '--index-plain'], { env: withPassphrase() });

@@ -164,8 +164,14 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     ok(await run(['unpack', `s3://${BUCKET}/sealed`, '--dest', dest], { ...sealed, XDG_CACHE_HOME: join(work, 'cache-sealed-c') }), 'unpack');
     assert.equal(await readFile(join(dest, 'notes', 'a.txt'), 'utf8'), 'second version\n');
     assert.ok((await readFile(join(dest, 'notes', 'b.txt'))).equals(seededText(6, 20_000)));
+    // A dry run from a third machine plans against the set's backups, its index made in memory with the key.
+    await writeFile(join(src, 'a.txt'), 'third version\n');
+    const dry = ok(await run(['pack', src, '--out', `s3://${BUCKET}/sealed`, '--dry-run', '--json'], { ...sealed, XDG_CACHE_HOME: join(work, 'cache-sealed-d') }), 'dry run');
+    const plan = JSON.parse(dry.stdout) as { kind: string; items: { path: string; change: string }[] };
+    assert.equal(plan.kind, 'incremental');
+    assert.deepEqual(plan.items.map((i) => [i.change, i.path]), [['modified', 'notes/a.txt']]);
     // No machine's cache holds a plain index of it either.
-    for (const c of ['cache-sealed-b', 'cache-sealed-c']) {
+    for (const c of ['cache-sealed-b', 'cache-sealed-c', 'cache-sealed-d']) {
       const found = await readdir(join(work, c), { recursive: true });
       assert.ok(!found.some((f) => f.endsWith('xtar-index.sqlite')), `${c}: ${found.join(' ')}`);
     }
@@ -188,6 +194,32 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     const third = ok(await run(['pack', src, '--out', `s3://${BUCKET}/stale`], { XDG_CACHE_HOME: join(work, 'cache-stale') }), 'pack 3 from another machine');
     assert.match(third.stderr, new RegExp(`did not know backup\\(s\\) ${id2}`));
     assert.match(third.stdout, new RegExp(`incremental backup \\S+ on ${id2}`));
+  });
+
+  it('index rebuild reads the structure record\'s copy inside the archive (from the object, not the cache\'s stand-in) when the one beside it in the bucket is damaged', async () => {
+    const src = join(work, 'bad-structure', 'docs');
+    await mkdir(join(src, 'sub'), { recursive: true });
+    await writeFile(join(src, 'a.txt'), 'first\n');
+    await writeFile(join(src, 'sub', 'b.txt'), seededText(9, 20_000));
+    ok(await run(['pack', src, '--out', `s3://${BUCKET}/bad-structure`]), 'pack');
+    const key = (await keys('bad-structure')).find((k) => k.endsWith('/structure.jsonl')) as string;
+    assert.ok(key !== undefined);
+    const record = await getObject(`bad-structure/${key}`);
+    // One byte changed in an entry line: its digest no longer matches.
+    const at = record.indexOf('b.txt');
+    record[at] = 'c'.charCodeAt(0);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `bad-structure/${key}`, Body: record }));
+    const other = { XDG_CACHE_HOME: join(work, 'cache-bad-structure') };
+    const r = await run(['index', 'rebuild', `s3://${BUCKET}/bad-structure`, '--json'], other);
+    // Exit 1: the damaged record is named; the backup is rebuilt from the archive's copy all the same.
+    assert.equal(r.status, 1, r.stderr);
+    const body = JSON.parse(r.stdout) as { backups: { files: number; damage: string[] }[]; failed: unknown[] };
+    assert.deepEqual(body.failed, []);
+    assert.equal(body.backups.length, 1);
+    assert.equal(body.backups[0]?.files, 2);
+    assert.match(body.backups[0]?.damage.join('\n') ?? '', /structure\.jsonl: its checksum does not match; not used/);
+    const files = ok(await run(['list', `s3://${BUCKET}/bad-structure`, '--files'], other), 'list --files');
+    assert.match(files.stdout, /docs\/sub\/b\.txt/);
   });
 
   it('--storage-class is given to the archives\' uploads (Swift keeps STANDARD)', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
+import { verify } from '../../src/unpack/verify.js';
 import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
 
 async function pack(src: string, set: string, day: number, extra: string[] = []): Promise<{ backup: string; kind: string; volumes: { path: string }[] }> {
@@ -60,6 +61,9 @@ describe('verify SET checks the newest backup’s chain', () => {
       assert.equal(j.status, 1);
       const gaps = (JSON.parse(j.stdout) as { chainGaps: { backup: string; needs: { backup: string; volume: number } }[] }).chainGaps;
       assert.deepEqual(gaps.map((g) => [g.backup, g.needs.backup, g.needs.volume]), [[incr, full, 2]]);
+      // The library's verify answers it too (a program needs no CLI for it).
+      const lib = await verify({ inputs: [set] });
+      assert.deepEqual(lib.chainGaps.map((g) => [g.backup, g.needs.backup, g.needs.volume]), [[incr, full, 2]]);
     } finally {
       await rename(away, join(set, name));
     }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, UsageError } from '../../src/errors.js';
-import { packSources, statusOf } from '../../src/pack/pack-sources.js';
+import { dryRunSources, packSources, statusOf } from '../../src/pack/pack-sources.js';
 import { parseOwner } from '../../src/set/chown.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
 
@@ -31,6 +31,25 @@ describe('packSources', () => {
     assert.notEqual(r.outcomes[0]!.result!.backupId, r.outcomes[2]!.result!.backupId);
     assert.equal(r.status, 1);
     assert.equal((await readdir(out)).filter((n) => n.endsWith('-vol001')).length, 2);
+  });
+
+  it('dryRunSources plans each source in turn, a command named and not run; a missing source is an outcome; nothing is written', async () => {
+    const out = join(work, 'dry-set');
+    const seen: string[] = [];
+    const r = await dryRunSources({
+      sources: [join(work, 'a'), join(work, 'missing'), join(work, 'b')],
+      commands: [{ name: 'never-run.txt', argv: ['sh', '-c', `touch ${join(work, 'ran')}`] }],
+      out,
+      onSource: (source, i) => seen.push(`source ${i} ${source.replace(work, '')}`),
+      onItem: (i) => seen.push(`${i.change} ${i.path}`),
+      onOutcome: (o, i) => seen.push(`outcome ${i} ${o.result === undefined ? 'error' : o.result.kind}`),
+    });
+    assert.deepEqual(seen, ['source 0 /a', 'new a/a.txt', 'outcome 0 full', 'source 1 /missing', 'outcome 1 error', 'source 2 /b', 'new b/b.txt', 'outcome 2 full', 'source 3 command:never-run.txt', 'outcome 3 full']);
+    assert.ok(r.outcomes[1]!.error instanceof InputError);
+    assert.equal(r.outcomes[3]!.command?.name, 'never-run.txt');
+    assert.equal(r.status, 1);
+    await assert.rejects(readdir(out), { code: 'ENOENT' });
+    await assert.rejects(readdir(join(work, 'ran')), { code: 'ENOENT' });
   });
 
   it('a usage error ends the run before anything is written; no source is a usage error', async () => {

@@ -1,9 +1,9 @@
-/** `xtar activity DIR...`: cluster files by when they changed; render text, JSON or HTML. */
+/** `xtar activity DIR...`: call the clustering of the folders (src/activity/activity.ts); render text, JSON or HTML. */
 import { stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { InputError, osErrorSentence, UsageError } from '../../errors.js';
-import { against } from '../../activity/against.js';
-import { clusterFiles, parseDuration, treeFiles, type ActivityFile, type Cluster, type FileSource } from '../../activity/cluster.js';
+import { activityOf } from '../../activity/activity.js';
+import { parseDuration } from '../../activity/cluster.js';
 import { clustersHtml, clustersJson, clustersText } from '../../activity/render.js';
 import { parseTime, zoneFor, type TimeZoneChoice } from '../../util/time.js';
 import { printJson, type Io } from '../output/render.js';
@@ -33,26 +33,6 @@ export function parseSince(text: string, now = Date.now(), zone: TimeZoneChoice 
   return t;
 }
 
-/**
- * What each folder's paths begin with when several are looked at: its own name, as pack's records
- * begin with the source's name; the folder as given when two of them share a name.
- */
-export function rootNames(dirs: readonly string[]): string[] {
-  const names = dirs.map((d) => basename(resolve(d)) || d);
-  return dirs.map((d, i) => (names.filter((n) => n === names[i]).length > 1 ? d.replace(/\/+$/, '') || '/' : (names[i] as string)));
-}
-
-/** Each folder must be there before anything is walked: a missing one is a mistake, not "no files". */
-async function checkFolder(dir: string): Promise<void> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new InputError(`${dir} is not a folder.`, dir);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' || code === 'ENOTDIR' ? `${dir} does not exist.` : `cannot read ${dir}: ${osErrorSentence(e, 'fatal') ?? (e as Error).message}.`, dir, e);
-  }
-}
-
 /** The page's folder must exist before the walk, so a long walk does not end in a failed write. */
 async function checkHtmlFolder(file: string): Promise<void> {
   const folder = dirname(resolve(file));
@@ -65,26 +45,10 @@ export async function runActivity(a: ActivityArgs, io: Io): Promise<number> {
   const radiusMs = parseDuration(a.radius);
   if (radiusMs === null) throw new UsageError(`--radius ${JSON.stringify(a.radius)} is not a duration such as 30m, 1h or 2d.`);
   const sinceMs = a.since === undefined ? undefined : parseSince(a.since, Date.now(), zone);
-  for (const dir of a.dirs) await checkFolder(dir);
+  // (The chart's folder is checked first, so a long walk does not end in a failed write.)
   if (a.html !== undefined) await checkHtmlFolder(a.html);
   const showFiles = a.json || a.all ? Infinity : 5;
-  const roots = a.dirs.length > 1 ? rootNames(a.dirs) : [''];
-  // One source over every folder, so changes made together in two folders form one cluster.
-  const diffs: Awaited<ReturnType<typeof against>>[] = [];
-  const sources: FileSource[] = [];
-  for (const dir of a.dirs) {
-    if (a.against !== undefined) {
-      const diff = await against(dir, a.against, a.select);
-      diffs.push(diff);
-      sources.push(diff.source);
-    } else sources.push(treeFiles(dir, a.select));
-  }
-  const prefix = (i: number, path: string): string => (roots[i] ? `${roots[i]}/${path}` : path);
-  const source: FileSource = async (visit) => {
-    for (const [i, s] of sources.entries()) await s((f) => visit(roots[i] ? { ...f, path: prefix(i, f.path) } : f));
-  };
-  const all: Cluster[] = await clusterFiles(source, { radiusMs, showFiles, ...(sinceMs === undefined ? {} : { sinceMs }) });
-  const deleted: ActivityFile[] = diffs.flatMap((d, i) => d.deleted.map((f) => ({ ...f, path: prefix(i, f.path) })));
+  const { clusters: all, deleted = [] } = await activityOf(a.dirs, { radiusMs, showFiles, select: a.select, ...(sinceMs === undefined ? {} : { sinceMs }), ...(a.against === undefined ? {} : { against: a.against }) });
   if (a.html !== undefined) {
     try {
       await writeFile(a.html, clustersHtml(all, `Activity of ${a.dirs.join(', ')}`, zone));

@@ -1,14 +1,8 @@
 /** `xtar list SET [--files [GLOB]] [--obsolete]`: call the set listing and the index, render backups and volumes. */
-import { eachListedFile, listFiles, listSet, type ListedFile } from '../../set/list.js';
-import type { BadLine } from '../../set/read-records.js';
-import { narrowedLines, ReadSession, type ReadPolicy } from '../../unpack/random-reader.js';
-import { obsoleteVolumes } from '../../setindex/obsolete.js';
-import { statusFor, UsageError, type Problem } from '../../errors.js';
-import { openIndex } from '../../setindex/heal.js';
-import { memoryIndex } from '../../setindex/rebuild.js';
-import { indexInMemoryOnly } from '../../setindex/db.js';
-import { AGE_SUFFIX } from '../../format/encryption.js';
-import { readLines } from '../../util/lines.js';
+import { eachListedFile, listFiles, listSet, missingVolumes, type ListedFile } from '../../set/list.js';
+import { catalogReader, ReadSession, type ReadPolicy } from '../../unpack/random-reader.js';
+import { obsoleteInSet } from '../../setindex/maintain.js';
+import { statusFor, type Problem } from '../../errors.js';
 import { join, resolve } from 'node:path';
 import { humanBytes, printJson, printProblems, type Io } from '../output/render.js';
 import { reportProblems } from '../output/json.js';
@@ -43,10 +37,7 @@ async function listIn(a: ListArgs, io: Io): Promise<number> {
   const glob = a.files === undefined || a.files === '' ? undefined : a.files;
   const withFiles = a.files !== undefined;
   const files = new Map<string, Awaited<ReturnType<typeof listFiles>>>();
-  // The catalog is read through a reader that narrows a failing read down to sectors: a scratched disc costs only the lines on them.
-  const session = new ReadSession(a.read);
-  // (An encrypted set's catalog.jsonl.age is an age file: decrypted whole as a stream, it cannot be narrowed line by line.)
-  const lines = (path: string, bad: BadLine): AsyncIterable<string> => (path.endsWith(AGE_SUFFIX) ? readLines(path) : narrowedLines(path, path, session, bad));
+  const lines = catalogReader(new ReadSession(a.read));
   if (a.json) {
     // (--json prints one object, so its file list is held whole; the text listing below streams.)
     if (withFiles) for (const b of backups) files.set(b.id, await listFiles(a.set, b.id, glob, report, lines));
@@ -60,7 +51,7 @@ async function listIn(a: ListArgs, io: Io): Promise<number> {
         files: b.files,
         bytes: b.bytes,
         volumes: b.volumes.map((v) => ({ volume: v.volume, path: v.path, bytes: v.bytes, archiveBytes: v.archiveBytes, recordBytes: v.recordBytes, files: v.files })),
-        ...(b.volumeCount !== null && b.volumeCount !== b.volumes.length ? { missingVolumes: missing(b.volumeCount, b.volumes.map((v) => v.volume)) } : {}),
+        ...(missingVolumes(b).length > 0 ? { missingVolumes: missingVolumes(b) } : {}),
         ...(withFiles ? { fileList: files.get(b.id) } : {}),
       })),
       ...(problems.length > 0 ? { problems } : {}),
@@ -74,7 +65,8 @@ async function listIn(a: ListArgs, io: Io): Promise<number> {
     io.stdout.write(`${b.id}  ${b.kind}${on}  ${created}  ${b.files} files  ${humanBytes(b.bytes)}  ${b.volumes.length} volume(s)${b.source === null ? '' : `  of ${b.source}`}\n`);
     // As pack's summary: the archive, and the whole folder the disc must hold (the records beside the archive).
     for (const v of b.volumes) io.stdout.write(`  volume ${v.volume}: archive ${humanBytes(v.archiveBytes)}, folder ${humanBytes(v.bytes)} (records ${humanBytes(v.recordBytes)}), ${v.files} files  ${v.path}\n`);
-    if (b.volumeCount !== null && b.volumeCount > b.volumes.length) io.stdout.write(`  missing: volume(s) ${missing(b.volumeCount, b.volumes.map((v) => v.volume)).join(', ')}\n`);
+    const missing = missingVolumes(b);
+    if (missing.length > 0) io.stdout.write(`  missing: volume(s) ${missing.join(', ')}\n`);
     if (withFiles) await writeFiles(io, eachListedFile(a.set, b.id, glob, report, lines));
   }
   printProblems(io, problems);
@@ -96,37 +88,22 @@ async function writeFiles(io: Io, files: AsyncIterable<ListedFile>): Promise<voi
   if (chunk !== '') io.stdout.write(chunk);
 }
 
-function missing(count: number, present: number[]): number[] {
-  return Array.from({ length: count }, (_, i) => i + 1).filter((n) => !present.includes(n));
-}
-
 async function runObsolete(a: ListArgs, io: Io): Promise<number> {
   const keep = a.keep ?? 1;
-  if (!Number.isInteger(keep) || keep < 1) throw new UsageError('--keep must be a whole number of at least 1.');
-  await listSet(a.set); // says clearly when this is not a set
   // With --json the index's notes (rebuilt, healed) also go into the object (`notes`); with --json --quiet only there.
   const notes: string[] = [];
-  // An encrypted set keeps no index on disk (unless packed with --index-plain): made in memory from its records.
-  const sealed = await indexInMemoryOnly(resolve(a.set));
-  const index = sealed
-    ? await memoryIndex(resolve(a.set))
-    : await openIndex(resolve(a.set), (line) => {
-        if (a.json) notes.push(line);
-        if (!(a.json && a.quiet)) io.stderr.write(`xtar: ${line}\n`);
-      });
-  try {
-    const r = obsoleteVolumes(index, keep);
-    if (a.json) printJson(io, 'list-obsolete', { keep, kept: r.kept, obsolete: r.obsolete.map((v) => ({ ...v, path: join(resolve(a.set), v.name) })), bytes: r.bytes, notes });
+  const r = await obsoleteInSet(resolve(a.set), keep, (line) => {
+    if (a.json) notes.push(line);
+    if (!(a.json && a.quiet)) io.stderr.write(`xtar: ${line}\n`);
+  });
+  if (a.json) printJson(io, 'list-obsolete', { keep, kept: r.kept, obsolete: r.obsolete.map((v) => ({ ...v, path: join(resolve(a.set), v.name) })), bytes: r.bytes, notes });
+  else {
+    const what = keep === 1 ? 'the newest state' : `the last ${keep} backups`;
+    if (r.obsolete.length === 0) io.stdout.write(`every volume is still needed to restore ${what}\n`);
     else {
-      const what = keep === 1 ? 'the newest state' : `the last ${keep} backups`;
-      if (r.obsolete.length === 0) io.stdout.write(`every volume is still needed to restore ${what}\n`);
-      else {
-        io.stdout.write(`${r.obsolete.length} volume(s), ${humanBytes(r.bytes)}, are not needed to restore ${what} (discs that can be reused):\n`);
-        for (const v of r.obsolete) io.stdout.write(`  ${v.name}  ${humanBytes(v.bytes)}\n`);
-      }
+      io.stdout.write(`${r.obsolete.length} volume(s), ${humanBytes(r.bytes)}, are not needed to restore ${what} (discs that can be reused):\n`);
+      for (const v of r.obsolete) io.stdout.write(`  ${v.name}  ${humanBytes(v.bytes)}\n`);
     }
-    return 0;
-  } finally {
-    index.close();
   }
+  return 0;
 }

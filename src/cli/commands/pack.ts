@@ -6,10 +6,10 @@ import { resolve } from 'node:path';
 import { InterruptedError, UsageError } from '../../errors.js';
 import type { MailSettings } from '../../config/mail-settings.js';
 import type { BackupKind } from '../../format/records.js';
-import { dryRun, type DryExcluded, type DryItem } from '../../pack/dry-run.js';
+import type { DryExcluded, DryItem, DryRunResult } from '../../pack/dry-run.js';
 import type { PackOptions, PackResult } from '../../pack/pack.js';
-import { packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
-import { commandSourceId, dryRunCommand, shellWords, type CommandSpec } from '../../pack/command-source.js';
+import { dryRunSources, packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
+import { commandSourceId, shellWords, type CommandSpec } from '../../pack/command-source.js';
 import { parseOwner, type Owner } from '../../set/chown.js';
 import { isUrl } from '../../store/s3-url.js';
 import type { SelectionOptions } from '../../scan/select.js';
@@ -196,39 +196,51 @@ function renderPack(r: PackResult, a: PackArgs, io: Io, notes: string[], emit: (
   return statusFor(problems.length);
 }
 
-/** `pack --dry-run` of each source in turn; of several, one that fails is named and the others still run. */
+/** `pack --dry-run` of each source in turn (dryRunSources): each change shown as it is found, then the source's plan; of several, one that fails is named. */
 async function runDryRuns(options: PackOptions, a: PackArgs, io: Io, notesBy: string[][], onSource: (i: number) => void): Promise<number> {
-  const names = sourceNames(a);
-  const several = names.length > 1;
+  const several = sourceNames(a).length > 1;
   const json = new SourcesJson(io, several);
-  const failed: boolean[] = [];
-  for (const [i, source] of names.entries()) {
-    onSource(i);
-    if (several && !a.quiet && !a.json) io.stdout.write(`source ${source}:\n`);
-    const command = i < a.sources.length ? undefined : a.commands?.[i - a.sources.length];
-    if (command !== undefined) {
-      // A dry run writes nothing and runs nothing: the command is named, not run (its output, and so whether it changed, is not known).
-      const { source: _, ...common } = options;
-      const r = await dryRunCommand(command, common);
-      const line = `would run ${shellWords(command.argv)} and store its output as ${command.name} in ${r.kind === 'incremental' ? 'an' : 'a'} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}), unless it is the same as in the newest backup of ${source} (not run in a dry run)`;
-      if (a.json) json.emitFor(source)({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items: [], excluded: [], notes: [...(notesBy[i] ?? []), line] });
-      else if (!a.quiet) io.stdout.write(`${line}\n`);
-      failed.push(false);
-      continue;
-    }
-    try {
-      await runDryRun({ ...options, source }, a, io, notesBy[i] ?? [], json.emitFor(source));
-      failed.push(false);
-    } catch (e) {
-      if (!several || e instanceof UsageError || e instanceof InterruptedError) throw e;
-      failSource(source, e, a, io, json);
-      failed.push(true);
-    }
-  }
-  // As a pack of several sources: 1 when some failed, 2 when all did.
-  const status = failed.every(Boolean) ? 2 : failed.some(Boolean) ? 1 : 0;
-  if (a.json && several) json.print(resolve(a.out), status);
-  return status;
+  let items: DryItem[] = [];
+  let excluded: DryExcluded[] = [];
+  const { source: _, ...common } = options;
+  const r = await dryRunSources({
+    ...common,
+    sources: a.sources,
+    ...(a.commands === undefined ? {} : { commands: a.commands }),
+    onSource: (source, i) => {
+      onSource(i);
+      items = [];
+      excluded = [];
+      if (several && !a.quiet && !a.json) io.stdout.write(`source ${source}:\n`);
+    },
+    onItem: (i) => {
+      if (a.json) items.push(i);
+      else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
+    },
+    // What the selection leaves out, with the rule and its source; a folder once.
+    onExcluded: (x) => {
+      if (a.json) excluded.push(x);
+      else if (!a.quiet) io.stdout.write(`excluded  ${x.path} (${x.rule})\n`);
+    },
+    onOutcome: (o, i) => {
+      if (o.result === undefined) {
+        if (several) failSource(o.source, o.error, a, io, json);
+      } else if (o.command !== undefined) renderCommandPlan(o.command, o.source, o.result, a, io, notesBy[i] ?? [], json.emitFor(o.source));
+      else renderDryRun(o.result, a, io, notesBy[i] ?? [], items, excluded, json.emitFor(o.source));
+    },
+  });
+  // One source that failed fails the run with its error (exit 2), as a pack of it would.
+  const only = r.outcomes.length === 1 ? r.outcomes[0] : undefined;
+  if (only?.error !== undefined) throw only.error;
+  if (a.json && several) json.print(resolve(a.out), r.status);
+  return r.status;
+}
+
+/** A command's source in a dry run: named with the backup its output would go into, not run (its output, and so whether it changed, is not known). */
+function renderCommandPlan(command: CommandSpec, source: string, r: DryRunResult, a: PackArgs, io: Io, notes: string[], emit: (body: PackJson) => void): void {
+  const line = `would run ${shellWords(command.argv)} and store its output as ${command.name} in ${r.kind === 'incremental' ? 'an' : 'a'} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}), unless it is the same as in the newest backup of ${source} (not run in a dry run)`;
+  if (a.json) emit({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items: [], excluded: [], notes: [...notes, line] });
+  else if (!a.quiet) io.stdout.write(`${line}\n`);
 }
 
 /** One of several sources failed: its sentence on stderr, and its entry in the JSON. */
@@ -261,27 +273,12 @@ class SourcesJson {
   }
 }
 
-/** `pack --dry-run`: the plan and each change, one per line (or one JSON object). */
-async function runDryRun(options: PackOptions, a: PackArgs, io: Io, notes: string[], emit: (body: PackJson) => void): Promise<number> {
-  const items: DryItem[] = [];
-  const excluded: DryExcluded[] = [];
-  const r = await dryRun(
-    options,
-    (i) => {
-      if (a.json) items.push(i);
-      else if (!a.quiet) io.stdout.write(`${i.change.padEnd(9)} ${i.path}${i.from !== undefined ? ` (was ${i.from})` : ''}\n`);
-    },
-    // What the selection leaves out, with the rule and its source; a folder once.
-    (x) => {
-      if (a.json) excluded.push(x);
-      else if (!a.quiet) io.stdout.write(`excluded  ${x.path} (${x.rule})\n`);
-    },
-  );
+/** `pack --dry-run` of a folder: its plan (its changes were shown as found), or one JSON object with them. */
+function renderDryRun(r: DryRunResult, a: PackArgs, io: Io, notes: string[], items: DryItem[], excluded: DryExcluded[], emit: (body: PackJson) => void): void {
   if (!(a.json && a.quiet)) printNotes(io, r.ignored);
   if (a.json) emit({ dryRun: true, nothingChanged: false, set: resolve(a.out), ...r, items, excluded, notes });
   else if (!a.quiet) {
     io.stdout.write(`would make ${r.kind === "incremental" ? "an" : "a"} ${r.kind} backup${r.base ? ` on ${r.base}` : ''} (${r.reason}): store ${r.storedFiles} of ${r.files} files (${humanBytes(r.storedBytes)})`);
     io.stdout.write(`, ${r.renamedFiles} renamed, ${r.metadataFiles} with new metadata only, ${r.deletedFiles} deleted\n`);
   }
-  return 0;
 }

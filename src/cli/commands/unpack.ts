@@ -7,7 +7,6 @@ import type { DryRunListing } from '../../unpack/sink.js';
 import type { Progress } from '../../unpack/context.js';
 import type { ReadPolicy } from '../../unpack/random-reader.js';
 import { verify } from '../../unpack/verify.js';
-import { checkChains, type ChainGap } from '../../unpack/check-chain.js';
 import { splitInputs } from '../../set/locate.js';
 import type { OpenedSets } from '../../set/remote-set.js';
 import { withSets } from './remote-args.js';
@@ -189,10 +188,8 @@ async function verifyIn(a: VerifyArgs, io: Io): Promise<number> {
   } finally {
     bar.stop();
   }
-  const { damaged, unreadable } = r;
-  // A set folder: can its newest backups be restored in full (every volume of their chains in the set)?
-  const gaps: ChainGap[] = [];
-  for (const input of a.inputs) gaps.push(...((await checkChains(input)) ?? []));
+  // (gaps: of a set folder, the volumes its newest backups need that are not in the set.)
+  const { damaged, unreadable, chainGaps: gaps } = r;
   const { shown, listed } = groupNotGiven(r, false);
   reportProblems(io, a, listed + gaps.length, () => {
     printProblems(io, shown);
