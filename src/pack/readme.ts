@@ -22,7 +22,9 @@ export const SCRIPT_TOOLS_OPTIONAL = ['locale', 'bsdtar'] as const;
  * `bsdtar`, which reads zips too; else any `unzip`), using only `-xf`, `-C`, `-d`, `-o`, `-q` beyond
  * that. Steps: (1) untar the volume; (2) expand every nested `.xtar`, outermost first, removing each
  * before tar reads it from stdin (so a folder named `.xtar` can take its place); (3) join split
- * parts; (4) move every blob aside under a fresh name, remembering its folder and name, then unzip
+ * parts as their volumes are expanded, onto the first part moved aside in its backup's turn (so the
+ * newest backup's version wins however each stored it); (4) move every blob aside under a fresh
+ * name, remembering its folder and name, then unzip
  * each into its folder — once all blobs are out of the way no unzip can overwrite a blob still to be
  * unzipped, whatever the names (`x` beside `x.zip`, shortened long names). A zip that cannot be
  * opened goes back under its name. What could not be done is said in one line each, at the end.
@@ -53,17 +55,27 @@ case $zip in info-zip|busybox) ;; *) [ -z "$bsd" ] || zip=$bsd ;; esac
 dest=$1; shift
 case $dest in /*) ;; *) dest=$(pwd)/$dest ;; esac
 mkdir -p "$dest"
-# Every zip (NAME.zip, or .xtar-bundle-N: several small files of a folder in one zip) is moved aside
-# under a fresh name as soon as its volume is expanded, its folder and name written down in order:
-# unzipped in that order at the end, a later backup's file replaces an earlier one's.
+# Each zip (NAME.zip, .xtar-bundle-N, a split file's NAME.zip.001) is moved aside as its volume is
+# expanded, then all unzipped in that order: a later backup's file wins. 3. A later part is joined
+# onto its NAME.zip.001 (NAME.zip.000 says where it went, and which part comes next).
 work=
 [ -z "$zip" ] || work=$(mktemp -d "$dest/.xtar-unzip.XXXXXX")
 aside() {
   [ -n "$work" ] || return 0
-  (cd "$dest" && find . -path "./\${work##*/}" -prune -o -type f \\( -name '*.zip' -o -name '.xtar-bundle-*' \\) -exec sh -c '
+  (cd "$dest" && find . -path "./\${work##*/}" -prune -o -type f \\( -name '*.zip' -o -name '.xtar-bundle-*' -o -name '*.zip.[0-9][0-9][0-9]*' \\) -exec sh -c '
     work=$1; shift
     for z do
-      n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0%s\\0" "$n" "\${z%/*}" "$z" >> "$work/list" || exit 1
+      case $z in
+        *.zip|*/.xtar-bundle-*) b=$z ;;
+        *.zip.000) continue ;;
+        *.zip.001) b=\${z%.*} ;;
+        *) b=\${z%.*}; [ -f "$b.000" ] || continue
+          { read -r n && read -r i; } < "$b.000" && [ "\${z##*.}" = "$(printf %03d "$i")" ] || continue
+          cat "$z" >> "$n" && rm -f "$z" && printf "%s\\n%s\\n" "$n" $((i + 1)) > "$b.000" || exit 1
+          continue ;;
+      esac
+      n=$(mktemp "$work/z.XXXXXX") && mv -f "$z" "$n" && printf "%s\\0%s\\0%s\\0" "$n" "\${z%/*}" "$b" >> "$work/list" || exit 1
+      [ "$b" = "$z" ] || printf "%s\\n2\\n" "$n" > "$b.000" || exit 1
     done' sh "$work" {} +)
 }
 for a do
@@ -81,7 +93,7 @@ for a do
   aside
 done
 cd "$dest"
-# 3. A file larger than a volume was split into NAME.zip.001, .002, ... on consecutive volumes: join them.
+# 3. Without unzip, split files are joined here.
 find . -type f -name '*.zip.001' -exec sh -c '
   for first do
     base=\${first%.001}; i=1
@@ -90,6 +102,7 @@ find . -type f -name '*.zip.001' -exec sh -c '
 # 4. Every file is a zip holding it. All were moved aside (a bundle holds several); unzip each into its folder.
 [ -n "$zip" ] || exit 1
 aside
+find . -type f -name '*.zip.000' -exec rm -f {} +
 if [ -f "$work/list" ]; then
   xargs -0 -n 999 sh -c '
     zip=$1; work=$2; shift 2
@@ -122,11 +135,35 @@ export const SEALED_SCRIPT_TOOLS = ['age'] as const;
  * name then ends in `.zip`, never `.age`, so no decrypted file can land on a blob still to decrypt.
  */
 export const SEALED_RESTORE_SCRIPT = RESTORE_SCRIPT.replace(
+  // Encrypted blobs and parts are moved aside and joined in order as the plain ones are (and decrypted just before unzipping).
+  `-o -name '*.zip.[0-9][0-9][0-9]*' \\)`,
+  `-o -name '*.zip.[0-9][0-9][0-9]*' -o -name '*.zip.age' -o -name '*.zip.age.[0-9][0-9][0-9]*' \\)`,
+).replace(`*.zip|*/.xtar-bundle-*) b=$z ;;`, `*.zip|*.zip.age|*/.xtar-bundle-*) b=$z ;;`)
+  .replace(`*.zip.000) continue ;;`, `*.zip.000|*.zip.age.000) continue ;;`)
+  .replace(`*.zip.001) b=`, `*.zip.001|*.zip.age.001) b=`)
+  .replace(`find . -type f -name '*.zip.000' -exec rm`, `find . -type f \\( -name '*.zip.000' -o -name '*.zip.age.000' \\) -exec rm`)
+  .replace(
+    `    while [ $# -gt 2 ]; do
+      case $zip in`,
+    `    while [ $# -gt 2 ]; do
+      case $3 in
+        *.age)
+          if age -d -i "$id" -o "$1.zip" "$1" && mv -f "$1.zip" "$1"; then :; else
+            rm -f "$1.zip"; mv -f "$1" "$3" || exit 1
+            printf "restore.sh: could not decrypt %s (damaged?): left as it is\\n" "$3" >&2; printf x >> ./.xtar-age-failed
+            shift 3; continue
+          fi ;;
+      esac
+      case $zip in`,
+  )
+  .replace(`{ mv -f "$1" "$3" && printf x`, `{ mv -f "$1" "\${3%.age}" && printf x`)
+  .replace(
   `find . -type f -name '*.zip.001' -exec`,
   `find . -type f \\( -name '*.zip.001' -o -name '*.zip.age.001' \\) -exec`,
 ).replace(
   `# 4. Every file is a zip holding it.`,
-  `# 3b. Every blob is encrypted with age (NAME.zip.age): decrypt each into NAME.zip with the set's identity.
+  `# 3b. Every blob is encrypted with age (NAME.zip.age), decrypted with the set's identity: each moved aside
+# just before it is unzipped (step 4), any still here (no unzip) into NAME.zip now.
 id=\${XTAR_IDENTITY:-}
 if [ -z "$id" ]; then
   key=; for a in "$@"; do case $a in /*) ;; *) a=$OLDPWD/$a ;; esac; [ -f "\${a%/*}/xtar-key.age" ] && { key=\${a%/*}/xtar-key.age; break; }; done
@@ -135,6 +172,7 @@ if [ -z "$id" ]; then
   age -d -o "$id" "$key" || { rm -f "$id"; say "age could not open $key (wrong passphrase?): nothing decrypted"; exit 1; }
   trap 'rm -f "$id"' EXIT
 fi
+export id
 find . -type f -name '*.zip.age' -exec sh -c '
   id=$1; shift
   for f do
@@ -278,10 +316,11 @@ put into a tar named .xtar inside that folder, nested all the way down. To undo 
 
   1. tar -xf ${i.archive}              (gives ${i.root}/.xtar, or ${i.root}.zip for a single file)
   2. repeatedly: move each .xtar out of the way and untar it into its own folder
-     (with several volumes: steps 1 and 2 for each volume, into the same folder)
+     (with several volumes: steps 1 to 3, and step 4's moving aside, for each volume in turn)
   3. a file larger than a volume was cut into NAME.zip.001, NAME.zip.002, ... on consecutive
      volumes: join them in order with  cat NAME.zip.001 NAME.zip.002 ... > NAME.zip
-  4. move every *.zip and .xtar-bundle-* aside, then unzip each one into the folder it came from
+  4. move every *.zip and .xtar-bundle-* aside, then unzip each one into the folder it came from,
+     in the order moved aside (so a later backup's file replaces an earlier one's)
 
 Step 4 moves the zips aside first because names can collide: a file "x" beside a file "x.zip"
 gives "x.zip" and "x.zip.zip", and unzipping the second would overwrite the first if it were
@@ -316,7 +355,8 @@ On Windows (10 and later) the built-in tar.exe (bsdtar) reads both the tars and 
      .xtar is left (a folder may itself be named .xtar: hence moving the file first)
   3. join split parts:  copy /b NAME.zip.001+NAME.zip.002 NAME.zip
   4. move every *.zip and .xtar-bundle-* aside (to another folder, noting where each came from), then
-     tar -xf NAME.zip -C THE-FOLDER-IT-CAME-FROM  for each
+     tar -xf NAME.zip -C THE-FOLDER-IT-CAME-FROM  for each, in the order moved aside
+  With several volumes: steps 1 to 3 and the moving aside for each volume in turn, oldest first.
 With 7-Zip instead of tar.exe: 7z x FILE -oFOLDER for each step. 7-Zip refuses the .xtar of an
 empty folder (1,024 zero bytes, an empty tar) unless it is named *.tar: rename it first, or
 just delete it and keep the folder.

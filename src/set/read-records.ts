@@ -5,7 +5,7 @@
  */
 import { FormatError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry, type StructureHeader } from '../format/records.js';
-import { readLineBatches, readLines } from '../util/lines.js';
+import { INFLATE_FAILED, readLineBatches, readLines } from '../util/lines.js';
 import { firstMissing } from './rescue-map.js';
 
 export interface RecordSource {
@@ -35,9 +35,10 @@ export async function readStructureHeader(src: RecordSource): Promise<StructureH
 }
 
 /**
- * The lines of a record; one the drive cannot read to its end (EIO: a scratched disc) ends there,
- * named through `bad` — what was read is used as from a record cut short (the reader chose it, or
- * takes it only as hints, by its checks: choose-records.ts).
+ * The lines of a record; one the drive cannot read to its end (EIO: a scratched disc), or a gzip'd
+ * copy that does not inflate to its end, ends there, named through `bad` — what was read is used as
+ * from a record cut short (the reader chose it, or takes it only as hints, by its checks:
+ * choose-records.ts).
  */
 async function* readableLines(src: RecordSource, bad: BadLine): AsyncGenerator<string> {
   for await (const batch of readableBatches(src, bad)) yield* batch;
@@ -62,9 +63,18 @@ async function* readableBatches(src: RecordSource, bad: BadLine): AsyncGenerator
     }
     yield* readLineBatches(src.path, src.range, src.gzip);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EIO') throw e;
-    bad(src.label, 'the rest of the record cannot be read (the drive failed its sectors)');
+    const code = (e as NodeJS.ErrnoException).code;
+    // A copy whose gzip'd bytes are damaged is a damaged record, as a plain one cut short is.
+    if (code === INFLATE_FAILED) bad(src.label, `the rest of the record does not inflate: its compressed bytes are damaged (${inflateWhy(e)})`);
+    else if (code === 'EIO') bad(src.label, 'the rest of the record cannot be read (the drive failed its sectors)');
+    else throw e;
   }
+}
+
+/** What zlib said of a copy that does not inflate ("invalid distance too far back", "unexpected end of file"). */
+export function inflateWhy(e: unknown): string {
+  const cause = (e as { cause?: unknown }).cause;
+  return (cause instanceof Error ? cause.message : String(e)).replace(/\.$/, '');
 }
 
 /**

@@ -17,9 +17,9 @@ import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDiges
 import { folderBytes } from '../set/volume-files.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
-import { catalogLines, type RecordSource } from '../set/read-records.js';
+import { catalogLines, inflateWhy, type RecordSource } from '../set/read-records.js';
 import { firstMissing } from '../set/rescue-map.js';
-import { readLines } from '../util/lines.js';
+import { INFLATE_FAILED, readLines } from '../util/lines.js';
 import { openPositional } from '../store/remote-files.js';
 import { INDEX_FILE, SetIndex, type BackupSummary } from './db.js';
 
@@ -229,6 +229,7 @@ async function doesNotCheck(src: RecordSource): Promise<string | null> {
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EIO') return 'the drive cannot read it (input/output error)';
+    if ((e as NodeJS.ErrnoException).code === INFLATE_FAILED) return `its compressed bytes are damaged (${inflateWhy(e)})`;
     return e instanceof Error ? e.message : String(e);
   }
   return n === 0 ? 'it is empty' : 'it is cut short (no end line)';

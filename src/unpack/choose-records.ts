@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { XtarError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type CatalogLine, type StructureEntry } from '../format/records.js';
 import { checkVolumeManifest } from '../set/manifest.js';
-import { readLineBatches } from '../util/lines.js';
+import { INFLATE_FAILED, readLineBatches } from '../util/lines.js';
 import { firstMissing } from '../set/rescue-map.js';
 import type { RestoreContext } from './context.js';
 import type { VolumeSource } from '../set/locate.js';
@@ -242,7 +242,8 @@ export interface Gatherer<T> {
 /**
  * One pass over a record: whether it reads whole, its count right and its digest matching the one
  * its trailer carries (`expected`, from volume.json, when the trailer carries none). Its entries
- * are gathered meanwhile, until a line does not decode. `digest`: whether a digest was found.
+ * are gathered meanwhile, until a line does not decode. `digest`: whether a digest was found (or
+ * the record is a gzip'd copy that does not inflate: gzip's own CRC-32 failed, nothing is believed).
  * Without `gather`, a record that checks is read once without decoding its entries.
  */
 export async function checkRecord<T>(
@@ -317,7 +318,8 @@ async function readRecord<T>(
     }
   } catch (e) {
     if (e === newer) throw e;
-    return { state: 'broken', digest: expected !== undefined };
+    // A gzip'd copy that does not inflate failed gzip's own check: none of it is believed, digest or not.
+    return { state: 'broken', digest: expected !== undefined || (e as NodeJS.ErrnoException).code === INFLATE_FAILED };
   }
   return { state: 'broken', digest: expected !== undefined };
 }

@@ -71,7 +71,9 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
     reader = await RandomReader.open(v.archive, new ReadSession(opts.read));
     const choice = await structureSource(v, reader);
     src = choice?.src ?? null;
-    if (src === null) throw new InputError(`${opts.input} holds no structure record.`, opts.input);
+    if (choice === null) throw new InputError(`${opts.input} holds no structure record.`, opts.input);
+    // Every copy damaged (a checksum that fails, a gzip'd copy that does not inflate): none of it is applied.
+    if (src === null) throw new InputError(`${opts.input}: no copy of its structure record checks out (${choice.notes.map((n) => n.reason).join('; ')}); nothing was applied.`, opts.input);
     notes = choice?.notes ?? [];
     catalog = await catalogSource(v, reader);
   }

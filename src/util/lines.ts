@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { FormatError } from '../errors.js';
 
 /** The first bytes of an age file: an encrypted set's records (docs/FORMAT.md, "Encrypted sets"). */
 const SEALED_MAGIC = Buffer.from('age-encryption.org/v1\n', 'latin1');
@@ -149,6 +150,8 @@ export async function* readLineBatches(path: string, range?: { start: number; en
       const lines = split.push(chunk);
       if (lines.length > 0) yield lines;
     }
+  } catch (e) {
+    throw gzip ? inflateError(e, path) : e;
   } finally {
     file.destroy();
     raw.destroy();
@@ -156,6 +159,20 @@ export async function* readLineBatches(path: string, range?: { start: number; en
   }
   const last = split.end();
   if (last.length > 0) yield last;
+}
+
+/** The code of the error readLineBatches throws when a gzip'd record does not inflate: its bytes are damaged (a problem, never a crash). */
+export const INFLATE_FAILED = 'EINFLATE';
+
+/**
+ * A gunzip error (zlib's code Z_DATA_ERROR, Z_BUF_ERROR: a flipped byte, a bad CRC-32, a stream cut
+ * short) as a FormatError coded INFLATE_FAILED; any other error (EIO from the drive) as it is.
+ */
+function inflateError(e: unknown, path: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !code.startsWith('Z_')) return e;
+  const why = (e as Error).message.replace(/\.$/, '');
+  return new FormatError(`${path}: the compressed record does not inflate (${why})`, { code: INFLATE_FAILED, path, cause: e });
 }
 
 /** Splits bytes into lines as readline does (\n, \r\n, a lone \r), decoding each as UTF-8. */
