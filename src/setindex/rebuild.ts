@@ -14,6 +14,7 @@ import { AGE_SUFFIX } from '../format/encryption.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords } from '../format/tar.js';
 import type { VolumeManifest } from '../format/manifest.js';
 import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type BackupKind, type CatalogLine } from '../format/records.js';
+import { VOLUME_CATALOG } from '../format/layout.js';
 import { folderBytes } from '../set/volume-files.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
@@ -80,6 +81,12 @@ async function importRows(
     damage.push(`${where}: ${reason}`);
     catalogDamage ??= `its catalog line could not be read (${where}: ${reason})`;
   };
+  // No volume here has its catalog (deleted, or never copied back): every file is recorded without its
+  // blob, and that is said, not passed over as files that were never stored.
+  if (catalog === null && present.length > 0) {
+    damage.push(`none of its volumes here has its catalog (${VOLUME_CATALOG}): its files are recorded without where their bytes lie (unpack still restores them by walking the archives)`);
+    catalogDamage = `no catalog of its volumes is in the set`;
+  }
   const lines = catalog ? catalogLines(catalog, badCatalog)[Symbol.asyncIterator]() : null;
   let pending: CatalogLine | null = null;
   const nextLine = async (): Promise<CatalogLine | null> => {

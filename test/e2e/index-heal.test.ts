@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, open, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
 import { isRoot, removeTree, seededBytes, seededText, tempDir } from '../helpers/tree.js';
@@ -61,6 +61,17 @@ describe('the index heals itself', () => {
   });
   after(async () => {
     await removeTree(work);
+  });
+
+  it('index rebuild of a set whose volumes lost their catalog.jsonl: says so and exits 1, not 0 with every file "not stored"', async () => {
+    const { set, full } = await setWithFull(work, 'no-catalog');
+    for (const v of full.volumes) await rm(join(v.path, 'catalog.jsonl'));
+    const r = await xtar(['index', 'rebuild', set]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /none of its volumes here has its catalog \(catalog\.jsonl\): its files are recorded without where their bytes lie/);
+    // The backup still restores: by walking its archive.
+    const u = await xtar(['unpack', set, '--dest', join(work, 'no-catalog-out')]);
+    assert.equal(u.status, 0, u.stderr);
   });
 
   it('an index truncated to 0 bytes: the next pack rebuilds it, says so once, and makes an incremental', async () => {
