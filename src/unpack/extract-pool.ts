@@ -40,7 +40,15 @@ const BATCH_FILES = 256;
 const BATCH_BYTES = 512 * 1024;
 /** Batch buffers queued and not yet answered, in bytes, at most (one more may go over): the main thread waits beyond. */
 const MAX_BYTES_QUEUED = 8 * 1024 * 1024;
-const MAX_FILES_QUEUED = 2048;
+/**
+ * Files queued and not yet answered, at most (one more batch may go over). What the main thread keeps
+ * for each (its outcome, its job, its path) lives until the answer: with 2,048 tiny files queued it
+ * outlived several scavenges and went to the old generation to die there, and V8 grew the old
+ * generation with that rate. With 512 (two batches for each of two threads), on 500,000 tiny files:
+ * unpack's peak RSS 235 → 206 MiB and verify's 196 → 182 MiB, the main thread's scavenges on TINY
+ * ~900 → ~470 ms, the CPU time the same.
+ */
+const MAX_FILES_QUEUED = 512;
 /**
  * A worker's young generation, in MiB. Its JavaScript garbage is small, but each file's bytes hang
  * from it, outside the heap, until a collection: a small young generation collects more often, and

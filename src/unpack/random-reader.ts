@@ -139,6 +139,11 @@ export class RandomReader {
    * Unreadable sectors read as 0xFF: a caller that must not take them for data asks `unreadableIn`.
    */
   async read(pos: number, length: number): Promise<Buffer> {
+    return this.readInto(pos, length, null);
+  }
+
+  /** read(), filling `into` (when a window fits it) rather than new memory. */
+  private async readInto(pos: number, length: number, into: Buffer | null): Promise<Buffer> {
     const end = Math.min(pos + length, this.size);
     if (pos >= end) return Buffer.alloc(0);
     const winEnd = this.bufStart + this.buf.length;
@@ -164,7 +169,7 @@ export class RandomReader {
       return whole.subarray(pos - from);
     }
     const want = Math.min(window, this.size - from);
-    const b = Buffer.allocUnsafe(want);
+    const b = into !== null && into.length >= want ? into.subarray(0, want) : Buffer.allocUnsafe(want);
     if (keep > 0) this.buf.copy(b, 0, from - this.bufStart);
     const got = keep + (await this.fill(b.subarray(keep), from + keep));
     this.buf = b.subarray(0, got);
@@ -186,7 +191,12 @@ export class RandomReader {
 
   /** Read the file on from `pos` to its end (window by window, through the tracker if any): the sectors the drive cannot read there are found. */
   async readOn(pos: number): Promise<void> {
-    while (pos < this.size) pos += (await this.read(pos, WINDOW)).length;
+    // Two buffers filled in turn (the window read last stays this.buf while the other fills): what is
+    // read here is handed to no one, and a new 1 MiB buffer a window left all of them to the garbage
+    // collector at once, with little else allocated to prompt it — reading the records' copies at the
+    // end of a 500,000-file archive (~30 MB) raised unpack's and verify's peak RSS by ~20 MiB.
+    const turns = [Buffer.allocUnsafe(WINDOW), Buffer.allocUnsafe(WINDOW)];
+    for (let k = 0; pos < this.size; k ^= 1) pos += (await this.readInto(pos, WINDOW, turns[k] as Buffer)).length;
   }
 
   /** The first unreadable range that [pos, pos+length) touches, or null. */

@@ -10,7 +10,7 @@ import type { Outcome } from './extract-pool.js';
 import type { DryRunListing } from './sink.js';
 import type { FileMeta } from '../dest/file-meta.js';
 import { readBlob, streamBlob, type ByteSource, type ExtractedFile, type ExtractOptions } from './extract.js';
-import { unsealBlob } from './unseal-blob.js';
+import { maySeal, unsealBlob } from './unseal-blob.js';
 
 export interface BlobChecks {
   nameOk?: (entry: string, inner: string) => boolean;
@@ -93,7 +93,7 @@ export async function restoreBlob(ctx: RestoreContext, src: ByteSource, size: nu
   // An encrypted set's blob (NAME.zip.age) is decrypted first, then read as any zip.
   let unsealed: Awaited<ReturnType<typeof unsealBlob>> = null;
   try {
-    unsealed = await unsealBlob(src, size, [...dir, entry].join('/'));
+    if (maySeal(size)) unsealed = await unsealBlob(src, size, [...dir, entry].join('/'));
     b = unsealed === null ? await readBlob(src, size, o) : await readBlob(unsealed.src, unsealed.size, o);
   } catch (e) {
     await unsealed?.close();

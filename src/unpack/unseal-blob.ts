@@ -27,6 +27,14 @@ export interface Unsealed {
   close(): Promise<void>;
 }
 
+/**
+ * Whether a blob of `size` bytes may be sealed: keys are in use and it could hold age's header. Asked
+ * first, in step, so a plain set's blobs (every blob of most runs) cost no promise and no path here.
+ */
+export function maySeal(size: number): boolean {
+  return keysInUse() !== null && size >= AGE_MAGIC.length;
+}
+
 /** The zip inside an age blob, or null when the blob is not an age file (a plain set's zip). */
 export async function unsealBlob(src: ByteSource, size: number, shown: string): Promise<Unsealed | null> {
   const keys = keysInUse();

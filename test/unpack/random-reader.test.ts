@@ -57,4 +57,23 @@ describe('RandomReader', () => {
     }
     assert.equal(reads.length, 4, JSON.stringify(reads));
   });
+
+  it('reads on to the end through two buffers, not new memory for each window', async () => {
+    const r = await RandomReader.open(file);
+    const used = new Set<ArrayBufferLike>();
+    const fh = r.handle;
+    const read = fh.read.bind(fh) as (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number; buffer: Buffer }>;
+    (fh as unknown as { read: typeof read }).read = async (b, o, l, p) => {
+      used.add(b.buffer);
+      return read(b, o, l, p);
+    };
+    try {
+      await r.readOn(0);
+      // The window is the last one read, whole.
+      assert.ok((await r.read(4 * MiB, 1000)).equals(data.subarray(4 * MiB)));
+    } finally {
+      await r.close();
+    }
+    assert.equal(used.size, 2);
+  });
 });
