@@ -14,23 +14,10 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, xtar } from '../helpers/cli.js';
 import { scriptFromReadme } from '../helpers/readme-script.js';
+import { TOOLSETS, which } from '../helpers/toolsets.js';
 import { removeTree, seededBytes, seededText, tempDir } from '../helpers/tree.js';
 import { SCRIPT_TOOLS } from '../../src/pack/readme.js';
 
-function which(tool: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Each toolset (as in by-hand-toolsets.test.ts): where each program the script may call points (null: absent). */
-const TOOLSETS: Record<string, (tool: string) => string | null> = {
-  gnu: (t) => (t === 'sh' ? which('dash') : which(t)),
-  busybox: (t) => (t === 'locale' || t === 'bsdtar' ? null : which('busybox')),
-  bsdtar: (t) => (t === 'unzip' ? null : t === 'tar' ? which('bsdtar') : t === 'sh' ? which('dash') : which(t)),
-};
 const missing = ['dash', 'busybox', 'bsdtar', 'unzip'].filter((t) => which(t) === null);
 
 const EPOCH = 1_790_000_000;

@@ -6,28 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, xtar } from '../helpers/cli.js';
 import { addUnportableNames, diffSnapshots, makeNastyTree, removeTree, snapshot, tempDir } from '../helpers/tree.js';
 import { SCRIPT_TOOLS } from '../../src/pack/readme.js';
 import { scriptFromReadme } from '../helpers/readme-script.js';
+import { TOOLSETS, which } from '../helpers/toolsets.js';
 
-function which(tool: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Each toolset: where each program the script may call points (null: absent). */
-const TOOLSETS: Record<string, (tool: string) => string | null> = {
-  gnu: (t) => (t === 'sh' ? which('dash') : which(t)),
-  busybox: (t) => (t === 'locale' || t === 'bsdtar' ? null : which('busybox')),
-  bsdtar: (t) => (t === 'unzip' ? null : t === 'tar' ? which('bsdtar') : t === 'sh' ? which('dash') : which(t)),
-};
 const LOCALES = ['C', 'C.UTF-8'];
 const missing = ['dash', 'busybox', 'bsdtar', 'unzip', 'locale'].filter((t) => which(t) === null);
 
