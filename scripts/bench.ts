@@ -175,39 +175,30 @@ const TOOL_IDS = ['xtar', 'xtar-bundle', 'tar-gz', 'pigz', 'zip', 'dar'] as cons
 /** What runs when --tools is not given: xtar as it packs by default and the other tools (`xtar-bundle`, pack --bundle, only when asked). */
 const DEFAULT_TOOLS: readonly string[] = TOOL_IDS.filter((t) => t !== 'xtar-bundle');
 
+/** xtar run as `node MAIN`, its pack given `packArgs` too. */
+function xtarTool(id: string, xtarMain: string, labels: Tool['labels'], packArgs: readonly string[]): Tool {
+  return {
+    id,
+    needs: [],
+    labels,
+    commands: (c, out, dest) => {
+      const set = path.join(out, 'set');
+      const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [xtarMain, ...args] });
+      return {
+        pack: xtar('pack', c.dir, '--out', set, '--level', '6', ...packArgs, '--quiet', '--json'),
+        verify: xtar('verify', set, '--quiet'),
+        unpack: xtar('unpack', set, '--dest', dest, '--quiet'),
+      };
+    },
+    restoredRoot: underName,
+  };
+}
+
 /** The tools, xtar run as `node MAIN`. */
 const makeTools = (xtarMain: string): Tool[] => [
-  {
-    id: 'xtar',
-    needs: [],
-    labels: { pack: 'xtar pack', verify: 'xtar verify', unpack: 'xtar unpack' },
-    commands: (c, out, dest) => {
-      const set = path.join(out, 'set');
-      const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [xtarMain, ...args] });
-      return {
-        pack: xtar('pack', c.dir, '--out', set, '--level', '6', '--quiet', '--json'),
-        verify: xtar('verify', set, '--quiet'),
-        unpack: xtar('unpack', set, '--dest', dest, '--quiet'),
-      };
-    },
-    restoredRoot: underName,
-  },
-  {
-    // The tiny-files opt-in (issue 21): small files of a folder several to one zip.
-    id: 'xtar-bundle',
-    needs: [],
-    labels: { pack: 'xtar pack --bundle', verify: 'xtar verify (bundled)', unpack: 'xtar unpack (bundled)' },
-    commands: (c, out, dest) => {
-      const set = path.join(out, 'set');
-      const xtar = (...args: string[]): Cmd => ({ cmd: process.execPath, args: [xtarMain, ...args] });
-      return {
-        pack: xtar('pack', c.dir, '--out', set, '--level', '6', '--bundle', '--quiet', '--json'),
-        verify: xtar('verify', set, '--quiet'),
-        unpack: xtar('unpack', set, '--dest', dest, '--quiet'),
-      };
-    },
-    restoredRoot: underName,
-  },
+  xtarTool('xtar', xtarMain, { pack: 'xtar pack', verify: 'xtar verify', unpack: 'xtar unpack' }, []),
+  // The tiny-files opt-in (issue 21): small files of a folder several to one zip.
+  xtarTool('xtar-bundle', xtarMain, { pack: 'xtar pack --bundle', verify: 'xtar verify (bundled)', unpack: 'xtar unpack (bundled)' }, ['--bundle']),
   {
     id: 'tar-gz',
     needs: [{ cmd: 'tar', pkg: 'tar' }, { cmd: 'gzip', pkg: 'gzip' }],
