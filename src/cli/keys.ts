@@ -5,19 +5,9 @@
  * identity files. The passphrase is never printed, logged or put in an error.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { readdirSync, statSync } from 'node:fs';
 import { InputError, UsageError } from '../errors.js';
-import { RECIPIENTS_FILE } from '../format/encryption.js';
 import { useKeys } from '../format/keyring.js';
-import { holdsBackups, openKeys, packPassphrase, recipientsFrom, sealedFolder, type EncryptionRequest, type KeySource, type SealedFolder } from '../set/encryption.js';
-import { parseStoreUrl, type S3Location } from '../store/s3-url.js';
-
-/** An s3:// set's recipients and key file, from the bucket; null for a plain set. */
-async function remoteSealed(loc: S3Location): Promise<SealedFolder | null> {
-  const { RemoteSet } = await import('../set/remote-set.js');
-  return RemoteSet.sealedFolder(loc);
-}
+import { openKeys, packPassphrase, recipientsFrom, sealedInput, sealedOutput, type EncryptionRequest, type KeySource } from '../set/encryption.js';
 
 export interface KeyArgs {
   passphraseFile?: string | undefined;
@@ -94,38 +84,6 @@ function identityFiles(a: KeyArgs): string[] {
   return (a.identity ?? []).map(String);
 }
 
-/** The folder whose encryption files say whether an input is encrypted: a set or volume folder, or an .xtar's folder; a set's first volume. */
-function sealedDirOf(input: string): string {
-  const abs = resolve(input);
-  let dir = abs;
-  try {
-    if (!statSync(abs).isDirectory()) dir = dirname(abs);
-  } catch {
-    return abs;
-  }
-  if (safeExists(join(dir, RECIPIENTS_FILE))) return dir;
-  // A set whose own files were lost still has them on every volume.
-  const vol = safeList(dir).find((n) => /-vol\d{3,}$/.test(n) && safeExists(join(dir, n, RECIPIENTS_FILE)));
-  return vol === undefined ? dir : join(dir, vol);
-}
-
-function safeExists(p: string): boolean {
-  try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function safeList(d: string): string[] {
-  try {
-    return readdirSync(d).sort();
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Before a command reads `inputs`: when they are encrypted, open the set's key (passphrase or
  * identity files) and use it for the whole run. A wrong passphrase ends the run here (exit 2),
@@ -133,8 +91,7 @@ function safeList(d: string): string[] {
  */
 export async function unlockInputs(inputs: readonly string[], a: KeyArgs): Promise<void> {
   for (const input of inputs) {
-    const loc = parseStoreUrl(input);
-    const folder = loc !== null ? await remoteSealed(loc) : await sealedFolder(sealedDirOf(input)).catch(() => null);
+    const folder = await sealedInput(input);
     if (folder === null) continue;
     const passphrase = folder.keyFile === null && identityFiles(a).length > 0 ? null : await passphraseFor(a, input);
     const keys: KeySource = { identityFiles: identityFiles(a), ...(passphrase === null ? {} : { passphrase }) };
@@ -158,11 +115,7 @@ export interface PackKeyArgs extends KeyArgs {
  */
 export async function packEncryption(out: string, a: PackKeyArgs, dryRun = false): Promise<{ encrypt?: EncryptionRequest; keys?: KeySource; indexPlain?: boolean }> {
   const recipients = await recipientsFrom((a.recipient ?? []).map(String), (a.recipientsFile ?? []).map(String));
-  const loc = parseStoreUrl(out);
-  const set = resolve(out);
-  const found = loc !== null ? await remoteSealed(loc) : await sealedFolder(set).catch(() => null);
-  // (An encrypted set in a bucket is taken to hold backups: its key is asked for, as for a folder that does.)
-  const hasBackups = loc !== null || (await holdsBackups(set));
+  const { found, hasBackups } = await sealedOutput(out);
   const ids = identityFiles(a);
   const need = packPassphrase(found, hasBackups, { ownKey: a.encrypt === true, recipients: recipients.length, identityFiles: ids.length, passphraseGiven: passphraseOffered(a) });
   const ask = dryRun && need !== 'set' ? 'none' : need;

@@ -4,9 +4,11 @@
  * file; which passphrase a pack needs (packPassphrase: the CLI asks only when it says so). The age
  * format and the names are src/format/encryption.ts's.
  */
+import { readdirSync, statSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { parseStoreUrl } from '../store/s3-url.js';
 import { setVolumes } from './locate.js';
 import { AgeWriter, encodeRecipients, identitiesIn, KEY_FILE, newSetIdentity, openKeyFile, parseRecipients, RECIPIENTS_FILE, sealKeyFile } from '../format/encryption.js';
 
@@ -51,6 +53,67 @@ export async function sealedFolder(dir: string): Promise<SealedFolder | null> {
   const rec = await readIf(join(dir, RECIPIENTS_FILE));
   if (rec === null) return null;
   return { recipients: parseRecipients(rec.toString('utf8'), join(dir, RECIPIENTS_FILE)), keyFile: await readIf(join(dir, KEY_FILE)) };
+}
+
+/** An s3:// set's recipients and key file, read from the bucket (the S3 SDK loaded only then); null for a plain set. */
+async function remoteSealed(url: string): Promise<SealedFolder | null | undefined> {
+  const loc = parseStoreUrl(url);
+  if (loc === null) return undefined;
+  const { RemoteSet } = await import('./remote-set.js');
+  return RemoteSet.sealedFolder(loc);
+}
+
+/**
+ * Whether an input a command reads (a set, a volume folder, an .xtar, or an s3:// set) is encrypted:
+ * its recipients and key file, or null. A set folder whose own files were lost still has them on
+ * every volume.
+ */
+export async function sealedInput(input: string): Promise<SealedFolder | null> {
+  const remote = await remoteSealed(input);
+  if (remote !== undefined) return remote;
+  return sealedFolder(sealedDirOf(input)).catch(() => null);
+}
+
+/**
+ * A pack's output before it runs (a set folder or an s3:// set): its encryption files, and whether it
+ * holds backups (an encrypted set in a bucket is taken to: its key is asked for, as for a folder that does).
+ */
+export async function sealedOutput(out: string): Promise<{ found: SealedFolder | null; hasBackups: boolean }> {
+  const remote = await remoteSealed(out);
+  if (remote !== undefined) return { found: remote, hasBackups: true };
+  const set = resolve(out);
+  return { found: await sealedFolder(set).catch(() => null), hasBackups: await holdsBackups(set) };
+}
+
+/** The folder whose encryption files say whether an input is encrypted: a set or volume folder, or an .xtar's folder; a set's first volume that has them. */
+function sealedDirOf(input: string): string {
+  const abs = resolve(input);
+  let dir = abs;
+  try {
+    if (!statSync(abs).isDirectory()) dir = dirname(abs);
+  } catch {
+    return abs;
+  }
+  if (safeExists(join(dir, RECIPIENTS_FILE))) return dir;
+  const vol = safeList(dir).find((n) => /-vol\d{3,}$/.test(n) && safeExists(join(dir, n, RECIPIENTS_FILE)));
+  return vol === undefined ? dir : join(dir, vol);
+}
+
+function safeExists(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeList(d: string): string[] {
+  try {
+    return readdirSync(d).sort();
+  } catch {
+    return [];
+  }
 }
 
 /** The age recipients a pack is given: each `age1…` key as given, then each recipients file's, checked. */
