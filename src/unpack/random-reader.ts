@@ -17,7 +17,7 @@ import { open } from 'node:fs/promises';
 import { missingPerMap } from '../set/rescue-map.js';
 import { RemoteHandle, remoteFileAt } from '../store/remote-files.js';
 import { AGE_SUFFIX } from '../format/encryption.js';
-import { readLines } from '../util/lines.js';
+import { readLines, type PositionalFile } from '../util/lines.js';
 import type { TarTracker } from './tar-tracker.js';
 
 const WINDOW = 1024 * 1024;
@@ -90,11 +90,8 @@ function isEio(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | null)?.code === 'EIO';
 }
 
-/** What a reader reads through: an open file, or an object in a store (ranged GETs). */
-export interface PositionalReader {
-  read(b: Buffer, off: number, len: number, at: number): Promise<{ bytesRead: number }>;
-  close(): Promise<void>;
-}
+/** What a reader reads through: an open file, or an object in a store (ranged GETs). The one shape of util/lines.ts. */
+export type PositionalReader = PositionalFile;
 
 export class RandomReader {
   private buf: Buffer = Buffer.alloc(0);
