@@ -285,3 +285,18 @@ export async function addUnportableNames(root: string): Promise<string[]> {
   for (const [i, n] of names.entries()) await writeFile(join(root, n), `unportable name ${i}: ${n}\n`);
   return names;
 }
+
+/**
+ * A by-hand restore checked against the tree it was made of (both snapshots): every regular file
+ * (the first name of each hard-linked group) whose bytes differ or are missing, and every file the
+ * restore left that the tree does not hold (a blob, a bundle, an .xtar, a work file).
+ */
+export function byHandDiffs(original: Map<string, NodeInfo>, restored: Map<string, NodeInfo>): { wrong: string[]; leftovers: string[] } {
+  const wrong: string[] = [];
+  for (const [p, info] of original) {
+    if (info.type !== 'file' || (info.linkGroup !== undefined && info.linkGroup !== p)) continue;
+    if (restored.get(p)?.sha256 !== info.sha256) wrong.push(p);
+  }
+  const leftovers = [...restored.entries()].filter(([p, i]) => !original.has(p) && i.type === 'file').map(([p]) => p);
+  return { wrong, leftovers };
+}
