@@ -23,7 +23,8 @@ export interface LockOwner {
   boot: string | null;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` of this machine runs (kill 0: EPERM means it runs as another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,6 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { SetBusyError } from '../errors.js';
+import { alive } from './lock.js';
 
 /** The lock object's name below the prefix. */
 export const REMOTE_LOCK = 'xtar.lock';
@@ -154,16 +155,5 @@ export class LeaseLock {
     const mine = this.lost === null && this.isMine(await this.holder());
     this.held = null;
     if (mine) await this.store.delete(REMOTE_LOCK);
-  }
-}
-
-/** Whether process `pid` of this machine runs (this process counts as running). */
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
