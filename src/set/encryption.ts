@@ -4,13 +4,14 @@
  * file; which passphrase a pack needs (packPassphrase: the CLI asks only when it says so). The age
  * format and the names are src/format/encryption.ts's.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { parseStoreUrl } from '../store/s3-url.js';
 import { setVolumes } from './locate.js';
 import { AgeWriter, encodeRecipients, identitiesIn, KEY_FILE, newSetIdentity, openKeyFile, parseRecipients, RECIPIENTS_FILE, sealKeyFile } from '../format/encryption.js';
+import { parseVolumeName } from '../format/layout.js';
 
 /** What a pack asks for: a passphrase (a key of the set's own, in its key file), recipients, or both. */
 export interface EncryptionRequest {
@@ -94,18 +95,9 @@ function sealedDirOf(input: string): string {
   } catch {
     return abs;
   }
-  if (safeExists(join(dir, RECIPIENTS_FILE))) return dir;
-  const vol = safeList(dir).find((n) => /-vol\d{3,}$/.test(n) && safeExists(join(dir, n, RECIPIENTS_FILE)));
+  if (existsSync(join(dir, RECIPIENTS_FILE))) return dir;
+  const vol = safeList(dir).find((n) => parseVolumeName(n) !== null && existsSync(join(dir, n, RECIPIENTS_FILE)));
   return vol === undefined ? dir : join(dir, vol);
-}
-
-function safeExists(p: string): boolean {
-  try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function safeList(d: string): string[] {
