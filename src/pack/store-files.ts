@@ -19,7 +19,7 @@ import { hashFile, openSource, streamBlob } from './compress.js';
 import type { PackContext } from './context.js';
 import { refLine } from './decide.js';
 import { Bundler } from './bundle.js';
-import { baseName, Lookahead, mtimeSeconds, type Item } from './lookahead.js';
+import { baseName, Lookahead, mtimeSeconds, parentOf, type Item } from './lookahead.js';
 import { OutputFile } from './output-file.js';
 import type { VolumeWriter } from './volume-writer.js';
 import type { Structure } from './write-structure.js';
@@ -207,11 +207,6 @@ async function storeAll(ctx: PackContext, st: Structure, vs: VolumeWriter, queue
   }
   await bundler?.flush();
   progress(filesDone, bytesDone);
-}
-
-/** The record path of a node's folder. */
-function parentOf(path: string): string {
-  return path.slice(0, Math.max(0, path.lastIndexOf('/')));
 }
 
 /** A large file: compared with its earlier copy when there is one, else streamed into the volume, or spooled first near a volume's end. */
