@@ -313,14 +313,11 @@ export class VolumeWriter implements Placer<BlobSource> {
     await v.catalog.flush();
     const gz = join(this.o.workDir, `own-${v.number}.jsonl.gz`);
     await writeOwnCatalog(gz, v.headerLine, join(v.partialDir, VOLUME_CATALOG), v.ownStart, v.catalog.bytes, v.ownLines, this.o.gzipMember);
-    if (this.o.sealing) {
-      await sealFile(this.o.sealing.writer, gz, gz + AGE_SUFFIX, true);
-      await this.copyIntoTar(this.o.root + CATALOG_SUFFIX + AGE_SUFFIX, gz + AGE_SUFFIX);
-      await rm(gz + AGE_SUFFIX, { force: true });
-    } else {
-      await this.copyIntoTar(this.o.root + CATALOG_SUFFIX, gz);
-      await rm(gz, { force: true });
-    }
+    // An encrypted set's copy is the same gzip, encrypted whole (the plain one removed as it is).
+    const suffix = this.o.sealing ? AGE_SUFFIX : '';
+    if (this.o.sealing) await sealFile(this.o.sealing.writer, gz, gz + suffix, true);
+    await this.copyIntoTar(this.o.root + CATALOG_SUFFIX + suffix, gz + suffix);
+    await rm(gz + suffix, { force: true });
     await v.tar.finish();
     await v.out.close();
     this.bytesWritten += v.out.bytesWritten;
