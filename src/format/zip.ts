@@ -584,6 +584,17 @@ export function memberAsBlob(member: Buffer, parsed?: ParsedLocalHeader): Buffer
   return out;
 }
 
+/** The length of the member at `at` of a bundle (its local header and data), when a local header parses there and its data fits; else null. */
+function memberLengthAt(bundle: Buffer, at: number): number | null {
+  try {
+    const h = parseLocalHeader(bundle.subarray(at));
+    const length = h.headerLength + h.info.compressedSize;
+    return at + length <= bundle.length ? length : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The members of a bundle's bytes, found by their local headers one after another: each one's range
  * (`ok`), or a stretch whose local header did not parse (`damaged`, from where it was expected to the
@@ -593,14 +604,8 @@ export function bundleMembers(bundle: Buffer): { offset: number; length: number;
   const out: { offset: number; length: number; ok: boolean }[] = [];
   let at = 0;
   while (at + 4 <= bundle.length && bundle.readUInt32LE(at) !== CENTRAL_SIG && bundle.readUInt32LE(at) !== EOCD_SIG) {
-    let h: ParsedLocalHeader | null = null;
-    try {
-      h = parseLocalHeader(bundle.subarray(at));
-    } catch {
-      h = null;
-    }
-    const length = h === null ? 0 : h.headerLength + h.info.compressedSize;
-    if (h !== null && at + length <= bundle.length) {
+    const length = memberLengthAt(bundle, at);
+    if (length !== null) {
       out.push({ offset: at, length, ok: true });
       at += length;
       continue;
@@ -610,13 +615,7 @@ export function bundleMembers(bundle: Buffer): { offset: number; length: number;
     for (; next + 4 <= bundle.length; next++) {
       const sig = bundle.readUInt32LE(next);
       if (sig === CENTRAL_SIG || sig === EOCD_SIG) break;
-      if (sig !== LOCAL_SIG) continue;
-      try {
-        const g = parseLocalHeader(bundle.subarray(next));
-        if (next + g.headerLength + g.info.compressedSize <= bundle.length) break;
-      } catch {
-        // not a header
-      }
+      if (sig === LOCAL_SIG && memberLengthAt(bundle, next) !== null) break;
     }
     if (next + 4 > bundle.length) next = bundle.length;
     out.push({ offset: at, length: next - at, ok: false });
