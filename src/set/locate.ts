@@ -19,15 +19,6 @@ export interface VolumeSource {
   volume: number | null;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A volume's record beside its archive: plain, or (an encrypted set's) the age file `NAME.age`. */
 function recordIn(dir: string, names: readonly string[], name: string): string | null {
   if (names.includes(name)) return join(dir, name);

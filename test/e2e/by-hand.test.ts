@@ -5,12 +5,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, xtar } from '../helpers/cli.js';
 import { byHandDiffs, diffSnapshots, makeNastyTree, removeTree, snapshot, tempDir } from '../helpers/tree.js';
 import { scriptFromReadme } from '../helpers/readme-script.js';
-
 
 describe('restore by hand with the README.txt procedure', () => {
   let work: string;
