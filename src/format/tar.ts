@@ -109,25 +109,24 @@ function writeOctal(buf: Buffer, offset: number, width: number, value: number): 
 }
 
 /** The header's byte sum with the checksum field counted as spaces: unsigned (POSIX), and signed (some old tars). */
-function headerSum(block: Buffer): { unsigned: number; signed: number } {
-  let unsigned = CHKSUM_LENGTH * SPACE;
-  let high = 0; // bytes above 127, which the signed sum counts 256 lower
-  for (let i = 0; i < CHKSUM_OFFSET; i++) {
-    const b = block[i] as number;
-    unsigned += b;
-    high += b >> 7;
-  }
-  for (let i = CHKSUM_OFFSET + CHKSUM_LENGTH; i < BLOCK_SIZE; i++) {
-    const b = block[i] as number;
-    unsigned += b;
-    high += b >> 7;
-  }
-  return { unsigned, signed: unsigned - 256 * high };
+/** The unsigned sum of a header's bytes, its checksum field counted as spaces (what the field must hold). */
+function headerSum(block: Buffer): number {
+  let sum = CHKSUM_LENGTH * SPACE;
+  for (let i = 0; i < CHKSUM_OFFSET; i++) sum += block[i] as number;
+  for (let i = CHKSUM_OFFSET + CHKSUM_LENGTH; i < BLOCK_SIZE; i++) sum += block[i] as number;
+  return sum;
+}
+
+/** The signed sum some old tars wrote: bytes above 127 counted 256 lower (asked only when the unsigned sum does not match). */
+function signedHeaderSum(block: Buffer): number {
+  let high = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) if (i < CHKSUM_OFFSET || i >= CHKSUM_OFFSET + CHKSUM_LENGTH) high += (block[i] as number) >> 7;
+  return headerSum(block) - 256 * high;
 }
 
 /** Checksum field: 6 octal digits, NUL, space. */
 function writeChecksum(block: Buffer): void {
-  writeOctal(block, CHKSUM_OFFSET, CHKSUM_LENGTH - 1, headerSum(block).unsigned);
+  writeOctal(block, CHKSUM_OFFSET, CHKSUM_LENGTH - 1, headerSum(block));
   block[CHKSUM_OFFSET + CHKSUM_LENGTH - 1] = SPACE;
 }
 
@@ -307,11 +306,20 @@ function parseNumericField(field: Buffer, what: string, allowNegative: boolean):
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw tarError(`${what} too large in a tar header`);
     return Number(v);
   }
-  const s = field.toString('latin1');
-  const m = /^ *([0-7]+)[ \0]*$/.exec(s);
-  if (m === null) throw tarError(`bad octal ${what} ${JSON.stringify(s)} in a tar header`);
-  const v = parseInt(m[1] as string, 8);
-  if (v > Number.MAX_SAFE_INTEGER) throw tarError(`${what} too large in a tar header`);
+  // Octal: ` *[0-7]+[ \0]*`, read byte by byte (every header of an archive passes here).
+  let i = 0;
+  while (i < field.length && field[i] === SPACE) i++;
+  const digitsFrom = i;
+  let v = 0;
+  for (; i < field.length; i++) {
+    const d = (field[i] as number) - DIGIT_0;
+    if (d < 0 || d > 7) break;
+    v = v * 8 + d;
+  }
+  let ok = i > digitsFrom;
+  for (; ok && i < field.length; i++) ok = field[i] === SPACE || field[i] === 0;
+  if (!ok) throw tarError(`bad octal ${what} ${JSON.stringify(field.toString('latin1'))} in a tar header`);
+  // (A field of 12 bytes holds at most 12 octal digits, 2^36: never past a safe integer.)
   return v;
 }
 
@@ -343,8 +351,7 @@ function checksumOk(block: Buffer): boolean {
   } catch {
     return false;
   }
-  const { unsigned, signed } = headerSum(block);
-  return stored === unsigned || stored === signed;
+  return stored === headerSum(block) || stored === signedHeaderSum(block);
 }
 
 /** True when this 512-byte block looks like a valid header (ustar or GNU magic, checksum right) — for resynchronising after damage. */

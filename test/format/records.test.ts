@@ -40,6 +40,10 @@ describe('structure record lines', () => {
     assert.match(line, /"mtime":"0.000000005"/);
     assert.equal(formatTimeNs(-1_500_000_000n), '-1.500000000');
     assert.equal(parseTimeNs('-1.500000000', 'x'), -1_500_000_000n);
+    assert.equal(parseTimeNs('-0.000000001', 'x'), -1n);
+    assert.equal(parseTimeNs('0.000000000', 'x'), 0n);
+    assert.equal(parseTimeNs('999999999999999.999999999', 'x'), 999_999_999_999_999_999_999_999n);
+    for (const bad of ['1.5', '1.0000000000', '+1.000000000', '1e3.000000000', '٣.000000000', '1.00000000٣', '-.000000000', '1000000000000000.000000000']) assert.throws(() => parseTimeNs(bad, 'x'), FormatError, bad);
   });
 
   it('refuses unsafe paths and malformed lines', () => {
@@ -110,6 +114,17 @@ describe('catalog lines', () => {
     assert.deepEqual(decodeCatalogLine(encodeCatalogLine(f)), f);
     assert.deepEqual(decodeCatalogLine(encodeCatalogLine({ path: 'r/b', skipped: 'permission denied' })), { path: 'r/b', skipped: 'permission denied' });
     assert.throws(() => decodeCatalogLine('{"path":"r/a","size":1,"sha256":"x","crc32":"00000000","method":"store","parts":[]}'), FormatError);
+    // Exactly 64 and 8 lowercase hex digits: not upper case, not one more or less, not another type.
+    const line = encodeCatalogLine(f);
+    for (const [from, to] of [
+      ['ab'.repeat(32), 'AB'.repeat(32)],
+      ['ab'.repeat(32), 'ab'.repeat(31) + 'ag'],
+      ['ab'.repeat(32), 'ab'.repeat(32) + 'a'],
+      ['ab'.repeat(32), 'ab'.repeat(31) + 'a'],
+      ['"deadbeef"', '"DEADBEEF"'],
+      ['"deadbeef"', '"deadbee"'],
+      ['"deadbeef"', '3735928559'],
+    ]) assert.throws(() => decodeCatalogLine(line.replace(from as string, to as string)), /must be (64|8) hex digits/, to);
   });
 
   it('round-trip a reference to an earlier backup, renamed; refuse unsafe or unanchored ones', () => {
