@@ -2,7 +2,7 @@
  * What the CLI shows: a progress bar on a TTY (nothing in a pipe), human-readable sizes, lists of
  * problems on stderr, and the one JSON object of --json.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { humanBytes } from '../../util/human.js';
 
 export interface Io {
@@ -23,6 +23,8 @@ const silent: Progress = { update: () => undefined, stop: () => undefined };
 export function progressBar(enabled: boolean, label: string): Progress {
   const tty = process.stderr.isTTY === true;
   if (!enabled || !tty) return silent;
+  // (Loaded only to draw: a run in a pipe, or --quiet, does not pay its ~10 ms of start-up.)
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {percentage}% | {doneH}/{totalH} | {files} files | ETA {eta_formatted}`,
