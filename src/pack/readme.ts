@@ -173,18 +173,27 @@ if [ -z "$id" ]; then
   trap 'rm -f "$id"' EXIT
 fi
 export id
+# Each blob age refuses is named as it is met, tallied in ./.xtar-age-failed, and counted once at the end.
+aged=
+undecrypted() {
+  [ -f ./.xtar-age-failed ] || return 0
+  aged=$(cat ./.xtar-age-failed); rm -f ./.xtar-age-failed
+  say "\${#aged} blob(s) could not be decrypted and are left as NAME.zip.age"
+}
 find . -type f -name '*.zip.age' -exec sh -c '
   id=$1; shift
   for f do
     age -d -i "$id" -o "\${f%.age}" "$f" && rm -f "$f" || { rm -f "\${f%.age}"; printf "restore.sh: could not decrypt %s (damaged?): left as it is\\n" "$f" >&2; printf x >> ./.xtar-age-failed; }
   done' sh "$id" {} +
 # 4. Every file is a zip holding it.`,
-).replace(
-  `rmdir "$work"\n`,
-  `rmdir "$work"
-if [ -f ./.xtar-age-failed ]; then n=$(cat ./.xtar-age-failed); rm -f ./.xtar-age-failed; say "\${#n} blob(s) could not be decrypted and are left as NAME.zip.age"; bad=\${bad}x; fi
-`,
-);
+).replace(`[ -n "$zip" ] || exit 1`, `[ -n "$zip" ] || { undecrypted; exit 1; }`)
+  .replace(`rmdir "$work"\n`, `rmdir "$work"\nundecrypted\n`)
+  // A blob age refused never reached unzip: it is in the count above, not in the zips' (bad).
+  .replace(
+    `[ -z "$bad" ] || { say "\${#bad} zip(s) could not be opened and are left as NAME.zip"; exit 1; }`,
+    `[ -z "$bad" ] || say "\${#bad} zip(s) could not be opened and are left as NAME.zip"
+[ -z "$bad$aged" ] || exit 1`,
+  );
 
 export interface ReadmeInfo {
   backupId: string;

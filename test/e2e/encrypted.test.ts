@@ -206,7 +206,7 @@ describe('encrypted sets', () => {
     assert.match(none.stderr, /is encrypted: give its passphrase/);
   });
 
-  it('a damaged encrypted blob costs only its own file', async () => {
+  it('a damaged encrypted blob costs only its own file, with xtar and by hand (named once, counted once)', async () => {
     const copy = join(work, 'damaged-set');
     await run('cp', ['-a', set, copy]);
     const vol = join(copy, (await readdir(copy)).find((n) => n.endsWith('-vol001')) as string);
@@ -231,6 +231,28 @@ describe('encrypted sets', () => {
     const rel = victim.path.slice('nasty/'.length);
     const diff = diffSnapshots(await snapshot(src), await snapshot(join(dest, 'nasty')));
     assert.ok(diff.length > 0 && diff.every((d) => d.includes(rel)), `only ${rel} differs: ${diff.join('; ')}`);
+    // By hand, with unzip and without: age refuses the blob, which stays NAME.zip.age, named once and
+    // counted once among the blobs, not again among the zips; nothing of the script's tally is left.
+    const id = join(work, 'damaged-key.txt');
+    assert.equal((await ageWithPassphrase(join(vol, 'xtar-key.age'), id, PASSPHRASE)).status, 0);
+    const script = join(work, 'restore-damaged.sh');
+    await writeFile(script, await scriptFromReadme(vol));
+    for (const [name, tools] of [['unzip', [...SCRIPT_TOOLS, 'age']], ['none', [...SCRIPT_TOOLS.filter((t) => t !== 'unzip'), 'age']]] as const) {
+      const path = await onlyTools(join(work, `damaged-tools-${name}`), tools);
+      const out = join(work, `by-hand-damaged-${name}`);
+      const r = await run('sh', [script, out, xtarFile], { env: { PATH: path, XTAR_IDENTITY: id } });
+      assert.equal(r.status, 1, r.stderr);
+      const left = (await filesBelow(out)).map((f) => f.slice(out.length + 1));
+      const blob = left.filter((f) => f.endsWith('.zip.age') && f.startsWith('nasty/'));
+      assert.equal(blob.length, 1, `one blob left encrypted: ${left.join(', ')}`);
+      if (name === 'unzip') assert.deepEqual(byHandDiffs(await snapshot(src), await snapshot(join(out, 'nasty'))), { wrong: [rel], leftovers: [(blob[0] as string).slice('nasty/'.length)] });
+      const said = r.stderr.split('\n').filter((l) => l.startsWith('restore.sh:') && !l.includes('found no unzip'));
+      assert.deepEqual(said, [
+        `restore.sh: could not decrypt ./${blob[0]} (damaged?): left as it is`,
+        'restore.sh: 1 blob(s) could not be decrypted and are left as NAME.zip.age',
+      ], r.stderr);
+      assert.deepEqual(left.filter((f) => f.includes('.xtar-')).filter((f) => !/^nasty\.xtar-(structure|catalog)\.jsonl\.gz\.age$/.test(f)), [], 'no tally, key or work folder left');
+    }
   });
 
   it('an incremental on an encrypted set stays encrypted to the same recipients, and restores the new state', async () => {
