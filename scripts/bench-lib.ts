@@ -673,10 +673,10 @@ class TextPools {
     const rand = mulberry32(seed);
     this.words = Array.from({ length: 3000 }, () => TextPools.word(rand));
     this.lines = {
-      prose: this.pool(rand, () => this.proseLine(rand)),
-      code: this.pool(rand, () => this.codeLine(rand)),
-      log: this.pool(rand, () => this.logLine(rand)),
-      csv: this.pool(rand, () => this.csvLine(rand)),
+      prose: this.pool(() => this.proseLine(rand)),
+      code: this.pool(() => this.codeLine(rand)),
+      log: this.pool(() => this.logLine(rand)),
+      csv: this.pool(() => this.csvLine(rand)),
     };
   }
 
@@ -693,7 +693,7 @@ class TextPools {
     return this.words[Math.floor(this.words.length * Math.pow(rand(), 3))] ?? 'the';
   }
 
-  private pool(rand: () => number, make: () => string): Buffer[] {
+  private pool(make: () => string): Buffer[] {
     return Array.from({ length: 20_000 }, () => Buffer.from(`${make()}\n`));
   }
 

@@ -74,7 +74,7 @@ export async function nothingChanged(ctx: PackContext, latest: BackupRow, scan: 
  * same as in `sameAs`, remove them and make no backup.
  */
 export async function commitBackup(ctx: PackContext, st: Structure, vs: VolumeWriter, sameAs: BackupRow | null): Promise<PackResult> {
-  const { set, source, plan, index, recorder: rec, backupId } = ctx;
+  const { set, source, plan, recorder: rec, backupId } = ctx;
   const scan = st.scan;
   if (sameAs !== null && rec.storedFiles === 0 && sameSkipped(ctx, sameAs)) {
     await vs.abort();

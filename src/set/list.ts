@@ -10,7 +10,7 @@ import type { BackupKind } from '../format/records.js';
 import { SET_MARKER } from '../format/layout.js';
 import { checkVolumeManifest } from './manifest.js';
 import { folderBytes } from './volume-files.js';
-import { setVolumes, type VolumeSource } from './locate.js';
+import { setVolumes } from './locate.js';
 import { catalogLines, type BadLine } from './read-records.js';
 
 export interface ListedVolume {

@@ -10,13 +10,13 @@ import { withFixture } from './context-fixture.js';
 async function items(ctx: PackContext): Promise<string[]> {
   const st = await writeStructure(ctx);
   assert.ok(st.entries !== null);
-  const fromRecord = await itemsOf(ctx, new Lookahead(ctx, st.path, new Map(st.early)));
-  const fromMemory = await itemsOf(ctx, new Lookahead(ctx, st.path, st.early, st.entries));
+  const fromRecord = await itemsOf(new Lookahead(ctx, st.path, new Map(st.early)));
+  const fromMemory = await itemsOf(new Lookahead(ctx, st.path, st.early, st.entries));
   assert.deepEqual(fromMemory, fromRecord, 'the entries kept in memory and the record read back give the same items');
   return fromMemory;
 }
 
-async function itemsOf(ctx: PackContext, q: Lookahead): Promise<string[]> {
+async function itemsOf(q: Lookahead): Promise<string[]> {
   q.start();
   const out: string[] = [];
   for (;;) {

@@ -57,7 +57,6 @@ async function put(path: string, text = 'x'): Promise<void> {
 describe('selection', () => {
   let work: string;
   let src: string;
-  const OLD = new Date('2020-01-01T00:00:00Z');
 
   before(async () => {
     work = await tempDir('xtar-select-');

@@ -10,7 +10,7 @@ import type { DryExcluded, DryItem, DryRunResult } from '../../pack/dry-run.js';
 import type { PackOptions, PackResult } from '../../pack/pack.js';
 import { dryRunSources, packSources, type PackSourcesResult } from '../../pack/pack-sources.js';
 import { commandSourceId, shellWords, type CommandSpec } from '../../pack/command-source.js';
-import { parseOwner, type Owner } from '../../set/chown.js';
+import { parseOwner } from '../../set/chown.js';
 import { isUrl } from '../../store/s3-url.js';
 import type { SelectionOptions } from '../../scan/select.js';
 import { humanBytes, printJson, printNotes, printProblems, progressBar, type Io } from '../output/render.js';
