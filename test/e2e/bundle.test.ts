@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { run, xtar } from '../helpers/cli.js';
 import { byHandDiffs, diffSnapshots, makeNastyTree, removeTree, snapshot, tempDir } from '../helpers/tree.js';
 import { scriptFromReadme } from '../helpers/readme-script.js';
+import { escapeRegExp } from '../helpers/regexp.js';
 
 interface Line {
   path: string;
@@ -102,7 +103,7 @@ describe('pack --bundle', () => {
     const dest = join(work, 'burst-out');
     const u = await xtar(['unpack', set, '--dest', dest]);
     assert.equal(u.status, 1, u.stderr);
-    assert.match(u.stderr, new RegExp(hit.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.match(u.stderr, new RegExp(escapeRegExp(hit.path)));
     const before = await snapshot(src);
     const after = await snapshot(join(dest, 'tree'));
     for (const [p, info] of before) {

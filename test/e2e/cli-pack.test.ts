@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
+import { escapeRegExp } from '../helpers/regexp.js';
 import { humanBytes } from '../../src/util/human.js';
 
 const SAMPLE = new URL('../../../fixtures/sample', import.meta.url).pathname;
@@ -119,7 +120,7 @@ describe('xtar pack and the command line: the edges a person meets', () => {
     assert.equal(r.status, 0, r.stderr);
     const iso = (await readdir(set)).filter((n) => n.endsWith('.iso'));
     assert.equal(iso.length, 1);
-    assert.match(r.stdout, new RegExp(`^  ${join(set, iso[0] as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^  ${escapeRegExp(join(set, iso[0] as string))}$`, 'm'));
     const j = await packJson(src, join(work, 'iso-set-json'), 0, ['--iso']);
     assert.equal(j.volumes[0]?.iso, `${j.volumes[0]?.path}.iso`);
     await stat(j.volumes[0]?.iso as string);

@@ -10,6 +10,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
 import { removeTree, seededBytes, tempDir } from '../helpers/tree.js';
+import { escapeRegExp } from '../helpers/regexp.js';
 
 const EPOCH = 1_780_000_000;
 const DAY = 86_400;
@@ -99,7 +100,7 @@ describe('unpack and list: the edges a person meets', () => {
     const r = await xtar(['list', set]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^ {2}volume 1: archive [\d.]+ \S*B, folder [\d.]+ \S*B \(records [\d.]+ \S*B\), \d+ files /m);
-    assert.match(r.stdout, new RegExp(`^${id} .* of ${join(work, 'tree').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^${id} .* of ${escapeRegExp(join(work, 'tree'))}$`, 'm'));
   });
 
   describe('a set holding the backups of two folders', () => {
