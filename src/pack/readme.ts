@@ -133,6 +133,8 @@ export const SEALED_SCRIPT_TOOLS = ['age'] as const;
  * before the zips are moved aside). The identity file is $XTAR_IDENTITY, or else the volume's
  * xtar-key.age decrypted by age itself, which asks for the passphrase once on the terminal. Every
  * name then ends in `.zip`, never `.age`, so no decrypted file can land on a blob still to decrypt.
+ * A blob age refuses is named as it is met, left as `NAME.zip.age`, and counted once at the end, apart
+ * from the zips that could not be opened (with unzip or without).
  */
 export const SEALED_RESTORE_SCRIPT = RESTORE_SCRIPT.replace(
   // Encrypted blobs and parts are moved aside and joined in order as the plain ones are (and decrypted just before unzipping).
