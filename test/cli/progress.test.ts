@@ -1,13 +1,9 @@
-/**
- * The progress bar: drawn on a terminal (cli-progress, loaded only then), nothing in a pipe; and the
- * reading commands' start-up, which loads neither it nor SQLite for a set on local disk.
- */
+/** The progress bar: drawn on a terminal (cli-progress, loaded only then: test/e2e/lazy-modules.test.ts), nothing in a pipe. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
 const RENDER = new URL('../../src/cli/output/render.js', import.meta.url).href;
-const UNPACK_COMMAND = new URL('../../src/cli/commands/unpack.js', import.meta.url).href;
 
 /** Runs `code` as an ES module in a child node; its stderr, with stderr said to be a terminal or not. */
 function child(code: string, tty: boolean): { stderr: string; status: number | null } {
@@ -36,21 +32,6 @@ describe('progressBar', () => {
   it('writes nothing in a pipe, and nothing when not enabled', () => {
     assert.equal(child(DRAW, false).stderr, '');
     assert.equal(child(DRAW.replace('progressBar(true', 'progressBar(false'), true).stderr, '');
-  });
-
-  it('is not loaded, nor SQLite, by the reading commands until needed', () => {
-    const code = `
-await import(${JSON.stringify(UNPACK_COMMAND)});
-const { createRequire } = await import('node:module');
-const loaded = Object.keys(createRequire(import.meta.url).cache ?? {});
-process.stderr.write(JSON.stringify(loaded.filter((p) => /cli-progress|better-sqlite3/.test(p))));
-`;
-    const r = child(code, false);
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stderr), []);
-    // (The check itself sees CommonJS packages: requiring cli-progress fills the cache.)
-    const seen = child(`${code.replace('await import(', 'await import("node:module").then((m) => m.createRequire(import.meta.url)("cli-progress")); await import(')}`, false);
-    assert.ok((JSON.parse(seen.stderr) as string[]).some((p) => p.includes('cli-progress')), seen.stderr);
   });
 });
 

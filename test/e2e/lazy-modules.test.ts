@@ -13,6 +13,8 @@ import { removeTree, tempDir } from '../helpers/tree.js';
 
 const RECORD_LOADS = fileURLToPath(new URL('../helpers/record-loads.js', import.meta.url));
 const AGE = /\/node_modules\/(age-encryption|@noble\/)/;
+/** SQLite (the set's index) and the progress bar's library. */
+const INDEX_AND_BAR = /\/node_modules\/(better-sqlite3|cli-progress)\//;
 
 describe('modules a command loads', () => {
   let dir: string;
@@ -46,6 +48,19 @@ describe('modules a command loads', () => {
       const loaded = await loads(args);
       assert.ok(loaded.some((u) => u.endsWith('/src/cli/main.js')), 'the recording saw the CLI load');
       assert.deepEqual(loaded.filter((u) => AGE.test(u)), [], `xtar ${args[0]} on a plain set`);
+    }
+  });
+
+  it('verify and unpack of a local set load neither SQLite nor the progress bar (in a pipe); pack does load SQLite', async () => {
+    const set = join(dir, 'local');
+    const packed = await loads(['pack', '-q', join(dir, 'src'), '--out', set]);
+    assert.ok(packed.some((u) => /\/node_modules\/better-sqlite3\//.test(u)), 'the recording sees SQLite when it is loaded');
+    for (const args of [
+      ['verify', set],
+      ['unpack', set, '--dest', join(dir, 'out2')],
+      ['expand-structure', set, '--dest', join(dir, 'out2')],
+    ]) {
+      assert.deepEqual((await loads(args)).filter((u) => INDEX_AND_BAR.test(u)), [], `xtar ${args[0]}`);
     }
   });
 
