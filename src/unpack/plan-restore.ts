@@ -4,7 +4,8 @@
  * is choose-records.ts's job.
  */
 import type { BackupKind, CatalogLine } from '../format/records.js';
-import type { Gatherer, OwnCatalogs } from './choose-records.js';
+import type { OwnCatalogs } from './choose-records.js';
+import type { Gatherer } from '../set/choose-copy.js';
 import type { VolumeSource } from '../set/locate.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { RandomReader, ReadSession } from './random-reader.js';
