@@ -13,6 +13,7 @@ import { INFLATE_FAILED, readLineBatches } from '../util/lines.js';
 import { firstMissing } from './rescue-map.js';
 import type { VolumeSource } from './locate.js';
 import type { RecordSource } from './read-records.js';
+import { openPositional, remoteFileAt } from '../store/remote-files.js';
 
 /** A problem a choice of records found, for the restore to list (kind 'header'). */
 export interface RecordNote {
@@ -127,10 +128,12 @@ async function readRecord<T>(
   let newer: unknown = null;
   const digest = new RecordDigest();
   gather?.clear();
+  // An archive of a set in object storage: its stand-in holds zeros, the object the bytes (ranged GETs).
+  const via = remoteFileAt(src.path) === undefined ? undefined : await openPositional(src.path);
   try {
     // Known unreadable, or bytes of it missing from a rescued copy (its map): never checked as though whole.
     if (src.unreadable === true || (await firstMissing(src.path, src.range?.start, src.range?.end)) !== null) return { state: 'broken', digest: expected !== undefined };
-    for await (const batch of readLineBatches(src.path, src.range, src.gzip)) {
+    for await (const batch of readLineBatches(src.path, src.range, src.gzip, via)) {
       for (const line of batch) {
         if (n++ === 0) {
           try {
@@ -169,6 +172,8 @@ async function readRecord<T>(
     if (e === newer) throw e;
     // A gzip'd copy that does not inflate failed gzip's own check: none of it is believed, digest or not.
     return { state: 'broken', digest: expected !== undefined || (e as NodeJS.ErrnoException).code === INFLATE_FAILED };
+  } finally {
+    await via?.close();
   }
   return { state: 'broken', digest: expected !== undefined };
 }

@@ -7,6 +7,7 @@ import { FormatError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry, type StructureHeader } from '../format/records.js';
 import { INFLATE_FAILED, readLineBatches, readLines } from '../util/lines.js';
 import { firstMissing } from './rescue-map.js';
+import { openPositional, remoteFileAt } from '../store/remote-files.js';
 
 export interface RecordSource {
   path: string;
@@ -61,7 +62,13 @@ async function* readableBatches(src: RecordSource, bad: BadLine): AsyncGenerator
       bad(src.label, `the rest of the record is missing from this rescued copy (its map marks byte ${missing} on unread)`);
       return;
     }
-    yield* readLineBatches(src.path, src.range, src.gzip);
+    // An archive of a set in object storage: a copy inside it is read from the object, not the stand-in's zeros.
+    const via = remoteFileAt(src.path) === undefined ? undefined : await openPositional(src.path);
+    try {
+      yield* readLineBatches(src.path, src.range, src.gzip, via);
+    } finally {
+      await via?.close();
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // A copy whose gzip'd bytes are damaged is a damaged record, as a plain one cut short is.

@@ -2,23 +2,25 @@
  * Making the index from the volumes alone (`xtar index rebuild SET`), since discs outlive the disk
  * the index was on; and re-importing one backup whose volumes are complete but whose index rows were
  * not (a pack killed between renaming its volumes and committing). Reads each backup's structure
- * record and newest catalog side by side, both in the records' depth-first order: memory does not
- * grow with the tree. Records are read through store/remote-files.ts openPositional, so the copy
- * inside an archive of a set in object storage is read from the object, not from its stand-in.
+ * record and its catalog (the newest that checks, as unpack chooses: src/set/choose-copy.ts) side by
+ * side, both in the records' depth-first order: memory does not grow with the tree. Records are read
+ * through store/remote-files.ts openPositional, so a copy inside an archive of a set in object
+ * storage is read from the object, not from its stand-in.
  */
 import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { comparePreorder, STRUCTURE_SUFFIX } from '../format/names.js';
+import { CATALOG_SUFFIX, comparePreorder, STRUCTURE_SUFFIX } from '../format/names.js';
 import { AGE_SUFFIX } from '../format/encryption.js';
 import { applyPax, BLOCK_SIZE, decodeHeaderBlock, paddingLength, parsePaxRecords } from '../format/tar.js';
 import type { VolumeManifest } from '../format/manifest.js';
-import { decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type BackupKind, type CatalogLine } from '../format/records.js';
+import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, RecordDigest, type BackupKind, type CatalogLine } from '../format/records.js';
 import { VOLUME_CATALOG } from '../format/layout.js';
 import { folderBytes } from '../set/volume-files.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
-import { catalogLines, inflateWhy, type RecordSource } from '../set/read-records.js';
+import { catalogLines, inflateWhy, type BadLine, type RecordSource } from '../set/read-records.js';
+import { chooseCopy, expectedDigests } from '../set/choose-copy.js';
 import { firstMissing } from '../set/rescue-map.js';
 import { INFLATE_FAILED, readLines } from '../util/lines.js';
 import { openPositional } from '../store/remote-files.js';
@@ -72,22 +74,15 @@ async function importRows(
   b: { id: string; structure: RecordSource; present: readonly VolumeSource[]; total: number; missing: number[]; damage: string[] },
 ): Promise<ImportResult> {
   const { id, structure, present, total, missing, damage } = b;
-  const newest = [...present].reverse().find((v) => v.catalog !== null);
-  const catalog: RecordSource | null = newest?.catalog ? { path: newest.catalog, label: newest.catalog } : null;
+  const catalogs = await chooseCatalogs(present, damage);
   // A catalog line that does not decode, or a catalog the drive stops reading: the files it would have
   // named are not guessed; they are marked skipped with that reason, and the damage is named.
-  let catalogDamage: string | null = null;
+  let catalogDamage: string | null = catalogs.lost;
   const badCatalog = (where: string, reason: string): void => {
     damage.push(`${where}: ${reason}`);
     catalogDamage ??= `its catalog line could not be read (${where}: ${reason})`;
   };
-  // No volume here has its catalog (deleted, or never copied back): every file is recorded without its
-  // blob, and that is said, not passed over as files that were never stored.
-  if (catalog === null && present.length > 0) {
-    damage.push(`none of its volumes here has its catalog (${VOLUME_CATALOG}): its files are recorded without where their bytes lie (unpack still restores them by walking the archives)`);
-    catalogDamage = `no catalog of its volumes is in the set`;
-  }
-  const lines = catalog ? catalogLines(catalog, badCatalog)[Symbol.asyncIterator]() : null;
+  const lines = catalogs.sources.length > 0 ? linesOf(catalogs.sources, badCatalog)[Symbol.asyncIterator]() : null;
   let pending: CatalogLine | null = null;
   const nextLine = async (): Promise<CatalogLine | null> => {
     if (lines === null) return null;
@@ -147,6 +142,53 @@ async function importRows(
   return { id, volumes: total, missing, files, damage };
 }
 
+/** The catalog lines of `sources` one after the other (each volume's lines follow the earlier volumes'). */
+async function* linesOf(sources: readonly RecordSource[], bad: BadLine): AsyncGenerator<CatalogLine> {
+  for (const src of sources) yield* catalogLines(src, bad);
+}
+
+/**
+ * The catalogs that say where the backup's blobs lie, oldest first, chosen as unpack chooses
+ * (src/set/choose-copy.ts). From the newest volume back: its catalog.jsonl when it checks (or, from
+ * before digests, reads whole) — it lists every file on volumes 1..N, so no older volume is asked —
+ * else the copy inside its .xtar when that checks; the copy holds only that volume's own lines, so the
+ * volume before it is asked for the rest. A record that does not check is named in `damage` and not
+ * believed: the files whose lines only it held are recorded without their blobs, `lost` saying why.
+ */
+async function chooseCatalogs(present: readonly VolumeSource[], damage: string[]): Promise<{ sources: RecordSource[]; lost: string | null }> {
+  const sources: RecordSource[] = [];
+  const without: VolumeSource[] = [];
+  let lost: string | null = null;
+  for (const v of [...present].reverse()) {
+    const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog };
+    const expected = (await expectedDigests(v)).catalog;
+    const copy = (): Promise<RecordSource | null> => recordCopy(v.archive, CATALOG_SUFFIX, 'catalog').catch(() => null);
+    const c = await chooseCopy(plain, copy, decodeCatalogHeader, decodeCatalogLine, undefined, expected, VOLUME_CATALOG, UNBELIEVED);
+    for (const n of c.notes) damage.push(`${n.path}: ${n.reason}`);
+    // Nothing checks, but no digest was ever written (a record from before revision 2.1): what of it reads is used, as ever.
+    const chosen = c.chosen ?? (c.digestSeen ? null : c.either);
+    if (chosen === null) {
+      if (c.either === null) without.push(v);
+      else lost ??= `its catalog line is in a record that does not check (${c.notes.map((n) => n.path).join(', ')})`;
+      continue;
+    }
+    sources.unshift(chosen);
+    if (chosen === plain) break;
+  }
+  // No volume here has its catalog (deleted, or never copied back, and no copy inside an archive): every
+  // file is recorded without its blob, and that is said, not passed over as files that were never stored.
+  if (without.length === present.length && present.length > 0) {
+    damage.push(`none of its volumes here has its catalog (${VOLUME_CATALOG}, or its copy inside the archive): its files are recorded without where their bytes lie (unpack still restores them by walking the archives)`);
+    return { sources, lost: 'no catalog of its volumes is in the set' };
+  }
+  for (const v of without) damage.push(`${v.archive}: neither ${VOLUME_CATALOG} nor its copy inside the archive is there${UNBELIEVED}`);
+  if (without.length > 0) lost ??= `no catalog of volume ${without.map((v) => v.volume ?? 1).join(', ')} is in the set`;
+  return { sources, lost };
+}
+
+/** What a catalog not believed costs, added to its note. */
+const UNBELIEVED = ': the files whose catalog lines it held are recorded without where their bytes lie (unpack still restores them by walking the archive)';
+
 /**
  * The structure record to import from, best first: each volume's structure.jsonl, then the copy each
  * volume's .xtar begins with (ROOT.xtar-structure.jsonl.gz, its first entry) — the first that reads
@@ -159,7 +201,7 @@ async function chooseStructure(id: string, present: readonly VolumeSource[], dam
   const candidates = async function* (): AsyncGenerator<RecordSource> {
     for (const v of present) if (v.structure !== null) yield { path: v.structure, label: v.structure };
     for (const v of present) {
-      const copy = await structureCopy(v.archive).catch(() => null);
+      const copy = await recordCopy(v.archive, STRUCTURE_SUFFIX, 'structure record').catch(() => null);
       if (copy !== null) yield copy;
     }
   };
@@ -176,13 +218,19 @@ async function chooseStructure(id: string, present: readonly VolumeSource[], dam
   throw new Error(`backup ${id}: no structure record in the set reads whole (${tried.join('; ')})`);
 }
 
-/** The structure record's copy an .xtar begins with (after a pax header, when the name needed one), or null. */
-async function structureCopy(archive: string): Promise<RecordSource | null> {
+/**
+ * The copy of a record at the top level of an .xtar (its name ending in `suffix`, or that and .age),
+ * or null: the top-level headers are read in turn (the structure copy first, the backed-up folder's
+ * nested tar, the catalog copy), each entry's data passed over. Headers and lines are read through
+ * openPositional (set/choose-copy.ts and set/read-records.ts read a copy so too): an archive
+ * stand-in's come from its object.
+ */
+async function recordCopy(archive: string, suffix: string, what: string): Promise<RecordSource | null> {
   const fh = await openPositional(archive);
   try {
     let pos = 0;
     let pax: Map<string, string> | null = null;
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < TOP_LEVEL_HEADERS; i++) {
       const block = Buffer.alloc(BLOCK_SIZE);
       if ((await fh.read(block, 0, BLOCK_SIZE, pos)).bytesRead < BLOCK_SIZE) return null;
       const raw = decodeHeaderBlock(block);
@@ -196,14 +244,20 @@ async function structureCopy(archive: string): Promise<RecordSource | null> {
         pos += h.size + paddingLength(h.size);
         continue;
       }
-      if (!h.name.endsWith(STRUCTURE_SUFFIX) && !h.name.endsWith(STRUCTURE_SUFFIX + AGE_SUFFIX)) return null;
-      return { path: archive, range: { start: pos, end: pos + h.size }, label: `${archive} (its copy of the structure record)`, gzip: true };
+      pax = null;
+      if (h.name.endsWith(suffix) || h.name.endsWith(suffix + AGE_SUFFIX)) {
+        return { path: archive, range: { start: pos, end: pos + h.size }, label: `${archive} (its copy of the ${what})`, gzip: true };
+      }
+      pos += h.size + paddingLength(h.size);
     }
     return null;
   } finally {
     await fh.close();
   }
 }
+
+/** How many top-level headers recordCopy reads at most: an .xtar has three entries, each perhaps after a pax header. */
+const TOP_LEVEL_HEADERS = 8;
 
 /** The lines of a record, its bytes read through openPositional: an archive stand-in's from its object. */
 async function* recordLines(src: RecordSource): AsyncGenerator<string> {

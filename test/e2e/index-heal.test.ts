@@ -63,12 +63,13 @@ describe('the index heals itself', () => {
     await removeTree(work);
   });
 
-  it('index rebuild of a set whose volumes lost their catalog.jsonl: says so and exits 1, not 0 with every file "not stored"', async () => {
+  it('index rebuild of a set whose volumes lost their catalog.jsonl: takes the copies inside the archives (exit 0), not every file "not stored"', async () => {
     const { set, full } = await setWithFull(work, 'no-catalog');
     for (const v of full.volumes) await rm(join(v.path, 'catalog.jsonl'));
     const r = await xtar(['index', 'rebuild', set]);
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /none of its volumes here has its catalog \(catalog\.jsonl\): its files are recorded without where their bytes lie/);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    // (Copies that do not check either: test/e2e/index-rebuild-copies.test.ts.)
     // The backup still restores: by walking its archive.
     const u = await xtar(['unpack', set, '--dest', join(work, 'no-catalog-out')]);
     assert.equal(u.status, 0, u.stderr);
