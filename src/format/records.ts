@@ -300,6 +300,12 @@ export class RecordDigest {
     this.hash.update('\n');
   }
 
+  /** The lines batch[from..to) as read (no newlines), in one call: per line, the calls cost more than the bytes. */
+  lines(batch: readonly string[], from: number, to: number): void {
+    if (to <= from) return;
+    this.hash.update(`${(from === 0 && to === batch.length ? batch : batch.slice(from, to)).join('\n')}\n`);
+  }
+
   /** Bytes that are already whole lines, newlines included. */
   bytes(chunk: string | Uint8Array): void {
     this.hash.update(chunk);
