@@ -30,11 +30,32 @@ export type RecordState =
   /** Read whole, but its digest or count does not match, or it lacks the digest its volume.json expects. */
   | 'damaged'
   /** Does not read whole: unreadable, a line that does not decode, or no end line. */
-  | 'broken';
+  | 'broken'
+  /**
+   * Read whole and sound, but another volume's or backup's: its header names another backup (or, a
+   * catalog, another volume), or its digest is not the one this volume's volume.json records — a
+   * record copied into the wrong folder. Never believed here, whatever it holds.
+   */
+  | 'foreign';
 
-/** How a record that was not used is named in a problem. */
-function stateReason(state: RecordState): string {
-  return state === 'damaged' ? 'its checksum does not match' : 'it does not read whole: cut short, or a line does not decode';
+/** The volume a record must belong to (null fields: not known, not checked). */
+export interface RecordOwner {
+  backup: string | null;
+  volume: number | null;
+}
+
+/** What one pass over a record found; `why` says what made it another volume's ('foreign'). */
+export interface RecordCheck {
+  state: RecordState;
+  digest: boolean;
+  why?: string;
+}
+
+/** How a record that was not used is named in a problem (`name`: the plain file's). */
+function noteFor(name: string, c: RecordCheck, copy: boolean): string {
+  const what = copy ? `the copy of ${name} inside the archive` : name;
+  if (c.state === 'foreign') return `${what} is not this volume's record (${c.why ?? ''})`;
+  return `${what} is damaged (${c.state === 'damaged' ? 'its checksum does not match' : 'it does not read whole: cut short, or a line does not decode'})`;
 }
 
 /** The digests a volume's volume.json gives its records (none when it is absent, damaged or older). */
@@ -59,26 +80,31 @@ export async function chooseCopy<T>(
   expected: string | undefined,
   name: string,
   more: string,
+  owner?: RecordOwner,
 ): Promise<{ chosen: RecordSource | null; checked: boolean; notes: RecordNote[]; either: RecordSource | null; digestSeen: boolean }> {
   const notes: RecordNote[] = [];
   let digestSeen = expected !== undefined;
+  // Another volume's record is never what there is of this one's, not even as hints.
+  let either = plain;
   if (plain) {
-    const c = await checkRecord(plain, decodeHeader, decodeEntry, gather, expected);
+    const c = await checkRecord(plain, decodeHeader, decodeEntry, gather, expected, owner);
     if (c.state === 'checked' || c.state === 'legacy') return { chosen: plain, checked: c.state === 'checked', notes, either: plain, digestSeen };
     digestSeen ||= c.digest;
-    notes.push({ path: plain.path, reason: `${name} is damaged (${stateReason(c.state)})` });
+    if (c.state === 'foreign') either = null;
+    notes.push({ path: plain.path, reason: noteFor(name, c, false) });
   }
   const copy = await copyOf();
   if (copy) {
-    const c = await checkRecord(copy, decodeHeader, decodeEntry, gather);
+    const c = await checkRecord(copy, decodeHeader, decodeEntry, gather, undefined, owner);
     digestSeen ||= c.digest;
     if (c.state === 'checked' || (c.state === 'legacy' && !digestSeen)) {
       for (const n of notes) n.reason += '; the copy inside the archive was used';
       return { chosen: copy, checked: c.state === 'checked', notes, either: copy, digestSeen };
     }
-    if (digestSeen) notes.push({ path: copy.path, reason: `the copy of ${name} inside the archive is damaged (${stateReason(c.state)})${more}` });
+    if (digestSeen || c.state === 'foreign') notes.push({ path: copy.path, reason: `${noteFor(name, c, true)}${more}` });
+    if (c.state !== 'foreign') either ??= copy;
   }
-  return { chosen: null, checked: false, notes, either: plain ?? copy, digestSeen };
+  return { chosen: null, checked: false, notes, either, digestSeen };
 }
 
 /** Collects what a pass over a record finds; cleared when a pass over another record begins. */
@@ -102,15 +128,25 @@ export async function checkRecord<T>(
   decodeEntry: (line: string, where: string) => T,
   gather?: Gatherer<T>,
   expected?: string,
-): Promise<{ state: RecordState; digest: boolean }> {
+  owner?: RecordOwner,
+): Promise<RecordCheck> {
   // Nothing to gather: a record whose digest matches holds the lines pack wrote, which decode; they
   // are decoded once, by the pass that uses them. Any other outcome is decided as ever, decoding.
   // A gatherer that takes lines undecoded is given them in the same pass (kept if the record checks).
   if (gather === undefined || gather.addLine !== undefined) {
-    const quick = await readRecord(src, decodeHeader, null, gather, expected);
-    if (quick.state === 'checked') return quick;
+    const quick = await readRecord(src, decodeHeader, null, gather, expected, owner);
+    if (quick.state === 'checked' || quick.state === 'foreign') return quick;
   }
-  return readRecord(src, decodeHeader, decodeEntry, gather, expected);
+  return readRecord(src, decodeHeader, decodeEntry, gather, expected, owner);
+}
+
+/** Why a record whose header decoded to `header` is not `owner`'s (undefined: it is, or that is not known). */
+function otherOwner(header: unknown, owner: RecordOwner | undefined): string | undefined {
+  if (owner === undefined || typeof header !== 'object' || header === null) return undefined;
+  const h = header as { backup?: unknown; volume?: unknown };
+  if (owner.backup !== null && typeof h.backup === 'string' && h.backup !== owner.backup) return `it is backup ${h.backup}'s, not ${owner.backup}'s`;
+  if (owner.volume !== null && typeof h.volume === 'number' && h.volume !== owner.volume) return `it is volume ${h.volume}'s, not volume ${owner.volume}'s`;
+  return undefined;
 }
 
 /** checkRecord's pass; `decodeEntry` null: the entry lines are only digested. */
@@ -120,9 +156,12 @@ async function readRecord<T>(
   decodeEntry: ((line: string, where: string) => T) | null,
   gather: Gatherer<T> | undefined,
   expected: string | undefined,
-): Promise<{ state: RecordState; digest: boolean }> {
+  owner: RecordOwner | undefined,
+): Promise<RecordCheck> {
   let n = 0;
   let broken = false;
+  // What makes it another volume's record, if anything (its header, or its digest against volume.json's).
+  let foreign: string | undefined;
   // A header of a newer version ends the run (upgrade xtar) — if the record checks: one flipped bit
   // can turn a version 1 into a 9, and that is damage, not a newer record.
   let newer: unknown = null;
@@ -139,7 +178,7 @@ async function readRecord<T>(
         const line = batch[i] as string;
         if (n++ === 0) {
           try {
-            decodeHeader(line, src.label);
+            foreign = otherOwner(decodeHeader(line, src.label), owner);
           } catch (e) {
             if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
             broken = true;
@@ -153,6 +192,9 @@ async function readRecord<T>(
           const good = t.sha256 !== undefined && t.entries === n - 2 && digest.hex() === t.sha256;
           if (newer !== null && (good || sum === undefined)) throw newer;
           if (broken) return { state: 'broken', digest: sum !== undefined };
+          // Sound in itself, but not the record volume.json (checked by its own sum) says this volume has.
+          if (good && expected !== undefined && t.sha256 !== expected) foreign ??= "its checksum is not the one this volume's volume.json records";
+          if (foreign !== undefined && (good || sum === undefined)) return { state: 'foreign', digest: sum !== undefined, why: foreign };
           if (sum === undefined) return { state: 'legacy', digest: false };
           return { state: good ? 'checked' : 'damaged', digest: true };
         }

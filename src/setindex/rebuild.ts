@@ -163,7 +163,7 @@ async function chooseCatalogs(present: readonly VolumeSource[], damage: string[]
     const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog };
     const expected = (await expectedDigests(v)).catalog;
     const copy = (): Promise<RecordSource | null> => recordCopy(v.archive, CATALOG_SUFFIX, 'catalog').catch(() => null);
-    const c = await chooseCopy(plain, copy, decodeCatalogHeader, decodeCatalogLine, undefined, expected, VOLUME_CATALOG, UNBELIEVED);
+    const c = await chooseCopy(plain, copy, decodeCatalogHeader, decodeCatalogLine, undefined, expected, VOLUME_CATALOG, UNBELIEVED, { backup: v.backupId, volume: v.volume });
     for (const n of c.notes) damage.push(`${n.path}: ${n.reason}`);
     // Nothing checks, but no digest was ever written (a record from before revision 2.1): what of it reads is used, as ever.
     const chosen = c.chosen ?? (c.digestSeen ? null : c.either);
@@ -198,16 +198,16 @@ const UNBELIEVED = ': the files whose catalog lines it held are recorded without
 async function chooseStructure(id: string, present: readonly VolumeSource[], damage: string[]): Promise<RecordSource> {
   const tried: string[] = [];
   let any = false;
-  const candidates = async function* (): AsyncGenerator<RecordSource> {
-    for (const v of present) if (v.structure !== null) yield { path: v.structure, label: v.structure };
+  const candidates = async function* (): AsyncGenerator<{ src: RecordSource; expected?: string }> {
+    for (const v of present) if (v.structure !== null) yield { src: { path: v.structure, label: v.structure }, expected: (await expectedDigests(v)).structure };
     for (const v of present) {
       const copy = await recordCopy(v.archive, STRUCTURE_SUFFIX, 'structure record').catch(() => null);
-      if (copy !== null) yield copy;
+      if (copy !== null) yield { src: copy };
     }
   };
-  for await (const src of candidates()) {
+  for await (const { src, expected } of candidates()) {
     any = true;
-    const why = await doesNotCheck(src);
+    const why = await doesNotCheck(src, id, expected);
     if (why === null) {
       damage.push(...tried);
       return src;
@@ -270,19 +270,23 @@ async function* recordLines(src: RecordSource): AsyncGenerator<string> {
 }
 
 /** Null when `src` reads whole, ends with its trailer and (when it carries one) its digest matches; else why not. */
-async function doesNotCheck(src: RecordSource): Promise<string | null> {
+async function doesNotCheck(src: RecordSource, id: string, expected: string | undefined): Promise<string | null> {
   const digest = new RecordDigest();
   let n = 0;
   const missing = await firstMissing(src.path, src.range?.start, src.range?.end);
   if (missing !== null) return `it is missing from this rescued copy from byte ${missing} on (its map marks the bytes unread)`;
   try {
     for await (const line of recordLines(src)) {
-      if (n++ === 0) decodeStructureHeader(line, src.label);
-      else {
+      if (n++ === 0) {
+        // Another backup's record (copied into the wrong folder) is sound, and not this backup's.
+        const backup = decodeStructureHeader(line, src.label).backup;
+        if (backup !== id) return `it is backup ${backup}'s record, not ${id}'s`;
+      } else {
         const t = decodeTrailer(line);
         if (t !== null) {
           if (t.entries !== n - 2) return 'its entry count does not match';
           if (t.sha256 !== undefined && t.sha256 !== digest.hex()) return 'its checksum does not match';
+          if (t.sha256 !== undefined && expected !== undefined && t.sha256 !== expected) return "its checksum is not the one this volume's volume.json records";
           return null;
         }
       }

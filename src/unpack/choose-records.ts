@@ -29,7 +29,8 @@ export async function structureSource(v: VolumeSource, r: RandomReader, facts?: 
     const s = (await topLevelRecords(r)).structure;
     return s ? copyOf(v, r, s, 'structure') : null;
   };
-  const c = await chooseCopy(plain, structureCopy, decodeStructureHeader, decodeStructureEntry, facts, expected, 'structure.jsonl', '');
+  // (A structure record names no volume: every volume of a backup carries the same one.)
+  const c = await chooseCopy(plain, structureCopy, decodeStructureHeader, decodeStructureEntry, facts, expected, 'structure.jsonl', '', { backup: v.backupId, volume: null });
   if (c.chosen !== null) return { src: c.chosen, whole: true, checked: c.checked, notes: c.notes };
   if (c.either === null) return null;
   // Nothing checks: a record with a digest is not believed; one from before digests is read for what it holds, as ever.
@@ -159,7 +160,7 @@ export type OwnCatalog = RecordSource & {
 export async function ownCatalog(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>, expected?: string): Promise<OwnCatalog | null> {
   const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog };
   const hints = ': its lines were used only where the blob they point to checks out; the tar walk restored the rest';
-  const c = await chooseCopy(plain, () => catalogCopy(v, r), decodeCatalogHeader, decodeCatalogLine, lines, expected, 'catalog.jsonl', hints);
+  const c = await chooseCopy(plain, () => catalogCopy(v, r), decodeCatalogHeader, decodeCatalogLine, lines, expected, 'catalog.jsonl', hints, { backup: v.backupId, volume: v.volume });
   if (c.chosen === plain && plain !== null) return c.checked ? { ...plain, checked: true } : plain;
   if (c.chosen !== null) return { ...c.chosen, checked: c.checked, plainDamaged: plain !== null, notes: c.notes };
   return c.either === null ? null : { ...c.either, complete: false, notes: c.digestSeen ? c.notes : [] };

@@ -74,7 +74,9 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
   let kindRead = false;
   const newest = own[own.length - 1];
   if (newest !== undefined && newest.structure !== null) {
-    const header = await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null);
+    const read = await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null);
+    // (Another backup's record, copied into this folder, says nothing of this one: chooseStructure names it.)
+    const header = read !== null && (newest.backupId === null || read.backup === newest.backupId) ? read : null;
     kindRead = header !== null;
     kind = header?.kind ?? 'full';
   }
