@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { CLI, run, xtar } from '../helpers/cli.js';
@@ -17,7 +17,7 @@ import { killMidPack } from '../helpers/kill.js';
 import { diffSnapshots, removeTree, seededBytes, seededText, snapshot, tempDir, type NodeInfo } from '../helpers/tree.js';
 import { SetIndex } from '../../src/setindex/db.js';
 import { PARTIAL_PREFIX } from '../../src/format/layout.js';
-import { recordLines, sealedRecord } from '../helpers/records.js';
+import { recordLines, resealManifest, sealedRecord } from '../helpers/records.js';
 
 const DAY = 86_400;
 const EPOCH = 1_790_000_000; // 2026-09-21
@@ -249,8 +249,10 @@ describe('backups over time', () => {
     const donor = JSON.parse(lines[at('src/docs/note4.txt')] as string) as { parts: unknown };
     victim.parts = donor.parts; // note3's line now points at note4's blob
     lines[at('src/docs/note3.txt')] = JSON.stringify(victim);
-    // Forged as a forger would: the trailer's digest made over the edited lines, so the record checks.
+    // Forged as a forger would: the trailer's digest made over the edited lines, and volume.json's
+    // digest of it (and its own sum) made again, so the record checks and is this volume's.
     await writeFile(catalog, sealedRecord(recordLines(lines.join('\n'))));
+    await resealManifest(dirname(catalog));
     const dest = join(work, 'forge/out');
     const r = await xtar(['unpack', set, '--dest', dest]);
     assert.equal(r.status, 1, r.stderr);

@@ -15,7 +15,7 @@ import { encodeStructureEntry, encodeStructureHeader, encodeTrailer } from '../.
 import { POOL_MIN_BYTES } from '../../src/unpack/extract-pool.js';
 import { xtar, type CliResult } from '../helpers/cli.js';
 import { diffSnapshots, removeTree, seededBytes, snapshot, tempDir } from '../helpers/tree.js';
-import { sealedRecord } from '../helpers/records.js';
+import { resealManifest, sealedRecord } from '../helpers/records.js';
 
 interface TarEntry {
   name: string;
@@ -249,8 +249,9 @@ describe('hostile archives', () => {
         { path: 'root/sub', type: 'file' as const, mode: 0o644, size: 1, ...time },
         { path: 'root/sub/f7.txt', type: 'file' as const, mode: 0o444, size: 7, ...time },
       ].map(encodeStructureEntry);
-      // Sealed as a forger would: the record checks, so it is the one applied.
+      // Sealed as a forger would, volume.json's digest of it too: the record checks and is this volume's, so it is the one applied.
       await writeFile(join(vol, 'structure.jsonl'), sealedRecord([...lines.slice(0, -1), ...hostile]));
+      await resealManifest(vol);
       const dest = join(work, `meta-dest-${name}`);
       const r = await xtar(['unpack', set, '--dest', dest]);
       noStackTrace(r);
