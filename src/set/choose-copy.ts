@@ -12,7 +12,7 @@ import { checkVolumeManifest } from './manifest.js';
 import { INFLATE_FAILED, readLineBatches } from '../util/lines.js';
 import { firstMissing } from './rescue-map.js';
 import type { VolumeSource } from './locate.js';
-import type { RecordSource } from './read-records.js';
+import { otherOwner, type RecordOwner, type RecordSource } from './read-records.js';
 import { openPositional, remoteFileAt } from '../store/remote-files.js';
 
 /** A problem a choice of records found, for the restore to list (kind 'header'). */
@@ -37,12 +37,6 @@ export type RecordState =
    * record copied into the wrong folder. Never believed here, whatever it holds.
    */
   | 'foreign';
-
-/** The volume a record must belong to (null fields: not known, not checked). */
-export interface RecordOwner {
-  backup: string | null;
-  volume: number | null;
-}
 
 /** What one pass over a record found; `why` says what made it another volume's ('foreign'). */
 export interface RecordCheck {
@@ -138,15 +132,6 @@ export async function checkRecord<T>(
     if (quick.state === 'checked' || quick.state === 'foreign') return quick;
   }
   return readRecord(src, decodeHeader, decodeEntry, gather, expected, owner);
-}
-
-/** Why a record whose header decoded to `header` is not `owner`'s (undefined: it is, or that is not known). */
-function otherOwner(header: unknown, owner: RecordOwner | undefined): string | undefined {
-  if (owner === undefined || typeof header !== 'object' || header === null) return undefined;
-  const h = header as { backup?: unknown; volume?: unknown };
-  if (owner.backup !== null && typeof h.backup === 'string' && h.backup !== owner.backup) return `it is backup ${h.backup}'s, not ${owner.backup}'s`;
-  if (owner.volume !== null && typeof h.volume === 'number' && h.volume !== owner.volume) return `it is volume ${h.volume}'s, not volume ${owner.volume}'s`;
-  return undefined;
 }
 
 /** checkRecord's pass; `decodeEntry` null: the entry lines are only digested. */

@@ -127,7 +127,9 @@ export async function* eachListedFile(set: string, backupId: string, glob?: stri
   const match = (p: string): boolean => m === null || m(byName ? p.slice(p.lastIndexOf('/') + 1) : p);
   const bad = (where: string, reason: string): void => report({ path: where, reason: `${reason}; the files it names there are not listed (xtar verify reads its copy inside the archive)`, kind: 'header' });
   const path = newest.catalog;
-  for await (const c of catalogLines({ path, label: path, ...(lines === undefined ? {} : { lines: (b: BadLine) => lines(path, b) }) }, bad)) {
+  // (Its header must name this backup and volume: another volume's catalog copied here lists nothing.)
+  const owner = { backup: backupId, volume: newest.volume };
+  for await (const c of catalogLines({ path, label: path, owner, ...(lines === undefined ? {} : { lines: (b: BadLine) => lines(path, b) }) }, bad)) {
     if ('skipped' in c) continue;
     const rel = c.path.slice(c.path.indexOf('/') + 1);
     if (!match(c.path) && !match(rel)) continue;

@@ -25,6 +25,27 @@ export interface RecordSource {
    * read through `bad` and reads on past it.
    */
   lines?: (bad: BadLine) => AsyncIterable<string>;
+  /** The volume whose record this must be: a catalog whose header names another is not read (catalogLines). */
+  owner?: RecordOwner;
+}
+
+/** The volume a record must belong to (null fields: not known, not checked). */
+export interface RecordOwner {
+  backup: string | null;
+  volume: number | null;
+}
+
+/**
+ * Why a record whose header decoded to `header` is not `owner`'s — it names another backup, or (a
+ * catalog) another volume: a record copied into the wrong folder — or undefined (it is, or that is
+ * not known).
+ */
+export function otherOwner(header: unknown, owner: RecordOwner | undefined): string | undefined {
+  if (owner === undefined || typeof header !== 'object' || header === null) return undefined;
+  const h = header as { backup?: unknown; volume?: unknown };
+  if (owner.backup !== null && typeof h.backup === 'string' && h.backup !== owner.backup) return `it is backup ${h.backup}'s, not ${owner.backup}'s`;
+  if (owner.volume !== null && typeof h.volume === 'number' && h.volume !== owner.volume) return `it is volume ${h.volume}'s, not volume ${owner.volume}'s`;
+  return undefined;
 }
 
 export type BadLine = (where: string, reason: string) => void;
@@ -176,8 +197,12 @@ export async function* catalogBatches(src: RecordSource): AsyncGenerator<(Catalo
       n++;
       if (n === 1) {
         try {
-          decodeCatalogHeader(line, src.label);
-          continue;
+          const why = otherOwner(decodeCatalogHeader(line, src.label), src.owner);
+          if (why === undefined) continue;
+          // Another volume's catalog (copied into the wrong folder): none of its lines is this volume's.
+          out.push(new BadCatalogLine(src.label, `it is not this volume's record (${why})`));
+          yield out;
+          return;
         } catch (e) {
           if (!lostBefore) throw e;
         }

@@ -41,10 +41,12 @@ export async function checkChains(input: string): Promise<ChainGap[] | null> {
       if (!own.has(n)) gaps.push({ backup: id, needs: { backup: id, volume: n }, files: 0, message: `backup ${id} needs its own volume ${n} of ${count}, which is not in the set` });
     }
     // The newest volume's catalog.jsonl lists every file of the volumes up to it.
-    const catalog = [...vols].reverse().find((v) => v.catalog !== null)?.catalog ?? null;
+    const holder = [...vols].reverse().find((v) => v.catalog !== null);
+    const catalog = holder?.catalog ?? null;
     if (catalog === null) continue;
     const lacking = new Map<string, { backup: string; volume: number; files: number }>();
-    for await (const c of catalogLines({ path: catalog, label: catalog }, () => undefined)) {
+    // (Another volume's catalog copied into this folder says nothing of this backup's chain.)
+    for await (const c of catalogLines({ path: catalog, label: catalog, owner: { backup: id, volume: holder?.volume ?? null } }, () => undefined)) {
       if ('skipped' in c || c.backup === undefined) continue;
       for (const volume of new Set(c.parts.map((p) => p.volume))) {
         const key = volumeKey(c.backup, volume);

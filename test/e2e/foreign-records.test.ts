@@ -117,6 +117,38 @@ describe('records of another volume beside a volume', () => {
     );
   });
 
+  it('list --files names the catalog and lists none of the other backup\'s files as this one\'s', async () => {
+    const vol = await mixedUp('list');
+    const r = await xtar(['list', join(vol, '..'), '--files', '--json']);
+    assert.equal(r.status, 1, r.stderr);
+    const j = JSON.parse(r.stdout) as { backups: { fileList?: { path: string }[] }[]; problems: { path: string; reason: string }[] };
+    assert.deepEqual(
+      j.problems.map((p) => [p.path, p.reason.replace(/\d{8}T\d{6}Z/g, 'ID')]),
+      [[join(vol, 'catalog.jsonl'), "it is not this volume's record (it is backup ID's, not ID's); the files it names there are not listed (xtar verify reads its copy inside the archive)"]],
+    );
+    assert.deepEqual(j.backups[0]?.fileList, []);
+    assert.ok((j.backups[1]?.fileList ?? []).some((f) => f.path.endsWith('e/g.txt')), 'the second backup is listed from its own catalog');
+  });
+
+  it("verify's chain check takes no references from another backup's catalog", async () => {
+    const copy = join(work, 'chain');
+    await cp(set, copy, { recursive: true });
+    // A third backup, full: it needs no other. Then the incremental's catalog (which refers to the
+    // first backup's blobs) copied into its folder, and the first backup's volume gone.
+    const third = (await pack(src, copy, 2, ['--mode', 'full'])).volumes[0]?.path as string;
+    const name = (p: string): string => p.split('/').pop() as string;
+    await copyFile(join(copy, name(v2), 'catalog.jsonl'), join(third, 'catalog.jsonl'));
+    await rm(join(copy, name(v1)), { recursive: true });
+    const r = await xtar(['verify', copy, '--json']);
+    const j = JSON.parse(r.stdout) as { chainGaps: { backup: string; message: string }[] };
+    const thirdId = name(third).replace(/-vol\d+$/, '');
+    assert.deepEqual(
+      j.chainGaps.filter((g) => g.backup === thirdId),
+      [],
+      r.stdout,
+    );
+  });
+
   it("a record of this backup resealed with other lines: not the digest volume.json records, so the copy is used", async () => {
     const copy = join(work, 'resealed');
     await cp(set, copy, { recursive: true });
