@@ -14,30 +14,7 @@ import { xtar } from '../helpers/cli.js';
 import { diffSnapshots, removeTree, seededText, snapshot, tempDir } from '../helpers/tree.js';
 
 type Snapshot = Awaited<ReturnType<typeof snapshot>>;
-import { SetIndex } from '../../src/setindex/db.js';
-
-const EPOCH = 1_780_000_000;
-const DAY = 86_400;
-
-interface PackJson {
-  backup: string | null;
-  volumes: { path: string }[];
-}
-
-async function pack(src: string, set: string, day: number, extra: string[] = []): Promise<PackJson> {
-  const r = await xtar(['pack', src, '--out', set, '--json', ...extra], { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH + day * DAY) } });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as PackJson;
-}
-
-function indexFiles(set: string): Record<string, unknown[]> {
-  const ix = SetIndex.open(set);
-  try {
-    return ix.dump().files;
-  } finally {
-    ix.close();
-  }
-}
+import { indexFiles, packOnDay as pack } from '../helpers/set-on-days.js';
 
 /** Rewrite a record's trailer so that its digest matches its (changed) lines again: sound in itself. */
 async function resealed(path: string, change: (lines: string[]) => void): Promise<void> {

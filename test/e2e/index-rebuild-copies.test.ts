@@ -12,33 +12,9 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xtar } from '../helpers/cli.js';
 import { removeTree, seededBytes, seededText, tempDir } from '../helpers/tree.js';
-import { SetIndex } from '../../src/setindex/db.js';
+import { indexFiles, packOnDay as pack, type PackedJson } from '../helpers/set-on-days.js';
 
-const EPOCH = 1_780_000_000;
-const DAY = 86_400;
 const INDEX = 'xtar-index.sqlite';
-
-interface PackJson {
-  backup: string | null;
-  nothingChanged?: boolean;
-  volumes: { path: string }[];
-}
-
-async function pack(src: string, set: string, day: number, extra: string[] = []): Promise<PackJson> {
-  const r = await xtar(['pack', src, '--out', set, '--json', ...extra], { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH + day * DAY) } });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as PackJson;
-}
-
-/** The index's files of every backup (the volumes' folder bytes left out: deleting a record changes them). */
-function files(set: string): Record<string, unknown[]> {
-  const ix = SetIndex.open(set);
-  try {
-    return ix.dump().files;
-  } finally {
-    ix.close();
-  }
-}
 
 /** Change one hex digit of the first file line's sha256: the line still decodes, its digest no longer matches. */
 async function flipInLine(catalog: string): Promise<void> {
@@ -63,8 +39,8 @@ describe('index rebuild takes a catalog that does not check, or is missing, from
   let work: string;
   let src: string;
   let pristine: string;
-  let full: PackJson;
-  let incremental: PackJson;
+  let full: PackedJson;
+  let incremental: PackedJson;
   let intact: Record<string, unknown[]>;
 
   /** A copy of the set without its index, `damage` done to its volumes, then `index rebuild`. */
@@ -76,7 +52,7 @@ describe('index rebuild takes a catalog that does not check, or is missing, from
     const r = await xtar(['index', 'rebuild', set]);
     return { set, status: r.status, stderr: r.stderr };
   }
-  const volumesOf = (set: string, p: PackJson): string[] => p.volumes.map((v) => join(set, v.path.slice(pristine.length + 1)));
+  const volumesOf = (set: string, p: PackedJson): string[] => p.volumes.map((v) => join(set, v.path.slice(pristine.length + 1)));
 
   before(async () => {
     work = await tempDir();
@@ -93,7 +69,7 @@ describe('index rebuild takes a catalog that does not check, or is missing, from
     assert.ok(incremental.backup !== null);
     const r = await xtar(['index', 'rebuild', pristine]);
     assert.equal(r.status, 0, r.stderr);
-    intact = files(pristine);
+    intact = indexFiles(pristine);
   });
   after(async () => {
     await removeTree(work);
@@ -105,7 +81,7 @@ describe('index rebuild takes a catalog that does not check, or is missing, from
     });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
-    assert.deepEqual(files(r.set), intact);
+    assert.deepEqual(indexFiles(r.set), intact);
     const again = await pack(src, r.set, 2);
     assert.equal(again.nothingChanged, true, 'every file is known with its blob: nothing is stored again');
   });
@@ -119,7 +95,7 @@ describe('index rebuild takes a catalog that does not check, or is missing, from
     });
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr, `xtar: backup ${full.backup}: ${catalog}: catalog.jsonl is damaged (its checksum does not match); the copy inside the archive was used\n`);
-    assert.deepEqual(files(r.set), intact);
+    assert.deepEqual(indexFiles(r.set), intact);
   });
 
   it('the newest volume\'s catalog.jsonl and its copy both damaged: only the files whose lines they held lose their blobs; the volume before gives the rest', async () => {
@@ -132,7 +108,7 @@ describe('index rebuild takes a catalog that does not check, or is missing, from
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /catalog\.jsonl: catalog\.jsonl is damaged \(its checksum does not match\)\n/);
     assert.match(r.stderr, /\.xtar: the copy of catalog\.jsonl inside the archive is damaged \(.*\): the files whose catalog lines it held are recorded without where their bytes lie/);
-    const got = files(r.set)[full.backup as string] as { path: string; blob: unknown; skipped?: string | null }[];
+    const got = indexFiles(r.set)[full.backup as string] as { path: string; blob: unknown; skipped?: string | null }[];
     const want = intact[full.backup as string] as { path: string; blob: unknown }[];
     const lost = got.filter((f) => f.blob === null);
     assert.ok(lost.length > 0 && lost.length < got.length, `${lost.length} of ${got.length} without blobs`);
@@ -152,7 +128,7 @@ describe('index rebuild takes a catalog that does not check, or is missing, from
       assert.ok(r.stderr.includes(`${join(work, 'all-damaged', v.path.slice(pristine.length + 1), 'catalog.jsonl')}: catalog.jsonl is damaged (its checksum does not match)\n`), r.stderr);
       assert.ok(r.stderr.includes('the copy of catalog.jsonl inside the archive is damaged'), r.stderr);
     }
-    const got = files(r.set)[full.backup as string] as { blob: unknown; skipped?: string | null }[];
+    const got = indexFiles(r.set)[full.backup as string] as { blob: unknown; skipped?: string | null }[];
     assert.ok(got.length > 0);
     for (const f of got) {
       assert.equal(f.blob, null);
