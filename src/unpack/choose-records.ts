@@ -105,7 +105,8 @@ const SPARSE_KEY = ',"sparse":true';
 
 /** The catalog to read for the whole backup up to this volume: its catalog.jsonl, else the copy inside its .xtar. */
 export async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
-  if (v.catalog !== null) return { path: v.catalog, label: v.catalog };
+  // (Read as it is, without its digest; but another volume's, by its header, gives no line: read-records.ts.)
+  if (v.catalog !== null) return { path: v.catalog, label: v.catalog, owner: { backup: v.backupId, volume: v.volume } };
   return catalogCopy(v, r);
 }
 

@@ -14,7 +14,7 @@ import { decodeStructureEntry, decodeStructureHeader } from '../format/records.j
 import { applyStructure, type ApplyResult } from './apply-structure.js';
 import { placeRenamed, pruneUnlisted, restoreNames } from './by-hand.js';
 import { catalogSource, structureSource } from './choose-records.js';
-import { checkRecord, type RecordNote } from '../set/choose-copy.js';
+import { checkRecord, expectedDigests, type RecordNote } from '../set/choose-copy.js';
 import { locate, type VolumeSource } from '../set/locate.js';
 import { ProblemLog, type Problem } from './problem-log.js';
 import { RandomReader, ReadSession, type ReadPolicy } from './random-reader.js';
@@ -70,7 +70,8 @@ export async function expandStructure(opts: ExpandOptions): Promise<ExpandResult
     // The newest volume: its catalog lists every file of the backup.
     const v = (await locate(opts.input)).at(-1) as VolumeSource;
     reader = await RandomReader.open(v.archive, new ReadSession(opts.read));
-    const choice = await structureSource(v, reader);
+    // (A record beside it that is another volume's — its header, or volume.json's digest of it — is named, and its copy used.)
+    const choice = await structureSource(v, reader, undefined, (await expectedDigests(v)).structure);
     src = choice?.src ?? null;
     if (choice === null) throw new InputError(`${opts.input} holds no structure record.`, opts.input);
     // Every copy damaged (a checksum that fails, a gzip'd copy that does not inflate): none of it is applied.

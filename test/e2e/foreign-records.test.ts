@@ -78,6 +78,18 @@ describe('records of another volume beside a volume', () => {
     assert.deepEqual(diffSnapshots(first, await snapshot(join(dest, 'docs'), { contents: true })), []);
   });
 
+  it('expand-structure after a restore by hand applies the first backup\'s own structure, not the record copied beside it', async () => {
+    const vol = await mixedUp('expand');
+    // The files restored by hand (here by unpack of the intact set), their modes and times lost.
+    const dest = join(work, 'out-expand');
+    assert.equal((await xtar(['unpack', v1, '--dest', dest, '--quiet'])).status, 0);
+    for (const n of await readdir(join(dest, 'docs', 'd'))) await chmod(join(dest, 'docs', 'd', n), 0o600);
+    const r = await xtar(['expand-structure', vol, '--dest', dest]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /structure\.jsonl: structure\.jsonl is not this volume's record \(it is backup \d{8}T\d{6}Z's, not \d{8}T\d{6}Z's\); the copy inside the archive was used\n/);
+    assert.deepEqual(diffSnapshots(first, await snapshot(join(dest, 'docs'), { contents: true })), []);
+  });
+
   it('verify names both records and finds every file intact', async () => {
     const vol = await mixedUp('verify');
     const r = await xtar(['verify', vol, '--json']);
