@@ -1,7 +1,7 @@
 /** Reading a volume folder's volume.json: decoded and checked by src/format/manifest.ts, or null when absent or not valid. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VOLUME_MANIFEST } from '../format/layout.js';
+import { ARCHIVE_SUFFIX, parseVolumeName, VOLUME_MANIFEST } from '../format/layout.js';
 import { decodeVolumeManifest, type VolumeManifest } from '../format/manifest.js';
 import { firstMissing } from './rescue-map.js';
 
@@ -28,9 +28,21 @@ export async function checkVolumeManifest(dir: string): Promise<{ path: string; 
   // A rescued copy whose map marks bytes of it unread: zeros, not what the disc held.
   const missing = await firstMissing(path);
   if (missing !== null) return { path, manifest: null, damaged: `it is missing from this rescued copy from byte ${missing} on (its map marks the bytes unread)` };
+  let manifest: VolumeManifest;
   try {
-    return { path, manifest: decodeVolumeManifest(text, path), damaged: null };
+    manifest = decodeVolumeManifest(text, path);
   } catch (e) {
     return { path, manifest: null, damaged: (e as Error).message };
   }
+  // Another volume's volume.json (copied into the wrong folder) is sound, and says nothing of this one.
+  const other = await otherVolume(dir, manifest);
+  return other === null ? { path, manifest, damaged: null } : { path, manifest: null, damaged: other };
+}
+
+/** Why `m` is not the volume.json of the volume in `dir` (its archive's name says which), or null. */
+async function otherVolume(dir: string, m: VolumeManifest): Promise<string | null> {
+  const archives = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(ARCHIVE_SUFFIX));
+  const own = archives.length === 1 ? parseVolumeName((archives[0] as string).slice(0, -ARCHIVE_SUFFIX.length)) : null;
+  if (own === null || (own.backupId === m.backup && own.volume === m.volume)) return null;
+  return `it is not this volume's: it describes volume ${m.volume} of backup ${m.backup}, not volume ${own.volume} of ${own.backupId}`;
 }

@@ -55,11 +55,11 @@ describe('records of another volume beside a volume', () => {
   after(() => removeTree(work));
 
   /** A copy of the set whose first volume holds the second backup's structure.jsonl and catalog.jsonl. */
-  async function mixedUp(name: string): Promise<string> {
+  async function mixedUp(name: string, records: readonly string[] = ['structure.jsonl', 'catalog.jsonl']): Promise<string> {
     const copy = join(work, name);
     await cp(set, copy, { recursive: true });
     const vol = join(copy, (await readdir(copy)).find((n) => join(set, n) === v1) as string);
-    for (const r of ['structure.jsonl', 'catalog.jsonl']) await copyFile(join(v2, r), join(vol, r));
+    for (const r of records) await copyFile(join(v2, r), join(vol, r));
     return vol;
   }
 
@@ -88,6 +88,21 @@ describe('records of another volume beside a volume', () => {
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /structure\.jsonl: structure\.jsonl is not this volume's record \(it is backup \d{8}T\d{6}Z's, not \d{8}T\d{6}Z's\); the copy inside the archive was used\n/);
     assert.deepEqual(diffSnapshots(first, await snapshot(join(dest, 'docs'), { contents: true })), []);
+  });
+
+  it("another volume's volume.json too: named and ignored by unpack and list, which take none of its figures", async () => {
+    const vol = await mixedUp('manifest', ['structure.jsonl', 'catalog.jsonl', 'volume.json']);
+    const dest = join(work, 'out-manifest');
+    const r = await xtar(['unpack', vol, '--dest', dest]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /volume\.json: volume\.json cannot be used \(it is not this volume's: it describes volume 1 of backup \d{8}T\d{6}Z, not volume 1 of \d{8}T\d{6}Z\); it was ignored\n/);
+    assert.deepEqual(diffSnapshots(first, await snapshot(join(dest, 'docs'), { contents: true })), []);
+    const l = await xtar(['list', join(vol, '..'), '--json']);
+    assert.equal(l.status, 1, l.stderr);
+    const j = JSON.parse(l.stdout) as { backups: { kind: string; files: number }[]; problems: { path: string }[] };
+    assert.deepEqual(j.problems.map((p) => p.path), [join(vol, 'volume.json')]);
+    // (The second backup's figures are not shown as the first's: an incremental of 2 files.)
+    assert.deepEqual([j.backups[0]?.kind, j.backups[0]?.files], ['full', 0]);
   });
 
   it('verify names both records and finds every file intact', async () => {
