@@ -43,7 +43,8 @@ export interface RecordOwner {
 export function otherOwner(header: unknown, owner: RecordOwner | undefined): string | undefined {
   if (owner === undefined || typeof header !== 'object' || header === null) return undefined;
   const h = header as { backup?: unknown; volume?: unknown };
-  if (owner.backup !== null && typeof h.backup === 'string' && h.backup !== owner.backup) return `it is backup ${h.backup}'s, not ${owner.backup}'s`;
+  // (A header without a backup id, from before there were any, says nothing either way.)
+  if (owner.backup !== null && typeof h.backup === 'string' && h.backup !== '' && h.backup !== owner.backup) return `it is backup ${h.backup}'s, not ${owner.backup}'s`;
   if (owner.volume !== null && typeof h.volume === 'number' && h.volume !== owner.volume) return `it is volume ${h.volume}'s, not volume ${owner.volume}'s`;
   return undefined;
 }

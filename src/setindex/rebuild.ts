@@ -280,7 +280,7 @@ async function doesNotCheck(src: RecordSource, id: string, expected: string | un
       if (n++ === 0) {
         // Another backup's record (copied into the wrong folder) is sound, and not this backup's.
         const backup = decodeStructureHeader(line, src.label).backup;
-        if (backup !== id) return `it is backup ${backup}'s record, not ${id}'s`;
+        if (backup !== '' && backup !== id) return `it is backup ${backup}'s record, not ${id}'s`;
       } else {
         const t = decodeTrailer(line);
         if (t !== null) {

@@ -76,7 +76,7 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
   if (newest !== undefined && newest.structure !== null) {
     const read = await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null);
     // (Another backup's record, copied into this folder, says nothing of this one: chooseStructure names it.)
-    const header = read !== null && (newest.backupId === null || read.backup === newest.backupId) ? read : null;
+    const header = read !== null && (newest.backupId === null || read.backup === '' || read.backup === newest.backupId) ? read : null;
     kindRead = header !== null;
     kind = header?.kind ?? 'full';
   }
