@@ -177,6 +177,9 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
     if (member.length !== size) throw new FormatError('the blob is cut short', { code: 'ETRUNC', path: shown });
     if (header.info.size > IN_MEMORY_MAX) throw new DamagedBlobError(`a bundled file of ${header.info.size} bytes: more than a bundle holds`, shown);
     const blob = memberAsBlob(member, header) as Buffer;
+    // With --keep-damaged it goes the way a whole blob does then: streamed into a temporary file, and
+    // what inflates of a damaged one kept as NAME.damaged (its bytes are the blob's own copy, in memory).
+    if (o.keepDamaged) return { src: { read: async (pos, length) => blob.subarray(pos, pos + length) }, size: blob.length, header: parseLocalHeader(blob), name, shown };
     const keep = o.dest === null ? Infinity : o.dest.keepIf(header.info.mtimeSec);
     return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown), keep, mtimeSec: header.info.mtimeSec, meta: o.meta ?? null };
   }

@@ -114,6 +114,19 @@ describe('pack --bundle', () => {
     const ver = await xtar(['verify', set]);
     assert.equal(ver.status, 1);
     assert.ok(ver.stderr.includes(hit.path), ver.stderr);
+    // With --keep-damaged the hit member's bytes (its 8 flipped ones in place) are kept beside, as for a blob.
+    const kept = join(work, 'burst-kept');
+    const k = await xtar(['unpack', set, '--dest', kept, '--keep-damaged']);
+    assert.equal(k.status, 1, k.stderr);
+    const rel = hit.path.slice('tree/'.length);
+    assert.match(k.stderr, new RegExp(`${escapeRegExp(hit.path)}: .*; what could be read is in ${escapeRegExp(rel.split('/').pop() as string)}\\.damaged`));
+    const damaged = await readFile(join(kept, 'tree', `${rel}.damaged`));
+    const original = await readFile(join(src, rel));
+    assert.equal(damaged.length, original.length);
+    let differ = 0;
+    for (let i = 0; i < original.length; i++) if (damaged[i] !== original[i]) differ++;
+    assert.ok(differ > 0 && differ <= 8, `${differ} bytes differ`);
+    assert.equal((await snapshot(join(kept, 'tree'))).get(rel), undefined, 'never under its own name');
   });
 
   it('without any catalog, the tar walk takes the members out of a bundle one by one (a damaged one listed)', async () => {
