@@ -117,6 +117,22 @@ describe('sets in object storage (OpenStack Swift with s3api on loopback)', { sk
     assert.match(t.stdout, /fetched .* from s3:\/\/xtar-tests\/multi \(records 0 B, archive ranges .*\) for [\d.]+ KiB restored/);
   });
 
+  it('pack --bundle into a bucket: another machine restores every bundled file (by catalog, one member at a time) and verify finds them intact', async () => {
+    const src = join(work, 'bundled', 'mail');
+    for (let d = 0; d < 3; d++) {
+      await mkdir(join(src, `box${d}`), { recursive: true });
+      for (let i = 0; i < 30; i++) await writeFile(join(src, `box${d}`, `m${i}.eml`), seededText(1000 + 30 * d + i, 40 + ((7 * i) % 200)));
+    }
+    ok(await run(['pack', src, '--out', `s3://${BUCKET}/bundled`, '--bundle']), 'pack --bundle');
+    const catalog = (await getObject(`bundled/${(await keys('bundled')).find((k) => k.endsWith('/catalog.jsonl')) as string}`)).toString('utf8');
+    assert.ok((catalog.match(/"bundle":"\.xtar-bundle-/g) ?? []).length >= 80, 'the files went into bundles');
+    const other = { XDG_CACHE_HOME: join(work, 'cache-bundled') };
+    ok(await run(['unpack', `s3://${BUCKET}/bundled`, '--dest', join(work, 'bundled-out')], other), 'unpack');
+    assert.deepEqual(diffSnapshots(await snapshot(src, { contents: true }), await snapshot(join(work, 'bundled-out', 'mail'), { contents: true })), []);
+    const v = ok(await run(['verify', `s3://${BUCKET}/bundled`], { XDG_CACHE_HOME: join(work, 'cache-bundled-2') }), 'verify');
+    assert.match(v.stdout, /all 90 files intact/);
+  });
+
   it('an incremental chain: the second pack stores only the change, and each backup restores', async () => {
     const src = join(work, 'chain', 'docs');
     await mkdir(src, { recursive: true });
