@@ -12,8 +12,8 @@ import { checkVolumeManifest } from './manifest.js';
 import { INFLATE_FAILED, readLineBatches } from '../util/lines.js';
 import { firstMissing } from './rescue-map.js';
 import type { VolumeSource } from './locate.js';
-import { otherOwner, type RecordOwner, type RecordSource } from './read-records.js';
-import { openPositional, remoteFileAt } from '../store/remote-files.js';
+import { otherOwner, type RecordSource } from './read-records.js';
+import { standInReader } from '../store/remote-files.js';
 
 /** A problem a choice of records found, for the restore to list (kind 'header'). */
 export interface RecordNote {
@@ -55,7 +55,7 @@ function noteFor(name: string, c: RecordCheck, copy: boolean): string {
 /** The digests a volume's volume.json gives its records (none when it is absent, damaged or older). */
 export async function expectedDigests(v: VolumeSource): Promise<{ structure?: string; catalog?: string }> {
   if (v.dir === null) return {};
-  const m = (await checkVolumeManifest(v.dir)).manifest;
+  const m = (await checkVolumeManifest(v.dir, v)).manifest;
   return { ...(m?.structureSha256 === undefined ? {} : { structure: m.structureSha256 }), ...(m?.catalogSha256 === undefined ? {} : { catalog: m.catalogSha256 }) };
 }
 
@@ -74,14 +74,13 @@ export async function chooseCopy<T>(
   expected: string | undefined,
   name: string,
   more: string,
-  owner?: RecordOwner,
 ): Promise<{ chosen: RecordSource | null; checked: boolean; notes: RecordNote[]; either: RecordSource | null; digestSeen: boolean }> {
   const notes: RecordNote[] = [];
   let digestSeen = expected !== undefined;
   // Another volume's record is never what there is of this one's, not even as hints.
   let either = plain;
   if (plain) {
-    const c = await checkRecord(plain, decodeHeader, decodeEntry, gather, expected, owner);
+    const c = await checkRecord(plain, decodeHeader, decodeEntry, gather, expected);
     if (c.state === 'checked' || c.state === 'legacy') return { chosen: plain, checked: c.state === 'checked', notes, either: plain, digestSeen };
     digestSeen ||= c.digest;
     if (c.state === 'foreign') either = null;
@@ -89,7 +88,7 @@ export async function chooseCopy<T>(
   }
   const copy = await copyOf();
   if (copy) {
-    const c = await checkRecord(copy, decodeHeader, decodeEntry, gather, undefined, owner);
+    const c = await checkRecord(copy, decodeHeader, decodeEntry, gather);
     digestSeen ||= c.digest;
     if (c.state === 'checked' || (c.state === 'legacy' && !digestSeen)) {
       for (const n of notes) n.reason += '; the copy inside the archive was used';
@@ -122,16 +121,15 @@ export async function checkRecord<T>(
   decodeEntry: (line: string, where: string) => T,
   gather?: Gatherer<T>,
   expected?: string,
-  owner?: RecordOwner,
 ): Promise<RecordCheck> {
   // Nothing to gather: a record whose digest matches holds the lines pack wrote, which decode; they
   // are decoded once, by the pass that uses them. Any other outcome is decided as ever, decoding.
   // A gatherer that takes lines undecoded is given them in the same pass (kept if the record checks).
   if (gather === undefined || gather.addLine !== undefined) {
-    const quick = await readRecord(src, decodeHeader, null, gather, expected, owner);
+    const quick = await readRecord(src, decodeHeader, null, gather, expected);
     if (quick.state === 'checked' || quick.state === 'foreign') return quick;
   }
-  return readRecord(src, decodeHeader, decodeEntry, gather, expected, owner);
+  return readRecord(src, decodeHeader, decodeEntry, gather, expected);
 }
 
 /** checkRecord's pass; `decodeEntry` null: the entry lines are only digested. */
@@ -141,7 +139,6 @@ async function readRecord<T>(
   decodeEntry: ((line: string, where: string) => T) | null,
   gather: Gatherer<T> | undefined,
   expected: string | undefined,
-  owner: RecordOwner | undefined,
 ): Promise<RecordCheck> {
   let n = 0;
   let broken = false;
@@ -153,7 +150,7 @@ async function readRecord<T>(
   const digest = new RecordDigest();
   gather?.clear();
   // An archive of a set in object storage: its stand-in holds zeros, the object the bytes (ranged GETs).
-  const via = remoteFileAt(src.path) === undefined ? undefined : await openPositional(src.path);
+  const via = await standInReader(src.path);
   try {
     // Known unreadable, or bytes of it missing from a rescued copy (its map): never checked as though whole.
     if (src.unreadable === true || (await firstMissing(src.path, src.range?.start, src.range?.end)) !== null) return { state: 'broken', digest: expected !== undefined };
@@ -163,7 +160,7 @@ async function readRecord<T>(
         const line = batch[i] as string;
         if (n++ === 0) {
           try {
-            foreign = otherOwner(decodeHeader(line, src.label), owner);
+            foreign = otherOwner(decodeHeader(line, src.label), src.owner);
           } catch (e) {
             if (e instanceof XtarError && e.code === 'EVERSION') newer = e;
             broken = true;

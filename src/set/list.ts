@@ -76,7 +76,7 @@ export async function listSet(set: string, report: (p: Problem) => void = () => 
     let files = 0;
     let bytes = 0;
     for (const v of vols) {
-      const checked = await checkVolumeManifest(v.dir as string);
+      const checked = await checkVolumeManifest(v.dir as string, v);
       if (checked.damaged !== null) report({ path: checked.path, reason: `${checked.damaged}; what it says (the backup's files, bytes, volume count) is not listed from it`, kind: 'header' });
       const m = checked.manifest;
       if (m) {
@@ -128,8 +128,7 @@ export async function* eachListedFile(set: string, backupId: string, glob?: stri
   const bad = (where: string, reason: string): void => report({ path: where, reason: `${reason}; the files it names there are not listed (xtar verify reads its copy inside the archive)`, kind: 'header' });
   const path = newest.catalog;
   // (Its header must name this backup and volume: another volume's catalog copied here lists nothing.)
-  const owner = { backup: backupId, volume: newest.volume };
-  for await (const c of catalogLines({ path, label: path, owner, ...(lines === undefined ? {} : { lines: (b: BadLine) => lines(path, b) }) }, bad)) {
+  for await (const c of catalogLines({ path, label: path, owner: newest, ...(lines === undefined ? {} : { lines: (b: BadLine) => lines(path, b) }) }, bad)) {
     if ('skipped' in c) continue;
     const rel = c.path.slice(c.path.indexOf('/') + 1);
     if (!match(c.path) && !match(rel)) continue;

@@ -1,8 +1,9 @@
 /** Reading a volume folder's volume.json: decoded and checked by src/format/manifest.ts, or null when absent or not valid. */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ARCHIVE_SUFFIX, parseVolumeName, VOLUME_MANIFEST } from '../format/layout.js';
+import { VOLUME_MANIFEST } from '../format/layout.js';
 import { decodeVolumeManifest, type VolumeManifest } from '../format/manifest.js';
+import type { RecordOwner } from './read-records.js';
 import { firstMissing } from './rescue-map.js';
 
 /**
@@ -10,12 +11,12 @@ import { firstMissing } from './rescue-map.js';
  * is not a valid manifest — a damaged one (its `sum` does not match) included: a volume is still
  * usable without it, its records say the rest.
  */
-export async function readVolumeManifest(dir: string): Promise<VolumeManifest | null> {
-  return (await checkVolumeManifest(dir)).manifest;
+export async function readVolumeManifest(dir: string, own: RecordOwner): Promise<VolumeManifest | null> {
+  return (await checkVolumeManifest(dir, own)).manifest;
 }
 
 /** As readVolumeManifest, and why a volume.json that exists was not used (null: it was, or there is none). */
-export async function checkVolumeManifest(dir: string): Promise<{ path: string; manifest: VolumeManifest | null; damaged: string | null }> {
+export async function checkVolumeManifest(dir: string, own: RecordOwner): Promise<{ path: string; manifest: VolumeManifest | null; damaged: string | null }> {
   const path = join(dir, VOLUME_MANIFEST);
   let text: string;
   try {
@@ -35,14 +36,6 @@ export async function checkVolumeManifest(dir: string): Promise<{ path: string; 
     return { path, manifest: null, damaged: (e as Error).message };
   }
   // Another volume's volume.json (copied into the wrong folder) is sound, and says nothing of this one.
-  const other = await otherVolume(dir, manifest);
-  return other === null ? { path, manifest, damaged: null } : { path, manifest: null, damaged: other };
-}
-
-/** Why `m` is not the volume.json of the volume in `dir` (its archive's name says which), or null. */
-async function otherVolume(dir: string, m: VolumeManifest): Promise<string | null> {
-  const archives = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(ARCHIVE_SUFFIX));
-  const own = archives.length === 1 ? parseVolumeName((archives[0] as string).slice(0, -ARCHIVE_SUFFIX.length)) : null;
-  if (own === null || (own.backupId === m.backup && own.volume === m.volume)) return null;
-  return `it is not this volume's: it describes volume ${m.volume} of backup ${m.backup}, not volume ${own.volume} of ${own.backupId}`;
+  if (own.backupId === null || own.volume === null || (own.backupId === manifest.backup && own.volume === manifest.volume)) return { path, manifest, damaged: null };
+  return { path, manifest: null, damaged: `it is not this volume's: it describes volume ${manifest.volume} of backup ${manifest.backup}, not volume ${own.volume} of ${own.backupId}` };
 }

@@ -7,7 +7,8 @@ import { FormatError } from '../errors.js';
 import { decodeCatalogHeader, decodeCatalogLine, decodeStructureEntry, decodeStructureHeader, decodeTrailer, type CatalogLine, type StructureEntry, type StructureHeader } from '../format/records.js';
 import { INFLATE_FAILED, readLineBatches, readLines } from '../util/lines.js';
 import { firstMissing } from './rescue-map.js';
-import { openPositional, remoteFileAt } from '../store/remote-files.js';
+import { standInReader } from '../store/remote-files.js';
+import type { VolumeSource } from './locate.js';
 
 export interface RecordSource {
   path: string;
@@ -25,15 +26,15 @@ export interface RecordSource {
    * read through `bad` and reads on past it.
    */
   lines?: (bad: BadLine) => AsyncIterable<string>;
-  /** The volume whose record this must be: a catalog whose header names another is not read (catalogLines). */
+  /**
+   * The volume whose record this must be: one whose header names another backup (or, a catalog,
+   * another volume) is not believed (set/choose-copy.ts), and a catalog's lines are not read (catalogLines).
+   */
   owner?: RecordOwner;
 }
 
-/** The volume a record must belong to (null fields: not known, not checked). */
-export interface RecordOwner {
-  backup: string | null;
-  volume: number | null;
-}
+/** The volume a record must belong to, as locate.ts read it from its archive's name (null fields: not known, not checked). */
+export type RecordOwner = Pick<VolumeSource, 'backupId' | 'volume'>;
 
 /**
  * Why a record whose header decoded to `header` is not `owner`'s — it names another backup, or (a
@@ -44,7 +45,7 @@ export function otherOwner(header: unknown, owner: RecordOwner | undefined): str
   if (owner === undefined || typeof header !== 'object' || header === null) return undefined;
   const h = header as { backup?: unknown; volume?: unknown };
   // (A header without a backup id, from before there were any, says nothing either way.)
-  if (owner.backup !== null && typeof h.backup === 'string' && h.backup !== '' && h.backup !== owner.backup) return `it is backup ${h.backup}'s, not ${owner.backup}'s`;
+  if (owner.backupId !== null && typeof h.backup === 'string' && h.backup !== '' && h.backup !== owner.backupId) return `it is backup ${h.backup}'s, not ${owner.backupId}'s`;
   if (owner.volume !== null && typeof h.volume === 'number' && h.volume !== owner.volume) return `it is volume ${h.volume}'s, not volume ${owner.volume}'s`;
   return undefined;
 }
@@ -85,7 +86,7 @@ async function* readableBatches(src: RecordSource, bad: BadLine): AsyncGenerator
       return;
     }
     // An archive of a set in object storage: a copy inside it is read from the object, not the stand-in's zeros.
-    const via = remoteFileAt(src.path) === undefined ? undefined : await openPositional(src.path);
+    const via = await standInReader(src.path);
     try {
       yield* readLineBatches(src.path, src.range, src.gzip, via);
     } finally {

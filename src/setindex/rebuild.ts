@@ -19,7 +19,7 @@ import { VOLUME_CATALOG } from '../format/layout.js';
 import { folderBytes } from '../set/volume-files.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { setVolumes, type VolumeSource } from '../set/locate.js';
-import { catalogLines, inflateWhy, type BadLine, type RecordSource } from '../set/read-records.js';
+import { catalogLines, inflateWhy, otherOwner, type BadLine, type RecordSource } from '../set/read-records.js';
 import { chooseCopy, expectedDigests } from '../set/choose-copy.js';
 import { firstMissing } from '../set/rescue-map.js';
 import { INFLATE_FAILED, readLines } from '../util/lines.js';
@@ -44,7 +44,7 @@ export interface ImportResult {
 export async function importBackup(index: SetIndex, id: string, vols: readonly VolumeSource[]): Promise<ImportResult> {
   const present = vols.filter((v) => v.dir !== null);
   let manifest: VolumeManifest | null = null;
-  for (const v of present) manifest ??= await readVolumeManifest(v.dir as string);
+  for (const v of present) manifest ??= await readVolumeManifest(v.dir as string, v);
   const damage: string[] = [];
   const structure = await chooseStructure(id, present, damage);
   let header = null;
@@ -133,7 +133,7 @@ async function importRows(
     structureSha256: hash.digest('hex'),
   };
   for (const v of present) {
-    const m = await readVolumeManifest(v.dir as string);
+    const m = await readVolumeManifest(v.dir as string, v);
     summary.volumes.push({ number: v.volume ?? 1, bytes: await folderBytes(v.dir as string), files: m?.files ?? 0 });
     summary.storedFiles += m?.files ?? 0;
     summary.storedBytes += m?.bytes ?? 0;
@@ -160,10 +160,10 @@ async function chooseCatalogs(present: readonly VolumeSource[], damage: string[]
   const without: VolumeSource[] = [];
   let lost: string | null = null;
   for (const v of [...present].reverse()) {
-    const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog };
+    const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog, owner: v };
     const expected = (await expectedDigests(v)).catalog;
-    const copy = (): Promise<RecordSource | null> => recordCopy(v.archive, CATALOG_SUFFIX, 'catalog').catch(() => null);
-    const c = await chooseCopy(plain, copy, decodeCatalogHeader, decodeCatalogLine, undefined, expected, VOLUME_CATALOG, UNBELIEVED, { backup: v.backupId, volume: v.volume });
+    const copy = (): Promise<RecordSource | null> => recordCopy(v.archive, CATALOG_SUFFIX, 'catalog').then((c) => (c === null ? null : { ...c, owner: v }), () => null);
+    const c = await chooseCopy(plain, copy, decodeCatalogHeader, decodeCatalogLine, undefined, expected, VOLUME_CATALOG, UNBELIEVED);
     for (const n of c.notes) damage.push(`${n.path}: ${n.reason}`);
     // Nothing checks, but no digest was ever written (a record from before revision 2.1): what of it reads is used, as ever.
     const chosen = c.chosen ?? (c.digestSeen ? null : c.either);
@@ -279,8 +279,8 @@ async function doesNotCheck(src: RecordSource, id: string, expected: string | un
     for await (const line of recordLines(src)) {
       if (n++ === 0) {
         // Another backup's record (copied into the wrong folder) is sound, and not this backup's.
-        const backup = decodeStructureHeader(line, src.label).backup;
-        if (backup !== '' && backup !== id) return `it is backup ${backup}'s record, not ${id}'s`;
+        const header = decodeStructureHeader(line, src.label);
+        if (otherOwner(header, { backupId: id, volume: null }) !== undefined) return `it is backup ${header.backup}'s record, not ${id}'s`;
       } else {
         const t = decodeTrailer(line);
         if (t !== null) {

@@ -22,7 +22,7 @@ import { importBackup } from './rebuild.js';
  */
 export async function completeOnDisk(vols: readonly VolumeSource[]): Promise<boolean | null> {
   for (const v of vols) {
-    const m = v.dir === null ? null : await readVolumeManifest(v.dir);
+    const m = v.dir === null ? null : await readVolumeManifest(v.dir, v);
     if (m !== null) return vols.length === m.volumes;
   }
   return null;
@@ -49,7 +49,8 @@ export async function recoverIncomplete(index: SetIndex, set: string): Promise<s
   const known = index.ids();
   for (const [id, vols] of [...onDisk.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     if (known.has(id) || (await completeOnDisk(vols)) !== true) continue;
-    const source = (await readVolumeManifest(vols[0]?.dir as string))?.source;
+    const first = vols[0];
+    const source = first === undefined ? undefined : (await readVolumeManifest(first.dir as string, first))?.source;
     if (source === undefined || id <= (index.latest(source)?.id ?? '')) continue;
     try {
       await importBackup(index, id, vols);

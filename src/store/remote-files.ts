@@ -30,8 +30,13 @@ export function remoteFileAt(localPath: string): RemoteFile | undefined {
  * other path, the file itself. The caller closes it.
  */
 export async function openPositional(path: string): Promise<PositionalFile> {
+  return (await standInReader(path)) ?? open(path, 'r');
+}
+
+/** The object behind a stand-in, to read instead of its zeros; undefined for any other path (read it as it is). The caller closes it. */
+export async function standInReader(path: string): Promise<PositionalFile | undefined> {
   const remote = remoteFileAt(path);
-  return remote === undefined ? open(path, 'r') : new RemoteHandle(remote);
+  return remote === undefined ? undefined : new RemoteHandle(remote);
 }
 
 /** Every store a stand-in was registered for (to total what was fetched). */

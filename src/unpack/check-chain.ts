@@ -31,7 +31,7 @@ export async function checkChains(input: string): Promise<ChainGap[] | null> {
   const newest = new Map<string, { id: string; vols: VolumeSource[]; count: number | null }>();
   for (const [id, vols] of [...onDisk.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     let manifest = null;
-    for (const v of vols) manifest ??= v.dir === null ? null : await readVolumeManifest(v.dir).catch(() => null);
+    for (const v of vols) manifest ??= v.dir === null ? null : await readVolumeManifest(v.dir, v).catch(() => null);
     newest.set(manifest?.source ?? id, { id, vols, count: manifest?.volumes ?? null });
   }
   const gaps: ChainGap[] = [];
@@ -42,11 +42,11 @@ export async function checkChains(input: string): Promise<ChainGap[] | null> {
     }
     // The newest volume's catalog.jsonl lists every file of the volumes up to it.
     const holder = [...vols].reverse().find((v) => v.catalog !== null);
-    const catalog = holder?.catalog ?? null;
-    if (catalog === null) continue;
+    if (holder === undefined || holder.catalog === null) continue;
+    const catalog = holder.catalog;
     const lacking = new Map<string, { backup: string; volume: number; files: number }>();
     // (Another volume's catalog copied into this folder says nothing of this backup's chain.)
-    for await (const c of catalogLines({ path: catalog, label: catalog, owner: { backup: id, volume: holder?.volume ?? null } }, () => undefined)) {
+    for await (const c of catalogLines({ path: catalog, label: catalog, owner: holder }, () => undefined)) {
       if ('skipped' in c || c.backup === undefined) continue;
       for (const volume of new Set(c.parts.map((p) => p.volume))) {
         const key = volumeKey(c.backup, volume);

@@ -24,13 +24,12 @@ import { topLevelRecords } from './walk-archive.js';
  * are never applied. `notes` name the records that were not used.
  */
 export async function structureSource(v: VolumeSource, r: RandomReader, facts?: StructureFacts, expected?: string): Promise<StructureChoice | null> {
-  const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure };
+  const plain: RecordSource | null = v.structure === null ? null : { path: v.structure, label: v.structure, owner: v };
   const structureCopy = async (): Promise<RecordSource | null> => {
     const s = (await topLevelRecords(r)).structure;
     return s ? copyOf(v, r, s, 'structure') : null;
   };
-  // (A structure record names no volume: every volume of a backup carries the same one.)
-  const c = await chooseCopy(plain, structureCopy, decodeStructureHeader, decodeStructureEntry, facts, expected, 'structure.jsonl', '', { backup: v.backupId, volume: null });
+  const c = await chooseCopy(plain, structureCopy, decodeStructureHeader, decodeStructureEntry, facts, expected, 'structure.jsonl', '');
   if (c.chosen !== null) return { src: c.chosen, whole: true, checked: c.checked, notes: c.notes };
   if (c.either === null) return null;
   // Nothing checks: a record with a digest is not believed; one from before digests is read for what it holds, as ever.
@@ -106,7 +105,7 @@ const SPARSE_KEY = ',"sparse":true';
 /** The catalog to read for the whole backup up to this volume: its catalog.jsonl, else the copy inside its .xtar. */
 export async function catalogSource(v: VolumeSource, r: RandomReader): Promise<RecordSource | null> {
   // (Read as it is, without its digest; but another volume's, by its header, gives no line: read-records.ts.)
-  if (v.catalog !== null) return { path: v.catalog, label: v.catalog, owner: { backup: v.backupId, volume: v.volume } };
+  if (v.catalog !== null) return { path: v.catalog, label: v.catalog, owner: v };
   return catalogCopy(v, r);
 }
 
@@ -118,7 +117,7 @@ async function catalogCopy(v: VolumeSource, r: RandomReader): Promise<RecordSour
 
 /** A record's copy inside the archive (marked unreadable when it touches sectors the drive already failed: it is not read again). */
 function copyOf(v: VolumeSource, r: RandomReader, c: { start: number; size: number }, which: string): RecordSource {
-  const src: RecordSource = { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (${which} copy)`, gzip: true };
+  const src: RecordSource = { path: v.archive, range: { start: c.start, end: c.start + c.size }, label: `${v.archive} (${which} copy)`, gzip: true, owner: v };
   if (r.unreadableIn(c.start, c.size) !== null) src.unreadable = true;
   return src;
 }
@@ -159,9 +158,9 @@ export type OwnCatalog = RecordSource & {
  * when neither does: the record is cut short or damaged, and its lines serve only as hints.
  */
 export async function ownCatalog(v: VolumeSource, r: RandomReader, lines?: Gatherer<CatalogLine>, expected?: string): Promise<OwnCatalog | null> {
-  const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog };
+  const plain: RecordSource | null = v.catalog === null ? null : { path: v.catalog, label: v.catalog, owner: v };
   const hints = ': its lines were used only where the blob they point to checks out; the tar walk restored the rest';
-  const c = await chooseCopy(plain, () => catalogCopy(v, r), decodeCatalogHeader, decodeCatalogLine, lines, expected, 'catalog.jsonl', hints, { backup: v.backupId, volume: v.volume });
+  const c = await chooseCopy(plain, () => catalogCopy(v, r), decodeCatalogHeader, decodeCatalogLine, lines, expected, 'catalog.jsonl', hints);
   if (c.chosen === plain && plain !== null) return c.checked ? { ...plain, checked: true } : plain;
   if (c.chosen !== null) return { ...c.chosen, checked: c.checked, plainDamaged: plain !== null, notes: c.notes };
   return c.either === null ? null : { ...c.either, complete: false, notes: c.digestSeen ? c.notes : [] };
@@ -181,7 +180,7 @@ export async function chooseStructure(ctx: RestoreContext): Promise<void> {
   const verifying = ctx.sink.dest === null;
   const expected: (string | undefined)[] = [];
   for (const v of ctx.volumes) {
-    const m = v.dir === null ? null : await checkVolumeManifest(v.dir);
+    const m = v.dir === null ? null : await checkVolumeManifest(v.dir, v);
     // A decoder's message starts with the path, already named; an unreadable file's reason does not.
     const why = m?.damaged?.startsWith(`${m.path}: `) ? m.damaged.slice(m.path.length + 2) : m?.damaged;
     if (m?.damaged) log.report(m.path, `${basename(m.path)} cannot be used (${(why ?? '').replace(/\.$/, '')}); it was ignored`, 'header');

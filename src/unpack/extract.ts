@@ -69,6 +69,11 @@ export interface ByteSource {
   read(pos: number, length: number): Promise<Buffer>;
 }
 
+/** Bytes held in memory, as a ByteSource (a blob decrypted, or a bundle's member made a blob again). */
+export function memorySource(bytes: Buffer): ByteSource {
+  return { read: async (pos, length) => bytes.subarray(pos, pos + length) };
+}
+
 /** The bytes [start, start+size) of an archive file. */
 export function sliceOf(r: RandomReader, start: number): ByteSource {
   return { read: (pos, length) => readReadable(r, start + pos, length) };
@@ -179,7 +184,7 @@ export async function readBlob(src: ByteSource, size: number, o: ExtractOptions)
     const blob = memberAsBlob(member, header) as Buffer;
     // With --keep-damaged it goes the way a whole blob does then: streamed into a temporary file, and
     // what inflates of a damaged one kept as NAME.damaged (its bytes are the blob's own copy, in memory).
-    if (o.keepDamaged) return { src: { read: async (pos, length) => blob.subarray(pos, pos + length) }, size: blob.length, header: parseLocalHeader(blob), name, shown };
+    if (o.keepDamaged) return { src: memorySource(blob), size: blob.length, header: parseLocalHeader(blob), name, shown };
     const keep = o.dest === null ? Infinity : o.dest.keepIf(header.info.mtimeSec);
     return { blob, components: [...dir, name], shown, sha256: o.sha256, holes: (o.isSparse ?? (() => false))(shown), keep, mtimeSec: header.info.mtimeSec, meta: o.meta ?? null };
   }

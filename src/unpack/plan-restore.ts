@@ -9,7 +9,7 @@ import type { Gatherer } from '../set/choose-copy.js';
 import type { VolumeSource } from '../set/locate.js';
 import { readVolumeManifest } from '../set/manifest.js';
 import { RandomReader, ReadSession } from './random-reader.js';
-import { catalogLines, readStructureHeader } from '../set/read-records.js';
+import { catalogLines, otherOwner, readStructureHeader } from '../set/read-records.js';
 import { volumeKey, type chooseBackup, type PathFilter } from './select.js';
 
 export interface NeededVolume {
@@ -76,7 +76,7 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
   if (newest !== undefined && newest.structure !== null) {
     const read = await readStructureHeader({ path: newest.structure, label: newest.structure }).catch(() => null);
     // (Another backup's record, copied into this folder, says nothing of this one: chooseStructure names it.)
-    const header = read !== null && (newest.backupId === null || read.backup === '' || read.backup === newest.backupId) ? read : null;
+    const header = read !== null && otherOwner(read, newest) === undefined ? read : null;
     kindRead = header !== null;
     kind = header?.kind ?? 'full';
   }
@@ -112,6 +112,6 @@ export async function planRestore(choice: ReturnType<typeof chooseBackup>, filte
 /** How many volumes the backup has, from the first of these volumes' manifests that says (null: none does). */
 export async function expectedVolumes(volumes: readonly VolumeSource[]): Promise<number | null> {
   let expected: number | null = null;
-  for (const v of volumes) expected ??= v.dir === null ? null : ((await readVolumeManifest(v.dir))?.volumes ?? null);
+  for (const v of volumes) expected ??= v.dir === null ? null : ((await readVolumeManifest(v.dir, v))?.volumes ?? null);
   return expected;
 }

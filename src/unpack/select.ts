@@ -34,7 +34,7 @@ export async function chooseSource(volumes: readonly VolumeSource[], opts: { sou
   const sourceOf = new Map<string, string>();
   for (const v of volumes) {
     if (v.backupId === null || v.dir === null || sourceOf.has(v.backupId)) continue;
-    const s = (await readVolumeManifest(v.dir))?.source;
+    const s = (await readVolumeManifest(v.dir, v))?.source;
     if (s !== undefined) sourceOf.set(v.backupId, s);
   }
   // Each source with its newest backup.

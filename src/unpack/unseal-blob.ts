@@ -15,7 +15,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DamagedBlobError } from '../errors.js';
 import { AGE_MAGIC, isAgeFile } from '../format/encryption.js';
 import { keysInUse } from '../format/keyring.js';
-import type { ByteSource } from './extract.js';
+import { memorySource, type ByteSource } from './extract.js';
 
 /** Encrypted blobs up to this size are decrypted in memory. */
 const IN_MEMORY_MAX = 64 * 1024 * 1024;
@@ -42,7 +42,7 @@ export async function unsealBlob(src: ByteSource, size: number, shown: string): 
   if (!isAgeFile(await src.read(0, AGE_MAGIC.length))) return null;
   if (size <= IN_MEMORY_MAX) {
     const plain = Buffer.from(await keys.decrypt(Buffer.from(await src.read(0, size)), shown));
-    return { src: { read: async (pos, length) => plain.subarray(pos, pos + length) }, size: plain.length, close: async () => undefined };
+    return { src: memorySource(plain), size: plain.length, close: async () => undefined };
   }
   const dir = await mkdtemp(join(tmpdir(), 'xtar-unseal-'));
   const file = join(dir, 'blob.zip');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { otherOwner } from '../../src/set/read-records.js';
 
 describe('otherOwner', () => {
-  const owner = { backup: '20261202T095145Z', volume: 1 };
+  const owner = { backupId: '20261202T095145Z', volume: 1 };
 
   it('names another backup, then another volume', () => {
     assert.equal(otherOwner({ backup: '20261202T095147Z', volume: 1 }, owner), "it is backup 20261202T095147Z's, not 20261202T095145Z's");
@@ -16,7 +16,7 @@ describe('otherOwner', () => {
     assert.equal(otherOwner({ backup: '20261202T095145Z', volume: 1 }, owner), undefined);
     assert.equal(otherOwner({ backup: '20261202T095145Z' }, owner), undefined);
     assert.equal(otherOwner({ backup: '', volume: 1 }, owner), undefined);
-    assert.equal(otherOwner({ backup: '20261202T095147Z', volume: 2 }, { backup: null, volume: null }), undefined);
+    assert.equal(otherOwner({ backup: '20261202T095147Z', volume: 2 }, { backupId: null, volume: null }), undefined);
     assert.equal(otherOwner({ backup: '20261202T095147Z' }, undefined), undefined);
     assert.equal(otherOwner(null, owner), undefined);
   });
